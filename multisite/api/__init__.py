@@ -1,0 +1,1 @@
+"""The Kingbird-compatible REST API."""

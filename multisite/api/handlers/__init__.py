@@ -1,0 +1,1 @@
+"""Request handlers: context, policy, validation, objects call, serialization."""

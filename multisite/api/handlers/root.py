@@ -1,0 +1,13 @@
+"""GET /: the version document (no authentication)."""
+
+from multisite.api import wsgi
+
+
+def versions(req):
+    url = req.application_url.rstrip("/")
+    return wsgi.json_response({"versions": [{
+        "status": "CURRENT",
+        "links": [{"rel": "self", "href": f"{url}/v1.0/"}],
+        "id": "v1.0",
+        "updated": "2016-03-07",
+    }]})

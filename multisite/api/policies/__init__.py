@@ -1,0 +1,11 @@
+"""Policy rules defined in code; `oslopolicy-sample-generator --namespace multisite`."""
+
+import itertools
+
+from multisite.api.policies import base, quota_classes, quotas, sync_jobs
+
+
+def list_rules():
+    return list(itertools.chain(
+        base.list_rules(), quotas.list_rules(), quota_classes.list_rules(),
+        sync_jobs.list_rules()))

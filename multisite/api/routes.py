@@ -1,0 +1,60 @@
+"""The route table: every path of the API, in one place."""
+
+import re
+
+from multisite.api.handlers import quota_classes, quotas, root
+
+# (method, path pattern, handler). Patterns name their variables; an optional
+# trailing slash is accepted everywhere, as Kingbird's client sends one.
+SEG = r"[^/]+"
+V10 = r"/v1\.0/(?P<project_id>" + SEG + ")"
+V11 = r"/v1\.1/(?P<project_id>" + SEG + ")"
+QS = V10 + r"/os-quota-sets"
+QS11 = V11 + r"/os-quota-sets"
+
+ROUTES = [
+    ("GET", r"", root.versions),
+    ("GET", QS + r"/defaults", quotas.defaults),
+    ("GET", QS + r"/(?P<target>" + SEG + ")", quotas.show),
+    ("PUT", QS + r"/(?P<target>" + SEG + ")", quotas.update),
+    ("DELETE", QS + r"/(?P<target>" + SEG + ")", quotas.delete),
+    ("GET", QS + r"/(?P<target>" + SEG + ")/detail", quotas.detail),
+    ("PUT", QS + r"/(?P<target>" + SEG + ")/sync", quotas.sync),
+    ("GET", V10 + r"/os-quota-sync-status/(?P<target>" + SEG + ")", quotas.sync_status),
+    ("GET", QS11, quotas.show_v11),
+    ("PUT", QS11, quotas.update_v11),
+    ("DELETE", QS11, quotas.delete_v11),
+    ("GET", QS11 + r"/defaults", quotas.defaults_v11),
+    ("GET", QS11 + r"/detail", quotas.detail_v11),
+    ("PUT", QS11 + r"/sync", quotas.sync_v11),
+    ("GET", V10 + r"/os-quota-class-sets/(?P<class_name>" + SEG + ")", quota_classes.show),
+    ("PUT", V10 + r"/os-quota-class-sets/(?P<class_name>" + SEG + ")", quota_classes.update),
+    ("DELETE", V10 + r"/os-quota-class-sets/(?P<class_name>" + SEG + ")",
+     quota_classes.delete),
+]
+
+# Routes that need no identity and run no policy check.
+PUBLIC = {root.versions}
+
+
+class Route:
+    def __init__(self, method, pattern, handler):
+        self.method = method
+        self.regex = re.compile(r"^" + pattern + r"/?$")
+        self.handler = handler
+
+
+COMPILED = [Route(*entry) for entry in ROUTES]
+
+
+def match(method, path):
+    """(handler, kwargs, allowed_methods): handler None means 404 or 405."""
+    allowed = []
+    for route in COMPILED:
+        found = route.regex.match(path)
+        if found is None:
+            continue
+        if route.method == method:
+            return route.handler, found.groupdict(), None
+        allowed.append(route.method)
+    return None, None, sorted(set(allowed))

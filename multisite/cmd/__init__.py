@@ -1,0 +1,30 @@
+"""Entry points of the Multisite services."""
+
+import sys
+
+from oslo_log import log as logging
+
+from multisite import rpc
+from multisite.conf import CONF
+
+_LOGGING_REGISTERED = False
+
+
+def prepare(argv=None, *, description=None, cli_opts=None, defaults=None):
+    """Register logging, parse the command line and config files, set up logging."""
+    global _LOGGING_REGISTERED
+    if not _LOGGING_REGISTERED:
+        logging.register_options(CONF)
+        logging.set_defaults(default_log_levels=logging.get_default_log_levels() + [
+            "stevedore=WARN", "oslo_messaging=INFO", "amqp=WARN", "kombu=WARN",
+            "keystonemiddleware=INFO", "alembic=WARN", "gunicorn.error=INFO"])
+        _LOGGING_REGISTERED = True
+    rpc.register_opts(CONF)
+    if cli_opts:
+        CONF.register_cli_opts(cli_opts)
+    for name, value, group in defaults or ():
+        CONF.set_default(name, value, group=group)
+    CONF(sys.argv[1:] if argv is None else argv, project="multisite",
+         description=description)
+    logging.setup(CONF, "multisite")
+    return CONF

@@ -1,0 +1,10 @@
+"""oslo.config option groups; an existing kingbird.conf loads unchanged."""
+
+from oslo_config import cfg
+
+from multisite.conf import api, common, database, engine, global_limit
+
+CONF = cfg.CONF
+
+for _module in (api, common, database, engine, global_limit):
+    _module.register_opts(CONF)

@@ -1,0 +1,51 @@
+"""[DEFAULT] options of the API service (names as in Kingbird)."""
+
+from oslo_config import cfg
+
+API_OPTS = [
+    cfg.HostAddressOpt("bind_host", default="0.0.0.0",
+                       help="The host IP to bind the API to."),
+    cfg.PortOpt("bind_port", default=8118, help="The port to bind the API to."),
+    cfg.IntOpt("api_workers", default=2, min=1,
+               help="Number of API worker processes."),
+    cfg.StrOpt("auth_strategy", default="keystone", choices=["keystone", "noauth"],
+               help="'keystone' validates tokens with keystonemiddleware; 'noauth' trusts "
+                    "the identity headers of the request (local development only)."),
+    cfg.IntOpt("api_request_max_body_size", default=1024 * 1024, min=1024,
+               help="Largest request body accepted by the API, in bytes."),
+    # Kingbird declared these and never used them; accepted so old files load.
+    cfg.StrOpt("state_path", default="/var/lib/multisite",
+               help="Unused; accepted for kingbird.conf compatibility."),
+    cfg.StrOpt("api_extensions_path", default="",
+               help="Unused; accepted for kingbird.conf compatibility."),
+    cfg.BoolOpt("allow_bulk", default=True,
+                help="Unused; accepted for kingbird.conf compatibility."),
+    cfg.BoolOpt("allow_pagination", default=False,
+                help="Unused; accepted for kingbird.conf compatibility."),
+    cfg.BoolOpt("allow_sorting", default=False,
+                help="Unused; accepted for kingbird.conf compatibility."),
+    cfg.StrOpt("pagination_max_limit", default="-1",
+               help="Unused; accepted for kingbird.conf compatibility."),
+]
+
+pecan_group = cfg.OptGroup("pecan", title="Kingbird pecan options (unused, accepted)")
+PECAN_OPTS = [
+    cfg.StrOpt("root", default="kingbird.api.controllers.root.RootController",
+               help="Unused; accepted for kingbird.conf compatibility."),
+    cfg.ListOpt("modules", default=["kingbird.api"],
+                help="Unused; accepted for kingbird.conf compatibility."),
+    cfg.BoolOpt("debug", default=False,
+                help="Unused; accepted for kingbird.conf compatibility."),
+    cfg.BoolOpt("auth_enable", default=True,
+                help="Unused; accepted for kingbird.conf compatibility."),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(API_OPTS)
+    conf.register_group(pecan_group)
+    conf.register_opts(PECAN_OPTS, group=pecan_group)
+
+
+def list_opts():
+    return [("DEFAULT", API_OPTS), (pecan_group, PECAN_OPTS)]

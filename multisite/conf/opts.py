@@ -1,0 +1,12 @@
+"""Entry point for oslo-config-generator."""
+
+from multisite.conf import api, common, database, engine, global_limit
+
+
+def list_opts():
+    merged = {}
+    for module in (api, common, global_limit, database, engine):
+        for group, opts in module.list_opts():
+            name = group if isinstance(group, str) else group.name
+            merged.setdefault(name, []).extend(opts)
+    return sorted(merged.items(), key=lambda item: (item[0] != "DEFAULT", item[0]))

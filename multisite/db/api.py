@@ -1,0 +1,115 @@
+"""Engine and session management; the only place that builds SQLAlchemy engines."""
+
+import contextlib
+import logging
+import os
+import threading
+import time
+
+import sqlalchemy as sa
+from sqlalchemy import event, orm
+from sqlalchemy.engine import make_url
+
+LOG = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_engines = {}
+
+
+def normalize_url(url):
+    """Map the URLs an operator's kingbird.conf may hold onto installed drivers."""
+    parsed = make_url(url)
+    driver = parsed.drivername
+    if driver in ("mysql", "mysql+mysqldb", "mariadb"):
+        parsed = parsed.set(drivername="mysql+pymysql")
+    elif driver == "postgres":
+        parsed = parsed.set(drivername="postgresql")
+    if parsed.drivername == "mysql+pymysql" and "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return parsed
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    cursor = dbapi_conn.cursor()
+    # WAL lets the API workers read while an engine writes; busy_timeout makes
+    # concurrent writers wait instead of failing with "database is locked".
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_engine(url, *, conf=None):
+    url = normalize_url(url)
+    kwargs = {"future": True}
+    if url.get_backend_name() == "sqlite":
+        database = url.database
+        if database and database != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        if not database or database == ":memory:":
+            kwargs["poolclass"] = sa.pool.StaticPool
+    else:
+        kwargs["pool_pre_ping"] = True
+        if conf is not None:
+            kwargs["pool_size"] = conf.database.max_pool_size
+            kwargs["max_overflow"] = conf.database.max_overflow
+            kwargs["pool_timeout"] = conf.database.pool_timeout
+            kwargs["pool_recycle"] = conf.database.connection_recycle_time
+    if conf is not None and conf.database.connection_debug:
+        kwargs["echo"] = True
+    engine = sa.create_engine(url, **kwargs)
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def get_engine(conf=None):
+    """The process-wide engine for [database] connection (rebuilt after fork)."""
+    if conf is None:
+        from multisite.conf import CONF as conf
+    url = conf.database.connection
+    key = (url, os.getpid())
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = create_engine(url, conf=conf)
+            _engines[key] = engine
+        return engine
+
+
+def dispose_all():
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def wait_for_database(conf=None):
+    """Block until the database answers, as [database] max_retries allows."""
+    if conf is None:
+        from multisite.conf import CONF as conf
+    attempts = conf.database.max_retries
+    attempt = 0
+    while True:
+        try:
+            with get_engine(conf).connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            return
+        except sa.exc.OperationalError as exc:
+            attempt += 1
+            if attempts != -1 and attempt >= attempts:
+                raise
+            LOG.warning("Database unreachable (attempt %d): %s", attempt, exc)
+            time.sleep(conf.database.retry_interval)
+
+
+@contextlib.contextmanager
+def session_scope(conf=None):
+    """A session in one transaction: committed on success, rolled back on error."""
+    session = orm.Session(bind=get_engine(conf), expire_on_commit=False, future=True)
+    try:
+        with session.begin():
+            yield session
+    finally:
+        session.close()

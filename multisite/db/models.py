@@ -1,0 +1,117 @@
+"""SQLAlchemy models of the Multisite database."""
+
+import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(
+        DateTime, nullable=True, onupdate=utcnow)
+
+
+class Quota(TimestampMixin, Base):
+    """A project's global limit of one resource."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (UniqueConstraint("project_id", "resource", name="uniq_quotas0project0res"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    resource: Mapped[str] = mapped_column(String(255), nullable=False)
+    hard_limit: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class QuotaClass(TimestampMixin, Base):
+    """A quota class's limit of one resource."""
+
+    __tablename__ = "quota_classes"
+    __table_args__ = (
+        UniqueConstraint("class_name", "resource", name="uniq_quota_classes0class0res"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    class_name: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    resource: Mapped[str] = mapped_column(String(255), nullable=False)
+    hard_limit: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class Service(TimestampMixin, Base):
+    """A running engine worker and its last liveness report."""
+
+    __tablename__ = "service"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), nullable=False)
+    binary: Mapped[str] = mapped_column(String(255), nullable=False)
+    topic: Mapped[str] = mapped_column(String(255), nullable=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    disabled_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    report_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
+class ProjectSyncStatus(TimestampMixin, Base):
+    """Outcome of the last quota rebalance of a project in one region."""
+
+    __tablename__ = "project_sync_status"
+    __table_args__ = (
+        UniqueConstraint("project_id", "region", name="uniq_project_sync0project0region"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    region: Mapped[str] = mapped_column(String(255), nullable=False)
+    status: Mapped[str] = mapped_column(String(36), nullable=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    usage: Mapped[str | None] = mapped_column(Text, nullable=True)
+    usage_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_sync_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    next_attempt_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class SyncJob(TimestampMixin, Base):
+    """A resource synchronization job (os-sync)."""
+
+    __tablename__ = "sync_job"
+
+    job_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sync_status: Mapped[str] = mapped_column(String(36), nullable=False, default="IN_PROGRESS")
+    user_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    force: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+
+
+class ResourceSync(TimestampMixin, Base):
+    """One (resource, source, target) row of a sync job."""
+
+    __tablename__ = "resource_sync"
+
+    resource_sync_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    job_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("sync_job.job_id", ondelete="CASCADE"), nullable=False, index=True)
+    source_region: Mapped[str] = mapped_column(String(255), nullable=False)
+    target_region: Mapped[str] = mapped_column(String(255), nullable=False)
+    resource: Mapped[str] = mapped_column(String(255), nullable=False)
+    resource_type: Mapped[str] = mapped_column(String(36), nullable=False)
+    sync_status: Mapped[str] = mapped_column(String(36), nullable=False, default="IN_PROGRESS")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -1,0 +1,1 @@
+"""The engine: quota rebalancing and resource synchronization."""

@@ -1,0 +1,1 @@
+"""Domain objects and transactional queries: the only users of the database."""

@@ -1,0 +1,109 @@
+"""Global limits per project, and the default limits they are overlaid on."""
+
+import sqlalchemy as sa
+
+from multisite import exception
+from multisite.conf import global_limit
+from multisite.db import api as db_api
+from multisite.db import models
+from multisite.objects import quota_classes
+
+RESOURCES = tuple(global_limit.DEFAULT_LIMITS)
+
+SERVICE_RESOURCES = {
+    "nova": ("instances", "cores", "ram", "metadata_items", "key_pairs", "floating_ips",
+             "fixed_ips", "security_groups"),
+    "neutron": ("network", "subnet", "port", "router", "floatingip", "security_group",
+                "security_group_rule"),
+    "cinder": ("volumes", "snapshots", "gigabytes", "backups", "backup_gigabytes"),
+}
+
+
+def config_defaults(conf):
+    """The [kingbird_global_limit] values, in Kingbird's resource order."""
+    group = conf.kingbird_global_limit
+    return {name: getattr(group, f"quota_{name}") for name in RESOURCES}
+
+
+def defaults(conf, *, session=None):
+    """Default limits: the 'default' quota class over the config values."""
+    values = config_defaults(conf)
+    if conf.use_default_quota_class:
+        with db_api.session_scope(conf) if session is None else _nullctx(session) as s:
+            for row in quota_classes.rows(s, "default"):
+                if row.resource in values:
+                    values[row.resource] = row.hard_limit
+    return values
+
+
+def overrides(conf, project_id, *, session=None):
+    """The project's own limits only."""
+    with db_api.session_scope(conf) if session is None else _nullctx(session) as s:
+        rows = s.scalars(sa.select(models.Quota).where(models.Quota.project_id == project_id))
+        return {row.resource: row.hard_limit for row in rows}
+
+
+def effective(conf, project_id):
+    """Project overrides over the defaults: what the project is held to."""
+    with db_api.session_scope(conf) as session:
+        values = defaults(conf, session=session)
+        values.update(overrides(conf, project_id, session=session))
+    return values
+
+
+def update(conf, project_id, limits):
+    """Upsert the given limits (validated by the caller) in one transaction."""
+    with db_api.session_scope(conf) as session:
+        existing = {
+            row.resource: row for row in session.scalars(
+                sa.select(models.Quota).where(models.Quota.project_id == project_id)
+                .with_for_update())
+        }
+        for resource, value in limits.items():
+            row = existing.get(resource)
+            if row is None:
+                session.add(models.Quota(project_id=project_id, resource=resource,
+                                         hard_limit=value))
+            elif row.hard_limit != value:
+                row.hard_limit = value
+    return dict(limits)
+
+
+def delete_all(conf, project_id):
+    with db_api.session_scope(conf) as session:
+        result = session.execute(
+            sa.delete(models.Quota).where(models.Quota.project_id == project_id))
+        if not result.rowcount:
+            raise exception.ProjectQuotaNotFound(project_id=project_id)
+
+
+def delete_some(conf, project_id, resources):
+    """Delete some limits atomically: all of them, or none if one is missing."""
+    with db_api.session_scope(conf) as session:
+        rows = session.scalars(
+            sa.select(models.Quota).where(models.Quota.project_id == project_id,
+                                          models.Quota.resource.in_(resources))
+            .with_for_update()).all()
+        missing = set(resources) - {row.resource for row in rows}
+        if missing:
+            raise exception.ProjectQuotaNotFound(
+                f"Project quota not found for {project_id}: {', '.join(sorted(missing))}")
+        for row in rows:
+            session.delete(row)
+    return list(resources)
+
+
+def projects_with_limits(conf):
+    with db_api.session_scope(conf) as session:
+        return sorted(session.scalars(sa.select(models.Quota.project_id).distinct()))
+
+
+class _nullctx:
+    def __init__(self, value):
+        self.value = value
+
+    def __enter__(self):
+        return self.value
+
+    def __exit__(self, *exc):
+        return False

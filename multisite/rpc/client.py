@@ -1,0 +1,48 @@
+"""The engine's RPC interface as seen by the API."""
+
+import threading
+
+import oslo_messaging as messaging
+
+from multisite import exception, rpc
+
+_CLIENT = None
+_LOCK = threading.Lock()
+
+
+class EngineClient:
+    def __init__(self, conf):
+        target = messaging.Target(topic=rpc.TOPIC, version=rpc.VERSION)
+        self._client = messaging.get_rpc_client(
+            rpc.get_transport(conf), target, serializer=rpc.ContextSerializer())
+
+    def get_total_usage_for_tenant(self, ctxt, project_id):
+        try:
+            return self._client.call(ctxt, "get_total_usage_for_tenant", project_id=project_id)
+        except messaging.MessagingTimeout as exc:
+            raise exception.EngineUnavailable() from exc
+        except messaging.RemoteError as exc:
+            raise exception.EngineError(f"Error while requesting usage: {exc.value}") from exc
+
+    def quota_sync_for_project(self, ctxt, project_id):
+        self._client.cast(ctxt, "quota_sync_for_project", project_id=project_id)
+
+    def sync_job_created(self, ctxt, job_id):
+        """Wake the engines: a durable job is waiting (the row is the truth)."""
+        self._client.cast(ctxt, "sync_job_created", job_id=job_id)
+
+
+def get_client(conf=None):
+    global _CLIENT
+    if conf is None:
+        from multisite.conf import CONF as conf
+    with _LOCK:
+        if _CLIENT is None:
+            _CLIENT = EngineClient(conf)
+    return _CLIENT
+
+
+def reset():
+    global _CLIENT
+    with _LOCK:
+        _CLIENT = None
