@@ -1,0 +1,5 @@
+import sys
+
+from multisite.devcloud.cli import main
+
+sys.exit(main())

@@ -1,0 +1,388 @@
+"""``multisite-devcloud``: a real multi-region OpenStack (APIs only) on this machine.
+
+Subcommands: install, up, down, status, env.  See docs/devcloud.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import os
+import shlex
+import signal
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from multisite.devcloud import install as inst
+from multisite.devcloud import layout as L
+from multisite.devcloud import services as S
+from multisite.devcloud.keystone_setup import Keystone, setup
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+@contextlib.contextmanager
+def locked(layout: L.Layout):
+    """Serialise up/down (e.g. several pytest-xdist workers starting the devcloud at once)."""
+    layout.base.mkdir(parents=True, exist_ok=True)
+    with open(layout.lock_file, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# -- files for clients ------------------------------------------------------------------------
+def openrc_text(user: str, password: str, project: str, region: str) -> str:
+    env = {
+        "OS_AUTH_URL": L.KEYSTONE_URL,
+        "OS_IDENTITY_API_VERSION": "3",
+        "OS_USERNAME": user,
+        "OS_PASSWORD": password,
+        "OS_PROJECT_NAME": project,
+        "OS_USER_DOMAIN_NAME": L.DOMAIN,
+        "OS_PROJECT_DOMAIN_NAME": L.DOMAIN,
+        "OS_REGION_NAME": region,
+        "OS_INTERFACE": "public",
+    }
+    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
+
+
+def clouds_yaml_text(regions: list[str]) -> str:
+    out = ["clouds:"]
+    for cloud, user, password, project in (
+        ("devcloud-admin", L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT),
+        ("devcloud-demo", L.DEMO_USER, L.DEMO_PASSWORD, L.DEMO_PROJECT),
+    ):
+        out += [
+            f"  {cloud}:",
+            "    auth:",
+            f"      auth_url: {L.KEYSTONE_URL}",
+            f"      username: {user}",
+            f"      password: {password}",
+            f"      project_name: {project}",
+            f"      user_domain_name: {L.DOMAIN}",
+            f"      project_domain_name: {L.DOMAIN}",
+            "    identity_api_version: 3",
+            "    interface: public",
+            f"    region_name: {regions[0]}",
+            "    regions:",
+            *[f"      - {r}" for r in regions],
+        ]
+    return "\n".join(out) + "\n"
+
+
+def write_client_files(layout: L.Layout, regions: list[str]) -> None:
+    layout.clouds_yaml.write_text(clouds_yaml_text(regions))
+    layout.openrc.write_text(
+        openrc_text(L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT, regions[0])
+    )
+    layout.openrc_demo.write_text(
+        openrc_text(L.DEMO_USER, L.DEMO_PASSWORD, L.DEMO_PROJECT, regions[0])
+    )
+
+
+# -- up -----------------------------------------------------------------------------------------
+def cmd_up(args) -> int:
+    layout = L.Layout(args.base)
+    n = args.regions
+    if not 1 <= n <= L.MAX_REGIONS:
+        log(f"error: --regions must be between 1 and {L.MAX_REGIONS}")
+        return 2
+    if not inst.is_installed(layout.venv):
+        if args.no_install:
+            log(f"error: the devcloud venv {layout.venv} is missing or stale; run "
+                "`multisite-devcloud install` first")
+            return 1
+        inst.install(layout.venv)
+    with locked(layout):
+        return _up(layout, n, args)
+
+
+def _up(layout: L.Layout, n: int, args) -> int:
+    t0 = time.monotonic()
+    state = layout.read_state()
+    db = args.db or state.get("db") or "sqlite"
+    if state.get("db") and state["db"] != db and _any_initialised(layout):
+        log(f"error: the devcloud in {layout.base} was initialised with --db {state['db']}; "
+            "run `multisite-devcloud down --purge` to start over with another database")
+        return 1
+    wanted = S.all_services(layout, n, db, args.threads)
+    wanted_names = {s.name for s in wanted}
+    running = [s for s in S.known_services(layout) if s.is_running()]
+    extra = [s for s in running if s.name not in wanted_names]
+    if extra:
+        log(f"error: the devcloud is up with {state.get('regions')} regions "
+            f"({', '.join(s.name for s in extra)} running); run `multisite-devcloud down` first")
+        return 1
+    regions = [L.region_name(i) for i in range(1, n + 1)]
+    to_start = [s for s in wanted if not s.is_running()]
+    if not to_start:
+        write_client_files(layout, regions)
+        log(f"devcloud is already up with {n} regions ({', '.join(regions)}) in {layout.base}; "
+            "nothing to do")
+        return 0
+
+    busy = [s for s in to_start if not S.port_free(s.port)]
+    if busy:
+        for s in busy:
+            log(f"error: port {s.port} for {s.name} ({s.region}) is already in use by another "
+                "process (check with `ss -ltnp`)")
+        return 1
+
+    layout.write_state({"db": db, "regions": n, "base": str(layout.base)})
+    log(f"devcloud up: keystone + {n} regions ({', '.join(regions)}), db={db}, base={layout.base}")
+    deadline = time.monotonic() + args.timeout
+    keystone = wanted[0]
+    timings: dict[str, float] = {}
+
+    def bring_up(svc: S.Service) -> None:
+        did_init = svc.initialise()
+        if did_init:
+            log(f"  {svc.name:<12} database initialised in {svc.timings['init']:.1f} s")
+        if not svc.is_running():
+            svc.start()
+            svc.wait_ready(deadline)
+            log(f"  {svc.name:<12} answers on :{svc.port} after {svc.timings['ready']:.1f} s")
+        if svc is keystone:
+            catalog_only()
+
+    workers = max(2, min(args.parallel, len(to_start)))
+    # keystone first in the queue: it is the slowest chain (init, start, catalog)
+    order = sorted(to_start, key=lambda s: s.kind != "keystone")
+    errors: list[BaseException] = []
+    def catalog_only() -> None:
+        t = time.monotonic()
+        ks = Keystone()
+        ks.login()
+        setup(ks, regions, log=lambda m: log("  " + m))
+        timings["keystone setup"] = time.monotonic() - t
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(bring_up, s) for s in order]
+        if keystone not in to_start:
+            futures.append(pool.submit(catalog_only))
+        for f in futures:
+            try:
+                f.result()
+            except BaseException as exc:  # noqa: BLE001 - report them all
+                errors.append(exc)
+    if errors:
+        for exc in errors:
+            log(f"error: {exc}")
+        log("devcloud is only partly up; `multisite-devcloud status` shows what runs, "
+            "`multisite-devcloud down` stops it")
+        return 1
+    write_client_files(layout, regions)
+    total = time.monotonic() - t0
+    log("")
+    log(f"{'service':<12} {'region':<12} {'port':>6} {'init s':>7} {'ready s':>8}")
+    for s in wanted:
+        init = f"{s.timings['init']:.1f}" if "init" in s.timings else "-"
+        ready = f"{s.timings['ready']:.1f}" if "ready" in s.timings else "-"
+        log(f"{s.name:<12} {s.region:<12} {s.port:>6} {init:>7} {ready:>8}")
+    for k, v in timings.items():
+        log(f"{k}: {v:.1f} s")
+    log(f"devcloud up in {total:.0f} s: keystone {L.KEYSTONE_URL}, admin/{L.ADMIN_PASSWORD} "
+        f"(project {L.ADMIN_PROJECT}); demo/{L.DEMO_PASSWORD}")
+    log(f"  clouds.yaml: {layout.clouds_yaml} (clouds devcloud-admin, devcloud-demo)")
+    log(f"  openrc:      source {layout.openrc}   (or: eval \"$(multisite-devcloud env)\")")
+    return 0
+
+
+def _any_initialised(layout: L.Layout) -> bool:
+    return any((p.parent / S.INIT_STAMP).exists() for p in layout.base.glob("**/*.conf"))
+
+
+# -- down ---------------------------------------------------------------------------------------
+def cmd_down(args) -> int:
+    layout = L.Layout(args.base)
+    with locked(layout):
+        return _down(layout, args.purge, args.timeout)
+
+
+def _down(layout: L.Layout, purge: bool, timeout: float) -> int:
+    t0 = time.monotonic()
+    services = S.known_services(layout)
+    running = [s for s in services if s.is_running()]
+    # signal all first, then wait: each gunicorn needs ~3 s (--graceful-timeout 3)
+    pids = {s.name: s.processes() for s in running}
+    for s in running:
+        s.signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_alive(p) for ps in pids.values() for p in ps):
+        time.sleep(0.2)
+    killed = 0
+    for s in running:
+        left = [p for p in pids[s.name] if _alive(p)]
+        if left:
+            killed += 1
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pids[s.name][0], signal.SIGKILL)
+            for p in left:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(p, signal.SIGKILL)
+    for s in services:
+        s.pid_file.unlink(missing_ok=True)
+    if running:
+        msg = f"devcloud stopped: {len(running)} services in {time.monotonic() - t0:.1f} s"
+        if killed:
+            msg += f" ({killed} needed SIGKILL)"
+        log(msg)
+    else:
+        log("devcloud is not running")
+    if purge:
+        for s in services:
+            s.drop_data()
+        for p in (layout.state_file, layout.clouds_yaml, layout.openrc, layout.openrc_demo):
+            p.unlink(missing_ok=True)
+        log(f"devcloud data purged from {layout.base} (the venv is kept)")
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+# -- status -------------------------------------------------------------------------------------
+def cmd_status(args) -> int:
+    layout = L.Layout(args.base)
+    state = layout.read_state()
+    services = S.known_services(layout)
+    if not state and not any(s.pid_file.exists() for s in services):
+        log(f"devcloud in {layout.base}: never started")
+        return 3
+    log(f"devcloud in {layout.base}: db={state.get('db', '?')} regions={state.get('regions', '?')}")
+    log(f"{'service':<12} {'region':<12} {'port':>6} {'pid':>8} {'rss MB':>8}  state")
+    total = 0
+    per_region: dict[str, int] = {}
+    up = 0
+    for s in services:
+        pid = s.pid()
+        if pid is None:
+            log(f"{s.name:<12} {s.region:<12} {s.port:>6} {'-':>8} {'-':>8}  stopped")
+            continue
+        mem = s.rss_bytes()
+        total += mem
+        per_region[s.region] = per_region.get(s.region, 0) + mem
+        answers = S.http_answers(s.url, timeout=3)
+        up += answers
+        log(f"{s.name:<12} {s.region:<12} {s.port:>6} {pid:>8} {mem / 2**20:>8.0f}  "
+            + ("up" if answers else "running, not answering"))
+    for region, mem in per_region.items():
+        log(f"memory {region}: {mem / 2**20:.0f} MB")
+    log(f"memory total: {total / 2**20:.0f} MB; {up}/{len(services)} services answer")
+    return 0 if up == len(services) else 1
+
+
+# -- env / install ------------------------------------------------------------------------------
+def cmd_env(args) -> int:
+    layout = L.Layout(args.base)
+    regions = [L.region_name(i) for i in range(1, int(layout.read_state().get("regions", 1)) + 1)]
+    region = args.region or regions[0]
+    if args.cloud:
+        cloud = "devcloud-demo" if args.demo else "devcloud-admin"
+        print(f"export OS_CLIENT_CONFIG_FILE={shlex.quote(str(layout.clouds_yaml))}")
+        print(f"export OS_CLOUD={cloud}")
+        print(f"export OS_REGION_NAME={region}")
+    elif args.demo:
+        print(openrc_text(L.DEMO_USER, L.DEMO_PASSWORD, L.DEMO_PROJECT, region), end="")
+    else:
+        print(openrc_text(L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT, region), end="")
+    return 0
+
+
+def cmd_install(args) -> int:
+    layout = L.Layout(args.base)
+    with locked(layout):
+        inst.install(layout.venv, force=args.force)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    base_help = "state directory (default: $MULTISITE_DEVCLOUD_BASE or <repo>/.devcloud)"
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand's --base must not reset one given before the subcommand
+    common.add_argument("--base", type=Path, default=argparse.SUPPRESS, help=base_help)
+
+    p = argparse.ArgumentParser(
+        prog="multisite-devcloud",
+        description="A real multi-region OpenStack (Keystone + nova/cinder/neutron/glance APIs "
+        "per region) on 127.0.0.1, for Multisite's integration tests.",
+        parents=[common],
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sp = sub.add_parser("install", parents=[common], help="build the cached service venv",
+                        description="Create $BASE/venv with the pinned OpenStack services "
+                        "(a no-op when it is already up to date).")
+    sp.add_argument("--force", action="store_true", help="reinstall even if up to date")
+    sp.set_defaults(func=cmd_install)
+
+    sp = sub.add_parser("up", parents=[common], help="start keystone and N regions",
+                        description="Start keystone and N regions (idempotent; reuses the "
+                        "databases of an earlier run).")
+    sp.add_argument("--regions", type=int, default=int(os.environ.get(
+        "MULTISITE_DEVCLOUD_REGIONS", "3")), help="number of regions, 1-6 (default 3)")
+    sp.add_argument("--db", choices=["sqlite", "mysql"], default=None,
+                    help="sqlite (default) or the local MariaDB on 127.0.0.1:3306 as root")
+    sp.add_argument("--threads", type=int, default=1,
+                    help="gunicorn threads per region service (default 1; SQLite needs 1)")
+    sp.add_argument("--timeout", type=float, default=600,
+                    help="seconds to wait for everything to answer (default 600)")
+    sp.add_argument("--parallel", type=int, default=4,
+                    help="services initialised/started at once (default 4)")
+    sp.add_argument("--no-install", action="store_true",
+                    help="fail instead of running `install` when the venv is missing")
+    sp.set_defaults(func=cmd_up)
+
+    sp = sub.add_parser("down", parents=[common], help="stop what `up` started",
+                        description="Stop the processes `up` started (from their PID files).")
+    sp.add_argument("--purge", action="store_true",
+                    help="also delete the databases and configs (not the venv)")
+    sp.add_argument("--timeout", type=float, default=20,
+                    help="seconds to wait before SIGKILL (default 20)")
+    sp.set_defaults(func=cmd_down)
+
+    sp = sub.add_parser("status", parents=[common], help="what runs: service, port, pid, memory",
+                        description="Show each service with region, port, pid and RSS memory. "
+                        "Exit status 0 when everything answers.")
+    sp.set_defaults(func=cmd_status)
+
+    sp = sub.add_parser("env", parents=[common], help="print openrc exports",
+                        description="Print shell exports for the admin (default) or demo user; "
+                        "use: eval \"$(multisite-devcloud env)\".")
+    sp.add_argument("--demo", action="store_true", help="the demo user/project")
+    sp.add_argument("--cloud", action="store_true",
+                    help="print OS_CLIENT_CONFIG_FILE/OS_CLOUD (clouds.yaml) instead")
+    sp.add_argument("--region", help="OS_REGION_NAME (default RegionOne)")
+    sp.set_defaults(func=cmd_env)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "base", None) is None:
+        args.base = L.default_base()
+    try:
+        return args.func(args)
+    except S.DevcloudError as exc:
+        log(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
