@@ -1,0 +1,103 @@
+"""Fixtures for integration tests against the devcloud (real Keystone + OpenStack regions).
+
+* ``devcloud`` (session): brings ``multisite-devcloud up`` once per session (installing the
+  service venv first if needed), or reuses a devcloud that is already up. Regions:
+  ``MULTISITE_DEVCLOUD_REGIONS`` (default 3). State dir: ``MULTISITE_DEVCLOUD_BASE``.
+  Returns a :class:`tests.integration.usage.DevCloud`.
+* ``fresh_project`` (function): a new project + member user, deleted after the test.
+* ``usage`` (function): a :class:`tests.integration.usage.Usage` for ``fresh_project``; what
+  it creates is deleted after the test.
+
+With ``CI=true`` nothing is skipped: a devcloud that does not come up is an error. Elsewhere
+``MULTISITE_SKIP_INTEGRATION=1`` skips these tests. A devcloud this session started is left
+running (faster next time) unless ``CI=true`` or ``MULTISITE_DEVCLOUD_STOP=1``;
+``MULTISITE_DEVCLOUD_KEEP=1`` keeps it even in CI (and it is never stopped under xdist).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from multisite.devcloud import layout as L
+from multisite.devcloud import services as S
+from tests.integration.usage import DevCloud, Usage
+
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
+def _running_regions(layout: L.Layout) -> int:
+    """Number of regions of a devcloud that is fully up and answering, else 0."""
+    state = layout.read_state()
+    n = int(state.get("regions", 0))
+    if not n:
+        return 0
+    for svc in S.all_services(layout, n, state.get("db", "sqlite")):
+        if not svc.is_running() or not S.http_answers(svc.url, timeout=10):
+            return 0
+    return n
+
+
+def _devcloud_cli(layout: L.Layout, *args: str, timeout: float) -> None:
+    layout.log_dir.mkdir(parents=True, exist_ok=True)
+    logfile = layout.log_dir / "pytest-devcloud.log"
+    cmd = [sys.executable, "-m", "multisite.devcloud", "--base", str(layout.base), *args]
+    with open(logfile, "ab") as log:
+        log.write(f"\n==== {time.ctime()} $ {' '.join(cmd)}\n".encode())
+        log.flush()
+        proc = subprocess.run(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, timeout=timeout
+        )
+    if proc.returncode != 0:
+        text = logfile.read_text(errors="replace").splitlines()[-60:]
+        raise RuntimeError(
+            f"`multisite-devcloud {' '.join(args)}` failed (exit {proc.returncode}); "
+            f"log {logfile}:\n" + "\n".join(text)
+        )
+
+
+@pytest.fixture(scope="session")
+def devcloud():
+    if not CI and _flag("MULTISITE_SKIP_INTEGRATION"):
+        pytest.skip("integration tests skipped: MULTISITE_SKIP_INTEGRATION=1 (devcloud not used)")
+    layout = L.Layout(L.default_base())
+    wanted = int(os.environ.get("MULTISITE_DEVCLOUD_REGIONS", "3"))
+    started = False
+    if _running_regions(layout) == 0:
+        # `up` installs the venv if needed, is idempotent and takes a lock, so several
+        # pytest-xdist workers may all call it
+        _devcloud_cli(layout, "up", "--regions", str(wanted), timeout=3600)
+        started = True
+        if _running_regions(layout) == 0:
+            raise RuntimeError(f"devcloud in {layout.base} is not answering after `up`")
+    cloud = DevCloud.from_base(layout.base)
+    cloud.token()  # keystone really works (admin token)
+    yield cloud
+    stop = (CI or _flag("MULTISITE_DEVCLOUD_STOP")) and not _flag("MULTISITE_DEVCLOUD_KEEP")
+    # under pytest-xdist another worker may still be using it: leave it up
+    if started and stop and "PYTEST_XDIST_WORKER" not in os.environ:
+        _devcloud_cli(layout, "down", timeout=300)
+
+
+@pytest.fixture
+def fresh_project(devcloud):
+    """A new project and member user (TestProject), deleted after the test."""
+    project = devcloud.create_project()
+    yield project
+    devcloud.delete_project(project)
+
+
+@pytest.fixture
+def usage(devcloud, fresh_project):
+    """Creates real usage for ``fresh_project``: ``usage.volume("RegionTwo")`` etc."""
+    tracker = Usage(devcloud, fresh_project)
+    yield tracker
+    tracker.cleanup()
