@@ -21,9 +21,20 @@ def check_url_project(ctx, project_id):
             code="request.project_mismatch")
 
 
+def _strict_integer(_checker, instance):
+    # JSON Schema counts 5.0 as an integer; a limit must be a JSON integer literal.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", _strict_integer))
+
+
 def validate(schema, body, *, code, prefix):
     try:
-        jsonschema.validate(body, schema)
+        _Validator(schema).validate(body)
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path)
         detail = f"{exc.message} at '{where}'" if where else exc.message

@@ -136,7 +136,11 @@ def update_v11(req, project_id):
 
 def delete_v11(req, project_id):
     _ctx_v11(req, project_id, policies.DELETE)
-    resources = list(req.GET.keys())
+    try:
+        resources = list(req.GET.keys())
+    except UnicodeDecodeError:
+        raise errors.bad_request("request.invalid_url",
+                                 "Invalid request URL: query string is not UTF-8") from None
     if not resources:
         return _delete_all(req, project_id)
     unknown = sorted(set(resources) - set(schemas.RESOURCES))
