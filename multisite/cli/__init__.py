@@ -1,0 +1,1 @@
+"""The `multisite` command line (cliff/osc-lib) and its `openstack multisite` plugin."""

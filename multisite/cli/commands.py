@@ -1,0 +1,27 @@
+"""The command table: command name -> class, for `multisite` and `openstack multisite`."""
+
+from multisite.cli import quota_classes, quotas, sync_jobs
+
+COMMANDS = {
+    "quota defaults": quotas.DefaultsQuota,
+    "quota show": quotas.ShowQuota,
+    "quota update": quotas.UpdateQuota,
+    "quota detail": quotas.DetailQuota,
+    "quota sync": quotas.SyncQuota,
+    "quota delete": quotas.DeleteQuota,
+    "quota sync-status": quotas.SyncStatusQuota,
+    "quota-class show": quota_classes.ShowQuotaClass,
+    "quota-class update": quota_classes.UpdateQuotaClass,
+    "quota-class delete": quota_classes.DeleteQuotaClass,
+    "sync create": sync_jobs.CreateSync,
+    "sync template": sync_jobs.TemplateSync,
+    "sync list": sync_jobs.ListSync,
+    "sync show": sync_jobs.ShowSync,
+    "sync delete": sync_jobs.DeleteSync,
+}
+
+
+def osc_entry_points():
+    """The `openstack.multisite.v1` entry points (pyproject.toml must list exactly these)."""
+    return {"multisite_" + name.replace(" ", "_"): f"{cls.__module__}:{cls.__name__}"
+            for name, cls in COMMANDS.items()}

@@ -1,0 +1,52 @@
+"""Follow a sync job until every row has finished, reporting progress per target region."""
+
+import time
+
+from multisite.client import sync_jobs
+
+
+def summarize(rows):
+    """{target region: {"total", "done", "failed"}} from a job's rows (pure)."""
+    regions = {}
+    for row in rows:
+        entry = regions.setdefault(row.get("target_region") or "?",
+                                   {"total": 0, "done": 0, "failed": 0})
+        entry["total"] += 1
+        status = row.get("sync_status")
+        if status in sync_jobs.FINISHED:
+            entry["done"] += 1
+        if status == "FAILURE":
+            entry["failed"] += 1
+    return regions
+
+
+def finished(rows):
+    return bool(rows) and all(row.get("sync_status") in sync_jobs.FINISHED for row in rows)
+
+
+def progress_line(region, entry, elapsed):
+    ok = entry["done"] - entry["failed"]
+    state = "done" if entry["done"] == entry["total"] else "running"
+    return (f"[{elapsed:6.1f}s] {region}: {entry['done']}/{entry['total']} finished "
+            f"({ok} SUCCESS, {entry['failed']} FAILURE) {state}")
+
+
+def wait(manager, job_id, *, out, interval=1.0, timeout=600.0,
+         clock=time.monotonic, sleep=time.sleep):
+    """The job's final rows; writes a line to ``out`` whenever a region's progress changes."""
+    started = clock()
+    shown = {}
+    while True:
+        rows = manager.get(job_id)
+        elapsed = clock() - started
+        for region, entry in sorted(summarize(rows).items()):
+            if shown.get(region) != entry:
+                shown[region] = entry
+                out.write(progress_line(region, entry, elapsed) + "\n")
+                out.flush()
+        if finished(rows):
+            return rows
+        if elapsed >= timeout:
+            raise TimeoutError(f"Job {job_id} still running after {timeout:.0f}s; "
+                               f"follow it with: multisite sync show {job_id}")
+        sleep(interval)

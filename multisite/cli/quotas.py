@@ -1,0 +1,97 @@
+"""multisite quota defaults|show|update|detail|sync|delete|sync-status."""
+
+import sys
+
+from multisite.cli import common
+from multisite.client import quotas as quota_api
+
+LIMIT_COLUMNS = ("Quota", "Limit")
+
+
+class DefaultsQuota(common.Lister):
+    """Show the default limits of every project."""
+
+    def take_action(self, parsed_args):
+        values = common.client(self.app).quotas.defaults()
+        return LIMIT_COLUMNS, common.sorted_quota_rows(values)
+
+
+class ShowQuota(common.ProjectOption, common.Lister):
+    """Show the global limits of a project (defaults merged with its own limits)."""
+
+    def take_action(self, parsed_args):
+        values = common.client(self.app).quotas.get(parsed_args.project)
+        return LIMIT_COLUMNS, common.sorted_quota_rows(values)
+
+
+class UpdateQuota(common.Lister):
+    """Set global limits of a project (admin)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("project", metavar="<project-id>", help="Project to update")
+        common.add_limit_options(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        limits = common.limits_from(parsed_args)
+        values = common.client(self.app).quotas.update(parsed_args.project, **limits)
+        return LIMIT_COLUMNS, common.sorted_quota_rows(values)
+
+
+class DetailQuota(common.ProjectOption, common.Lister):
+    """Show a project's limits and its usage summed over all regions."""
+
+    def take_action(self, parsed_args):
+        detail = common.client(self.app).quotas.detail(parsed_args.project)
+        if detail["unreachable_regions"]:
+            sys.stderr.write("WARNING: usage excludes unreachable regions: "
+                             + ", ".join(detail["unreachable_regions"]) + "\n")
+        limits, usage = detail["limits"], detail["usage"]
+        keys = [key for key, _ in common.sorted_quota_rows({**limits, **usage})]
+        return ("Quota", "Usage", "Limit"), [(k, usage.get(k, 0), limits.get(k)) for k in keys]
+
+
+class SyncQuota(common.Command):
+    """Rebalance a project's limits across regions now (admin)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("project", metavar="<project-id>", help="Project to sync")
+        return parser
+
+    def take_action(self, parsed_args):
+        common.client(self.app).quotas.sync(parsed_args.project)
+        self.app.stdout.write(
+            f"Request to sync quota for project {parsed_args.project} has been triggered.\n")
+
+
+class DeleteQuota(common.Command):
+    """Delete all of a project's limits, or only the chosen resources (admin)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("project", metavar="<project-id>", help="Project")
+        parser.add_argument("--resource", dest="resources", action="append", metavar="<name>",
+                            choices=quota_api.QUOTA_RESOURCES,
+                            help="Delete only this limit (repeat for several)")
+        return parser
+
+    def take_action(self, parsed_args):
+        client = common.client(self.app)
+        client.quotas.delete(parsed_args.project, resources=parsed_args.resources)
+        which = ", ".join(parsed_args.resources) if parsed_args.resources else "all"
+        self.app.stdout.write(
+            f"Deleted {which} quota limits of project {parsed_args.project}.\n")
+
+
+class SyncStatusQuota(common.ProjectOption, common.Lister):
+    """Show per region how the last quota rebalance of a project went."""
+
+    def take_action(self, parsed_args):
+        rows = common.client(self.app).quotas.sync_status(parsed_args.project)
+        columns = ("Region", "Status", "Last Sync At", "Consecutive Failures",
+                   "Next Attempt At", "Error")
+        keys = ("region", "status", "last_sync_at", "consecutive_failures",
+                "next_attempt_at", "error")
+        return columns, [tuple(row.get(key) for key in keys) for row in rows]
