@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import os
 import shlex
+import shutil
 import signal
 import sys
 import time
@@ -242,6 +243,8 @@ def _down(layout: L.Layout, purge: bool, timeout: float) -> int:
             s.drop_data()
         for p in (layout.state_file, layout.clouds_yaml, layout.openrc, layout.openrc_demo):
             p.unlink(missing_ok=True)
+        for d in [*layout.base.glob("r[0-9]*"), layout.base / "keystone", layout.log_dir]:
+            shutil.rmtree(d, ignore_errors=True)
         log(f"devcloud data purged from {layout.base} (the venv is kept)")
     return 0
 
