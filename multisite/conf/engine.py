@@ -11,6 +11,11 @@ SCHEDULER_OPTS = [
     cfg.BoolOpt("sync_all_projects", default=False,
                 help="Rebalance every enabled Keystone project (Kingbird's behaviour) "
                      "instead of only projects that have Multisite limits."),
+    cfg.IntOpt("region_backoff_base", default=30, min=1,
+               help="Seconds before retrying a region that failed once for a project; "
+                    "doubled after each further failure."),
+    cfg.IntOpt("region_backoff_max", default=900, min=1,
+               help="Longest wait before retrying a failing region for a project."),
 ]
 
 batch_group = cfg.OptGroup("batch", title="Engine concurrency")
@@ -52,6 +57,9 @@ CACHE_OPTS = [
                help="Domain of the service project; a name or an id."),
     cfg.IntOpt("catalog_ttl", default=300, min=0,
                help="Seconds for which the region list read from Keystone is cached."),
+    cfg.FloatOpt("region_timeout", default=10.0, min=0.1,
+                 help="Seconds to wait for one Nova/Cinder/Neutron/Keystone call before "
+                      "the region counts as unreachable for this pass."),
 ]
 
 

@@ -84,6 +84,18 @@ class ProjectSyncStatus(TimestampMixin, Base):
     last_sync_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
     failures: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     next_attempt_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    # Added by migration 0002 (quota engine): the region's limits last read or written.
+    limits: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ProjectSettings(TimestampMixin, Base):
+    """Per-project quota engine settings (migration 0002); NULL means the default."""
+
+    __tablename__ = "project_settings"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    quota_policy: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    quota_sync: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class SyncJob(TimestampMixin, Base):

@@ -64,3 +64,55 @@ def last_usage(conf, project_id):
             .where(models.ProjectSyncStatus.project_id == project_id,
                    models.ProjectSyncStatus.usage.is_not(None)))
         return {row.region: (json.loads(row.usage), row.usage_at) for row in rows}
+
+
+def states(conf, project_id):
+    """{region: {...}} of a project: last usage/limits read, failures, next attempt."""
+    with db_api.session_scope(conf) as session:
+        rows = session.scalars(
+            sa.select(models.ProjectSyncStatus)
+            .where(models.ProjectSyncStatus.project_id == project_id))
+        return {
+            row.region: {
+                "status": row.status,
+                "usage": json.loads(row.usage) if row.usage else None,
+                "usage_at": row.usage_at,
+                "limits": json.loads(row.limits) if row.limits else None,
+                "failures": row.failures or 0,
+                "next_attempt_at": row.next_attempt_at,
+            }
+            for row in rows
+        }
+
+
+def record_many(conf, project_id, outcomes):
+    """Store several regions' outcomes of one pass in one transaction.
+
+    outcomes: {region: {"ok": bool, "error": str, "usage": dict, "limits": dict,
+    "backoff": seconds}}; usage/limits are stored only when given (read now).
+    """
+    now = models.utcnow()
+    with db_api.session_scope(conf) as session:
+        rows = {row.region: row for row in session.scalars(
+            sa.select(models.ProjectSyncStatus)
+            .where(models.ProjectSyncStatus.project_id == project_id)
+            .with_for_update())}
+        for region, outcome in outcomes.items():
+            row = rows.get(region)
+            if row is None:
+                row = models.ProjectSyncStatus(project_id=project_id, region=region,
+                                               status=OK, failures=0)
+                session.add(row)
+            if outcome.get("usage") is not None:
+                row.usage = json.dumps(outcome["usage"], sort_keys=True)
+                row.usage_at = now
+            if outcome.get("limits") is not None:
+                row.limits = json.dumps(outcome["limits"], sort_keys=True)
+            if outcome["ok"]:
+                row.status, row.error, row.failures = OK, None, 0
+                row.last_sync_at, row.next_attempt_at = now, None
+            else:
+                row.status, row.error = FAILED, (outcome.get("error") or "")[:4000]
+                row.failures = (row.failures or 0) + 1
+                row.next_attempt_at = now + datetime.timedelta(
+                    seconds=outcome.get("backoff") or 0)

@@ -1,0 +1,95 @@
+"""The only package that talks to OpenStack: Keystone catalog and per-region adapters.
+
+`Cloud` is what the engine uses; unit tests give the engine an in-memory cloud with
+the same methods (tests/unit/engine/fake_cloud.py).
+"""
+
+import collections
+import threading
+
+from multisite.clients import errors, keystone, region
+
+RegionError = errors.RegionError
+RegionUnavailable = errors.RegionUnavailable
+RegionRejected = errors.RegionRejected
+ServiceCredentialsError = errors.ServiceCredentialsError
+
+
+class Cloud:
+    """Regions and projects from Keystone; quota reads and writes per region.
+
+    One keystoneauth session (service credentials from [cache], token reused until it
+    expires) is shared by every region. Calls to one region are bounded by
+    [batch] region_concurrency.
+    """
+
+    def __init__(self, conf, *, session=None):
+        self.conf = conf
+        self._session = session
+        self._lock = threading.Lock()
+        self._catalog = None
+        self._regions = {}
+        self._gates = {}
+        self.calls = collections.Counter()
+
+    def _count(self, name):
+        with self._lock:
+            self.calls[name] += 1
+
+    @property
+    def session(self):
+        with self._lock:
+            if self._session is None:
+                pool = max(10, self.conf.batch.region_concurrency * 2)
+                self._session = keystone.make_session(self.conf, pool_size=pool)
+            return self._session
+
+    @property
+    def catalog(self):
+        session = self.session
+        with self._lock:
+            if self._catalog is None:
+                self._catalog = keystone.Catalog(session, ttl=self.conf.cache.catalog_ttl)
+            return self._catalog
+
+    @property
+    def configured(self):
+        """False when [cache] names no Keystone: a deployment with no regions yet."""
+        return bool(self.conf.cache.auth_uri or self.conf.cache.identity_uri)
+
+    def regions(self, project_id):
+        """Names of the project's regions (OS-EP-FILTER, else every public region)."""
+        if not self.configured:
+            return []
+        return sorted(self.catalog.regions_for(project_id))
+
+    def projects(self):
+        """Ids of every enabled Keystone project."""
+        if not self.configured:
+            return []
+        return self.catalog.projects()
+
+    def region(self, name):
+        endpoints = self.catalog.all_regions().get(name)
+        if endpoints is None:
+            raise errors.RegionRejected(name, "region is no longer in the catalog")
+        with self._lock:
+            gate = self._gates.get(name)
+            if gate is None:
+                gate = self._gates[name] = threading.BoundedSemaphore(
+                    self.conf.batch.region_concurrency)
+            adapter = self._regions.get(name)
+            if adapter is None or adapter.endpoints != endpoints:
+                adapter = self._regions[name] = region.Region(
+                    name, self._session, endpoints, gate=gate, counter=self._count)
+            return adapter
+
+    def read(self, region_name, project_id):
+        return self.region(region_name).read(project_id)
+
+    def write_limits(self, region_name, project_id, limits):
+        return self.region(region_name).write_limits(project_id, limits)
+
+
+def get_cloud(conf):
+    return Cloud(conf)

@@ -1,0 +1,172 @@
+"""Service session from [cache] credentials; regions and projects from Keystone."""
+
+import logging
+import re
+import threading
+import time
+
+import requests
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+
+from multisite.clients import errors
+
+LOG = logging.getLogger(__name__)
+
+# Keystone catalog types of each service (block-storage has had many names).
+SERVICE_TYPES = {
+    "nova": ("compute",),
+    "cinder": ("block-storage", "volumev3", "volumev2", "volume"),
+    "neutron": ("network",),
+}
+
+_ID = re.compile(r"^[0-9a-f]{32}$|^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$", re.I)
+
+
+def looks_like_id(value):
+    return bool(value) and (bool(_ID.match(value)) or value == "default")
+
+
+def _auth_variants(conf):
+    """Password plugins for every reading of the names-or-ids in [cache].
+
+    Kingbird passed admin_tenant as a project id and the *_domain_name options as domain
+    ids, while its docs showed names. We accept both: the likely reading comes first and
+    the other one is tried when Keystone refuses it.
+    """
+    c = conf.cache
+    url = c.auth_uri or c.identity_uri
+    if not url:
+        raise errors.ServiceCredentialsError("[cache] auth_uri (or identity_uri) is not set")
+    url = url.rstrip("/")
+    if not url.endswith("/v3"):
+        url += "/v3"
+
+    def readings(value, name_key, id_key):
+        pair = [{name_key: value}, {id_key: value}]
+        return pair[::-1] if looks_like_id(value) else pair
+
+    user_domain = c.admin_user_domain_name or "Default"
+    project_domain = c.admin_project_domain_name or "Default"
+    for project in readings(c.admin_tenant, "project_name", "project_id"):
+        pdomains = [{}] if "project_id" in project else readings(
+            project_domain, "project_domain_name", "project_domain_id")
+        for udom in readings(user_domain, "user_domain_name", "user_domain_id"):
+            for pdom in pdomains:
+                yield v3.Password(auth_url=url, username=c.admin_username,
+                                  password=c.admin_password, **project, **udom, **pdom)
+
+
+def make_session(conf, *, pool_size=10):
+    """An authenticated keystoneauth session; raises ServiceCredentialsError."""
+    http = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=64, pool_maxsize=pool_size)
+    http.mount("http://", adapter)
+    http.mount("https://", adapter)
+    timeout = conf.cache.region_timeout
+    last = None
+    for auth in _auth_variants(conf):
+        sess = ks_session.Session(auth=auth, session=http, timeout=timeout)
+        try:
+            auth.get_access(sess)
+            return sess
+        except ks_exc.Unauthorized as exc:
+            last = exc
+        except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout, ks_exc.RequestTimeout) as exc:
+            raise errors.ServiceCredentialsError(f"Keystone unreachable: {exc}") from exc
+    raise errors.ServiceCredentialsError(f"[cache] credentials refused by Keystone: {last}")
+
+
+def endpoints_by_region(access):
+    """{region: {service: public url}} for the services the engine manages."""
+    out = {}
+    for entry in access.service_catalog.catalog:
+        service = next((s for s, types in SERVICE_TYPES.items()
+                        if entry.get("type") in types), None)
+        for ep in entry.get("endpoints", ()):
+            if ep.get("interface") != "public":
+                continue
+            region = ep.get("region_id") or ep.get("region")
+            if not region:
+                continue
+            services = out.setdefault(region, {})
+            if service is None:
+                continue
+            rank = SERVICE_TYPES[service].index(entry["type"])
+            held = services.get(service)
+            if held is None or rank < held[1]:
+                services[service] = (ep["url"].rstrip("/"), rank)
+    return {r: {s: url for s, (url, _rank) in svcs.items()} for r, svcs in out.items()}
+
+
+class Catalog:
+    """Regions of each project, from the catalog and OS-EP-FILTER, cached for a TTL."""
+
+    def __init__(self, session, *, ttl, clock=time.monotonic):
+        self.session = session
+        self.ttl = ttl
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._all = None
+        self._per_project = {}
+        self._ep_filter = True
+
+    def _fresh(self, stamp):
+        return stamp is not None and self.clock() - stamp < self.ttl
+
+    def all_regions(self):
+        """{region: {service: url}} of every region with a public endpoint."""
+        with self._lock:
+            if self._all and self._fresh(self._all[1]):
+                return self._all[0]
+        access = self.session.auth.get_access(self.session)
+        regions = endpoints_by_region(access)
+        with self._lock:
+            self._all = (regions, self.clock())
+        return regions
+
+    def regions_for(self, project_id):
+        """The project's regions: its endpoint-filter regions if any, else all."""
+        regions = self.all_regions()
+        with self._lock:
+            cached = self._per_project.get(project_id)
+            if cached and self._fresh(cached[1]):
+                return {r: regions[r] for r in cached[0] if r in regions}
+        chosen = self._filtered(project_id)
+        with self._lock:
+            self._per_project[project_id] = (chosen, self.clock())
+        return {r: regions[r] for r in (chosen or regions) if r in regions}
+
+    def _filtered(self, project_id):
+        if not self._ep_filter:
+            return None
+        try:
+            resp = self.session.get(f"/OS-EP-FILTER/projects/{project_id}/endpoints",
+                                    endpoint_filter={"service_type": "identity",
+                                                     "interface": "public"},
+                                    raise_exc=False)
+        except ks_exc.ClientException as exc:
+            LOG.warning("OS-EP-FILTER lookup failed for project %s: %s", project_id, exc)
+            return None
+        if resp.status_code == 404 and "OS-EP-FILTER" not in (resp.text or ""):
+            self._ep_filter = False  # extension not deployed
+            return None
+        if resp.status_code != 200:
+            return None
+        names = {ep.get("region_id") or ep.get("region")
+                 for ep in resp.json().get("endpoints", ())}
+        return sorted(n for n in names if n) or None
+
+    def projects(self, *, enabled_only=True):
+        """Ids of every (enabled) Keystone project, following pagination."""
+        out = []
+        url = "/projects" + ("?enabled=true" if enabled_only else "")
+        while url:
+            resp = self.session.get(url, endpoint_filter={"service_type": "identity",
+                                                          "interface": "public"})
+            body = resp.json()
+            out.extend(p["id"] for p in body.get("projects", ())
+                       if not enabled_only or p.get("enabled", True))
+            url = (body.get("links") or {}).get("next")
+        return out
