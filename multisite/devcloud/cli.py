@@ -133,8 +133,14 @@ def _up(layout: L.Layout, n: int, args) -> int:
     busy = [s for s in to_start if not S.port_free(s.port)]
     if busy:
         for s in busy:
-            log(f"error: port {s.port} for {s.name} ({s.region}) is already in use by another "
+            where = "" if s.kind == "keystone" else f" ({s.region})"
+            log(f"error: port {s.port} for {s.name}{where} is already in use by another "
                 "process (check with `ss -ltnp`)")
+        other = S.running_base()
+        if other is not None and other != layout.base:
+            log(f"hint: a devcloud from {other} is running; use it (--base {other} or "
+                f"MULTISITE_DEVCLOUD_BASE={other}) or stop it: "
+                f"multisite-devcloud --base {other} down")
         return 1
 
     layout.write_state({"db": db, "regions": n, "base": str(layout.base)})

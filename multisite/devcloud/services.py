@@ -575,6 +575,21 @@ def rss(pid: int) -> int:
     return 0
 
 
+def running_base() -> Path | None:
+    """The state directory of a devcloud whose keystone runs on this machine (any --base)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            if b"[devcloud-keystone]" not in cmdline:
+                continue
+            return Path(os.readlink(entry / "cwd")).parent  # cwd is $BASE/keystone
+        except OSError:
+            continue
+    return None
+
+
 def all_services(layout: L.Layout, regions: int, db: str = "sqlite", threads: int = 1):
     out = [Service("keystone", 0, layout, db, threads)]
     for i in range(1, regions + 1):

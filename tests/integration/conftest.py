@@ -1,7 +1,8 @@
 """Fixtures for integration tests against the devcloud (real Keystone + OpenStack regions).
 
 * ``devcloud`` (session): brings ``multisite-devcloud up`` once per session (installing the
-  service venv first if needed), or reuses a devcloud that is already up. Regions:
+  service venv first if needed), or reuses a devcloud that is already up (also one started
+  with another ``--base``: then ``MULTISITE_DEVCLOUD_BASE`` is set to that base). Regions:
   ``MULTISITE_DEVCLOUD_REGIONS`` (default 3). State dir: ``MULTISITE_DEVCLOUD_BASE``.
   Returns a :class:`tests.integration.usage.DevCloud`.
 * ``fresh_project`` (function): a new project + member user, deleted after the test.
@@ -71,6 +72,13 @@ def devcloud():
     layout = L.Layout(L.default_base())
     wanted = int(os.environ.get("MULTISITE_DEVCLOUD_REGIONS", "3"))
     started = False
+    if _running_regions(layout) == 0:
+        # a devcloud started from another checkout/base holds the ports: use that one, and make
+        # L.default_base() (used by tests that look at the processes) point to it too
+        other = S.running_base()
+        if other is not None and other != layout.base and _running_regions(L.Layout(other)):
+            os.environ["MULTISITE_DEVCLOUD_BASE"] = str(other)
+            layout = L.Layout(other)
     if _running_regions(layout) == 0:
         # `up` installs the venv if needed, is idempotent and takes a lock, so several
         # pytest-xdist workers may all call it
