@@ -22,8 +22,9 @@ def normalize_url(url):
     driver = parsed.drivername
     if driver in ("mysql", "mysql+mysqldb", "mariadb"):
         parsed = parsed.set(drivername="mysql+pymysql")
-    elif driver == "postgres":
-        parsed = parsed.set(drivername="postgresql")
+    elif driver in ("postgres", "postgresql"):
+        # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; psycopg2 is what we install.
+        parsed = parsed.set(drivername="postgresql+psycopg2")
     if parsed.drivername == "mysql+pymysql" and "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     return parsed
