@@ -2,7 +2,7 @@
 
 import re
 
-from multisite.api.handlers import quota_classes, quotas, root
+from multisite.api.handlers import quota_classes, quotas, root, sync_jobs
 
 # (method, path pattern, handler). Patterns name their variables; an optional
 # trailing slash is accepted everywhere, as Kingbird's client sends one.
@@ -31,6 +31,11 @@ ROUTES = [
     ("PUT", V10 + r"/os-quota-class-sets/(?P<class_name>" + SEG + ")", quota_classes.update),
     ("DELETE", V10 + r"/os-quota-class-sets/(?P<class_name>" + SEG + ")",
      quota_classes.delete),
+    ("POST", V10 + r"/os-sync", sync_jobs.create),
+    ("GET", V10 + r"/os-sync", sync_jobs.list_jobs),
+    ("GET", V10 + r"/os-sync/active", sync_jobs.list_active),
+    ("GET", V10 + r"/os-sync/(?P<job_id>" + SEG + ")", sync_jobs.show),
+    ("DELETE", V10 + r"/os-sync/(?P<job_id>" + SEG + ")", sync_jobs.delete),
 ]
 
 # Routes that need no identity and run no policy check.

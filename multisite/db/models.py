@@ -23,7 +23,8 @@ class Base(DeclarativeBase):
 
 
 class TimestampMixin:
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    # Nullable as migration 0001 created it (a landed migration is never edited).
+    created_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime.datetime | None] = mapped_column(
         DateTime, nullable=True, onupdate=utcnow)
 
@@ -127,3 +128,6 @@ class ResourceSync(TimestampMixin, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     claimed_until: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    # Added by migration 0003 (resource sync jobs).
+    force: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    target_id: Mapped[str | None] = mapped_column(String(255), nullable=True)

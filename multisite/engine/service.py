@@ -7,7 +7,7 @@ import uuid
 import oslo_messaging as messaging
 
 from multisite import rpc
-from multisite.engine import quota_manager
+from multisite.engine import quota_manager, sync_manager
 from multisite.objects import services
 
 LOG = logging.getLogger(__name__)
@@ -20,14 +20,22 @@ class EngineEndpoint:
 
     target = messaging.Target(version=rpc.VERSION)
 
-    def __init__(self, manager):
+    def __init__(self, manager, sync=None):
         self.manager = manager
+        self.sync = sync
 
     def get_total_usage_for_tenant(self, ctxt, project_id):
         return self.manager.get_total_usage_for_tenant(ctxt, project_id)
 
     def quota_sync_for_project(self, ctxt, project_id):
         self.manager.request_sync(project_id)
+
+    def sync_job_created(self, ctxt, job_id):
+        self.sync.wake(job_id)
+
+    def validate_sync_resources(self, ctxt, entries, project_id, user_id):
+        return self.sync.validate_sync_resources(ctxt, entries, project_id=project_id,
+                                                 user_id=user_id)
 
 
 class EngineService:
@@ -37,6 +45,7 @@ class EngineService:
         self.conf = conf
         self.engine_id = str(uuid.uuid4())
         self.manager = manager or quota_manager.QuotaManager(conf, engine_id=self.engine_id)
+        self.sync = sync_manager.SyncManager(conf, engine_id=self.engine_id)
         self._stop = threading.Event()
         self._threads = []
         self._server = None
@@ -45,12 +54,13 @@ class EngineService:
         transport = rpc.get_transport(self.conf)
         target = messaging.Target(topic=rpc.TOPIC, server=f"{self.conf.host}.{self.engine_id}")
         self._server = messaging.get_rpc_server(
-            transport, target, [EngineEndpoint(self.manager)], executor="threading",
+            transport, target, [EngineEndpoint(self.manager, self.sync)], executor="threading",
             serializer=rpc.ContextSerializer())
         self._server.start()
         self._report()
         self._spawn(self._report_loop, "liveness")
         self.manager.start()
+        self.sync.start()
         LOG.info("Engine %s started on host %s (transport %s)", self.engine_id,
                  self.conf.host, _safe_url(self.conf.transport_url))
 
@@ -73,6 +83,7 @@ class EngineService:
     def stop(self, graceful=True):
         self._stop.set()
         self.manager.stop()
+        self.sync.stop()
         if self._server is not None:
             self._server.stop()
             if graceful:

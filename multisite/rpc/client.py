@@ -31,6 +31,17 @@ class EngineClient:
         """Wake the engines: a durable job is waiting (the row is the truth)."""
         self._client.cast(ctxt, "sync_job_created", job_id=job_id)
 
+    def validate_sync_resources(self, ctxt, entries, *, project_id, user_id):
+        """Ask an engine whether the regions exist and the sources hold the resources."""
+        try:
+            return self._client.call(ctxt, "validate_sync_resources", entries=entries,
+                                     project_id=project_id, user_id=user_id)
+        except messaging.MessagingTimeout as exc:
+            raise exception.EngineUnavailable() from exc
+        except messaging.RemoteError as exc:
+            raise exception.EngineError(f"Error while validating the sync job: "
+                                        f"{exc.value}") from exc
+
 
 def get_client(conf=None):
     global _CLIENT

@@ -1,0 +1,112 @@
+"""Nova in one region: keypairs (for a given user) and flavors, with service credentials."""
+
+from urllib import parse
+
+from multisite.clients import session
+
+# 2.10: an admin may read/create/delete the keypair of another user (user_id).
+KEYPAIR_MICROVERSION = "2.10"
+# 2.55: flavor description. Below 2.86 extra specs are not validated against a schema,
+# so whatever the source region accepted is copied as is.
+FLAVOR_MICROVERSION = "2.55"
+
+
+def normalize_flavor(raw):
+    """Nova's flavor body as the plain attributes a flavor sync compares."""
+    return {
+        "id": raw["id"],
+        "name": raw["name"],
+        "ram": raw["ram"],
+        "vcpus": raw["vcpus"],
+        "disk": raw["disk"],
+        "ephemeral": raw.get("OS-FLV-EXT-DATA:ephemeral", 0) or 0,
+        "swap": raw.get("swap") or 0,
+        "rxtx_factor": float(raw.get("rxtx_factor") or 1.0),
+        "is_public": raw.get("os-flavor-access:is_public", True),
+        "description": raw.get("description"),
+    }
+
+
+class ComputeClient:
+    """The calls the keypair and flavor reconcilers need, in one region."""
+
+    def __init__(self, conf, region):
+        self.region = region
+        self._kp = session.adapter(conf, "compute", region, microversion=KEYPAIR_MICROVERSION)
+        self._fl = session.adapter(conf, "compute", region, microversion=FLAVOR_MICROVERSION)
+
+    # -- keypairs ------------------------------------------------------------------------
+    def get_keypair(self, name, *, user_id):
+        path = f"/os-keypairs/{parse.quote(name, safe='')}?user_id={parse.quote(user_id)}"
+        with session.translate(self.region, f"get keypair {name}"):
+            body = self._kp.get(path).json()["keypair"]
+        return {"name": body["name"], "public_key": body["public_key"],
+                "type": body.get("type", "ssh"), "user_id": body.get("user_id", user_id)}
+
+    def create_keypair(self, *, name, public_key, key_type, user_id):
+        body = {"keypair": {"name": name, "public_key": public_key, "type": key_type,
+                            "user_id": user_id}}
+        with session.translate(self.region, f"create keypair {name}"):
+            self._kp.post("/os-keypairs", json=body)
+
+    def delete_keypair(self, name, *, user_id):
+        path = f"/os-keypairs/{parse.quote(name, safe='')}?user_id={parse.quote(user_id)}"
+        with session.translate(self.region, f"delete keypair {name}"):
+            self._kp.delete(path)
+
+    # -- flavors -------------------------------------------------------------------------
+    def find_flavors(self, name):
+        """Flavors (public and private) named exactly `name`."""
+        with session.translate(self.region, f"list flavors named {name}"):
+            flavors = self._fl.get("/flavors/detail?is_public=None").json()["flavors"]
+        return [normalize_flavor(f) for f in flavors if f["name"] == name]
+
+    def get_flavor(self, flavor_id):
+        with session.translate(self.region, f"get flavor {flavor_id}"):
+            raw = self._fl.get(f"/flavors/{parse.quote(flavor_id, safe='')}").json()["flavor"]
+        return normalize_flavor(raw)
+
+    def create_flavor(self, flavor):
+        """Create from normalized attributes; `id` None lets Nova choose one."""
+        body = {
+            "name": flavor["name"], "ram": flavor["ram"], "vcpus": flavor["vcpus"],
+            "disk": flavor["disk"], "OS-FLV-EXT-DATA:ephemeral": flavor["ephemeral"],
+            "swap": flavor["swap"], "rxtx_factor": flavor["rxtx_factor"],
+            "os-flavor-access:is_public": flavor["is_public"],
+        }
+        if flavor.get("id"):
+            body["id"] = flavor["id"]
+        if flavor.get("description"):
+            body["description"] = flavor["description"]
+        with session.translate(self.region, f"create flavor {flavor['name']}"):
+            raw = self._fl.post("/flavors", json={"flavor": body}).json()["flavor"]
+        return normalize_flavor(raw)
+
+    def delete_flavor(self, flavor_id):
+        with session.translate(self.region, f"delete flavor {flavor_id}"):
+            self._fl.delete(f"/flavors/{parse.quote(flavor_id, safe='')}")
+
+    def get_extra_specs(self, flavor_id):
+        with session.translate(self.region, f"get extra specs of flavor {flavor_id}"):
+            path = f"/flavors/{parse.quote(flavor_id, safe='')}/os-extra_specs"
+            return self._fl.get(path).json()["extra_specs"]
+
+    def set_extra_specs(self, flavor_id, specs):
+        with session.translate(self.region, f"set extra specs of flavor {flavor_id}"):
+            path = f"/flavors/{parse.quote(flavor_id, safe='')}/os-extra_specs"
+            self._fl.post(path, json={"extra_specs": specs})
+
+    def get_flavor_access(self, flavor_id):
+        with session.translate(self.region, f"get access list of flavor {flavor_id}"):
+            path = f"/flavors/{parse.quote(flavor_id, safe='')}/os-flavor-access"
+            return sorted(a["tenant_id"] for a in self._fl.get(path).json()["flavor_access"])
+
+    def add_flavor_access(self, flavor_id, project_id):
+        with session.translate(self.region, f"grant {project_id} flavor {flavor_id}"):
+            path = f"/flavors/{parse.quote(flavor_id, safe='')}/action"
+            self._fl.post(path, json={"addTenantAccess": {"tenant": project_id}})
+
+
+def for_region(conf, region):
+    """The compute client of `region` (tests replace this with an in-memory cloud)."""
+    return ComputeClient(conf, region)

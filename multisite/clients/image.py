@@ -1,0 +1,77 @@
+"""Glance v2 in one region: image records, members and streamed data, service credentials."""
+
+import contextlib
+from urllib import parse
+
+from multisite.clients import session
+
+CHUNK_SIZE = 1024 * 1024
+
+
+class ImageClient:
+    """The calls the image reconciler needs, in one region."""
+
+    def __init__(self, conf, region):
+        self.region = region
+        self._api = session.adapter(conf, "image", region)
+        # An upload body is a stream that can be read once: never resend it.
+        self._upload = session.adapter(conf, "image", region, retries=0)
+        self._base = None
+
+    def _url(self, path):
+        if self._base is None:
+            with session.translate(self.region, "find the image endpoint"):
+                endpoint = self._api.get_endpoint()
+            if endpoint is None:
+                raise session.UnknownRegion(self.region, "no image endpoint")
+            endpoint = endpoint.rstrip("/")
+            self._base = endpoint if endpoint.endswith("/v2") else endpoint + "/v2"
+        return self._base + path
+
+    def get_image(self, image_id):
+        with session.translate(self.region, f"get image {image_id}"):
+            return self._api.get(self._url(f"/images/{parse.quote(image_id)}")).json()
+
+    def get_member(self, image_id, project_id):
+        path = f"/images/{parse.quote(image_id)}/members/{parse.quote(project_id)}"
+        with session.translate(self.region, f"get member {project_id} of image {image_id}"):
+            return self._api.get(self._url(path)).json()
+
+    def create_image(self, attributes):
+        with session.translate(self.region, f"create image {attributes.get('id', '')}"):
+            return self._api.post(self._url("/images"), json=attributes).json()
+
+    def delete_image(self, image_id):
+        with session.translate(self.region, f"delete image {image_id}"):
+            self._api.delete(self._url(f"/images/{parse.quote(image_id)}"))
+
+    @contextlib.contextmanager
+    def download(self, image_id, *, chunk_size=CHUNK_SIZE):
+        """An iterator over the image data in chunks; nothing is held beyond one chunk."""
+        url = self._url(f"/images/{parse.quote(image_id)}/file")
+        with session.translate(self.region, f"download image {image_id}"):
+            resp = self._api.get(url, stream=True,
+                                 headers={"Accept": "application/octet-stream"})
+        try:
+            yield _translated_iter(resp.iter_content(chunk_size), self.region, image_id)
+        finally:
+            resp.close()
+
+    def upload(self, image_id, stream, *, size):
+        """PUT the data from a file-like `stream` of `size` bytes (streamed, not buffered)."""
+        url = self._url(f"/images/{parse.quote(image_id)}/file")
+        headers = {"Content-Type": "application/octet-stream"}
+        if size is not None:
+            headers["Content-Length"] = str(size)
+        with session.translate(self.region, f"upload image {image_id}"):
+            self._upload.put(url, data=stream, headers=headers)
+
+
+def _translated_iter(chunks, region, image_id):
+    with session.translate(region, f"read data of image {image_id}"):
+        yield from chunks
+
+
+def for_region(conf, region):
+    """The image client of `region` (tests replace this with an in-memory cloud)."""
+    return ImageClient(conf, region)

@@ -1,0 +1,282 @@
+"""Resource sync jobs and their (resource, source, target) rows: the durable work record.
+
+The API writes a job and all of its rows in one transaction; engines claim rows with a
+lease (claimed_by/claimed_until), so a lost wake-up message or a dead engine never
+strands a row. A job's status is computed only when none of its rows is IN_PROGRESS.
+"""
+
+import datetime
+import uuid
+
+import sqlalchemy as sa
+
+from multisite import exception
+from multisite.db import api as db_api
+from multisite.db import models
+
+IN_PROGRESS = "IN_PROGRESS"
+SUCCESS = "SUCCESS"
+FAILURE = "FAILURE"
+
+# The one timestamp format of os-sync (lists and rows alike); Kingbird's job lists used it.
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+MAX_ERROR = 4000
+
+
+class SourceResourceNotFound(exception.NotFound):
+    code = "sync_job.resource_not_found"
+    message = "Resource not found in the source region: %(missing)s"
+
+
+class InvalidMarker(exception.Invalid):
+    code = "request.invalid_marker"
+    message = "Marker %(marker)s not found"
+
+
+def fmt_time(value):
+    return value.strftime(TIME_FORMAT) if value is not None else None
+
+
+def _now():
+    return models.utcnow()
+
+
+def _job_dict(job, *, with_project=False):
+    out = {"id": job.job_id, "sync_status": job.sync_status,
+           "created_at": fmt_time(job.created_at), "updated_at": fmt_time(job.updated_at)}
+    if with_project:
+        out["project_id"] = job.project_id
+    return out
+
+
+def _row_dict(row):
+    return {"id": row.resource_sync_id, "target_region": row.target_region,
+            "source_region": row.source_region, "resource": row.resource,
+            "resource_type": row.resource_type, "sync_status": row.sync_status,
+            "created_at": fmt_time(row.created_at), "updated_at": fmt_time(row.updated_at),
+            "error": row.error}
+
+
+def create(conf, *, project_id, user_id, rows):
+    """Write a job and all of its rows in one transaction; returns the job's dict.
+
+    rows: dicts with resource_type, resource, source, target and force.
+    """
+    job_id = str(uuid.uuid4())
+    now = _now()
+    with db_api.session_scope(conf) as session:
+        job = models.SyncJob(job_id=job_id, sync_status=IN_PROGRESS, user_id=user_id,
+                             project_id=project_id, force=any(r["force"] for r in rows),
+                             created_at=now)
+        session.add(job)
+        session.flush()
+        for row in rows:
+            session.add(models.ResourceSync(
+                resource_sync_id=str(uuid.uuid4()), job_id=job_id,
+                source_region=row["source"], target_region=row["target"],
+                resource=row["resource"], resource_type=row["resource_type"],
+                force=row["force"], sync_status=IN_PROGRESS, attempts=0, created_at=now))
+    return {"id": job_id, "status": IN_PROGRESS, "created_at": fmt_time(now)}
+
+
+def _visible(query, project_id):
+    if project_id is not None:
+        query = query.where(models.SyncJob.project_id == project_id)
+    return query
+
+
+def list_jobs(conf, *, project_id=None, active=False, limit=None, marker=None):
+    """(jobs, more): jobs in creation order after `marker`, at most `limit` of them."""
+    with db_api.session_scope(conf) as session:
+        query = _visible(sa.select(models.SyncJob), project_id)
+        if active:
+            query = query.where(models.SyncJob.sync_status == IN_PROGRESS)
+        if marker is not None:
+            after = session.scalars(_visible(sa.select(models.SyncJob), project_id)
+                                    .where(models.SyncJob.job_id == marker)).first()
+            if after is None:
+                raise InvalidMarker(marker=marker)
+            query = query.where(sa.or_(
+                models.SyncJob.created_at > after.created_at,
+                sa.and_(models.SyncJob.created_at == after.created_at,
+                        models.SyncJob.job_id > after.job_id)))
+        query = query.order_by(models.SyncJob.created_at, models.SyncJob.job_id)
+        if limit is not None:
+            query = query.limit(limit + 1)
+        jobs = list(session.scalars(query))
+        more = limit is not None and len(jobs) > limit
+        jobs = jobs[:limit] if limit is not None else jobs
+        return [_job_dict(j, with_project=project_id is None) for j in jobs], more
+
+
+def _get_job(session, job_id, project_id, *, lock=False):
+    query = _visible(sa.select(models.SyncJob), project_id).where(
+        models.SyncJob.job_id == job_id)
+    if lock:
+        query = query.with_for_update()
+    job = session.scalars(query).first()
+    if job is None:
+        raise exception.JobNotFound(job_id=job_id)
+    return job
+
+
+def get_rows(conf, job_id, *, project_id=None):
+    """The job's rows; JobNotFound if the job is unknown or not visible."""
+    with db_api.session_scope(conf) as session:
+        _get_job(session, job_id, project_id)
+        rows = session.scalars(
+            sa.select(models.ResourceSync).where(models.ResourceSync.job_id == job_id)
+            .order_by(models.ResourceSync.created_at, models.ResourceSync.resource,
+                      models.ResourceSync.source_region, models.ResourceSync.target_region))
+        return [_row_dict(r) for r in rows]
+
+
+def get_job(conf, job_id, *, project_id=None):
+    with db_api.session_scope(conf) as session:
+        job = _get_job(session, job_id, project_id)
+        return dict(_job_dict(job, with_project=True), user_id=job.user_id)
+
+
+def delete(conf, job_id, *, project_id=None):
+    """Delete a finished job and its rows; JobInProgress (406) while it runs."""
+    with db_api.session_scope(conf) as session:
+        job = _get_job(session, job_id, project_id, lock=True)
+        if job.sync_status == IN_PROGRESS:
+            raise exception.JobInProgress()
+        session.execute(sa.delete(models.ResourceSync)
+                        .where(models.ResourceSync.job_id == job_id))
+        session.delete(job)
+
+
+# -- engine side ------------------------------------------------------------------------------
+
+def _settle_parent(session, job_id):
+    """Set the job's status once none of its rows is IN_PROGRESS (FAILURE if any failed)."""
+    job = session.scalars(sa.select(models.SyncJob).where(models.SyncJob.job_id == job_id)
+                          .with_for_update()).first()
+    if job is None or job.sync_status != IN_PROGRESS:
+        return
+    statuses = set(session.scalars(
+        sa.select(models.ResourceSync.sync_status).where(models.ResourceSync.job_id == job_id)
+        .distinct()))
+    if IN_PROGRESS in statuses or not statuses:
+        return
+    job.sync_status = FAILURE if FAILURE in statuses else SUCCESS
+    job.updated_at = _now()
+
+
+def claim(conf, *, engine_id, lease, limit, max_attempts, job_id=None):
+    """Claim up to `limit` unfinished rows whose lease expired; returns their work items.
+
+    A row already tried `max_attempts` times is failed instead of claimed again, so a row
+    that kills its engine cannot loop for ever.
+    """
+    now = _now()
+    until = now + datetime.timedelta(seconds=lease)
+    claimed = []
+    with db_api.session_scope(conf) as session:
+        eligible = sa.and_(
+            models.ResourceSync.sync_status == IN_PROGRESS,
+            sa.or_(models.ResourceSync.claimed_until.is_(None),
+                   models.ResourceSync.claimed_until < now))
+        query = sa.select(models.ResourceSync.resource_sync_id, models.ResourceSync.attempts,
+                          models.ResourceSync.job_id, models.ResourceSync.error).where(eligible)
+        if job_id is not None:
+            query = query.where(models.ResourceSync.job_id == job_id)
+        candidates = session.execute(
+            query.order_by(models.ResourceSync.created_at).limit(limit)).all()
+    for row_id, attempts, row_job, last_error in candidates:
+        with db_api.session_scope(conf) as session:
+            where = sa.and_(models.ResourceSync.resource_sync_id == row_id, eligible)
+            if attempts >= max_attempts:
+                reason = f"gave up after {attempts} attempts"
+                if last_error:
+                    reason += f": {last_error}"
+                done = session.execute(sa.update(models.ResourceSync).where(where).values(
+                    sync_status=FAILURE, error=reason[:MAX_ERROR], claimed_by=None,
+                    claimed_until=None, updated_at=now))
+                if done.rowcount:
+                    _settle_parent(session, row_job)
+                continue
+            taken = session.execute(sa.update(models.ResourceSync).where(where).values(
+                claimed_by=engine_id, claimed_until=until,
+                attempts=models.ResourceSync.attempts + 1))
+            if not taken.rowcount:
+                continue  # another engine was faster
+            row = session.get(models.ResourceSync, row_id)
+            job = session.get(models.SyncJob, row.job_id)
+            claimed.append({
+                "id": row.resource_sync_id, "job_id": row.job_id,
+                "resource_type": row.resource_type, "resource": row.resource,
+                "source_region": row.source_region, "target_region": row.target_region,
+                "force": row.force, "attempts": row.attempts, "target_id": row.target_id,
+                "user_id": job.user_id, "project_id": job.project_id,
+            })
+    return claimed
+
+
+def renew(conf, *, engine_id, row_ids, lease):
+    """Extend the leases of the rows this engine is working on."""
+    if not row_ids:
+        return
+    until = _now() + datetime.timedelta(seconds=lease)
+    with db_api.session_scope(conf) as session:
+        session.execute(sa.update(models.ResourceSync).where(
+            models.ResourceSync.resource_sync_id.in_(list(row_ids)),
+            models.ResourceSync.claimed_by == engine_id,
+            models.ResourceSync.sync_status == IN_PROGRESS).values(claimed_until=until))
+
+
+def set_target_id(conf, *, row_id, engine_id, target_id):
+    """Record what the row is about to create, before creating it."""
+    with db_api.session_scope(conf) as session:
+        session.execute(sa.update(models.ResourceSync).where(
+            models.ResourceSync.resource_sync_id == row_id,
+            models.ResourceSync.claimed_by == engine_id).values(target_id=target_id))
+
+
+def finish(conf, *, row_id, engine_id, status, error=None):
+    """Record a row's final status; the job's status follows when it was the last row."""
+    with db_api.session_scope(conf) as session:
+        job_id = session.scalar(sa.select(models.ResourceSync.job_id).where(
+            models.ResourceSync.resource_sync_id == row_id))
+        if job_id is None:
+            return False
+        # Lock the parent first: concurrent finishers of one job then see each other.
+        session.scalars(sa.select(models.SyncJob).where(models.SyncJob.job_id == job_id)
+                        .with_for_update()).first()
+        done = session.execute(sa.update(models.ResourceSync).where(
+            models.ResourceSync.resource_sync_id == row_id,
+            models.ResourceSync.claimed_by == engine_id,
+            models.ResourceSync.sync_status == IN_PROGRESS).values(
+                sync_status=status, error=(error or None) and error[:MAX_ERROR],
+                claimed_by=None, claimed_until=None, updated_at=_now()))
+        if not done.rowcount:
+            return False  # the lease was lost; whoever holds it now decides
+        _settle_parent(session, job_id)
+        return True
+
+
+def requeue(conf, *, row_id, engine_id, delay, error):
+    """Give a row back after a temporary error; it is eligible again after `delay`."""
+    until = _now() + datetime.timedelta(seconds=delay)
+    with db_api.session_scope(conf) as session:
+        session.execute(sa.update(models.ResourceSync).where(
+            models.ResourceSync.resource_sync_id == row_id,
+            models.ResourceSync.claimed_by == engine_id,
+            models.ResourceSync.sync_status == IN_PROGRESS).values(
+                claimed_by=None, claimed_until=until, error=(error or "")[:MAX_ERROR]))
+
+
+def settle_all(conf):
+    """Repair pass: settle every IN_PROGRESS job whose rows have all finished."""
+    with db_api.session_scope(conf) as session:
+        running = sa.select(models.ResourceSync.job_id).where(
+            models.ResourceSync.sync_status == IN_PROGRESS)
+        job_ids = list(session.scalars(sa.select(models.SyncJob.job_id).where(
+            models.SyncJob.sync_status == IN_PROGRESS,
+            models.SyncJob.job_id.not_in(running))))
+    for job_id in job_ids:
+        with db_api.session_scope(conf) as session:
+            _settle_parent(session, job_id)
+    return job_ids

@@ -1,0 +1,228 @@
+"""An in-memory cloud at the clients/ boundary for os-sync tests: Nova keypairs and
+flavors, Glance images, per region, with the errors the real clients raise."""
+
+import copy
+import hashlib
+import threading
+import uuid
+
+from multisite.clients import compute, image
+from multisite.clients import session as region_errors
+
+
+class FakeCloud:
+    def __init__(self, regions=("RegionOne", "RegionTwo", "RegionThree")):
+        self.regions = set(regions)
+        self.down = set()
+        self.lock = threading.RLock()
+        self.keypairs = {r: {} for r in regions}     # (user_id, name) -> keypair
+        self.flavors = {r: {} for r in regions}      # id -> flavor (normalized)
+        self.specs = {r: {} for r in regions}        # id -> extra specs
+        self.access = {r: {} for r in regions}       # id -> [project ids]
+        self.images = {r: {} for r in regions}       # id -> image record
+        self.data = {r: {} for r in regions}         # id -> bytes
+        self.members = {r: {} for r in regions}      # (image id, project) -> status
+        self.used_image_ids = {r: set() for r in regions}
+        self.calls = []
+
+    def install(self, monkeypatch):
+        monkeypatch.setattr(compute, "for_region", lambda conf, region: FakeCompute(self, region))
+        monkeypatch.setattr(image, "for_region", lambda conf, region: FakeImage(self, region))
+        monkeypatch.setattr(region_errors, "regions", lambda conf, service_type=None:
+                            set(self.regions))
+        return self
+
+    def check(self, region, what):
+        self.calls.append((region, what))
+        if region not in self.regions:
+            raise region_errors.UnknownRegion(region, f"no endpoint for {what}")
+        if region in self.down:
+            raise region_errors.Unavailable(region, f"unreachable during {what}")
+
+    # -- seeding -------------------------------------------------------------------------
+    def add_keypair(self, region, user_id, name, public_key="ssh-ed25519 AAAA key", kind="ssh"):
+        self.keypairs[region][(user_id, name)] = {"name": name, "public_key": public_key,
+                                                  "type": kind, "user_id": user_id}
+
+    def add_flavor(self, region, name, *, flavor_id=None, is_public=True, specs=None,
+                   access=(), **attrs):
+        flavor = {"id": flavor_id or str(uuid.uuid4()), "name": name, "ram": 512, "vcpus": 1,
+                  "disk": 10, "ephemeral": 10, "swap": 1024, "rxtx_factor": 2.0,
+                  "is_public": is_public, "description": None}
+        flavor.update(attrs)
+        self.flavors[region][flavor["id"]] = flavor
+        self.specs[region][flavor["id"]] = dict(specs or {})
+        self.access[region][flavor["id"]] = list(access)
+        return flavor
+
+    def add_image(self, region, *, owner, data=b"abc" * 1000, disk_format="raw",
+                  visibility="private", image_id=None, **props):
+        image_id = image_id or str(uuid.uuid4())
+        record = {"id": image_id, "name": props.pop("name", "img-" + image_id[:6]),
+                  "owner": owner, "visibility": visibility, "disk_format": disk_format,
+                  "container_format": props.pop("container_format", "bare"),
+                  "status": "queued", "min_disk": 0, "min_ram": 0, "protected": False,
+                  "tags": [], "size": None, "checksum": None, "os_hash_algo": None,
+                  "os_hash_value": None, **props}
+        self.images[region][image_id] = record
+        self.used_image_ids[region].add(image_id)
+        self._store(region, image_id, data)
+        return record
+
+    def _store(self, region, image_id, data):
+        record = self.images[region][image_id]
+        self.data[region][image_id] = data
+        record.update(status="active", size=len(data),
+                      checksum=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                      os_hash_algo="sha512", os_hash_value=hashlib.sha512(data).hexdigest())
+
+
+class FakeCompute:
+    def __init__(self, cloud, region):
+        self.cloud, self.region = cloud, region
+
+    def get_keypair(self, name, *, user_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, f"get keypair {name}")
+            found = self.cloud.keypairs[self.region].get((user_id, name))
+            if found is None:
+                raise region_errors.NotFound(self.region, f"keypair {name}", status=404)
+            return dict(found)
+
+    def create_keypair(self, *, name, public_key, key_type, user_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, f"create keypair {name}")
+            if (user_id, name) in self.cloud.keypairs[self.region]:
+                raise region_errors.Conflict(self.region, f"keypair {name} exists", status=409)
+            self.cloud.add_keypair(self.region, user_id, name, public_key, key_type)
+
+    def delete_keypair(self, name, *, user_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, f"delete keypair {name}")
+            if self.cloud.keypairs[self.region].pop((user_id, name), None) is None:
+                raise region_errors.NotFound(self.region, f"keypair {name}", status=404)
+
+    def find_flavors(self, name):
+        with self.cloud.lock:
+            self.cloud.check(self.region, f"find flavor {name}")
+            return [dict(f) for f in self.cloud.flavors[self.region].values()
+                    if f["name"] == name]
+
+    def get_flavor(self, flavor_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, f"get flavor {flavor_id}")
+            found = self.cloud.flavors[self.region].get(flavor_id)
+            if found is None:
+                raise region_errors.NotFound(self.region, f"flavor {flavor_id}", status=404)
+            return dict(found)
+
+    def create_flavor(self, flavor):
+        with self.cloud.lock:
+            self.cloud.check(self.region, f"create flavor {flavor['name']}")
+            mine = self.cloud.flavors[self.region]
+            if flavor.get("id") in mine or any(f["name"] == flavor["name"]
+                                               for f in mine.values()):
+                raise region_errors.Conflict(self.region, "flavor exists", status=409)
+            attrs = {k: v for k, v in flavor.items() if k not in ("id", "name")}
+            return dict(self.cloud.add_flavor(self.region, flavor["name"],
+                                              flavor_id=flavor.get("id"), **attrs))
+
+    def delete_flavor(self, flavor_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, f"delete flavor {flavor_id}")
+            if self.cloud.flavors[self.region].pop(flavor_id, None) is None:
+                raise region_errors.NotFound(self.region, f"flavor {flavor_id}", status=404)
+
+    def get_extra_specs(self, flavor_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, "get extra specs")
+            return dict(self.cloud.specs[self.region].get(flavor_id, {}))
+
+    def set_extra_specs(self, flavor_id, specs):
+        with self.cloud.lock:
+            self.cloud.check(self.region, "set extra specs")
+            self.cloud.specs[self.region].setdefault(flavor_id, {}).update(specs)
+
+    def get_flavor_access(self, flavor_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, "get flavor access")
+            return sorted(self.cloud.access[self.region].get(flavor_id, []))
+
+    def add_flavor_access(self, flavor_id, project_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, "add flavor access")
+            if self.cloud.flavors[self.region][flavor_id]["is_public"]:
+                raise region_errors.Conflict(self.region, "public flavor", status=409)
+            self.cloud.access[self.region].setdefault(flavor_id, []).append(project_id)
+
+
+class FakeImage:
+    def __init__(self, cloud, region):
+        self.cloud, self.region = cloud, region
+
+    def get_image(self, image_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, f"get image {image_id}")
+            found = self.cloud.images[self.region].get(image_id)
+            if found is None:
+                raise region_errors.NotFound(self.region, f"image {image_id}", status=404)
+            return copy.deepcopy(found)
+
+    def get_member(self, image_id, project_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, "get member")
+            status = self.cloud.members[self.region].get((image_id, project_id))
+            if status is None:
+                raise region_errors.NotFound(self.region, "member", status=404)
+            return {"status": status}
+
+    def create_image(self, attributes):
+        with self.cloud.lock:
+            self.cloud.check(self.region, "create image")
+            image_id = attributes.get("id") or str(uuid.uuid4())
+            if image_id in self.cloud.used_image_ids[self.region]:
+                raise region_errors.Conflict(self.region, f"image {image_id} exists",
+                                             status=409)
+            for key in ("kernel_id", "ramdisk_id"):
+                if attributes.get(key) and attributes[key] not in self.cloud.images[self.region]:
+                    raise region_errors.BadRequest(self.region, f"bad {key}", status=400)
+            record = {"status": "queued", "size": None, "checksum": None, "os_hash_algo": None,
+                      "os_hash_value": None, "min_disk": 0, "min_ram": 0, "tags": [],
+                      "protected": False, **attributes, "id": image_id}
+            self.cloud.images[self.region][image_id] = record
+            self.cloud.used_image_ids[self.region].add(image_id)
+            return copy.deepcopy(record)
+
+    def delete_image(self, image_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, "delete image")
+            self.cloud.images[self.region].pop(image_id, None)
+            self.cloud.data[self.region].pop(image_id, None)
+
+    def download(self, image_id, *, chunk_size=65536):
+        cloud, region = self.cloud, self.region
+        with cloud.lock:
+            cloud.check(region, f"download image {image_id}")
+            data = cloud.data[region][image_id]
+
+        class _Ctx:
+            def __enter__(self_inner):
+                return (data[i:i + chunk_size] for i in range(0, len(data), chunk_size))
+
+            def __exit__(self_inner, *exc):
+                return False
+
+        return _Ctx()
+
+    def upload(self, image_id, stream, *, size):
+        self.cloud.check(self.region, f"upload image {image_id}")
+        parts = []
+        while True:
+            block = stream.read(8192)
+            if not block:
+                break
+            parts.append(block)
+        with self.cloud.lock:
+            if image_id not in self.cloud.images[self.region]:
+                raise region_errors.NotFound(self.region, f"image {image_id}", status=404)
+            self.cloud._store(self.region, image_id, b"".join(parts))
