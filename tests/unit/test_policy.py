@@ -1,0 +1,71 @@
+"""The default policy rules as a matrix: who may do what (spec 2.8, policies/)."""
+
+import pytest
+from oslo_config import cfg
+from oslo_policy import policy as oslo_policy
+
+from multisite.api import policies
+from multisite.api.policies import quota_classes, quotas
+
+PROJECT = "6f1a3b2c4d5e4f708192a3b4c5d6e7f8"
+OTHER = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
+
+READS = [quotas.DEFAULTS, quotas.SHOW, quotas.DETAIL, quotas.SYNC_STATUS, quota_classes.SHOW]
+WRITES = [quotas.UPDATE, quotas.DELETE, quotas.SYNC, quota_classes.UPDATE,
+          quota_classes.DELETE]
+
+# name: (roles, token project, may read PROJECT, may write PROJECT)
+PERSONAS = {
+    "admin-in-role-list": (["admin", "member", "reader"], OTHER, True, True),
+    "admin-single-role": (["admin"], OTHER, True, True),
+    "admin-any-case": (["Admin"], OTHER, True, True),
+    "admin-uppercase-in-list": (["reader", "ADMIN"], OTHER, True, True),
+    "member-own-project": (["member"], PROJECT, True, False),
+    "legacy-member-own-project": (["_member_"], PROJECT, True, False),
+    "member-other-project": (["member", "reader"], OTHER, False, False),
+    "reader-own-project": (["reader"], PROJECT, True, False),
+    "reader-other-project": (["reader"], OTHER, False, False),
+    "no-role-own-project": ([], PROJECT, False, False),
+    "unknown-role-own-project": (["observer"], PROJECT, False, False),
+    "admin-substring-is-not-admin": (["administrator", "sysadmin"], OTHER, False, False),
+}
+
+
+@pytest.fixture(scope="module")
+def enforcer():
+    conf = cfg.ConfigOpts()
+    conf([], project="multisite", default_config_files=[])
+    enforcer = oslo_policy.Enforcer(conf)
+    enforcer.register_defaults(policies.list_rules())
+    enforcer.load_rules()
+    return enforcer
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("rule", READS + WRITES)
+def test_rule_matrix(enforcer, persona, rule):
+    roles, project, may_read, may_write = PERSONAS[persona]
+    creds = {"roles": roles, "project_id": project, "user_id": "u"}
+    allowed = enforcer.authorize(rule, {"project_id": PROJECT}, creds, do_raise=False)
+    assert allowed is (may_write if rule in WRITES else may_read)
+
+
+def test_every_rule_is_in_the_matrix():
+    documented = {rule.name for rule in policies.list_rules()
+                  if isinstance(rule, oslo_policy.DocumentedRuleDefault)
+                  and rule.name.startswith(("multisite:quotas:", "multisite:quota_classes:"))}
+    assert documented == set(READS + WRITES)
+
+
+@pytest.mark.parametrize("roles, admin", [
+    (["admin"], True), (["ADMIN"], True), (["member", "admin"], True),
+    (["member"], False), (["admins"], False), ([], False),
+])
+def test_context_is_admin(enforcer, roles, admin):
+    assert enforcer.authorize("context_is_admin", {}, {"roles": roles}, do_raise=False) is admin
+
+
+def test_every_documented_rule_names_its_operations():
+    for rule in policies.list_rules():
+        if isinstance(rule, oslo_policy.DocumentedRuleDefault):
+            assert rule.operations and rule.description, rule.name
