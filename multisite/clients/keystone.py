@@ -132,7 +132,7 @@ class Catalog:
         with self._lock:
             cached = self._per_project.get(project_id)
             if cached and self._fresh(cached[1]):
-                return {r: regions[r] for r in cached[0] if r in regions}
+                return {r: regions[r] for r in (cached[0] or regions) if r in regions}
         chosen = self._filtered(project_id)
         with self._lock:
             self._per_project[project_id] = (chosen, self.clock())
