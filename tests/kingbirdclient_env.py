@@ -186,3 +186,13 @@ class KeystoneMultisite:
             self._lock.close()
             self._lock = None
         return False
+
+
+@contextlib.contextmanager
+def serving():
+    """KeystoneMultisite for a test module; RabbitMQ must be up (skip locally, fail in CI)."""
+    from tests.conftest import require_service
+
+    require_service("RabbitMQ", port_open(5672), "127.0.0.1:5672")
+    with KeystoneMultisite() as server:
+        yield server

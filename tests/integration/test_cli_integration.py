@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from tests import kingbirdclient_env
-from tests.conftest import require_service
 from tests.functional import test_cli as doc_runner
 
 pytestmark = pytest.mark.integration
@@ -25,8 +24,7 @@ DOC_KEYPAIR = "docs-demo-key"
 
 @pytest.fixture(scope="module")
 def keystone_multisite(devcloud):
-    require_service("RabbitMQ", kingbirdclient_env.port_open(5672), "127.0.0.1:5672")
-    with kingbirdclient_env.KeystoneMultisite() as server:
+    with kingbirdclient_env.serving() as server:
         yield server
 
 

@@ -15,7 +15,6 @@ import time
 import pytest
 
 from tests import kingbirdclient_env
-from tests.conftest import require_service
 from tests.integration import usage as usage_helpers
 
 pytestmark = pytest.mark.integration
@@ -30,8 +29,7 @@ def kingbird_bin():
 
 @pytest.fixture(scope="module")
 def keystone_multisite(devcloud):
-    require_service("RabbitMQ", kingbirdclient_env.port_open(5672), "127.0.0.1:5672")
-    with kingbirdclient_env.KeystoneMultisite() as server:
+    with kingbirdclient_env.serving() as server:
         yield server
 
 
