@@ -26,10 +26,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import urllib.request
 from pathlib import Path
+
+from multisite.devcloud import layout as devcloud_layout
+from multisite.devcloud import multisite_conf
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = Path(os.environ.get("KINGBIRDCLIENT_VENV", REPO / ".venv-kingbirdclient"))
@@ -39,7 +41,7 @@ RECIPE = [
     ["--no-build-isolation", "PyYAML==5.4.1"],
 ]
 MARKER = VENV / ".multisite-recipe"
-KEYSTONE_URL = "http://127.0.0.1:5000/v3"
+KEYSTONE_URL = devcloud_layout.KEYSTONE_URL
 PORT = 8118
 TRANSPORT_URL = "rabbit://guest:guest@127.0.0.1:5672/"
 
@@ -82,34 +84,8 @@ def port_open(port, host="127.0.0.1"):
 
 
 def _config(state: Path, *, transport_url: str) -> str:
-    return textwrap.dedent(f"""\
-        [DEFAULT]
-        bind_host = 127.0.0.1
-        bind_port = {PORT}
-        api_workers = 1
-        auth_strategy = keystone
-        transport_url = {transport_url}
-        [database]
-        connection = sqlite:///{state}/multisite.sqlite
-        [coordination]
-        backend_url = file://{state}/locks
-        [scheduler]
-        periodic_enable = false
-        [cache]
-        auth_uri = {KEYSTONE_URL}
-        admin_username = admin
-        admin_password = adminpw
-        admin_tenant = admin
-        [keystone_authtoken]
-        www_authenticate_uri = {KEYSTONE_URL}
-        auth_url = {KEYSTONE_URL}
-        auth_type = password
-        username = admin
-        password = adminpw
-        project_name = admin
-        user_domain_name = Default
-        project_domain_name = Default
-        """)
+    return multisite_conf.render(state, transport_url=transport_url, port=PORT,
+                                 periodic_enable=False)
 
 
 class KeystoneMultisite:

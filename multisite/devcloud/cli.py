@@ -311,6 +311,22 @@ def cmd_env(args) -> int:
     return 0
 
 
+def cmd_multisite_conf(args) -> int:
+    from multisite.devcloud import multisite_conf
+
+    layout = L.Layout(args.base)
+    state = (args.state or layout.base / "multisite").resolve()
+    state.mkdir(parents=True, exist_ok=True)
+    text = multisite_conf.render(state, transport_url=args.transport_url,
+                                 periodic_interval=args.periodic_interval)
+    if args.output:
+        Path(args.output).write_text(text)
+        log(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return 0
+
+
 def cmd_install(args) -> int:
     layout = L.Layout(args.base)
     with locked(layout):
@@ -376,6 +392,19 @@ def build_parser() -> argparse.ArgumentParser:
                     help="print OS_CLIENT_CONFIG_FILE/OS_CLOUD (clouds.yaml) instead")
     sp.add_argument("--region", help="OS_REGION_NAME (default RegionOne)")
     sp.set_defaults(func=cmd_env)
+
+    sp = sub.add_parser("multisite-conf", parents=[common],
+                        help="print a multisite.conf that uses this devcloud",
+                        description="A config for multisite-api/-engine/-all-in-one: Keystone "
+                        "auth against the devcloud, the admin account as [cache] service "
+                        "credentials, SQLite state under $BASE/multisite.")
+    sp.add_argument("--output", "-o", help="write to this file instead of stdout")
+    sp.add_argument("--state", type=Path, help="state directory (default $BASE/multisite)")
+    sp.add_argument("--transport-url", default="fake://",
+                    help="oslo.messaging URL (default fake://, for the all-in-one)")
+    sp.add_argument("--periodic-interval", type=int, default=60,
+                    help="seconds between periodic rebalances (default 60)")
+    sp.set_defaults(func=cmd_multisite_conf)
     return p
 
 
