@@ -2,7 +2,7 @@
 
 import re
 
-from multisite.api.handlers import quota_classes, quotas, root, sync_jobs
+from multisite.api.handlers import quota_classes, quota_settings, quotas, root, sync_jobs
 
 # (method, path pattern, handler). Patterns name their variables; an optional
 # trailing slash is accepted everywhere, as Kingbird's client sends one.
@@ -21,6 +21,8 @@ ROUTES = [
     ("GET", QS + r"/(?P<target>" + SEG + ")/detail", quotas.detail),
     ("PUT", QS + r"/(?P<target>" + SEG + ")/sync", quotas.sync),
     ("GET", V10 + r"/os-quota-sync-status/(?P<target>" + SEG + ")", quotas.sync_status),
+    ("GET", V10 + r"/os-quota-settings/(?P<target>" + SEG + ")", quota_settings.show),
+    ("PUT", V10 + r"/os-quota-settings/(?P<target>" + SEG + ")", quota_settings.update),
     ("GET", QS11, quotas.show_v11),
     ("PUT", QS11, quotas.update_v11),
     ("DELETE", QS11, quotas.delete_v11),
