@@ -200,6 +200,10 @@ class QuotaManager:
 
     def _periodic_loop(self):
         interval = self.conf.scheduler.periodic_interval
+        # Let engines started together see each other (liveness, tooz group) first, so
+        # that the first pass is already partitioned instead of done by every engine.
+        if self._stop.wait(min(self.conf.report_interval, interval)):
+            return
         while not self._stop.is_set():
             started = time.monotonic()
             try:
