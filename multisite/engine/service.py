@@ -20,9 +20,10 @@ class EngineEndpoint:
 
     target = messaging.Target(version=rpc.VERSION)
 
-    def __init__(self, manager, sync=None):
+    def __init__(self, manager, sync=None, *, server=None):
         self.manager = manager
         self.sync = sync
+        self.server = server
 
     def get_total_usage_for_tenant(self, ctxt, project_id):
         return self.manager.get_total_usage_for_tenant(ctxt, project_id)
@@ -33,9 +34,11 @@ class EngineEndpoint:
     def sync_job_created(self, ctxt, job_id):
         self.sync.wake(job_id)
 
-    def validate_sync_resources(self, ctxt, entries, project_id, user_id):
-        return self.sync.validate_sync_resources(ctxt, entries, project_id=project_id,
-                                                 user_id=user_id)
+    def validate_sync_resources(self, ctxt, entries, project_id, user_id, job_id=None):
+        result = self.sync.validate_sync_resources(ctxt, entries, project_id=project_id,
+                                                   user_id=user_id, job_id=job_id)
+        # the API wakes this engine for the job: it holds what validation read
+        return dict(result, server=self.server)
 
 
 class EngineService:
@@ -53,8 +56,9 @@ class EngineService:
     def start(self):
         transport = rpc.get_transport(self.conf)
         target = messaging.Target(topic=rpc.TOPIC, server=f"{self.conf.host}.{self.engine_id}")
+        endpoint = EngineEndpoint(self.manager, self.sync, server=target.server)
         self._server = messaging.get_rpc_server(
-            transport, target, [EngineEndpoint(self.manager, self.sync)], executor="threading",
+            transport, target, [endpoint], executor="threading",
             serializer=rpc.ContextSerializer())
         self._server.start()
         self._report()

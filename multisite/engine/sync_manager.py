@@ -5,12 +5,14 @@ scan claims unfinished rows whose lease expired (a row of a dead engine included
 lost message, a broker restart or a killed engine never strands a job.
 """
 
+import collections
+import contextlib
+import copy
 import logging
 import random
 import threading
+import time
 from concurrent import futures
-
-from oslo_config import cfg
 
 from multisite.clients import compute as compute_client
 from multisite.clients import image as image_client
@@ -23,24 +25,6 @@ from multisite.reconcilers import keypair as keypair_reconciler
 
 LOG = logging.getLogger(__name__)
 
-sync_group = cfg.OptGroup("sync", title="Resource sync jobs (os-sync)")
-SYNC_OPTS = [
-    cfg.IntOpt("workers", default=16, min=1,
-               help="Rows one engine worker runs at the same time."),
-    cfg.FloatOpt("scan_interval", default=5.0, min=0.05,
-                 help="Seconds between two scans for unclaimed rows (a cast wakes the "
-                      "scan at once)."),
-    cfg.IntOpt("lease", default=60, min=2,
-               help="Seconds a claimed row stays with its engine without a renewal; a "
-                    "dead engine's rows are taken over after this."),
-    cfg.IntOpt("max_attempts", default=5, min=1,
-               help="Attempts of a row (temporary errors, engine deaths) before FAILURE."),
-    cfg.FloatOpt("retry_delay", default=5.0, min=0,
-                 help="First delay after a temporary error; doubles at each attempt."),
-    cfg.FloatOpt("max_retry_delay", default=120.0, min=0,
-                 help="Upper bound of the delay after a temporary error."),
-]
-
 RECONCILERS = {
     "keypair": keypair_reconciler,
     "flavor": flavor_reconciler,
@@ -48,16 +32,78 @@ RECONCILERS = {
 }
 
 
-def register_opts(conf):
-    try:
-        conf.register_group(sync_group)
-        conf.register_opts(SYNC_OPTS, group=sync_group)
-    except cfg.DuplicateOptError:
-        pass
+class KeyLocks:
+    """Mutual exclusion per key, with a lock only while somebody holds or awaits it.
+
+    A refcounted table: the entry of a key is created by its first user and removed by
+    its last one, so the table holds at most one entry per row in flight (no leak over
+    millions of (type, resource, target) keys).
+    """
+
+    def __init__(self):
+        self._mutex = threading.Lock()
+        self._locks = {}  # key -> [lock, users]
+
+    @contextlib.contextmanager
+    def hold(self, key):
+        with self._mutex:
+            entry = self._locks.get(key)
+            if entry is None:
+                entry = self._locks[key] = [threading.Lock(), 0]
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._mutex:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._locks[key]
+
+    def __len__(self):
+        with self._mutex:
+            return len(self._locks)
 
 
-def list_opts():
-    return [(sync_group, SYNC_OPTS)]
+class SourceSnapshots:
+    """What validation read from the source regions, for the rows of the job it validated.
+
+    Keyed by job id (the API chooses it before validating), so a row copies the state its
+    own request saw and never another job's. A row that finds nothing here (another engine
+    validated, the entry expired) reads the source itself. Bounded and expiring.
+    """
+
+    def __init__(self, *, ttl=120.0, max_entries=10000, clock=time.monotonic):
+        self.ttl, self.max_entries, self._clock = ttl, max_entries, clock
+        self._lock = threading.Lock()
+        self._entries = collections.OrderedDict()  # key -> (expires, value), oldest first
+
+    def put(self, job_id, key, value):
+        if job_id is None:
+            return
+        now = self._clock()
+        with self._lock:
+            self._entries.pop((job_id, *key), None)
+            self._entries[(job_id, *key)] = (now + self.ttl, copy.deepcopy(value))
+            self._expire(now)
+
+    def get(self, job_id, key):
+        now = self._clock()
+        with self._lock:
+            self._expire(now)
+            found = self._entries.get((job_id, *key))
+        return None if found is None else copy.deepcopy(found[1])
+
+    def _expire(self, now):
+        while self._entries:
+            key, (expires, _) = next(iter(self._entries.items()))
+            if expires > now and len(self._entries) <= self.max_entries:
+                break
+            del self._entries[key]
+
+    def __len__(self):
+        with self._lock:
+            return len(self._entries)
 
 
 class Regions:
@@ -87,15 +133,16 @@ class Regions:
 
 class SyncManager:
     def __init__(self, conf, *, engine_id, regions=None):
-        register_opts(conf)
         self.conf = conf
         self.engine_id = engine_id
         self.regions = regions or Regions(conf)
+        self.snapshots = SourceSnapshots(ttl=max(30.0, float(conf.sync.lease)))
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._inflight = {}
-        self._key_locks = {}
+        self._key_locks = KeyLocks()
         self._lock = threading.Lock()
+        self._claim_lock = threading.Lock()
         self._pool = None
         self._threads = []
 
@@ -123,14 +170,23 @@ class SyncManager:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     def wake(self, job_id=None):
+        """A job was written: claim its rows now (in the caller's thread), then scan."""
         LOG.debug("Sync manager woken for job %s", job_id)
+        if job_id is not None and self._pool is not None and not self._stop.is_set():
+            try:
+                if self.scan_once(job_id=job_id, settle=False):
+                    return
+            except Exception:
+                LOG.exception("Claiming the rows of job %s failed on engine %s", job_id,
+                              self.engine_id)
         self._wake.set()
 
     # -- RPC: validation before the API writes anything ------------------------------------
-    def validate_sync_resources(self, ctxt, entries, *, project_id, user_id):
+    def validate_sync_resources(self, ctxt, entries, *, project_id, user_id, job_id=None):
         """Check regions and source resources with service credentials.
 
-        Returns {"unknown_regions": [...], "missing": [...], "unavailable": [...]}.
+        Returns {"unknown_regions": [...], "missing": [...], "unavailable": [...]}. With
+        the id the job will have, what was read is kept for its rows (SourceSnapshots).
         """
         known = self.regions.known()
         unknown = sorted({r for e in entries for r in [*e["source"], *e["target"]]}
@@ -143,16 +199,19 @@ class SyncManager:
                 for resource in entry["resources"]:
                     try:
                         if not self._source_visible(project_id, user_id,
-                                                    entry["resource_type"], source, resource):
+                                                    entry["resource_type"], source, resource,
+                                                    job_id=job_id):
                             missing.append(f"{entry['resource_type']} {resource} in {source}")
                     except region_errors.Unavailable as exc:
                         unavailable.append(str(exc))
         return {"unknown_regions": unknown, "missing": missing, "unavailable": unavailable}
 
-    def _source_visible(self, project_id, user_id, resource_type, region, resource):
+    def _source_visible(self, project_id, user_id, resource_type, region, resource, *,
+                        job_id=None):
         try:
             if resource_type == "keypair":
-                self.regions.compute(region).get_keypair(resource, user_id=user_id)
+                found = self.regions.compute(region).get_keypair(resource, user_id=user_id)
+                self.snapshots.put(job_id, (resource_type, region, resource, user_id), found)
                 return True
             if resource_type == "flavor":
                 return bool(self.regions.compute(region).find_flavors(resource))
@@ -189,19 +248,29 @@ class SyncManager:
             self._wake.wait(self.opts.scan_interval)
             self._wake.clear()
 
-    def scan_once(self):
-        """Claim what this engine has room for and start it; returns the rows claimed."""
-        sync_jobs.settle_all(self.conf)
-        free = self._free_slots()
-        if free <= 0:
-            return []
-        items = sync_jobs.claim(self.conf, engine_id=self.engine_id, lease=self.opts.lease,
-                                limit=free, max_attempts=self.opts.max_attempts)
-        for item in items:
-            with self._lock:
-                self._inflight[item["id"]] = item
-            self._pool.submit(self._run_guarded, item)
-        return items
+    def scan_once(self, *, job_id=None, settle=True):
+        """Claim what this engine has room for (of one job, if given) and start it.
+
+        Returns the rows claimed; each starts in the pool as soon as it is claimed.
+        """
+        if settle:
+            sync_jobs.settle_all(self.conf)
+        with self._claim_lock:
+            free = self._free_slots()
+            if free <= 0:
+                return []
+            items = sync_jobs.claim(self.conf, engine_id=self.engine_id,
+                                    lease=self.opts.lease, limit=free,
+                                    max_attempts=self.opts.max_attempts, job_id=job_id)
+            started = []
+            for item in items:
+                with self._lock:
+                    if item["id"] in self._inflight:
+                        continue  # still running here (its lease had lapsed): keep going
+                    self._inflight[item["id"]] = item
+                self._pool.submit(self._run_guarded, item)
+                started.append(item)
+        return started
 
     def _renew_loop(self):
         while not self._stop.wait(max(1.0, self.opts.lease / 3.0)):
@@ -213,23 +282,21 @@ class SyncManager:
             except Exception:
                 LOG.exception("Lease renewal failed on engine %s", self.engine_id)
 
-    def _key_lock(self, item):
-        key = (item["resource_type"], item["resource"], item["target_region"])
-        with self._lock:
-            return self._key_locks.setdefault(key, threading.Lock())
-
     def _run_guarded(self, item):
         try:
             # Rows writing the same object in the same region (several sources) take
             # turns in this engine; across engines a conflict is retried.
-            with self._key_lock(item):
+            key = (item["resource_type"], item["resource"], item["target_region"])
+            with self._key_locks.hold(key):
                 self.run_row(item)
         except Exception:
             LOG.exception("Sync row %s could not record its outcome", item["id"])
         finally:
             with self._lock:
+                was_full = len(self._inflight) >= self.opts.workers
                 self._inflight.pop(item["id"], None)
-            self._wake.set()  # a slot is free: look for more work
+            if was_full:
+                self._wake.set()  # a slot is free: look for rows left waiting
 
     def run_row(self, item):
         """Run one claimed row to an outcome: SUCCESS, FAILURE, or requeued after a delay."""
@@ -244,6 +311,10 @@ class SyncManager:
                                     target_id=target_id)
             item["target_id"] = target_id
 
+        snapshot = self.snapshots.get(item["job_id"], (
+            item["resource_type"], item["source_region"], item["resource"], item["user_id"]))
+        if snapshot is not None:
+            item = dict(item, source_snapshot=snapshot)
         try:
             if reconciler is None:
                 raise PermanentError(f"unknown resource type {item['resource_type']}")

@@ -57,12 +57,13 @@ def _row_dict(row):
             "error": row.error}
 
 
-def create(conf, *, project_id, user_id, rows):
+def create(conf, *, project_id, user_id, rows, job_id=None):
     """Write a job and all of its rows in one transaction; returns the job's dict.
 
-    rows: dicts with resource_type, resource, source, target and force.
+    rows: dicts with resource_type, resource, source, target and force. `job_id` is
+    chosen by the caller when it had to name the job before writing it (validation).
     """
-    job_id = str(uuid.uuid4())
+    job_id = job_id or str(uuid.uuid4())
     now = _now()
     with db_api.session_scope(conf) as session:
         job = models.SyncJob(job_id=job_id, sync_status=IN_PROGRESS, user_id=user_id,
@@ -168,51 +169,56 @@ def _settle_parent(session, job_id):
 def claim(conf, *, engine_id, lease, limit, max_attempts, job_id=None):
     """Claim up to `limit` unfinished rows whose lease expired; returns their work items.
 
-    A row already tried `max_attempts` times is failed instead of claimed again, so a row
-    that kills its engine cannot loop for ever.
+    One read picks the candidates and one UPDATE claims them all (a row another engine
+    took meanwhile no longer matches it), so a job of N rows costs two statements, not N
+    transactions. A row already tried `max_attempts` times is failed instead of claimed
+    again, so a row that kills its engine cannot loop for ever.
     """
     now = _now()
     until = now + datetime.timedelta(seconds=lease)
-    claimed = []
+    row = models.ResourceSync
+    eligible = sa.and_(row.sync_status == IN_PROGRESS,
+                       sa.or_(row.claimed_until.is_(None), row.claimed_until < now))
     with db_api.session_scope(conf) as session:
-        eligible = sa.and_(
-            models.ResourceSync.sync_status == IN_PROGRESS,
-            sa.or_(models.ResourceSync.claimed_until.is_(None),
-                   models.ResourceSync.claimed_until < now))
-        query = sa.select(models.ResourceSync.resource_sync_id, models.ResourceSync.attempts,
-                          models.ResourceSync.job_id, models.ResourceSync.error).where(eligible)
+        query = sa.select(row.resource_sync_id, row.attempts, row.job_id,
+                          row.error).where(eligible)
         if job_id is not None:
-            query = query.where(models.ResourceSync.job_id == job_id)
-        candidates = session.execute(
-            query.order_by(models.ResourceSync.created_at).limit(limit)).all()
+            query = query.where(row.job_id == job_id)
+        candidates = session.execute(query.order_by(row.created_at).limit(limit)).all()
+    fresh = [c.resource_sync_id for c in candidates if c.attempts < max_attempts]
     for row_id, attempts, row_job, last_error in candidates:
+        if attempts < max_attempts:
+            continue
+        reason = f"gave up after {attempts} attempts"
+        if last_error:
+            reason += f": {last_error}"
         with db_api.session_scope(conf) as session:
-            where = sa.and_(models.ResourceSync.resource_sync_id == row_id, eligible)
-            if attempts >= max_attempts:
-                reason = f"gave up after {attempts} attempts"
-                if last_error:
-                    reason += f": {last_error}"
-                done = session.execute(sa.update(models.ResourceSync).where(where).values(
+            done = session.execute(sa.update(row).where(
+                row.resource_sync_id == row_id, eligible).values(
                     sync_status=FAILURE, error=reason[:MAX_ERROR], claimed_by=None,
                     claimed_until=None, updated_at=now))
-                if done.rowcount:
-                    _settle_parent(session, row_job)
-                continue
-            taken = session.execute(sa.update(models.ResourceSync).where(where).values(
-                claimed_by=engine_id, claimed_until=until,
-                attempts=models.ResourceSync.attempts + 1))
-            if not taken.rowcount:
-                continue  # another engine was faster
-            row = session.get(models.ResourceSync, row_id)
-            job = session.get(models.SyncJob, row.job_id)
-            claimed.append({
-                "id": row.resource_sync_id, "job_id": row.job_id,
-                "resource_type": row.resource_type, "resource": row.resource,
-                "source_region": row.source_region, "target_region": row.target_region,
-                "force": row.force, "attempts": row.attempts, "target_id": row.target_id,
-                "user_id": job.user_id, "project_id": job.project_id,
-            })
-    return claimed
+            if done.rowcount:
+                _settle_parent(session, row_job)
+    if not fresh:
+        return []
+    with db_api.session_scope(conf) as session:
+        # the write comes first in this transaction (SQLite: no stale read to upgrade)
+        session.execute(sa.update(row).where(
+            row.resource_sync_id.in_(fresh), eligible, row.attempts < max_attempts).values(
+                claimed_by=engine_id, claimed_until=until, attempts=row.attempts + 1))
+        taken = session.execute(
+            sa.select(row, models.SyncJob.user_id, models.SyncJob.project_id)
+            .join(models.SyncJob, models.SyncJob.job_id == row.job_id)
+            .where(row.resource_sync_id.in_(fresh), row.claimed_by == engine_id,
+                   row.sync_status == IN_PROGRESS)
+            .order_by(row.created_at)).all()
+        return [{
+            "id": r.resource_sync_id, "job_id": r.job_id,
+            "resource_type": r.resource_type, "resource": r.resource,
+            "source_region": r.source_region, "target_region": r.target_region,
+            "force": r.force, "attempts": r.attempts, "target_id": r.target_id,
+            "user_id": user_id, "project_id": project_id,
+        } for r, user_id, project_id in taken]
 
 
 def renew(conf, *, engine_id, row_ids, lease):

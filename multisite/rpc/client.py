@@ -27,15 +27,21 @@ class EngineClient:
     def quota_sync_for_project(self, ctxt, project_id):
         self._client.cast(ctxt, "quota_sync_for_project", project_id=project_id)
 
-    def sync_job_created(self, ctxt, job_id):
-        """Wake the engines: a durable job is waiting (the row is the truth)."""
-        self._client.cast(ctxt, "sync_job_created", job_id=job_id)
+    def sync_job_created(self, ctxt, job_id, *, server=None):
+        """Wake an engine (`server`, else any): a durable job is waiting (rows are the truth)."""
+        client = self._client.prepare(server=server) if server else self._client
+        client.cast(ctxt, "sync_job_created", job_id=job_id)
 
-    def validate_sync_resources(self, ctxt, entries, *, project_id, user_id):
-        """Ask an engine whether the regions exist and the sources hold the resources."""
+    def validate_sync_resources(self, ctxt, entries, *, project_id, user_id, job_id=None):
+        """Ask an engine whether the regions exist and the sources hold the resources.
+
+        `job_id`: the id the job will get; the engine keeps what it read for the job's rows
+        and answers its own `server` name so that the API can wake that very engine.
+        """
+        kwargs = {"job_id": job_id} if job_id is not None else {}
         try:
             return self._client.call(ctxt, "validate_sync_resources", entries=entries,
-                                     project_id=project_id, user_id=user_id)
+                                     project_id=project_id, user_id=user_id, **kwargs)
         except messaging.MessagingTimeout as exc:
             raise exception.EngineUnavailable() from exc
         except messaging.RemoteError as exc:

@@ -24,7 +24,6 @@ USER = uuid.uuid4().hex
 
 @pytest.fixture
 def cloud(monkeypatch, conf):
-    sync_manager.register_opts(conf)
     for name, value in (("scan_interval", 0.05), ("retry_delay", 0.05), ("lease", 5),
                         ("max_attempts", 3)):
         conf.set_override(name, value, group="sync")
@@ -110,6 +109,21 @@ def test_keypair_job_lifecycle(app, cloud, project_id, conf):
                         project=project_id)
     assert status == 404 and body["error"]["code"] == "sync_job.not_found"
     assert count_jobs(conf) == (0, 0)
+
+
+def test_keypair_rows_use_what_validation_read_and_start_on_the_cast(app, cloud, project_id,
+                                                                      conf):
+    """One source read per job (validation), one create per target, no scan needed."""
+    conf.set_override("scan_interval", 3600, group="sync")  # only the cast can start rows
+    cloud.add_keypair(R1, USER, "k1", "ssh-ed25519 AAAA one", "ssh")
+    cloud.calls.clear()
+    status, body = call(app, "POST", f"/v1.0/{project_id}/os-sync/", sync_body(["k1"]),
+                        project=project_id)
+    assert status == 200, body
+    rows = wait_done(app, project_id, body["job_status"]["id"])
+    assert {r["sync_status"] for r in rows} == {"SUCCESS"}
+    assert sorted(cloud.calls) == sorted([(R1, "get keypair k1"), (R2, "create keypair k1"),
+                                          (R3, "create keypair k1")])
 
 
 @pytest.mark.parametrize("force", ["False", False])
@@ -345,7 +359,7 @@ def test_lost_wakeup_and_dead_engine_do_not_strand_jobs(app, cloud, project_id, 
 
     cloud.add_keypair(R1, USER, "k1")
 
-    def broken_cast(self, ctxt, job_id):
+    def broken_cast(self, ctxt, job_id, **kwargs):
         raise RuntimeError("broker down")
 
     monkeypatch.setattr(rpc_client.EngineClient, "sync_job_created", broken_cast)

@@ -21,7 +21,6 @@ import pytest
 import webob
 
 from multisite.clients import compute
-from multisite.engine import sync_manager
 from tests.integration.usage import PUBLIC_KEY, unique
 
 pytestmark = pytest.mark.integration
@@ -38,7 +37,6 @@ def _cache_overrides(conf):
 @pytest.fixture
 def stack(devcloud, conf, request):
     _cache_overrides(conf)
-    sync_manager.register_opts(conf)
     conf.set_override("scan_interval", 0.2, group="sync")
     conf.set_override("retry_delay", 0.2, group="sync")
     conf.set_override("max_attempts", 3, group="sync")

@@ -1,5 +1,7 @@
 """os-sync: resource synchronization jobs (keypairs, images, flavors) across regions."""
 
+import uuid
+
 from multisite.api import errors, wsgi
 from multisite.api.handlers import common
 from multisite.api.policies import sync_jobs as policies
@@ -55,10 +57,13 @@ def _check_rows(rows):
                                  f"{len(rows)} rows requested; at most {schemas.MAX_ROWS}")
 
 
-def _check_sources(ctx, project_id, entries):
-    """Regions known and every source resource readable; raises before any row exists."""
+def _check_sources(ctx, project_id, entries, job_id):
+    """Regions known and every source resource readable; raises before any row exists.
+
+    Returns the name of the engine that validated (it keeps what it read for the rows).
+    """
     result = rpc_client.get_client().validate_sync_resources(
-        ctx, entries, project_id=project_id, user_id=ctx.user_id)
+        ctx, entries, project_id=project_id, user_id=ctx.user_id, job_id=job_id)
     if result["unknown_regions"]:
         raise errors.bad_request("sync_job.unknown_region",
                                  "Unknown region: " + ", ".join(result["unknown_regions"]))
@@ -67,6 +72,7 @@ def _check_sources(ctx, project_id, entries):
     if result["unavailable"]:
         raise errors.HTTPError(503, "sync_job.source_unavailable",
                                "Source region unavailable: " + "; ".join(result["unavailable"]))
+    return result.get("server")
 
 
 def create(req, project_id):
@@ -79,10 +85,12 @@ def create(req, project_id):
     if any(e["resource_type"] == "flavor" for e in entries):
         ctx.can(policies.CREATE_FLAVOR, {"project_id": project_id})
     _check_rows(rows)
-    _check_sources(ctx, project_id, entries)
-    job = sync_jobs.create(_conf(req), project_id=project_id, user_id=ctx.user_id, rows=rows)
+    job_id = str(uuid.uuid4())
+    server = _check_sources(ctx, project_id, entries, job_id)
+    job = sync_jobs.create(_conf(req), project_id=project_id, user_id=ctx.user_id, rows=rows,
+                           job_id=job_id)
     try:
-        rpc_client.get_client().sync_job_created(ctx, job["id"])
+        rpc_client.get_client().sync_job_created(ctx, job["id"], server=server)
     except Exception:  # the job is durable: an engine's periodic scan picks it up
         pass
     return wsgi.json_response({"job_status": job})

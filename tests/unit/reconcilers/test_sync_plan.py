@@ -17,7 +17,7 @@ OTHER_KP = dict(KP, public_key="ssh-ed25519 BBBB")
     (KP, False, False, [], True),               # Kingbird: 409 -> FAILURE
     (KP, True, False, ["delete", "create"], False),
     (KP, False, True, [], False),               # our earlier attempt made it
-    (OTHER_KP, False, True, ["delete", "create"], False),
+    (OTHER_KP, False, True, [], True),          # maybe the user's own: never deleted
     (OTHER_KP, True, True, ["delete", "create"], False),
 ])
 def test_keypair_plan(observed, force, ours, actions, conflict):
