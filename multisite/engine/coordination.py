@@ -25,6 +25,7 @@ from multisite.objects import services
 LOG = logging.getLogger(__name__)
 
 GROUP = b"multisite-engine"
+RING_PARTITIONS = 2**8
 
 
 def backend_url(conf):
@@ -129,7 +130,8 @@ class Coordinator:
         members = self.members()
         with self._lock:
             if tuple(members) != self._ring_members:
-                self._ring = hashring.HashRing(members)
+                # 256 points per member (tooz's default is 32): shares within a few %.
+                self._ring = hashring.HashRing(members, partitions=RING_PARTITIONS)
                 self._ring_members = tuple(members)
                 LOG.info("Engine %s: ring members %s", self.member_id, ",".join(members))
         return members
