@@ -111,14 +111,52 @@ def _auth(app, conf):
 
     # Decisions are ours (JSON 401s, public version document), so let the
     # middleware only annotate the request.
-    return auth_token.AuthProtocol(app, {"delay_auth_decision": True, "oslo_config_config": conf})
+    local_conf = {"delay_auth_decision": True, "oslo_config_config": conf}
+    group = conf.keystone_authtoken
+    if group.auth_uri and not group.www_authenticate_uri:
+        # kingbird.conf files say auth_uri; keystonemiddleware now calls it
+        # www_authenticate_uri.
+        local_conf["www_authenticate_uri"] = group.auth_uri
+    problem = auth_config_problem(conf)
+    if problem:
+        LOG.error("%s", problem)
+    return auth_token.AuthProtocol(app, local_conf)
+
+
+def auth_config_problem(conf):
+    """Why the configured auth cannot validate tokens, or None."""
+    if conf.auth_strategy != "keystone":
+        return None
+    from keystonemiddleware import auth_token  # noqa: F401 (registers its options)
+
+    if not conf.keystone_authtoken.auth_type:
+        return ("auth_strategy = keystone but [keystone_authtoken] auth_type is not set, so "
+                "tokens cannot be validated. Set auth_type = password with auth_url, "
+                "username, password, project_name, user_domain_name and "
+                "project_domain_name of a service user.")
+    return None
+
+
+class PublicRoot:
+    """Serves the version document without going through authentication."""
+
+    def __init__(self, app, root):
+        self.app = app
+        self.root = root
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "") in ("", "/"):
+            return self.root(environ, start_response)
+        return self.app(environ, start_response)
 
 
 def build_app(conf):
-    """The middleware list, outermost first: request id, fault/access log, auth, context."""
-    app = Router(conf)
-    app = ContextMiddleware(app, conf)
+    """The middleware list, outermost first: request id, fault/access log, public root,
+    auth, context."""
+    router = Router(conf)
+    app = ContextMiddleware(router, conf)
     app = _auth(app, conf)
+    app = PublicRoot(app, router)
     app = FaultWrapper(app)
     app = request_id.RequestId(app)
     return app

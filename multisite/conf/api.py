@@ -41,8 +41,18 @@ PECAN_OPTS = [
 ]
 
 
+# Kingbird's [keystone_authtoken] auth_uri, renamed www_authenticate_uri by
+# keystonemiddleware; still honoured so an existing kingbird.conf works.
+AUTHTOKEN_COMPAT_OPTS = [
+    cfg.StrOpt("auth_uri", deprecated_for_removal=True,
+               deprecated_reason="Use www_authenticate_uri (keystonemiddleware).",
+               help="Public identity endpoint advertised in WWW-Authenticate (Kingbird name)."),
+]
+
+
 def register_opts(conf):
     conf.register_opts(API_OPTS)
+    conf.register_opts(AUTHTOKEN_COMPAT_OPTS, group="keystone_authtoken")
     conf.register_group(pecan_group)
     conf.register_opts(PECAN_OPTS, group=pecan_group)
 

@@ -178,9 +178,11 @@ http_request_max_retries = 0
 
 
 @pytest.fixture
-def keystone_app(db, engine, tmp_path):
+def keystone_app(db, engine, tmp_path, request):
+    # Indirect parametrization may swap the identity section (e.g. Kingbird's names).
+    text = getattr(request, "param", KEYSTONE_CONF)
     path = tmp_path / "keystone.conf"
-    path.write_text(KEYSTONE_CONF.format(connection=db.database.connection))
+    path.write_text(text.format(connection=db.database.connection))
     db(["--config-file", str(path)], project="multisite", default_config_files=[])
     db.clear_override("auth_strategy")
     assert db.auth_strategy == "keystone"
@@ -214,3 +216,27 @@ def test_keystone_mode_rejects_unconfirmed_tokens(keystone_app, caller):
             continue
         assert outcome(resp) == (401, "auth.unauthenticated"), endpoint.name
         assert resp.headers["WWW-Authenticate"].startswith("Keystone uri=")
+
+
+# A value distinct from auth_url, so the header can only come from auth_uri.
+KINGBIRD_AUTH_URI_CONF = KEYSTONE_CONF.replace(
+    "www_authenticate_uri = http://127.0.0.1:9/v3", "auth_uri = http://127.0.0.2:9/v3")
+
+
+@pytest.mark.parametrize("keystone_app", [KINGBIRD_AUTH_URI_CONF], indirect=True)
+def test_kingbird_auth_uri_is_still_advertised(keystone_app):
+    """kingbird.conf's [keystone_authtoken] auth_uri feeds WWW-Authenticate."""
+    resp = call(keystone_app, "GET", f"/v1.0/{PROJECT}/os-quota-sets/defaults",
+                headers={"X-Auth-Token": "bogus"})
+    assert outcome(resp) == (401, "auth.unauthenticated")
+    assert resp.headers["WWW-Authenticate"] == 'Keystone uri="http://127.0.0.2:9/v3"'
+
+
+def test_root_is_served_without_auth_even_when_keystone_is_misconfigured(db):
+    """The version document never depends on the identity service."""
+    db.set_override("auth_strategy", "keystone")
+    app = api_app.build_app(db)
+    assert api_app.auth_config_problem(db).startswith("auth_strategy = keystone")
+    resp = call(app, "GET", "/")
+    assert resp.status_int == 200
+    assert json.loads(resp.body)["versions"][0]["id"] == "v1.0"
