@@ -10,12 +10,7 @@
 # Other arguments go to multisite-all-in-one (e.g. --config-file my.conf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3.11}
-if [ ! -x .venv/bin/python ]; then
-    "$PY" -m venv .venv
-    .venv/bin/pip install -q -U pip
-fi
-.venv/bin/pip install -q -e .
+. tools/venv.sh
 if [ "${1:-}" = "--devcloud" ]; then
     shift
     # An already running devcloud (of any size) is reused as it is.

@@ -3,12 +3,7 @@
 # Extra arguments go to pytest (e.g. tools/test.sh -k quotas).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3.11}
-if [ ! -x .venv/bin/python ]; then
-    "$PY" -m venv .venv
-    .venv/bin/pip install -q -U pip
-fi
-.venv/bin/pip install -q -e '.[test]'
+. tools/venv.sh test
 echo "== ruff"
 .venv/bin/ruff check multisite tests bench
 echo "== import-linter (layer contracts)"
