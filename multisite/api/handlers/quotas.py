@@ -41,6 +41,10 @@ def detail(req, project_id, target):
     common.check_url_project(ctx, project_id)
     _target(ctx, target, policies.DETAIL)
     result = rpc_client.get_client().get_total_usage_for_tenant(ctx, target)
+    return _detail_response(result)
+
+
+def _detail_response(result):
     response = wsgi.json_response(
         {"quota_set": {"limits": result["limits"], "usage": result["usage"]}})
     unreachable = result.get("unreachable_regions") or []
@@ -121,8 +125,7 @@ def defaults_v11(req, project_id):
 def detail_v11(req, project_id):
     ctx = _ctx_v11(req, project_id, policies.DETAIL)
     result = rpc_client.get_client().get_total_usage_for_tenant(ctx, project_id)
-    return wsgi.json_response(
-        {"quota_set": {"limits": result["limits"], "usage": result["usage"]}})
+    return _detail_response(result)
 
 
 def update_v11(req, project_id):

@@ -284,3 +284,23 @@ def test_quota_settings_api_extension(wsgi_app, project):
     req = webob.Request.blank(path, method="PUT", headers=member,
                               body=b'{"quota_settings": {"quota_sync": false}}')
     assert req.get_response(wsgi_app).status_int == 403
+
+
+@pytest.mark.parametrize("version", ["v1.0", "v1.1"])
+def test_detail_over_rpc_names_unreachable_regions(wsgi_app, engine, cloud, project, version):
+    import json
+
+    import webob
+
+    engine.manager._cloud = cloud
+    cloud.set_usage(R1, project, volumes=2)
+    cloud.down.add(R3)
+    path = (f"/v1.0/{project}/os-quota-sets/{project}/detail" if version == "v1.0"
+            else f"/v1.1/{project}/os-quota-sets/detail")
+    resp = webob.Request.blank(path, headers={"X-Project-Id": project, "X-User-Id": "u",
+                                              "X-Roles": "reader"}).get_response(wsgi_app)
+    assert resp.status_int == 200, resp.body
+    body = json.loads(resp.body)["quota_set"]
+    assert set(body) == {"limits", "usage"}          # Kingbird's body, unchanged
+    assert body["usage"]["volumes"] == 2
+    assert resp.headers["X-Multisite-Unreachable-Regions"] == R3
