@@ -78,10 +78,10 @@ def make_session(conf, *, pool_size=10):
     raise errors.ServiceCredentialsError(f"[cache] credentials refused by Keystone: {last}")
 
 
-def endpoints_by_region(access):
+def endpoints_by_region(catalog):
     """{region: {service: public url}} for the services the engine manages."""
     out = {}
-    for entry in access.service_catalog.catalog:
+    for entry in catalog:
         service = next((s for s, types in SERVICE_TYPES.items()
                         if entry.get("type") in types), None)
         for ep in entry.get("endpoints", ()):
@@ -120,11 +120,25 @@ class Catalog:
         with self._lock:
             if self._all and self._fresh(self._all[1]):
                 return self._all[0]
-        access = self.session.auth.get_access(self.session)
-        regions = endpoints_by_region(access)
+        regions = endpoints_by_region(self._fetch_catalog())
         with self._lock:
             self._all = (regions, self.clock())
         return regions
+
+    def _fetch_catalog(self):
+        """The token's catalog at first; GET /auth/catalog when refreshing after the TTL
+        (the token's own catalog does not change until the token is renewed)."""
+        access = self.session.auth.get_access(self.session)
+        if self._all is not None:
+            try:
+                resp = self.session.get("/auth/catalog", raise_exc=False,
+                                        endpoint_filter={"service_type": "identity",
+                                                         "interface": "public"})
+                if resp.status_code == 200:
+                    return resp.json().get("catalog", [])
+            except ks_exc.ClientException as exc:
+                LOG.warning("Catalog refresh failed, keeping the token's: %s", exc)
+        return access.service_catalog.catalog
 
     def regions_for(self, project_id):
         """The project's regions: its endpoint-filter regions if any, else all."""

@@ -134,7 +134,7 @@ def test_catalog_regions_and_service_types():
                 {"type": "image", "endpoints": [
                     {"interface": "public", "region": "C", "url": "http://c/i"}]},
             ]
-    regions = keystone.endpoints_by_region(Access)
+    regions = keystone.endpoints_by_region(Access.service_catalog.catalog)
     assert regions == {"A": {"nova": "http://a/c", "cinder": "http://a/v3"}, "C": {}}
 
 
@@ -192,3 +192,50 @@ def test_coordination_url_sets_redis_expiry(conf):
     assert "lock_timeout=14" in url and "membership_timeout=14" in url and "timeout=5" in url
     conf.set_override("backend_url", "postgres://u@h/db", group="coordination")
     assert coordination.backend_url(conf).startswith("postgresql://")
+
+
+def _entry(kind, *regions):
+    return {"type": kind, "endpoints": [
+        {"interface": "public", "region_id": r, "url": f"http://{r}/{kind}"} for r in regions]}
+
+
+class _CatalogSession:
+    """A keystoneauth-like session: a token catalog, /auth/catalog and OS-EP-FILTER."""
+
+    def __init__(self):
+        self.token_catalog = [_entry("compute", "A", "B")]
+        self.live_catalog = [_entry("compute", "A", "B", "C")]
+        self.filters = {"p-filtered": ["B"]}
+        self.gets = []
+        outer = self
+
+        class Auth:
+            def get_access(self, _session):
+                class Access:
+                    class service_catalog:  # noqa: N801
+                        catalog = outer.token_catalog
+                return Access
+
+        self.auth = Auth()
+
+    def get(self, path, *, endpoint_filter, raise_exc):
+        self.gets.append(path)
+        if path == "/auth/catalog":
+            return _Resp(200, {"catalog": self.live_catalog})
+        project = path.split("/")[3]
+        eps = [{"region_id": r} for r in self.filters.get(project, [])]
+        return _Resp(200, {"endpoints": eps})
+
+
+def test_catalog_ttl_refresh_and_endpoint_filter():
+    now = [0.0]
+    session = _CatalogSession()
+    catalog = keystone.Catalog(session, ttl=300, clock=lambda: now[0])
+    assert sorted(catalog.regions_for("p")) == ["A", "B"]
+    assert sorted(catalog.regions_for("p-filtered")) == ["B"]
+    now[0] = 100
+    assert sorted(catalog.regions_for("p")) == ["A", "B"]          # cached
+    assert "/auth/catalog" not in session.gets
+    now[0] = 400
+    assert sorted(catalog.regions_for("p")) == ["A", "B", "C"]     # refreshed
+    assert "/auth/catalog" in session.gets
