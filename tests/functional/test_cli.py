@@ -1,4 +1,4 @@
-"""docs/cli.md runs as a test, so the CLI documentation cannot go stale.
+"""docs/cli.md and the README run as tests, so the documentation cannot go stale.
 
 Every fenced block whose info string is ``console all-in-one`` runs here, in order, against a
 `multisite-all-in-one` subprocess (noauth, SQLite, fake:// messaging) on a free port; the
@@ -24,13 +24,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "cli.md"
+README = REPO / "README.md"
 BIN = Path(sys.executable).parent
 FENCE = re.compile(r"^```console (?P<tag>[\w-]+)\n(?P<body>.*?)^```$", re.M | re.S)
 
 
-def blocks(tag, text=None):
+def blocks(tag, text=None, *, doc=DOC):
     """[(line number, [(command, [expected lines])])] of the blocks tagged ``tag``."""
-    text = DOC.read_text() if text is None else text
+    text = doc.read_text() if text is None else text
     found = []
     for match in FENCE.finditer(text):
         if match.group("tag") != tag:
@@ -59,14 +60,14 @@ def matches(expected, actual):
     return bool(actual) and bool(_line_regex(head).match(actual[0])) and matches(rest, actual[1:])
 
 
-def run_doc(tag, env, *, url=None, cwd=None):
+def run_doc(tag, env, *, url=None, cwd=None, doc=DOC):
     """Run every ``console <tag>`` block; fail on the first output that differs."""
     env = dict(env)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     ran = 0
     with tempfile.TemporaryDirectory() as tmp:
         env_file = Path(tmp) / "env"
-        for lineno, steps in blocks(tag):
+        for lineno, steps in blocks(tag, doc=doc):
             for command, expected in steps:
                 if url:
                     command = command.replace("http://127.0.0.1:8118", url)
@@ -76,7 +77,7 @@ def run_doc(tag, env, *, url=None, cwd=None):
                                       text=True, timeout=300)
                 actual = proc.stdout.splitlines()
                 if not matches(expected, actual):
-                    pytest.fail(f"docs/cli.md block at line {lineno}: `{command}` "
+                    pytest.fail(f"{doc.name} block at line {lineno}: `{command}` "
                                 f"(exit {proc.returncode}) printed:\n{proc.stdout}\n"
                                 "expected:\n" + "\n".join(expected))
                 if env_file.exists():
@@ -138,3 +139,8 @@ def all_in_one(tmp_path):
 def test_docs_cli_md_all_in_one(all_in_one):
     ran = run_doc("all-in-one", clean_env(), url=all_in_one)
     assert ran >= 15
+
+
+def test_readme_all_in_one(all_in_one):
+    """The README's first steps (curl against the all-in-one) work as printed."""
+    assert run_doc("all-in-one", clean_env(), url=all_in_one, doc=README) >= 3
