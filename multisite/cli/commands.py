@@ -10,6 +10,8 @@ COMMANDS = {
     "quota sync": quotas.SyncQuota,
     "quota delete": quotas.DeleteQuota,
     "quota sync-status": quotas.SyncStatusQuota,
+    "quota settings show": quotas.ShowQuotaSettings,
+    "quota settings set": quotas.SetQuotaSettings,
     "quota-class show": quota_classes.ShowQuotaClass,
     "quota-class update": quota_classes.UpdateQuotaClass,
     "quota-class delete": quota_classes.DeleteQuotaClass,

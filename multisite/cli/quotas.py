@@ -1,4 +1,4 @@
-"""multisite quota defaults|show|update|detail|sync|delete|sync-status."""
+"""multisite quota defaults|show|update|detail|sync|delete|sync-status|settings."""
 
 import sys
 
@@ -95,3 +95,50 @@ class SyncStatusQuota(common.ProjectOption, common.Lister):
         keys = ("region", "status", "last_sync_at", "consecutive_failures",
                 "next_attempt_at", "error")
         return columns, [tuple(row.get(key) for key in keys) for row in rows]
+
+
+SETTINGS_COLUMNS = ("quota_policy", "quota_sync", "effective_quota_policy")
+
+
+def _settings_row(values):
+    return SETTINGS_COLUMNS, tuple(values.get(key) for key in SETTINGS_COLUMNS)
+
+
+class ShowQuotaSettings(common.ProjectOption, common.ShowOne):
+    """Show how a project's limits are rebalanced (policy, opt-in/opt-out)."""
+
+    def take_action(self, parsed_args):
+        return _settings_row(common.client(self.app).quotas.settings(parsed_args.project))
+
+
+class SetQuotaSettings(common.ShowOne):
+    """Choose a project's balancing policy and opt it in or out of rebalancing (admin)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("project", metavar="<project-id>", help="Project")
+        parser.add_argument("--policy", choices=("kingbird", "strict", "default"),
+                            help="'strict': region limits never add up to more than the "
+                                 "global limit; 'kingbird': the original formula; "
+                                 "'default': the deployment's [DEFAULT] quota_policy")
+        sync = parser.add_mutually_exclusive_group()
+        sync.add_argument("--sync", dest="quota_sync", action="store_const", const=True,
+                          help="Rebalance this project even without Multisite limits")
+        sync.add_argument("--no-sync", dest="quota_sync", action="store_const", const=False,
+                          help="Never rebalance this project")
+        sync.add_argument("--default-sync", dest="quota_sync", action="store_const",
+                          const="default", help="Back to the deployment's default")
+        return parser
+
+    def take_action(self, parsed_args):
+        settings = {}
+        if parsed_args.policy:
+            settings["quota_policy"] = (None if parsed_args.policy == "default"
+                                        else parsed_args.policy)
+        if parsed_args.quota_sync is not None:
+            settings["quota_sync"] = (None if parsed_args.quota_sync == "default"
+                                      else parsed_args.quota_sync)
+        if not settings:
+            raise common.CommandError("Nothing to set: give --policy and/or a sync option")
+        values = common.client(self.app).quotas.update_settings(parsed_args.project, **settings)
+        return _settings_row(values)

@@ -50,3 +50,14 @@ class QuotaManager:
         """Per-region outcome of the last rebalance: a list of dicts."""
         target = self._target(project)
         return self.http.json("GET", f"/os-quota-sync-status/{target}")["sync_status"]
+
+    def settings(self, project=None):
+        """The project's rebalancing settings (Multisite extension os-quota-settings)."""
+        target = self._target(project)
+        return self.http.json("GET", f"/os-quota-settings/{target}")["quota_settings"]
+
+    def update_settings(self, project, **settings):
+        """Set quota_policy ("kingbird"/"strict"/None) and/or quota_sync (True/False/None)."""
+        body = {"quota_settings": settings}
+        return self.http.json("PUT", f"/os-quota-settings/{project}",
+                              body=body)["quota_settings"]
