@@ -18,6 +18,11 @@ OPTS = [
                help="Attempts to connect at start-up before giving up (-1 forever)."),
     cfg.IntOpt("retry_interval", default=2, help="Seconds between connection attempts."),
     cfg.BoolOpt("connection_debug", default=False, help="Log every SQL statement."),
+    cfg.StrOpt("sqlite_synchronous", default="NORMAL", choices=("NORMAL", "FULL"),
+               help="SQLite only (WAL mode). NORMAL: a commit survives the crash or kill "
+                    "of any process, but the last commits before a power loss or OS crash "
+                    "may be rolled back (the database stays consistent). FULL: one fsync "
+                    "per commit, durable against power loss too, slower."),
 ]
 
 

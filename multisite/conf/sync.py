@@ -12,6 +12,11 @@ SYNC_OPTS = [
     cfg.IntOpt("lease", default=60, min=2,
                help="Seconds a claimed row stays with its engine without a renewal; a "
                     "dead engine's rows are taken over after this."),
+    cfg.FloatOpt("handoff_lease", default=10.0, min=1.0,
+                 help="Seconds the rows of a new job stay claimed by the engine that "
+                      "validated it (the API writes them so and casts them to it, which "
+                      "starts them without a claim); if the cast is lost they are "
+                      "claimable again after this."),
     cfg.IntOpt("max_attempts", default=5, min=1,
                help="Attempts of a row (temporary errors, engine deaths) before FAILURE."),
     cfg.FloatOpt("retry_delay", default=5.0, min=0,

@@ -31,14 +31,14 @@ class EngineEndpoint:
     def quota_sync_for_project(self, ctxt, project_id):
         self.manager.request_sync(project_id)
 
-    def sync_job_created(self, ctxt, job_id):
-        self.sync.wake(job_id)
+    def sync_job_created(self, ctxt, job_id, items=None):
+        self.sync.wake(job_id, items=items)
 
     def validate_sync_resources(self, ctxt, entries, project_id, user_id, job_id=None):
         result = self.sync.validate_sync_resources(ctxt, entries, project_id=project_id,
                                                    user_id=user_id, job_id=job_id)
-        # the API wakes this engine for the job: it holds what validation read
-        return dict(result, server=self.server)
+        # the API hands the job's rows to this engine: it holds what validation read
+        return dict(result, server=self.server, engine_id=self.sync.engine_id)
 
 
 class EngineService:

@@ -169,9 +169,21 @@ class SyncManager:
             # (or this one, restarted) takes them over then.
             self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def wake(self, job_id=None):
-        """A job was written: claim its rows now (in the caller's thread), then scan."""
+    def wake(self, job_id=None, items=None):
+        """A job was written: start its rows now (in the caller's thread), else scan.
+
+        `items`: rows the API wrote already claimed by this engine (handoff, short lease):
+        they start at once, then one UPDATE extends their lease while they run. Otherwise
+        the job's rows are claimed here.
+        """
         LOG.debug("Sync manager woken for job %s", job_id)
+        if items and self._pool is not None and not self._stop.is_set():
+            try:
+                if self._start_handoff(items):
+                    return
+            except Exception:
+                LOG.exception("Starting the rows of job %s failed on engine %s", job_id,
+                              self.engine_id)
         if job_id is not None and self._pool is not None and not self._stop.is_set():
             try:
                 if self.scan_once(job_id=job_id, settle=False):
@@ -180,6 +192,30 @@ class SyncManager:
                 LOG.exception("Claiming the rows of job %s failed on engine %s", job_id,
                               self.engine_id)
         self._wake.set()
+
+    def _start_handoff(self, items):
+        """Run rows handed to this engine, if at least half of their short lease is left.
+
+        A stale cast (delayed past that) is ignored: its rows are claimed normally, by
+        this engine or another, once the lease lapses.
+        """
+        margin = self.opts.handoff_lease / 2.0
+        now = time.time()
+        fresh = [item for item in items if item.get("handoff_until", 0) - margin > now]
+        if len(fresh) != len(items):
+            return False
+        started = []
+        with self._lock:
+            for item in fresh:
+                if item["id"] not in self._inflight:
+                    self._inflight[item["id"]] = item
+                    started.append(item)
+        for item in started:
+            self._pool.submit(self._run_guarded, item)
+        # the full lease, while the rows run (their finish needs claimed_by only)
+        sync_jobs.renew(self.conf, engine_id=self.engine_id,
+                        row_ids=[item["id"] for item in started], lease=self.opts.lease)
+        return True
 
     # -- RPC: validation before the API writes anything ------------------------------------
     def validate_sync_resources(self, ctxt, entries, *, project_id, user_id, job_id=None):
@@ -273,7 +309,8 @@ class SyncManager:
         return started
 
     def _renew_loop(self):
-        while not self._stop.wait(max(1.0, self.opts.lease / 3.0)):
+        period = min(self.opts.lease, self.opts.handoff_lease) / 3.0
+        while not self._stop.wait(max(1.0, period)):
             with self._lock:
                 row_ids = list(self._inflight)
             try:

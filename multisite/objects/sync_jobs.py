@@ -21,6 +21,7 @@ FAILURE = "FAILURE"
 # The one timestamp format of os-sync (lists and rows alike); Kingbird's job lists used it.
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 MAX_ERROR = 4000
+_EPOCH = datetime.datetime(1970, 1, 1)
 
 
 class SourceResourceNotFound(exception.NotFound):
@@ -57,14 +58,24 @@ def _row_dict(row):
             "error": row.error}
 
 
-def create(conf, *, project_id, user_id, rows, job_id=None):
+def create(conf, *, project_id, user_id, rows, job_id=None, handoff_to=None,
+           handoff_lease=10.0):
     """Write a job and all of its rows in one transaction; returns the job's dict.
 
     rows: dicts with resource_type, resource, source, target and force. `job_id` is
     chosen by the caller when it had to name the job before writing it (validation).
+    `handoff_to`: an engine id; the rows are written claimed by it for `handoff_lease`
+    seconds (attempt 1) and (job, work items) is returned, the items for the wake-up cast.
     """
     job_id = job_id or str(uuid.uuid4())
     now = _now()
+    items = []
+    claim = {}
+    if handoff_to is not None:
+        # Claimed by the engine that validated, with a short lease, in the same
+        # transaction: the cast carries the rows and that engine starts them at once.
+        claim = {"claimed_by": handoff_to, "attempts": 1,
+                 "claimed_until": now + datetime.timedelta(seconds=handoff_lease)}
     with db_api.session_scope(conf) as session:
         job = models.SyncJob(job_id=job_id, sync_status=IN_PROGRESS, user_id=user_id,
                              project_id=project_id, force=any(r["force"] for r in rows),
@@ -72,12 +83,22 @@ def create(conf, *, project_id, user_id, rows, job_id=None):
         session.add(job)
         session.flush()
         for row in rows:
+            row_id = str(uuid.uuid4())
             session.add(models.ResourceSync(
-                resource_sync_id=str(uuid.uuid4()), job_id=job_id,
+                resource_sync_id=row_id, job_id=job_id,
                 source_region=row["source"], target_region=row["target"],
                 resource=row["resource"], resource_type=row["resource_type"],
-                force=row["force"], sync_status=IN_PROGRESS, attempts=0, created_at=now))
-    return {"id": job_id, "status": IN_PROGRESS, "created_at": fmt_time(now)}
+                force=row["force"], sync_status=IN_PROGRESS,
+                **dict({"attempts": 0}, **claim), created_at=now))
+            if claim:
+                items.append({
+                    "id": row_id, "job_id": job_id, "resource_type": row["resource_type"],
+                    "resource": row["resource"], "source_region": row["source"],
+                    "target_region": row["target"], "force": row["force"], "attempts": 1,
+                    "target_id": None, "user_id": user_id, "project_id": project_id,
+                    "handoff_until": (claim["claimed_until"] - _EPOCH).total_seconds()})
+    job = {"id": job_id, "status": IN_PROGRESS, "created_at": fmt_time(now)}
+    return (job, items) if handoff_to is not None else job
 
 
 def _visible(query, project_id):

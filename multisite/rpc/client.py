@@ -27,10 +27,14 @@ class EngineClient:
     def quota_sync_for_project(self, ctxt, project_id):
         self._client.cast(ctxt, "quota_sync_for_project", project_id=project_id)
 
-    def sync_job_created(self, ctxt, job_id, *, server=None):
-        """Wake an engine (`server`, else any): a durable job is waiting (rows are the truth)."""
+    def sync_job_created(self, ctxt, job_id, *, server=None, items=None):
+        """Wake an engine (`server`, else any): a durable job is waiting (rows are the truth).
+
+        `items`: the rows the API wrote claimed by that engine (handoff), to start at once.
+        """
         client = self._client.prepare(server=server) if server else self._client
-        client.cast(ctxt, "sync_job_created", job_id=job_id)
+        kwargs = {"items": items} if items else {}
+        client.cast(ctxt, "sync_job_created", job_id=job_id, **kwargs)
 
     def validate_sync_resources(self, ctxt, entries, *, project_id, user_id, job_id=None):
         """Ask an engine whether the regions exist and the sources hold the resources.

@@ -28,7 +28,7 @@ def cloud(monkeypatch, conf):
                         ("max_attempts", 3)):
         conf.set_override(name, value, group="sync")
     yield FakeCloud().install(monkeypatch)
-    for name in ("scan_interval", "retry_delay", "lease", "max_attempts"):
+    for name in ("scan_interval", "retry_delay", "lease", "max_attempts", "handoff_lease"):
         conf.clear_override(name, group="sync")
 
 
@@ -364,8 +364,13 @@ def test_lost_wakeup_and_dead_engine_do_not_strand_jobs(app, cloud, project_id, 
 
     monkeypatch.setattr(rpc_client.EngineClient, "sync_job_created", broken_cast)
     conf.set_override("scan_interval", 3600, group="sync")  # only a wake-up would help now
+    conf.set_override("handoff_lease", 1.0, group="sync")
     job_id = call(app, "POST", f"/v1.0/{project_id}/os-sync", sync_body(["k1"]),
                   project=project_id)[1]["job_status"]["id"]
+    # The rows were written claimed by the validating engine (whose cast was lost) for 1 s.
+    assert sync_jobs.claim(conf, engine_id="dead-engine", lease=1, limit=10,
+                           max_attempts=3) == []
+    time.sleep(1.1)
     # A dead engine claimed both rows a moment ago; its lease runs out after 1 s.
     claimed = sync_jobs.claim(conf, engine_id="dead-engine", lease=1, limit=10,
                               max_attempts=3)

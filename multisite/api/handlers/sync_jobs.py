@@ -72,7 +72,7 @@ def _check_sources(ctx, project_id, entries, job_id):
     if result["unavailable"]:
         raise errors.HTTPError(503, "sync_job.source_unavailable",
                                "Source region unavailable: " + "; ".join(result["unavailable"]))
-    return result.get("server")
+    return result.get("server"), result.get("engine_id")
 
 
 def create(req, project_id):
@@ -86,12 +86,20 @@ def create(req, project_id):
         ctx.can(policies.CREATE_FLAVOR, {"project_id": project_id})
     _check_rows(rows)
     job_id = str(uuid.uuid4())
-    server = _check_sources(ctx, project_id, entries, job_id)
-    job = sync_jobs.create(_conf(req), project_id=project_id, user_id=ctx.user_id, rows=rows,
-                           job_id=job_id)
+    server, engine_id = _check_sources(ctx, project_id, entries, job_id)
+    conf = _conf(req)
+    items = None
+    if server and engine_id:
+        # handed off: rows claimed by the validating engine (short lease), sent to it
+        job, items = sync_jobs.create(conf, project_id=project_id, user_id=ctx.user_id,
+                                      rows=rows, job_id=job_id, handoff_to=engine_id,
+                                      handoff_lease=conf.sync.handoff_lease)
+    else:
+        job = sync_jobs.create(conf, project_id=project_id, user_id=ctx.user_id, rows=rows,
+                               job_id=job_id)
     try:
-        rpc_client.get_client().sync_job_created(ctx, job["id"], server=server)
-    except Exception:  # the job is durable: an engine's periodic scan picks it up
+        rpc_client.get_client().sync_job_created(ctx, job["id"], server=server, items=items)
+    except Exception:  # the job is durable: an engine's scan picks it up (after the lease)
         pass
     return wsgi.json_response({"job_status": job})
 
