@@ -2,6 +2,7 @@
 
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 
@@ -12,12 +13,24 @@ from multisite.engine import service
 LOG = logging.getLogger(__name__)
 
 
-def _run_worker(conf):
+def _watch_parent(parent, stop, period=1.0):
+    """A worker whose parent died (kill -9) stops instead of running on as an orphan,
+    so that `workers = N` dies as one engine would (its locks and ring places freed)."""
+    while not stop.wait(period):
+        if os.getppid() != parent:
+            LOG.warning("Engine parent %d is gone; stopping this worker", parent)
+            stop.set()
+
+
+def _run_worker(conf, parent=None):
     db_api.dispose_all()
     engine = service.EngineService(conf)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent, stop), daemon=True,
+                         name="engine-parent-watch").start()
     engine.start()
     stop.wait()
     engine.stop()
@@ -30,7 +43,7 @@ def main(argv=None):
         _run_worker(conf)
         return
     ctx = multiprocessing.get_context("fork")
-    children = [ctx.Process(target=_run_worker, args=(conf,), name=f"engine-{i}")
+    children = [ctx.Process(target=_run_worker, args=(conf, os.getpid()), name=f"engine-{i}")
                 for i in range(conf.workers)]
     for child in children:
         child.start()

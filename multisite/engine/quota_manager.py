@@ -182,15 +182,35 @@ class QuotaManager:
         return sorted(chosen)
 
     def run_periodic(self):
-        """One periodic pass over the projects this engine owns; waits for them."""
+        """One periodic pass over the projects this engine owns; waits for them.
+
+        While the pass runs, the ring is refreshed every half report_interval: projects
+        of an engine that stopped reporting (crashed) are taken over in this pass, not
+        one periodic_interval later.
+        """
         started = time.monotonic()
-        if self.coordinator is not None:
-            self.coordinator.refresh()
-        projects = [p for p in self.projects_to_sync()
-                    if self.coordinator is None or self.coordinator.owns(p)]
-        futures = [f for f in (self.submit(p) for p in projects) if f is not None]
-        results = [f.result() for f in futures]
-        summary = {"projects": len(projects), "synced": sum(1 for r in results if r),
+        candidates = self.projects_to_sync()
+        futures = {}
+
+        def take():
+            if self.coordinator is not None:
+                self.coordinator.refresh()
+            for p in candidates:
+                if p not in futures and (self.coordinator is None
+                                         or self.coordinator.owns(p)):
+                    futures[p] = self.submit(p)
+
+        take()
+        period = max(self.conf.report_interval / 2.0, 0.5)
+        while not self._stop.is_set():
+            pending = [f for f in futures.values() if f is not None and not f.done()]
+            if not pending:
+                break
+            concurrent.futures.wait(pending, timeout=period)
+            take()
+        results = [f.result() for f in futures.values()
+                   if f is not None and f.done() and not f.cancelled()]
+        summary = {"projects": len(futures), "synced": sum(1 for r in results if r),
                    "seconds": round(time.monotonic() - started, 3)}
         self.last_run = summary
         LOG.info("Periodic quota rebalance done: engine=%s projects=%d synced=%d "

@@ -247,6 +247,35 @@ def test_two_engines_partition_projects_without_overlap(db, make_manager):
     assert all(a.coordinator.owns(p) for p in projects)
 
 
+def test_pass_takes_over_the_projects_of_an_engine_gone_mid_pass(db, make_manager):
+    """The ring is refreshed while a pass runs: an engine that disappears (crash, stop)
+    has its projects synced in the survivor's current pass, not one interval later."""
+    cloud = fake_cloud.FakeCloud(delay=0.1)
+    projects = [uuid.uuid4().hex for _ in range(16)]
+    for p in projects:
+        quotas.update(db, p, {"volumes": 5})
+    db.set_override("report_interval", 1)
+    db.set_override("batch_size", 1, group="batch")
+    try:
+        a, b = (make_manager(with_cloud=cloud, coordinated=True) for _ in range(2))
+        for m in (a, b):
+            services.report(db, service_id=m.engine_id, host="h",
+                            binary="multisite-engine", topic="t")
+        a.coordinator.refresh()
+        mine = [p for p in projects if a.coordinator.owns(p)]
+        assert 0 < len(mine) < len(projects)
+        tracker = _Tracker()
+        tracker.wrap(a)
+        # b goes away 0.3 s into a's pass (a's own projects take >= 0.2 s each)
+        threading.Timer(0.3, services.remove, (db, b.engine_id)).start()
+        summary = a.run_periodic()
+    finally:
+        db.clear_override("report_interval")
+        db.clear_override("batch_size", group="batch")
+    assert sorted(p for _, p in tracker.done) == sorted(projects)
+    assert summary["projects"] == summary["synced"] == len(projects)
+
+
 def test_lock_held_elsewhere_skips_the_pass(db, make_manager, cloud, project):
     a = make_manager(coordinated=True)
     b = make_manager(coordinated=True)
