@@ -1,10 +1,12 @@
 """os-sync with two `multisite-engine` processes over RabbitMQ and one shared database.
 
 The API and both engines are separate processes (tests.integration.test_quota_engine's
-Deployment: a private RabbitMQ vhost, a SQLite file). One job of 10 rows (3 keypairs and
-2 forced image copies, to 2 targets each) runs against the devcloud; every row must end
-SUCCESS exactly once, both engines must have worked on it, and no target may hold a
-duplicate (a forced image copy gets a new id, so a row run twice would show as 2 images).
+Deployment: a private RabbitMQ vhost, a SQLite file). Four jobs, 10 rows in all (3 keypairs
+and 2 forced image copies, to 2 targets each), run against the devcloud. A new job's rows
+are handed to the engine that validated it (the API's RPC call goes to either engine), so
+several jobs are what spreads work over both engines. Every row must end SUCCESS exactly
+once, both engines must have worked, and no target may hold a duplicate (a forced image
+copy gets a new id, so a row run twice would show as 2 images).
 """
 
 import collections
@@ -36,7 +38,7 @@ def deployment(tmp_path, devcloud):
                     "needed to create a private vhost")
     dep = Deployment(tmp_path, engines=2)
     with open(dep.conf_file, "a") as conf:
-        # 2 rows at a time per engine: the job's 10 rows cannot all go to one engine
+        # 2 rows at a time per engine; each job goes to the engine that validated it
         conf.write("[sync]\nworkers = 2\nscan_interval = 0.2\nlease = 20\n")
     try:
         dep.start()
@@ -69,37 +71,46 @@ def test_two_engines_run_each_row_exactly_once(deployment, devcloud, fresh_proje
                 name=name, data=io.BytesIO(os.urandom(1024 * 1024)), disk_format="raw",
                 container_format="bare", allow_duplicates=True, validate_checksum=False)
             images[image.id] = name
-        status, body = _request(deployment, project, "POST", "", {"resource_set": {"Sync": [
-            {"resource_type": "keypair", "resources": keypairs, "source": R1,
+        entries = [
+            {"resource_type": "keypair", "resources": keypairs[:2], "source": R1,
              "target": [R2, R3], "force": "False"},
-            {"resource_type": "image", "resources": list(images), "source": R1,
-             "target": [R2, R3], "force": "True"}]}})
-        assert status == 200, body
-        job_id = body["job_status"]["id"]
+            {"resource_type": "keypair", "resources": keypairs[2:], "source": R1,
+             "target": [R2, R3], "force": "False"},
+        ] + [{"resource_type": "image", "resources": [image_id], "source": R1,
+              "target": [R2, R3], "force": "True"} for image_id in images]
+        job_ids = []
+        for entry in entries:
+            status, body = _request(deployment, project, "POST", "", {"resource_set": entry})
+            assert status == 200, body
+            job_ids.append(body["job_status"]["id"])
         deadline = time.monotonic() + 180
-        while True:
-            rows = _request(deployment, project, "GET", f"/{job_id}?verbose=true")[1]["job_set"]
-            if all(r["sync_status"] != "IN_PROGRESS" for r in rows):
-                break
-            assert time.monotonic() < deadline, rows
-            time.sleep(0.2)
+        rows = []
+        for job_id in job_ids:
+            while True:
+                job_rows = _request(deployment, project, "GET",
+                                    f"/{job_id}?verbose=true")[1]["job_set"]
+                if all(r["sync_status"] != "IN_PROGRESS" for r in job_rows):
+                    break
+                assert time.monotonic() < deadline, job_rows
+                time.sleep(0.2)
+            rows.extend((job_id, row) for row in job_rows)
         logs = deployment.log("engine0") + deployment.log("engine1")
         assert len(rows) == 10
-        assert [r["sync_status"] for r in rows] == ["SUCCESS"] * 10, (rows, logs[-4000:])
+        assert [r["sync_status"] for _, r in rows] == ["SUCCESS"] * 10, (rows, logs[-4000:])
         time.sleep(0.3)
         jobs = _request(deployment, project, "GET", "")[1]["job_set"]
-        assert [j["sync_status"] for j in jobs if j["id"] == job_id] == ["SUCCESS"]
+        assert sorted(j["sync_status"] for j in jobs if j["id"] in job_ids) == ["SUCCESS"] * 4
 
         # exactly once: one "done" per row over both engines, and both engines worked
         done = collections.Counter()
         by_engine = {}
         for name in ("engine0", "engine1"):
             found = [m.groups() for m in DONE.finditer(deployment.log(name))
-                     if m.group(5) == job_id]
+                     if m.group(5) in job_ids]
             by_engine[name] = len(found)
             done.update(found)
         expected = {(r["resource_type"], r["resource"], r["source_region"],
-                     r["target_region"], job_id) for r in rows}
+                     r["target_region"], job_id) for job_id, r in rows}
         assert set(done) == expected and set(done.values()) == {1}, done
         assert all(by_engine.values()), by_engine
 
