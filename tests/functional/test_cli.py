@@ -143,4 +143,4 @@ def test_docs_cli_md_all_in_one(all_in_one):
 
 def test_readme_all_in_one(all_in_one):
     """The README's first steps (curl against the all-in-one) work as printed."""
-    assert run_doc("all-in-one", clean_env(), url=all_in_one, doc=README) >= 3
+    assert run_doc("all-in-one", clean_env(), url=all_in_one, doc=README) >= 9
