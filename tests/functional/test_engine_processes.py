@@ -28,6 +28,7 @@ from multisite.engine import coordination
 from multisite.objects import quotas, services
 from tests.conftest import require_service
 from tests.functional.api import servers
+from tests.polling import wait_for
 
 REGIONS = ("Region001", "Region002")
 DELAY = 0.2
@@ -199,17 +200,6 @@ def _stop(proc):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     proc.log.close()
-
-
-def wait_for(check, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def probe_locks(conf, url, projects, *, timeout):

@@ -17,7 +17,6 @@ import ipaddress
 import logging
 import os
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
 from multisite.devcloud import layout as L
+from tests import polling
 
 LOG = logging.getLogger(__name__)
 
@@ -359,13 +359,5 @@ def _delete(conn, kind: str, obj) -> None:
         raise ValueError(kind)
 
 
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.5):
-    """Poll ``predicate`` until it returns something truthy; return it (or raise)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met in {timeout} s")
-        time.sleep(interval)
+# Kept importable from here for the integration tests (docs/devcloud.md).
+wait_for = polling.wait_for
