@@ -4,6 +4,8 @@
   backend), intersected with the tooz group when the backend has groups (Redis, file).
 * Partitioning: a consistent hash ring over the members; each engine rebalances the
   projects the ring gives it.
+* Membership expires with 2 x report_interval on Redis (membership_timeout) and file
+  (timeout) backends; each engine heartbeats three times per expiry period.
 * Locks: one tooz lock per project, so a project is never synced by two engines at
   once (on-demand and periodic alike). They expire with their holder: Redis locks time
   out after 2 x report_interval unless heartbeated, file locks (fcntl) and MySQL /
@@ -37,6 +39,13 @@ def backend_url(conf):
         expiry = str(expiry_seconds(conf))
         query.setdefault("lock_timeout", expiry)
         query.setdefault("membership_timeout", expiry)
+        url = urllib.parse.urlunsplit(parsed._replace(query=urllib.parse.urlencode(query)))
+    elif parsed.scheme == "file":
+        # the file driver drops a member whose file is older than `timeout` (tooz's
+        # default 10 s, shorter than our heartbeat period): peers would vanish from the
+        # ring between beats and their projects be synced twice
+        query = dict(urllib.parse.parse_qsl(parsed.query))
+        query.setdefault("timeout", str(expiry_seconds(conf)))
         url = urllib.parse.urlunsplit(parsed._replace(query=urllib.parse.urlencode(query)))
     elif parsed.scheme in ("mysql", "mariadb"):
         url = urllib.parse.urlunsplit(parsed._replace(scheme="mysql"))

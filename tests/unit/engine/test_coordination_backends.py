@@ -79,3 +79,38 @@ def test_redis_lock_of_a_silent_engine_expires(backend):
         assert time.monotonic() < deadline, "the lock did not expire"
         time.sleep(0.2)
     lb.release()
+
+
+def test_file_membership_lasts_between_heartbeats(db, tmp_path):
+    """A peer whose last heartbeat is older than tooz's default (10 s) but younger than
+    2 x report_interval is still a member (report_interval 30: beats every 20 s)."""
+    import os
+
+    locks = tmp_path / "locks"
+    db.set_override("backend_url", f"file://{locks}", group="coordination")
+    db.set_override("report_interval", 30)
+    made = []
+    try:
+        for _ in range(2):
+            member = str(uuid.uuid4())
+            services.report(db, service_id=member, host="h", binary="multisite-engine",
+                            topic="t")
+            made.append(coordination.Coordinator(db, member))
+            made[-1].start()
+        a, b = made
+        # b's last beat was 15 s ago
+        member_files = [p for p in locks.rglob("*.raw") if "groups" in str(p)]
+        assert len(member_files) == 2
+        past = time.time() - 15
+        for path in member_files:
+            os.utime(path, (past, past))
+        assert a.refresh() == sorted([a.member_id, b.member_id])
+        # ... and one silent for longer than 2 x report_interval is gone
+        past = time.time() - 61
+        for path in member_files:
+            os.utime(path, (past, past))
+        assert a.refresh() == [a.member_id]
+    finally:
+        for c in made:
+            c.stop()
+        db.clear_override("report_interval")
