@@ -1,7 +1,6 @@
 """multisite.clients without a network: catalog parsing, credentials, the region adapter."""
 
 import pytest
-from keystoneauth1 import exceptions as ks_exc
 
 from multisite.clients import errors, keystone, region, resources
 from multisite.engine import coordination
@@ -14,17 +13,19 @@ class _Resp:
         self.text = str(body)
 
     def json(self):
+        if isinstance(self._body, str):
+            raise ValueError("not JSON")
         return self._body
 
 
-class _Session:
+class _Transport:
     """Answers quota calls from a table; records every request."""
 
     def __init__(self, answers):
         self.answers = answers
         self.requests = []
 
-    def request(self, url, method, *, json=None, headers=None, raise_exc, connect_retries):
+    def request(self, method, url, *, region, json=None, headers=None):
         self.requests.append((method, url, json))
         answer = self.answers.get((method, url.split("?")[0]))
         if isinstance(answer, Exception):
@@ -61,7 +62,7 @@ def _answers():
 
 
 def _region(answers=None, endpoints=None):
-    session = _Session(answers or _answers())
+    session = _Transport(answers or _answers())
     eps = endpoints or {"nova": NOVA, "cinder": CINDER, "neutron": NEUTRON}
     return region.Region("R", session, eps), session
 
@@ -106,8 +107,8 @@ def test_missing_service_is_skipped():
 @pytest.mark.parametrize("answer,kind", [
     (_Resp(503, {}), errors.RegionUnavailable),
     (_Resp(429, {}), errors.RegionUnavailable),
-    (ks_exc.ConnectFailure("refused"), errors.RegionUnavailable),
-    (ks_exc.ConnectTimeout("slow"), errors.RegionUnavailable),
+    (errors.RegionUnavailable("R", "refused"), errors.RegionUnavailable),
+    (_Resp(200, "not json"), errors.RegionUnavailable),
     (_Resp(403, {}), errors.RegionRejected),
 ])
 def test_errors_are_classified(answer, kind):
@@ -239,3 +240,14 @@ def test_catalog_ttl_refresh_and_endpoint_filter():
     now[0] = 400
     assert sorted(catalog.regions_for("p")) == ["A", "B", "C"]     # refreshed
     assert "/auth/catalog" in session.gets
+
+
+@pytest.mark.parametrize("environ, matters", [
+    ({}, False),
+    ({"PATH": "/usr/bin", "HOME": "/root"}, False),
+    ({"HTTPS_PROXY": "http://proxy:3128"}, True),
+    ({"no_proxy": "127.0.0.1"}, True),
+    ({"REQUESTS_CA_BUNDLE": "/etc/ssl/ca.pem"}, True),
+])
+def test_environment_lookup_only_when_it_can_change_a_call(environ, matters):
+    assert keystone.environment_matters(environ) is matters
