@@ -7,7 +7,7 @@ the same methods (tests/unit/engine/fake_cloud.py).
 import collections
 import threading
 
-from multisite.clients import errors, keystone, region
+from multisite.clients import errors, http, keystone, region
 
 RegionError = errors.RegionError
 RegionUnavailable = errors.RegionUnavailable
@@ -26,6 +26,7 @@ class Cloud:
     def __init__(self, conf, *, session=None):
         self.conf = conf
         self._session = session
+        self._http = None
         self._lock = threading.Lock()
         self._catalog = None
         self._regions = {}
@@ -43,6 +44,16 @@ class Cloud:
                 pool = max(10, self.conf.batch.region_concurrency * 2)
                 self._session = keystone.make_session(self.conf, pool_size=pool)
             return self._session
+
+    @property
+    def http(self):
+        session = self.session
+        with self._lock:
+            if self._http is None:
+                self._http = http.Transport(
+                    session, maxsize=max(10, self.conf.batch.region_concurrency * 2),
+                    timeout=self.conf.cache.region_timeout)
+            return self._http
 
     @property
     def catalog(self):
@@ -71,6 +82,7 @@ class Cloud:
 
     def region(self, name):
         endpoints = self.catalog.all_regions().get(name)
+        transport = self.http
         if endpoints is None:
             raise errors.RegionRejected(name, "region is no longer in the catalog")
         with self._lock:
@@ -81,7 +93,7 @@ class Cloud:
             adapter = self._regions.get(name)
             if adapter is None or adapter.endpoints != endpoints:
                 adapter = self._regions[name] = region.Region(
-                    name, self._session, endpoints, gate=gate, counter=self._count)
+                    name, transport, endpoints, gate=gate, counter=self._count)
             return adapter
 
     def read(self, region_name, project_id):

@@ -3,8 +3,6 @@
 import logging
 import threading
 
-from keystoneauth1 import exceptions as ks_exc
-
 from multisite.clients import errors, resources
 
 LOG = logging.getLogger(__name__)
@@ -28,15 +26,15 @@ class RegionQuota:
 
 
 class Region:
-    """Quota calls to one region through a shared service session.
+    """Quota calls to one region through the shared transport (clients.http).
 
     `endpoints` is {service: url} from the catalog; a service missing there is skipped,
     and so are its resources. `gate` bounds the concurrent calls to this region.
     """
 
-    def __init__(self, name, session, endpoints, *, gate=None, counter=None):
+    def __init__(self, name, http, endpoints, *, gate=None, counter=None):
         self.name = name
-        self.session = session
+        self.http = http
         self.endpoints = dict(endpoints)
         self.services = tuple(s for s in (resources.NOVA, resources.NEUTRON, resources.CINDER)
                               if s in self.endpoints)
@@ -58,14 +56,8 @@ class Region:
         with self.gate:
             if self.counter is not None:
                 self.counter(self.name)
-            try:
-                resp = self.session.request(url, method, json=json, headers=headers,
-                                            raise_exc=False, connect_retries=0)
-            except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout, ks_exc.RequestTimeout,
-                    ks_exc.UnknownConnectionError) as exc:
-                raise errors.RegionUnavailable(self.name, f"{service}: {exc}") from exc
-            except ks_exc.ClientException as exc:
-                raise errors.RegionUnavailable(self.name, f"{service}: {exc}") from exc
+            resp = self.http.request(method, url, region=self.name, json=json,
+                                     headers=headers)
         status = resp.status_code
         if status >= 500 or status == 429:
             raise errors.RegionUnavailable(
