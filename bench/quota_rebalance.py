@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -55,14 +56,24 @@ def _configure(args, workdir, keystone_url, password, tenant):
     return CONF
 
 
-def _engine(conf, engine_id, engines, ready, go, results):
+def _engine(conf, engine_id, engines, ready, go, results, finish):
     """One engine process: join, wait for its peers, run one periodic pass."""
     from multisite.engine import quota_manager
 
     db_api.dispose_all()
     manager = quota_manager.QuotaManager(conf, engine_id=engine_id)
-    services.report(conf, service_id=engine_id, host="bench", binary="multisite-engine",
-                    topic="bench")
+    stop = threading.Event()
+
+    def report():
+        # liveness every report_interval, as multisite-engine does: a pass longer than
+        # two intervals must not make the peers look dead (they would take over)
+        while True:
+            services.report(conf, service_id=engine_id, host="bench",
+                            binary="multisite-engine", topic="bench")
+            if stop.wait(conf.report_interval):
+                return
+
+    threading.Thread(target=report, daemon=True).start()
     manager.start()
     while len(manager.coordinator.members()) < engines:
         time.sleep(0.1)
@@ -70,12 +81,17 @@ def _engine(conf, engine_id, engines, ready, go, results):
     manager.cloud.calls.clear()
     ready.release()
     go.wait()
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     summary = manager.run_periodic()
     results.put({"engine": engine_id, "seconds": time.monotonic() - started,
+                 "cpu": time.process_time() - cpu,
                  "projects": summary["projects"], "synced": summary["synced"],
                  "calls": sum(manager.cloud.calls.values())})
+    # Stay a member until every engine is done: an engine leaving early would hand its
+    # share of the ring to the others, which would then sync those projects again.
+    finish.wait()
     manager.stop()
+    stop.set()
     services.remove(conf, engine_id)
 
 
@@ -150,9 +166,9 @@ def run(args):
         latency = _median_latency(conf, ids[0] if cleanup else uuid.uuid4().hex)
         db_api.dispose_all()
         ctx = multiprocessing.get_context("fork")
-        ready, go, results = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+        ready, go, finish, results = ctx.Semaphore(0), ctx.Event(), ctx.Event(), ctx.Queue()
         procs = [ctx.Process(target=_engine, args=(conf, str(uuid.uuid4()), args.engines,
-                                                   ready, go, results))
+                                                   ready, go, results, finish))
                  for _ in range(args.engines)]
         for proc in procs:
             proc.start()
@@ -162,6 +178,7 @@ def run(args):
         go.set()
         out = [results.get() for _ in procs]
         wall = time.monotonic() - started
+        finish.set()
         for proc in procs:
             proc.join(timeout=30)
         calls = sum(o["calls"] for o in out)
@@ -173,7 +190,8 @@ def run(args):
               + (f" delay={args.delay}" if args.target == "fake" else ""))
         for o in out:
             print(f"  engine {o['engine'][:8]}: projects={o['projects']} synced={o['synced']}"
-                  f" calls={o['calls']} seconds={o['seconds']:.1f}")
+                  f" calls={o['calls']} seconds={o['seconds']:.1f} cpu={o['cpu']:.1f}s "
+                  f"cpu_per_call={o['cpu'] / max(o['calls'], 1) * 1000:.2f}ms")
         if fake is not None:
             stats = _stats(args.port)
             print(f"  server saw calls={stats['calls']} by_kind={stats['by_kind']} "
