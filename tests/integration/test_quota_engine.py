@@ -21,11 +21,10 @@ import pytest
 import webob
 
 from multisite.api import app as api_app
-from multisite.devcloud import layout as L
-from multisite.devcloud import services as S
 from multisite.engine import quota_manager
 from multisite.objects import project_settings, quotas, sync_status
 from tests.conftest import require_service
+from tests.integration.usage import region_down
 
 pytestmark = pytest.mark.integration
 
@@ -154,13 +153,6 @@ def test_b_strict_region_refuses_beyond_the_global_limit(qconf, manager, devclou
     assert total == 3
 
 
-def _region_apis(region):
-    layout = L.Layout(L.default_base())
-    state = layout.read_state()
-    return [s for s in S.all_services(layout, int(state["regions"]), state.get("db", "sqlite"))
-            if s.region == region and s.name.split("-")[-1] in ("nova", "cinder", "neutron")]
-
-
 def _api_get(conf, path, project_id):
     app = api_app.build_app(conf)
     req = webob.Request.blank(path, headers={"X-Project-Id": project_id, "X-User-Id": "admin",
@@ -177,14 +169,7 @@ def test_c_stopped_region_is_isolated_and_recovers(qconf, manager, devcloud, fre
     manager.sync_project(p)
     assert region_quota(devcloud, R3, p)["volumes"][0] == 4
 
-    apis = _region_apis(R3)
-    assert apis, "RegionThree's services not found"
-    for svc in apis:
-        svc.signal(signal.SIGKILL)
-    try:
-        deadline = time.monotonic() + 20
-        while any(not S.port_free(s.port) for s in apis) and time.monotonic() < deadline:
-            time.sleep(0.2)
+    with region_down(R3):
         quotas.update(qconf, p, {"volumes": 7})
         summary = manager.sync_project(p, periodic=True)
         assert summary["failed"] == [R3]
@@ -198,13 +183,6 @@ def test_c_stopped_region_is_isolated_and_recovers(qconf, manager, devcloud, fre
         assert rows[R1]["status"] == "SUCCESS" and rows[R2]["status"] == "SUCCESS"
         detail = manager.get_total_usage_for_tenant(None, p)
         assert detail["unreachable_regions"] == [R3] and detail["usage"]["volumes"] == 1
-    finally:
-        for svc in apis:
-            if not svc.is_running():
-                svc.start()
-        deadline = time.monotonic() + 120
-        for svc in apis:
-            svc.wait_ready(deadline)
     time.sleep(1.2)                       # the region's backoff (base 1 s) has passed
     summary = manager.sync_project(p, periodic=True)
     assert summary["failed"] == [] and summary["waiting"] == []

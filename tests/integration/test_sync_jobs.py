@@ -20,8 +20,7 @@ import uuid
 import pytest
 import webob
 
-from multisite.clients import compute
-from tests.integration.usage import PUBLIC_KEY, unique
+from tests.integration.usage import PUBLIC_KEY, region_down, unique
 
 pytestmark = pytest.mark.integration
 R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
@@ -201,29 +200,25 @@ def test_image_sync_force_no_force_and_ami(stack, fresh_project, devcloud):
         _delete_images(devcloud, names)
 
 
-def test_target_region_down_fails_only_its_rows(stack, fresh_project, monkeypatch):
-    """RegionThree's Nova is made unreachable for the engine only (a closed port), so the
-    shared devcloud stays intact for other tests."""
-    real = compute.for_region
-
-    def for_region(conf, region):
-        client = real(conf, region)
-        if region == R3:
-            for adapter in (client._kp, client._fl):
-                adapter.endpoint_override = "http://127.0.0.1:9/v2.1"
-        return client
-
-    monkeypatch.setattr(compute, "for_region", for_region)
+def test_target_region_down_fails_only_its_rows(stack, fresh_project):
+    """RegionThree's Nova process is killed (SIGKILL) for the job, then restarted."""
     api = Api(stack, fresh_project)
     name = unique("kp")
     with cleanup_keypairs(fresh_project, name):
         fresh_project.connect(R1).compute.create_keypair(name=name, public_key=PUBLIC_KEY)
-        job_id = api.create("keypair", [name])
-        rows = {r["target_region"]: r for r in api.wait(job_id)}
+        with region_down(R3, services=("nova",)):
+            job_id = api.create("keypair", [name])
+            rows = {r["target_region"]: r for r in api.wait(job_id)}
         assert rows[R2]["sync_status"] == "SUCCESS"
         assert rows[R3]["sync_status"] == "FAILURE"
         assert "gave up after 3 attempts" in rows[R3]["error"], rows[R3]
+        assert R3 in rows[R3]["error"] and "unreachable" in rows[R3]["error"], rows[R3]
         assert api.job(job_id)["sync_status"] == "FAILURE"
+        assert fresh_project.connect(R2).compute.find_keypair(name) is not None
+        # the region is back: the same sync now succeeds there
+        rows = {r["target_region"]: r for r in api.wait(api.create("keypair", [name],
+                                                                   targets=[R3]))}
+        assert rows[R3]["sync_status"] == "SUCCESS", rows
 
 
 def test_rejected_requests_leave_no_job(stack, fresh_project):

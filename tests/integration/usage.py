@@ -361,3 +361,35 @@ def _delete(conn, kind: str, obj) -> None:
 
 # Kept importable from here for the integration tests (docs/devcloud.md).
 wait_for = polling.wait_for
+
+
+@contextlib.contextmanager
+def region_down(region: str, services=("nova", "cinder", "neutron")):
+    """Kill (SIGKILL) a devcloud region's API processes; restart them on exit.
+
+    Yields the services, already unreachable (their ports closed). On exit each is
+    started again and answering before the block's caller goes on.
+    """
+    import signal
+    import time
+
+    from multisite.devcloud import services as S
+
+    layout = L.Layout(L.default_base())
+    state = layout.read_state()
+    apis = [s for s in S.all_services(layout, int(state["regions"]), state.get("db", "sqlite"))
+            if s.region == region and s.name.split("-")[-1] in services]
+    assert apis, f"{region}'s {'/'.join(services)} not found in {layout.base}"
+    for svc in apis:
+        svc.signal(signal.SIGKILL)
+    try:
+        wait_for(lambda: all(S.port_free(s.port) for s in apis), timeout=20,
+                 what=f"{region}'s ports to close")
+        yield apis
+    finally:
+        for svc in apis:
+            if not svc.is_running():
+                svc.start()
+        deadline = time.monotonic() + 120
+        for svc in apis:
+            svc.wait_ready(deadline)
