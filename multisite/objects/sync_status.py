@@ -90,29 +90,48 @@ def record_many(conf, project_id, outcomes):
 
     outcomes: {region: {"ok": bool, "error": str, "usage": dict, "limits": dict,
     "backoff": seconds}}; usage/limits are stored only when given (read now).
+
+    Core statements, one executemany per shape of row: a pass writes every region of
+    every project, and the ORM's unit of work cost about a sixth of an engine's CPU.
     """
     now = models.utcnow()
+    table = models.ProjectSyncStatus.__table__
     with db_api.session_scope(conf) as session:
-        rows = {row.region: row for row in session.scalars(
-            sa.select(models.ProjectSyncStatus)
-            .where(models.ProjectSyncStatus.project_id == project_id)
+        known = {row.region: (row.id, row.failures or 0) for row in session.execute(
+            sa.select(table.c.region, table.c.id, table.c.failures)
+            .where(table.c.project_id == project_id)
             .with_for_update())}
+        updates, inserts = {}, []
         for region, outcome in outcomes.items():
-            row = rows.get(region)
-            if row is None:
-                row = models.ProjectSyncStatus(project_id=project_id, region=region,
-                                               status=OK, failures=0)
-                session.add(row)
+            row_id, failures = known.get(region, (None, 0))
+            values = {"updated_at": now}
             if outcome.get("usage") is not None:
-                row.usage = json.dumps(outcome["usage"], sort_keys=True)
-                row.usage_at = now
+                values["usage"] = json.dumps(outcome["usage"], sort_keys=True)
+                values["usage_at"] = now
             if outcome.get("limits") is not None:
-                row.limits = json.dumps(outcome["limits"], sort_keys=True)
+                values["limits"] = json.dumps(outcome["limits"], sort_keys=True)
             if outcome["ok"]:
-                row.status, row.error, row.failures = OK, None, 0
-                row.last_sync_at, row.next_attempt_at = now, None
+                values.update(status=OK, error=None, failures=0, last_sync_at=now,
+                              next_attempt_at=None)
             else:
-                row.status, row.error = FAILED, (outcome.get("error") or "")[:4000]
-                row.failures = (row.failures or 0) + 1
-                row.next_attempt_at = now + datetime.timedelta(
-                    seconds=outcome.get("backoff") or 0)
+                values.update(status=FAILED, error=(outcome.get("error") or "")[:4000],
+                              failures=failures + 1,
+                              next_attempt_at=now + datetime.timedelta(
+                                  seconds=outcome.get("backoff") or 0))
+            if row_id is None:
+                inserts.append(values | {"project_id": project_id, "region": region,
+                                         "created_at": now})
+            else:
+                updates.setdefault(tuple(sorted(values)), []).append(
+                    values | {"row_id": row_id})
+        for keys, params in updates.items():
+            session.execute(
+                sa.update(table).where(table.c.id == sa.bindparam("row_id"))
+                .values({key: sa.bindparam(key) for key in keys}),
+                params)
+        columns = ("project_id", "region", "status", "error", "usage", "usage_at", "limits",
+                   "last_sync_at", "failures", "next_attempt_at", "created_at",
+                   "updated_at")
+        if inserts:
+            session.execute(sa.insert(table),
+                            [{c: row.get(c) for c in columns} for row in inserts])
