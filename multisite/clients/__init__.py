@@ -57,10 +57,11 @@ class Cloud:
 
     @property
     def catalog(self):
-        session = self.session
+        session, transport = self.session, self.http
         with self._lock:
             if self._catalog is None:
-                self._catalog = keystone.Catalog(session, ttl=self.conf.cache.catalog_ttl)
+                self._catalog = keystone.Catalog(session, ttl=self.conf.cache.catalog_ttl,
+                                                 http=transport)
             return self._catalog
 
     @property

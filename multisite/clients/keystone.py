@@ -119,8 +119,12 @@ def endpoints_by_region(catalog):
 class Catalog:
     """Regions of each project, from the catalog and OS-EP-FILTER, cached for a TTL."""
 
-    def __init__(self, session, *, ttl, clock=time.monotonic):
+    def __init__(self, session, *, ttl, clock=time.monotonic, http=None):
         self.session = session
+        # optional clients.http.Transport: the per-project OS-EP-FILTER lookups (one per
+        # project and TTL) then skip keystoneauth's per-call endpoint resolution
+        self.http = http
+        self._identity_url = None
         self.ttl = ttl
         self.clock = clock
         self._lock = threading.Lock()
@@ -168,15 +172,27 @@ class Catalog:
             self._per_project[project_id] = (chosen, self.clock())
         return {r: regions[r] for r in (chosen or regions) if r in regions}
 
+    def _identity(self):
+        if self._identity_url is None:
+            # the catalog's URL as is, as the keystoneauth path (endpoint_filter) uses it
+            self._identity_url = self.session.get_endpoint(
+                service_type="identity", interface="public").rstrip("/")
+        return self._identity_url
+
+    def _get_filter(self, project_id):
+        path = f"/OS-EP-FILTER/projects/{project_id}/endpoints"
+        if self.http is None:
+            return self.session.get(path, endpoint_filter={"service_type": "identity",
+                                                           "interface": "public"},
+                                    raise_exc=False)
+        return self.http.request("GET", self._identity() + path, region="keystone")
+
     def _filtered(self, project_id):
         if not self._ep_filter:
             return None
         try:
-            resp = self.session.get(f"/OS-EP-FILTER/projects/{project_id}/endpoints",
-                                    endpoint_filter={"service_type": "identity",
-                                                     "interface": "public"},
-                                    raise_exc=False)
-        except ks_exc.ClientException as exc:
+            resp = self._get_filter(project_id)
+        except (ks_exc.ClientException, errors.RegionError) as exc:
             LOG.warning("OS-EP-FILTER lookup failed for project %s: %s", project_id, exc)
             return None
         if resp.status_code == 404 and "OS-EP-FILTER" not in (resp.text or ""):

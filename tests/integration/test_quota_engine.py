@@ -153,6 +153,36 @@ def test_b_strict_region_refuses_beyond_the_global_limit(qconf, manager, devclou
     assert total == 3
 
 
+def test_endpoint_filter_restricts_a_project_to_its_regions(qconf, manager, devcloud,
+                                                           fresh_project):
+    """Keystone's OS-EP-FILTER: a project associated with RegionTwo's endpoints only is
+    rebalanced in RegionTwo only; another project still spans every region."""
+    sess = devcloud.session()
+    identity = {"service_type": "identity", "interface": "public"}
+    endpoints = sess.get("/endpoints?interface=public", endpoint_filter=identity).json()
+    ids = [ep["id"] for ep in endpoints["endpoints"]
+           if (ep.get("region_id") or ep.get("region")) == R2]
+    assert ids, endpoints
+    p = fresh_project.id
+    for endpoint_id in ids:
+        sess.put(f"/OS-EP-FILTER/projects/{p}/endpoints/{endpoint_id}",
+                 endpoint_filter=identity)
+    try:
+        quotas.update(qconf, p, {"volumes": 4})
+        assert manager.cloud.regions(p) == [R2]
+        assert manager.cloud.regions(uuid.uuid4().hex) == sorted(devcloud.regions)
+        summary = manager.sync_project(p)
+        assert summary["regions"] == 1 and summary["failed"] == []
+        assert region_quota(devcloud, R2, p)["volumes"][0] == 4
+        untouched = region_quota(devcloud, R1, p)["volumes"][0]
+        assert untouched != 4, "RegionOne was written although filtered out"
+        assert set(sync_status.states(qconf, p)) == {R2}
+    finally:
+        for endpoint_id in ids:
+            sess.delete(f"/OS-EP-FILTER/projects/{p}/endpoints/{endpoint_id}",
+                        endpoint_filter=identity, raise_exc=False)
+
+
 def _api_get(conf, path, project_id):
     app = api_app.build_app(conf)
     req = webob.Request.blank(path, headers={"X-Project-Id": project_id, "X-User-Id": "admin",
