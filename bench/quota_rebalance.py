@@ -96,11 +96,12 @@ def _engine(conf, engine_id, engines, ready, go, results, finish):
 
 
 def _median_latency(conf, project, samples=40):
-    """Median of sequential quota-detail calls to the first region (idle latency)."""
+    """(median of sequential quota-detail calls to the first region, number of regions)."""
     from multisite import clients
 
     cloud = clients.Cloud(conf)
-    adapter = cloud.region(cloud.regions(project)[0])
+    regions = cloud.regions(project)
+    adapter = cloud.region(regions[0])
     times = []
     for i in range(samples):
         service = adapter.services[i % len(adapter.services)]
@@ -108,7 +109,7 @@ def _median_latency(conf, project, samples=40):
         t = time.monotonic()
         adapter._call("GET", url, service=service)
         times.append(time.monotonic() - t)
-    return statistics.median(times)
+    return statistics.median(times), len(regions)
 
 
 def _start_fake(args):
@@ -163,7 +164,7 @@ def run(args):
                 quotas.update(conf, project_id, {"volumes": 6, "network": 9, "port": 30})
             print(f"created {len(ids)} devcloud projects in {time.monotonic() - t:.1f}s")
         # Nova checks project ids with Keystone: calibrate on a real one.
-        latency = _median_latency(conf, ids[0] if cleanup else uuid.uuid4().hex)
+        latency, regions = _median_latency(conf, ids[0] if cleanup else uuid.uuid4().hex)
         db_api.dispose_all()
         ctx = multiprocessing.get_context("fork")
         ready, go, finish, results = ctx.Semaphore(0), ctx.Event(), ctx.Event(), ctx.Queue()
@@ -182,7 +183,6 @@ def run(args):
         for proc in procs:
             proc.join(timeout=30)
         calls = sum(o["calls"] for o in out)
-        regions = args.regions if args.target == "fake" else 3
         bound = calls / (regions * args.region_concurrency * args.engines) * latency
         print(f"target={args.target} projects={args.projects} regions={regions} "
               f"engines={args.engines} batch_size={args.batch_size} "
