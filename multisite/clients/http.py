@@ -11,10 +11,16 @@ engine's CPU per call).
 keystoneauth still owns the identity: the token comes from the shared service session
 (`get_auth_headers`, which re-authenticates before expiry) and a 401 invalidates it and
 retries once with a fresh one. Errors are the same RegionError classes as elsewhere.
+
+TLS is verified against the same CA bundle requests would use (REQUESTS_CA_BUNDLE or
+CURL_CA_BUNDLE if set, else certifi's). When a proxy variable is set the calls go through
+the keystoneauth session instead, so that proxies and no_proxy apply exactly as requests
+applies them.
 """
 
 import json as jsonlib
 import logging
+import os
 import threading
 import time
 
@@ -26,6 +32,25 @@ from multisite.clients import errors
 LOG = logging.getLogger(__name__)
 
 TOKEN_RECHECK = 30.0
+_PROXY_VARIABLES = frozenset(("http_proxy", "https_proxy", "all_proxy"))
+
+
+def ca_bundle(environ=None):
+    """The CA bundle requests would verify against."""
+    environ = os.environ if environ is None else environ
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        if environ.get(name):
+            return environ[name]
+    import certifi
+
+    return certifi.where()
+
+
+def proxied(environ=None):
+    environ = os.environ if environ is None else environ
+    return any(name.lower() in _PROXY_VARIABLES and value for name, value in environ.items())
+
+
 _JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
@@ -51,11 +76,15 @@ class Transport:
     connecting and each read.
     """
 
-    def __init__(self, session, *, maxsize=10, timeout=10.0, user_agent="multisite"):
+    def __init__(self, session, *, maxsize=10, timeout=10.0, user_agent="multisite",
+                 environ=None):
         self.session = session
+        self.timeout = timeout
+        self.via_session = proxied(environ)
         self._pool = urllib3.PoolManager(
             num_pools=256, maxsize=maxsize, block=False, retries=False,
-            timeout=urllib3.Timeout(connect=timeout, read=timeout))
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            cert_reqs="CERT_REQUIRED", ca_certs=ca_bundle(environ))
         self._headers_lock = threading.Lock()
         self._headers = None
         self._user_agent = user_agent
@@ -82,6 +111,9 @@ class Transport:
 
     def request(self, method, url, *, region, json=None, headers=None):
         """Response for one call; raises RegionUnavailable when the region cannot answer."""
+        if self.via_session:
+            return self._through_session(method, url, region=region, json=json,
+                                         headers=headers)
         body = None if json is None else jsonlib.dumps(json).encode()
         for attempt in (0, 1):
             all_headers = self._auth_headers(refresh=attempt == 1)
@@ -96,3 +128,12 @@ class Transport:
                 return Response(resp.status, resp.data)
             LOG.info("Region %s refused the service token (401); re-authenticating", region)
         raise AssertionError("unreachable")
+
+    def _through_session(self, method, url, *, region, json, headers):
+        try:
+            resp = self.session.request(url, method, json=json, headers=headers,
+                                        raise_exc=False, connect_retries=0,
+                                        timeout=self.timeout)
+        except ks_exc.ClientException as exc:
+            raise errors.RegionUnavailable(region, f"{method} {url}: {exc}") from exc
+        return Response(resp.status_code, resp.content)

@@ -95,3 +95,31 @@ def test_an_unreachable_region_is_unavailable():
         transport.request("GET", f"http://127.0.0.1:{port}/x", region="RegionTwo")
     assert raised.value.region == "RegionTwo"
     assert raised.value.temporary
+
+
+def test_tls_bundle_and_proxies_follow_the_environment(server):
+    assert http.ca_bundle({"REQUESTS_CA_BUNDLE": "/etc/ssl/site.pem"}) == "/etc/ssl/site.pem"
+    assert http.ca_bundle({"CURL_CA_BUNDLE": "/etc/ssl/curl.pem"}) == "/etc/ssl/curl.pem"
+    assert http.ca_bundle({}).endswith(".pem")
+    assert not http.Transport(_Tokens(), environ={"NO_PROXY": "x"}).via_session
+    url, seen, _ = server
+
+    class Session(_Tokens):
+        """keystoneauth's Session.request, as the proxied path calls it."""
+
+        calls = []
+
+        def request(self, url, method, **kwargs):
+            self.calls.append((method, url, kwargs["json"], kwargs["raise_exc"]))
+
+            class Resp:
+                status_code = 200
+                content = b'{"via": "session"}'
+            return Resp()
+
+    transport = http.Transport(Session(), environ={"https_proxy": "http://proxy:3128"})
+    assert transport.via_session
+    resp = transport.request("PUT", f"{url}/q", region="R", json={"a": 1})
+    assert resp.json() == {"via": "session"}
+    assert Session.calls == [("PUT", f"{url}/q", {"a": 1}, False)]
+    assert seen == []          # nothing went straight to the region
