@@ -11,7 +11,7 @@ A load generator's target, never evidence of correctness. One asyncio process se
   function of (region, project); limits are kept in memory.
 * GET /stats on the Keystone port: calls per region and method, peak in-flight calls.
 
-    python -m bench.fake_regions --regions 20 --projects 5000 --delay 0.05 --port 35000
+    python -m bench.fake_regions --regions 20 --projects 5000 --delay 0.05 --port 21000
 """
 
 import argparse
@@ -229,7 +229,7 @@ def main(argv=None):
     parser.add_argument("--regions", type=int, default=20)
     parser.add_argument("--projects", type=int, default=5000)
     parser.add_argument("--delay", type=float, default=0.05, help="seconds per region call")
-    parser.add_argument("--port", type=int, default=35000,
+    parser.add_argument("--port", type=int, default=21000,
                         help="Keystone port; region i listens on port + i")
     args = parser.parse_args(argv)
     world = World(regions=args.regions, projects=args.projects, delay=args.delay,

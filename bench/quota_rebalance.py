@@ -224,7 +224,9 @@ def main(argv=None):
     parser.add_argument("--engines", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--region-concurrency", type=int, default=4)
-    parser.add_argument("--port", type=int, default=35000)
+    parser.add_argument("--port", type=int, default=21000,
+                        help="first of --regions + 1 ports; keep it below the ephemeral "
+                             "range (a client connection may hold a port there)")
     parser.add_argument("--coordination", help="tooz URL (default file:// in a temp dir)")
     parser.add_argument("--quota-policy", choices=["kingbird", "strict"])
     run(parser.parse_args(argv))
