@@ -46,7 +46,8 @@ class Cloud:
             return self._session
 
     @property
-    def http(self):
+    def transport(self):
+        """The quota calls' HTTP transport (clients.http), with the service session."""
         session = self.session
         with self._lock:
             if self._http is None:
@@ -57,7 +58,7 @@ class Cloud:
 
     @property
     def catalog(self):
-        session, transport = self.session, self.http
+        session, transport = self.session, self.transport
         with self._lock:
             if self._catalog is None:
                 self._catalog = keystone.Catalog(session, ttl=self.conf.cache.catalog_ttl,
@@ -82,8 +83,7 @@ class Cloud:
         return self.catalog.projects()
 
     def region(self, name):
-        endpoints = self.catalog.all_regions().get(name)
-        transport = self.http
+        endpoints = self.catalog.all_regions().get(name)   # session and transport exist now
         if endpoints is None:
             raise errors.RegionRejected(name, "region is no longer in the catalog")
         with self._lock:
@@ -94,7 +94,7 @@ class Cloud:
             adapter = self._regions.get(name)
             if adapter is None or adapter.endpoints != endpoints:
                 adapter = self._regions[name] = region.Region(
-                    name, transport, endpoints, gate=gate, counter=self._count)
+                    name, self._http, endpoints, gate=gate, counter=self._count)
             return adapter
 
     def read(self, region_name, project_id):

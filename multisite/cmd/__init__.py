@@ -7,6 +7,7 @@ from oslo_log import log as logging
 from multisite import rpc
 from multisite.conf import CONF
 
+LOG = logging.getLogger(__name__)
 _LOGGING_REGISTERED = False
 
 
@@ -28,3 +29,13 @@ def prepare(argv=None, *, description=None, cli_opts=None, defaults=None):
          description=description)
     logging.setup(CONF, "multisite")
     return CONF
+
+
+def exit_if_auth_unusable(conf, prog):
+    """Stop at start-up, with the reason, when the API could not validate any token."""
+    from multisite.api import app as api_app
+
+    problem = api_app.auth_config_problem(conf)
+    if problem:
+        LOG.error("%s", problem)
+        sys.exit(f"{prog}: {problem}")

@@ -6,7 +6,6 @@ noauth unless a config file says otherwise.
 
 import logging
 import os
-import sys
 
 from multisite import cmd
 from multisite.api import app as api_app
@@ -37,10 +36,7 @@ def embedded_defaults():
 def main(argv=None):
     conf = cmd.prepare(argv, description="Multisite API and engine in one process.",
                        defaults=embedded_defaults())
-    problem = api_app.auth_config_problem(conf)
-    if problem:
-        LOG.error("%s", problem)
-        sys.exit(f"multisite-all-in-one: {problem}")
+    cmd.exit_if_auth_unusable(conf, "multisite-all-in-one")
     os.makedirs(state_dir(), exist_ok=True)
     migration.db_sync(conf, default_limits=quotas.config_defaults(conf))
     db_api.dispose_all()

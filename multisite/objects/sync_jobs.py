@@ -60,12 +60,12 @@ def _row_dict(row):
 
 def create(conf, *, project_id, user_id, rows, job_id=None, handoff_to=None,
            handoff_lease=10.0):
-    """Write a job and all of its rows in one transaction; returns the job's dict.
+    """Write a job and all of its rows in one transaction; returns (job dict, items).
 
     rows: dicts with resource_type, resource, source, target and force. `job_id` is
     chosen by the caller when it had to name the job before writing it (validation).
     `handoff_to`: an engine id; the rows are written claimed by it for `handoff_lease`
-    seconds (attempt 1) and (job, work items) is returned, the items for the wake-up cast.
+    seconds (attempt 1); `items` are their work items, for the wake-up cast (else []).
     """
     job_id = job_id or str(uuid.uuid4())
     now = _now()
@@ -98,7 +98,7 @@ def create(conf, *, project_id, user_id, rows, job_id=None, handoff_to=None,
                     "target_id": None, "user_id": user_id, "project_id": project_id,
                     "handoff_until": (claim["claimed_until"] - _EPOCH).total_seconds()})
     job = {"id": job_id, "status": IN_PROGRESS, "created_at": fmt_time(now)}
-    return (job, items) if handoff_to is not None else job
+    return job, items
 
 
 def _visible(query, project_id):

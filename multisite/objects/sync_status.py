@@ -31,41 +31,6 @@ def list_for_project(conf, project_id):
         ]
 
 
-def record(conf, *, project_id, region, ok, error=None, usage=None, backoff=None):
-    """Store one region's outcome; usage is kept only when it was read now."""
-    now = models.utcnow()
-    with db_api.session_scope(conf) as session:
-        row = session.scalars(
-            sa.select(models.ProjectSyncStatus)
-            .where(models.ProjectSyncStatus.project_id == project_id,
-                   models.ProjectSyncStatus.region == region)
-            .with_for_update()).first()
-        if row is None:
-            row = models.ProjectSyncStatus(project_id=project_id, region=region, status=OK,
-                                           failures=0)
-            session.add(row)
-        if usage is not None:
-            row.usage = json.dumps(usage, sort_keys=True)
-            row.usage_at = now
-        if ok:
-            row.status, row.error, row.failures = OK, None, 0
-            row.last_sync_at, row.next_attempt_at = now, None
-        else:
-            row.status, row.error = FAILED, (error or "")[:4000]
-            row.failures = (row.failures or 0) + 1
-            row.next_attempt_at = now + datetime.timedelta(seconds=backoff or 0)
-
-
-def last_usage(conf, project_id):
-    """{region: (usage dict, read at)} of the last successful reads."""
-    with db_api.session_scope(conf) as session:
-        rows = session.scalars(
-            sa.select(models.ProjectSyncStatus)
-            .where(models.ProjectSyncStatus.project_id == project_id,
-                   models.ProjectSyncStatus.usage.is_not(None)))
-        return {row.region: (json.loads(row.usage), row.usage_at) for row in rows}
-
-
 def states(conf, project_id):
     """{region: {...}} of a project: last usage/limits read, failures, next attempt."""
     with db_api.session_scope(conf) as session:

@@ -88,15 +88,11 @@ def create(req, project_id):
     job_id = str(uuid.uuid4())
     server, engine_id = _check_sources(ctx, project_id, entries, job_id)
     conf = _conf(req)
-    items = None
-    if server and engine_id:
-        # handed off: rows claimed by the validating engine (short lease), sent to it
-        job, items = sync_jobs.create(conf, project_id=project_id, user_id=ctx.user_id,
-                                      rows=rows, job_id=job_id, handoff_to=engine_id,
-                                      handoff_lease=conf.sync.handoff_lease)
-    else:
-        job = sync_jobs.create(conf, project_id=project_id, user_id=ctx.user_id, rows=rows,
-                               job_id=job_id)
+    # handed off: rows claimed by the validating engine (short lease), sent to it
+    job, items = sync_jobs.create(conf, project_id=project_id, user_id=ctx.user_id,
+                                  rows=rows, job_id=job_id,
+                                  handoff_to=engine_id if server else None,
+                                  handoff_lease=conf.sync.handoff_lease)
     try:
         rpc_client.get_client().sync_job_created(ctx, job["id"], server=server, items=items)
     except Exception:  # the job is durable: an engine's scan picks it up (after the lease)
