@@ -50,12 +50,22 @@ class Manager:
     def ring(self):
         return self.coordinator.ring
 
+    @property
+    def running(self):
+        return self._started and not self._stop.is_set()
+
+    @property
+    def stopping(self):
+        """Set when the engine stops: waits in reconcilers end early on it."""
+        return self._stop
+
     # -- life cycle -------------------------------------------------------------------------
     def start(self):
         if self._started:
             return
         self._started = True
         self._stop.clear()
+        self.queue.reopen()
         if self.coordinator is None:
             self.coordinator = coordination.Coordinator(self.conf, self.engine_id)
             self.coordinator.start(heartbeat=False)
@@ -117,8 +127,8 @@ class Manager:
     # -- the loops ----------------------------------------------------------------------------
     def _scan_loop(self):
         durable = [c for c in self.controllers.values() if c.leases is not None]
-        interval = min([c.leases.scan_interval for c in durable] or [5.0])
         while not self._stop.is_set():
+            interval = min([c.leases.scan_interval for c in durable] or [5.0])
             for ctl in durable:
                 try:
                     ctl.scan()
@@ -133,8 +143,7 @@ class Manager:
 
     def _renew_loop(self):
         durable = [c for c in self.controllers.values() if c.leases is not None]
-        period = max(1.0, min(c.leases.renew_period for c in durable))
-        while not self._stop.wait(period):
+        while not self._stop.wait(max(1.0, min(c.leases.renew_period for c in durable))):
             for ctl in durable:
                 try:
                     ctl.renew()
