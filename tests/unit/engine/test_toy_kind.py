@@ -41,6 +41,18 @@ class Toy:
                 self.running.discard(key)
 
 
+def _two_engines(db, kind):
+    """Two engine managers running `kind`, both live members of the ring."""
+    engines = []
+    for _ in range(2):
+        engine_id = str(uuid.uuid4())
+        services.report(db, service_id=engine_id, host="h", binary="multisite-engine",
+                        topic="t")
+        engines.append(manager.Manager(db, engine_id=engine_id))
+        engines[-1].add(kind)
+    return engines
+
+
 def _wait(predicate, timeout=30):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -57,13 +69,7 @@ def test_a_toy_kind_is_reconciled_retried_and_finished_by_two_engines(db):
             conf, kind="toy", engine_id=engine_id, lease=30, max_attempts=3,
             scan_interval=0.05),
         retry=lambda conf: controller.Retry(base=0.05, cap=0.1, max_attempts=3))
-    engines = []
-    for _ in range(2):
-        engine_id = str(uuid.uuid4())
-        services.report(db, service_id=engine_id, host="h", binary="multisite-engine",
-                        topic="t")
-        engines.append(manager.Manager(db, engine_id=engine_id))
-        engines[-1].add(kind)
+    engines = _two_engines(db, kind)
     ids = [str(n) for n in range(40)] + ["bad"]
     for key_id in ids:
         work_items.add(db, kind="toy", key_id=key_id, region="RegionOne", parent_id="job")
@@ -100,13 +106,7 @@ def test_a_periodic_kind_without_rows_is_shared_on_the_ring(db):
         name="probe", reconciler=Probe, workers=lambda conf: 4,
         lister=lambda env: [Key("probe", r, r) for r in regions],
         resync_interval=lambda conf: 3600)
-    engines = []
-    for _ in range(2):
-        engine_id = str(uuid.uuid4())
-        services.report(db, service_id=engine_id, host="h", binary="multisite-engine",
-                        topic="t")
-        engines.append(manager.Manager(db, engine_id=engine_id))
-        engines[-1].add(kind)
+    engines = _two_engines(db, kind)
     for engine in engines:
         engine.start()
     try:
