@@ -13,6 +13,7 @@ import time
 from multisite.engine import controller as controller_mod
 from multisite.engine import coordination, sources
 from multisite.engine import queue as queue_mod
+from multisite.engine import ring as ring_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -116,7 +117,8 @@ class Manager:
     def resync(self, name):
         """One periodic pass of a kind now, in the caller's thread; returns its summary."""
         ctl = self.controllers[name]
-        pass_ = sources.Resync(ctl, self.coordinator.ring,
+        ring = self.coordinator.ring if self.coordinator is not None else ring_mod.Alone()
+        pass_ = sources.Resync(ctl, ring,
                                lister=lambda: ctl.kind.lister(ctl.shared),
                                refresh_period=max(self.conf.report_interval / 2.0, 0.5),
                                stopped=self._stop)

@@ -80,7 +80,17 @@ class QuotaManager:
 
     @property
     def controller(self):
-        return self.engine.controllers[NAME]
+        return self._engine().controllers[NAME]
+
+    def _engine(self):
+        if self.engine is None:
+            # Alone (tools, tests): a manager of its own with this kind only; its threads
+            # start with start(), its workers with the first key.
+            self.engine = manager_mod.Manager(self.conf, engine_id=self.engine_id,
+                                              coordinator=self._coordinator)
+            self.engine.add(KIND, shared=self)
+            self._own_engine = True
+        return self.engine
 
     def _pool(self):
         with self._lock:
@@ -97,13 +107,8 @@ class QuotaManager:
         self.engine = engine
 
     def start(self):
-        """Run alone (tools, tests): on a manager of its own with this kind only."""
-        if self.engine is None:
-            self.engine = manager_mod.Manager(self.conf, engine_id=self.engine_id,
-                                              coordinator=self._coordinator)
-            self.engine.add(KIND, shared=self)
-            self._own_engine = True
-        if self._own_engine:
+        """Run alone (tools, tests), unless attached to the engine service's manager."""
+        if self._engine() is not None and self._own_engine:
             self.engine.start()
         self._pool()
 
@@ -194,7 +199,7 @@ class QuotaManager:
         of an engine that stopped reporting (crashed) are taken over in this pass, not
         one periodic_interval later.
         """
-        return self.engine.resync(NAME)
+        return self._engine().resync(NAME)
 
     def resync_done(self, summary):
         """The periodic pass's summary, in this kind's words (the manager calls it)."""
