@@ -221,13 +221,19 @@ class SyncManager:
     def validate_sync_resources(self, ctxt, entries, *, project_id, user_id, job_id=None):
         """Check regions and source resources with service credentials.
 
-        Returns {"unknown_regions": [...], "missing": [...], "unavailable": [...]}. With
+        Returns {"unknown_regions", "missing", "unavailable", "service_missing"}: lists,
+        never an exception for a region or Keystone that fails. With
         the id the job will have, what was read is kept for its rows (SourceSnapshots).
         """
-        known = self.regions.known()
-        unknown = sorted({r for e in entries for r in [*e["source"], *e["target"]]}
-                         - known)
-        missing, unavailable = [], []
+        result = {"unknown_regions": [], "missing": [], "unavailable": [],
+                  "service_missing": []}
+        try:
+            known = self.regions.known()
+        except region_errors.RegionError as exc:  # Keystone unreachable or refusing us
+            result["unavailable"].append(str(exc))
+            return result
+        result["unknown_regions"] = sorted(
+            {r for e in entries for r in [*e["source"], *e["target"]]} - known)
         for entry in entries:
             for source in entry["source"]:
                 if source not in known:
@@ -237,10 +243,16 @@ class SyncManager:
                         if not self._source_visible(project_id, user_id,
                                                     entry["resource_type"], source, resource,
                                                     job_id=job_id):
-                            missing.append(f"{entry['resource_type']} {resource} in {source}")
-                    except region_errors.Unavailable as exc:
-                        unavailable.append(str(exc))
-        return {"unknown_regions": unknown, "missing": missing, "unavailable": unavailable}
+                            result["missing"].append(
+                                f"{entry['resource_type']} {resource} in {source}")
+                    except region_errors.UnknownRegion:
+                        result["service_missing"].append(
+                            f"{source} has no {entry['resource_type']} service in the catalog")
+                        break
+                    except region_errors.RegionError as exc:
+                        result["unavailable"].append(str(exc))
+        result["service_missing"] = list(dict.fromkeys(result["service_missing"]))
+        return result
 
     def _source_visible(self, project_id, user_id, resource_type, region, resource, *,
                         job_id=None):
