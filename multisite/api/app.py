@@ -1,5 +1,6 @@
 """The WSGI application: one middleware list, then the route table."""
 
+import ipaddress
 import logging
 import time
 import urllib.parse
@@ -133,7 +134,8 @@ def _raw_path(environ):
 def _auth(app, conf):
     if conf.auth_strategy == "noauth":
         LOG.warning("auth_strategy=noauth: identity headers (X-Project-Id, X-User-Id, "
-                    "X-Roles) are TRUSTED WITHOUT VERIFICATION. Never use this in production.")
+                    "X-Roles) are TRUSTED WITHOUT VERIFICATION. Never use this in production. "
+                    "bind_host=%s loopback=%s", conf.bind_host, is_loopback(conf.bind_host))
         return app
     from keystonemiddleware import auth_token
 
@@ -151,8 +153,25 @@ def _auth(app, conf):
     return auth_token.AuthProtocol(app, local_conf)
 
 
+def is_loopback(host):
+    """True for 'localhost' and loopback addresses (127.0.0.0/8, ::1); False otherwise."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False   # a host name: it may resolve to anything
+
+
 def auth_config_problem(conf):
-    """Why the configured auth cannot validate tokens, or None."""
+    """Why the configured auth cannot validate tokens or is unsafe to serve, or None."""
+    if conf.auth_strategy == "noauth":
+        if is_loopback(conf.bind_host) or conf.noauth_insecure_allow_remote_bind:
+            return None
+        return (f"auth_strategy = noauth trusts any X-Roles header, and bind_host = "
+                f"{conf.bind_host} is not a loopback address: anyone who can reach it "
+                f"would be admin. Bind to 127.0.0.1, use auth_strategy = keystone, or set "
+                f"noauth_insecure_allow_remote_bind = true if you really mean it.")
     if conf.auth_strategy != "keystone":
         return None
     from keystonemiddleware import auth_token  # noqa: F401 (registers its options)

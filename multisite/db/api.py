@@ -57,7 +57,11 @@ def create_engine(url, *, conf=None):
     if url.get_backend_name() == "sqlite":
         database = url.database
         if database and database != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
+            directory = os.path.dirname(os.path.abspath(database))
+            if not os.path.isdir(directory):
+                LOG.warning("Creating the directory of the SQLite database: path=%s",
+                            directory)
+                os.makedirs(directory, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if not database or database == ":memory:":
             kwargs["poolclass"] = sa.pool.StaticPool
