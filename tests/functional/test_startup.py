@@ -6,7 +6,6 @@ fails here.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,12 @@ from pathlib import Path
 import pytest
 
 from multisite.api import app as api_app
+from tests.functional.api import servers
+from tests.functional.api.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SERVICES = ["multisite-api", "multisite-engine", "multisite-manage", "multisite-all-in-one"]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def listening_addresses(port):
@@ -66,20 +61,12 @@ def wait_up(proc, port, log, timeout=90):
     pytest.fail(f"not up after {timeout}s:\n{log.read_text()[-3000:]}")
 
 
-def stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def start(argv, tmp_path, *, cwd=None, env=None):
     log = tmp_path / "service.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(argv, cwd=cwd or tmp_path, env=env or offline_env(tmp_path),
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    out = open(log, "wb")  # noqa: SIM115 (closed by servers.stop)
+    proc = subprocess.Popen(argv, cwd=cwd or tmp_path, env=env or offline_env(tmp_path),
+                            stdout=out, stderr=subprocess.STDOUT)
+    proc.log = out
     return proc, log
 
 
@@ -94,7 +81,7 @@ def test_all_in_one_defaults_listen_on_loopback_only(tmp_path):
         wait_up(proc, port, log)
         assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, and nothing else
     finally:
-        stop(proc)
+        servers.stop(proc)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "api.example.com"])
@@ -160,7 +147,7 @@ def test_run_sh_passes_its_arguments_and_starts_offline(tmp_path):
     try:
         wait_up(proc, port, log)
     finally:
-        stop(proc)
+        servers.stop(proc)
     assert "InvalidRequirement" not in log.read_text()
     assert list(cwd.iterdir()) == []
     assert (tmp_path / "elsewhere" / "multisite.sqlite").exists()
