@@ -56,8 +56,9 @@ def _jobs(conf):
                 s.scalar(sa.select(sa.func.count()).select_from(models.ResourceSync)))
 
 
-def _chunked(app, path, payload, chunk=65536):
-    """A PUT whose body comes as Transfer-Encoding: chunked (no Content-Length)."""
+def chunked(app, path, payload, *, chunk=65536, headers=None):
+    """A PUT whose body comes as Transfer-Encoding: chunked (no Content-Length), in
+    pieces of `chunk` bytes; returns (response, bytes the app read)."""
     chunks = iter([payload[i:i + chunk] for i in range(0, len(payload), chunk)])
     read = {"n": 0}
 
@@ -70,6 +71,7 @@ def _chunked(app, path, payload, chunk=65536):
     environ = {"REQUEST_METHOD": "PUT", "PATH_INFO": path, "wsgi.input": Stream(),
                "HTTP_TRANSFER_ENCODING": "chunked", "CONTENT_TYPE": "application/json",
                "HTTP_X_PROJECT_ID": P, "HTTP_X_ROLES": "admin", "wsgi.input_terminated": True}
+    environ.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in (headers or {}).items()})
     req = webob.Request.blank(path, environ=environ)
     req.environ.pop("CONTENT_LENGTH", None)
     return req.get_response(app), read["n"]
@@ -80,13 +82,13 @@ def _chunked(app, path, payload, chunk=65536):
 def test_chunked_body_over_the_limit_is_refused_while_reading(wsgi_app, db):
     limit = db.api_request_max_body_size
     payload = b'{"quota_set": {"cores": 1}, "pad": "' + b"x" * (10 * limit) + b'"}'
-    resp, read = _chunked(wsgi_app, f"/v1.0/{P}/os-quota-sets/{P}", payload)
+    resp, read = chunked(wsgi_app, f"/v1.0/{P}/os-quota-sets/{P}", payload)
     assert_error(resp, 413, "request.too_large")
     assert read <= limit + 65536 * 2  # it stopped reading soon after the limit
 
 
 def test_chunked_body_under_the_limit_is_read(wsgi_app):
-    resp, _ = _chunked(wsgi_app, f"/v1.0/{P}/os-quota-sets/{P}", b'{"quota_set": {"cores": 7}}')
+    resp, _ = chunked(wsgi_app, f"/v1.0/{P}/os-quota-sets/{P}", b'{"quota_set": {"cores": 7}}')
     assert resp.status_int == 200, resp.body
     assert json.loads(resp.body) == {P: {"cores": 7}}
 
