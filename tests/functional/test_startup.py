@@ -5,7 +5,9 @@ Each test starts a real process on a free port and stops it; the demo path of th
 fails here.
 """
 
+import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -160,3 +162,52 @@ def test_run_sh_help_reaches_the_service(tmp_path):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "usage: multisite-all-in-one" in proc.stdout
+
+
+# -- item 6: what the WSGI server refuses itself is JSON too ------------------------------
+
+def _raw(port, data):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+@pytest.fixture(scope="module")
+def early_server(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("early")
+    port = free_port()
+    conf = tmp_path / "port.conf"
+    conf.write_text(f"[DEFAULT]\nbind_port = {port}\n")
+    proc, log = start([str(BIN / "multisite-all-in-one"), "--config-file", str(conf)], tmp_path)
+    try:
+        wait_up(proc, port, log)
+        yield port, log
+    finally:
+        servers.stop(proc)
+
+
+@pytest.mark.parametrize("data, status, code", [
+    (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "request.uri_too_long"),
+    (b"NOT A REQUEST LINE\r\n\r\n", 400, "request.malformed"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(200))
+     + b"\r\n", 431, "request.headers_too_large"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 9000 + b"\r\n\r\n", 431,
+     "request.headers_too_large"),
+])
+def test_server_early_errors_are_json(early_server, data, status, code):
+    port, log = early_server
+    got, headers, body = _raw(port, data)
+    assert got == status, body
+    assert headers["content-type"] == "application/json"
+    assert headers["x-openstack-request-id"].startswith("req-")
+    assert json.loads(body)["error"]["code"] == code
+    assert f"status={status}" in log.read_text()
