@@ -49,5 +49,11 @@ class RequestContext(oslo_context.RequestContext):
         )
 
 
+def clear_store():
+    """Forget this thread's current context (the next request's log lines start clean)."""
+    # oslo.context keeps it in a thread-local and has no public way to drop it.
+    oslo_context._request_store.__dict__.pop("context", None)
+
+
 def get_admin_context():
     return RequestContext(roles=["admin"], is_admin=True, overwrite=False)

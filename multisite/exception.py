@@ -52,6 +52,11 @@ class Conflict(MultisiteError):
     message = "Conflict."
 
 
+class ConcurrentUpdate(Conflict):
+    code = "request.concurrent_update"
+    message = "A concurrent request changed the same data; retry the request."
+
+
 class JobInProgress(MultisiteError):
     code = "sync_job.in_progress"
     message = "action not supported while sync is in progress"

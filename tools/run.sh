@@ -10,7 +10,7 @@
 # Other arguments go to multisite-all-in-one (e.g. --config-file my.conf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. tools/venv.sh
+. tools/venv.sh ""   # no extras (and not this script's own arguments)
 if [ "${1:-}" = "--devcloud" ]; then
     shift
     # An already running devcloud (of any size) is reused as it is.

@@ -1,14 +1,17 @@
 """The WSGI application: one middleware list, then the route table."""
 
+import ipaddress
 import logging
 import time
+import urllib.parse
 
 import webob
 import webob.dec
 from oslo_middleware import request_id
 
 from multisite import context as ms_context
-from multisite.api import errors, routes
+from multisite.api import errors, routes, wsgi
+from multisite.api.handlers import common
 
 LOG = logging.getLogger(__name__)
 ACCESS_LOG = logging.getLogger("multisite.api.access")
@@ -22,27 +25,33 @@ class Router:
 
     @webob.dec.wsgify
     def __call__(self, req):
-        path = req.path_info.rstrip("/") if req.path_info != "/" else ""
+        try:
+            path_info = req.path_info
+        except UnicodeDecodeError:
+            return errors.error_response(400, "request.invalid_url",
+                                         "Invalid request URL: the path is not UTF-8")
+        path = path_info.rstrip("/") if path_info != "/" else ""
         handler, kwargs, allowed = routes.match(req.method, path)
         if handler is None:
             if allowed:
                 return errors.error_response(
                     405, "request.method_not_allowed",
-                    f"Method {req.method} not allowed on {req.path_info}",
+                    f"Method {req.method} not allowed on {path_info}",
                     headers={"Allow": ", ".join(allowed)})
             return errors.error_response(404, "request.not_found",
-                                         f"No such resource: {req.path_info}")
+                                         f"No such resource: {path_info}")
         req.environ["multisite.conf"] = self.conf
-        if handler not in routes.PUBLIC:
-            ctx = req.environ.get("multisite.context")
-            if ctx is None:
-                return errors.error_response(
-                    401, "auth.unauthenticated",
-                    "Authentication required: missing or invalid token")
-            if req.content_length and req.content_length > self.conf.api_request_max_body_size:
-                return errors.error_response(413, "request.too_large",
-                                             "Request body too large")
         try:
+            if handler not in routes.PUBLIC:
+                if req.environ.get("multisite.context") is None:
+                    return errors.error_response(
+                        401, "auth.unauthenticated",
+                        "Authentication required: missing or invalid token")
+                wsgi.read_body(req, self.conf.api_request_max_body_size)
+            req.environ["multisite.ids_as_sent"] = dict(kwargs)
+            for name, spell in routes.ID_VARIABLES.items():
+                if name in kwargs:
+                    kwargs[name] = spell(kwargs[name])
             response = handler(req, **kwargs)
         except errors.HTTPError as exc:
             return errors.error_response(exc.status, exc.code, exc.message,
@@ -68,12 +77,14 @@ class ContextMiddleware:
     def __call__(self, environ, start_response):
         environ.pop("multisite.context", None)
         if self.conf.auth_strategy == "keystone":
-            status = environ.get("HTTP_X_IDENTITY_STATUS")
-            if status == "Confirmed":
-                environ["multisite.context"] = ms_context.RequestContext.from_environ(environ)
+            identified = environ.get("HTTP_X_IDENTITY_STATUS") == "Confirmed"
         else:
-            if environ.get("HTTP_X_PROJECT_ID") or environ.get("HTTP_X_TENANT_ID"):
-                environ["multisite.context"] = ms_context.RequestContext.from_environ(environ)
+            identified = bool(environ.get("HTTP_X_PROJECT_ID") or environ.get("HTTP_X_TENANT_ID"))
+        if identified:
+            ctx = ms_context.RequestContext.from_environ(environ)
+            # the token's project in the one spelling the URLs are brought to
+            ctx.project_id = common.same_project_spelling(ctx.project_id)
+            environ["multisite.context"] = ctx
         return self.app(environ, start_response)
 
 
@@ -83,29 +94,48 @@ class FaultWrapper:
     def __init__(self, app):
         self.app = app
 
-    @webob.dec.wsgify
-    def __call__(self, req):
+    def __call__(self, environ, start_response):
         started = time.monotonic()
+        # this request's id in every log line of this thread, and nothing of the last one
+        ms_context.RequestContext(request_id=environ.get(request_id.ENV_REQUEST_ID),
+                                  overwrite=True)
         try:
-            response = req.get_response(self.app)
+            response = self._respond(webob.Request(environ))
+            ctx = environ.get("multisite.context")
+            ACCESS_LOG.info(
+                "method=%s path=%s status=%s duration_ms=%.1f request_id=%s project=%s "
+                "user=%s", environ.get("REQUEST_METHOD"), _raw_path(environ),
+                response.status_int, (time.monotonic() - started) * 1000.0,
+                environ.get(request_id.ENV_REQUEST_ID, "-"),
+                getattr(ctx, "project_id", None) or "-", getattr(ctx, "user_id", None) or "-")
+        finally:
+            ms_context.clear_store()
+        return response(environ, start_response)
+
+    def _respond(self, req):
+        try:
+            return req.get_response(self.app)
         except Exception:
-            LOG.exception("Unexpected error on %s %s", req.method, req.path)
-            response = errors.error_response(500, "internal_error",
-                                             "Internal error; see the API log")
-        ctx = req.environ.get("multisite.context")
-        ACCESS_LOG.info(
-            "method=%s path=%s status=%s duration_ms=%.1f request_id=%s project=%s user=%s",
-            req.method, req.path_qs, response.status_int,
-            (time.monotonic() - started) * 1000.0,
-            req.environ.get(request_id.ENV_REQUEST_ID, "-"),
-            getattr(ctx, "project_id", None) or "-", getattr(ctx, "user_id", None) or "-")
-        return response
+            LOG.exception("Unexpected error on %s %s", req.environ.get("REQUEST_METHOD"),
+                          _raw_path(req.environ))
+            return errors.error_response(500, "internal_error",
+                                         "Internal error; see the API log")
+
+
+def _raw_path(environ):
+    """The path and query as they came (percent-encoded), whatever bytes they hold."""
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    # WSGI hands the path bytes over as latin-1 characters; never decode them as UTF-8
+    path = urllib.parse.quote(path.encode("latin-1", "replace"), safe="/:@!$&'()*+,;=-._~")
+    query = environ.get("QUERY_STRING")
+    return f"{path}?{query}" if query else path
 
 
 def _auth(app, conf):
     if conf.auth_strategy == "noauth":
         LOG.warning("auth_strategy=noauth: identity headers (X-Project-Id, X-User-Id, "
-                    "X-Roles) are TRUSTED WITHOUT VERIFICATION. Never use this in production.")
+                    "X-Roles) are TRUSTED WITHOUT VERIFICATION. Never use this in production. "
+                    "bind_host=%s loopback=%s", conf.bind_host, is_loopback(conf.bind_host))
         return app
     from keystonemiddleware import auth_token
 
@@ -123,8 +153,25 @@ def _auth(app, conf):
     return auth_token.AuthProtocol(app, local_conf)
 
 
+def is_loopback(host):
+    """True for 'localhost' and loopback addresses (127.0.0.0/8, ::1); False otherwise."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False   # a host name: it may resolve to anything
+
+
 def auth_config_problem(conf):
-    """Why the configured auth cannot validate tokens, or None."""
+    """Why the configured auth cannot validate tokens or is unsafe to serve, or None."""
+    if conf.auth_strategy == "noauth":
+        if is_loopback(conf.bind_host) or conf.noauth_insecure_allow_remote_bind:
+            return None
+        return (f"auth_strategy = noauth trusts any X-Roles header, and bind_host = "
+                f"{conf.bind_host} is not a loopback address: anyone who can reach it "
+                f"would be admin. Bind to 127.0.0.1, use auth_strategy = keystone, or set "
+                f"noauth_insecure_allow_remote_bind = true if you really mean it.")
     if conf.auth_strategy != "keystone":
         return None
     from keystonemiddleware import auth_token  # noqa: F401 (registers its options)

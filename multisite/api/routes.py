@@ -2,7 +2,15 @@
 
 import re
 
-from multisite.api.handlers import quota_classes, quota_settings, quotas, root, sync_jobs
+from multisite.api.handlers import (
+    common,
+    quota_classes,
+    quota_settings,
+    quotas,
+    root,
+    sync_jobs,
+    sync_status,
+)
 
 # (method, path pattern, handler). Patterns name their variables; an optional
 # trailing slash is accepted everywhere, as Kingbird's client sends one.
@@ -20,7 +28,7 @@ ROUTES = [
     ("DELETE", QS + r"/(?P<target>" + SEG + ")", quotas.delete),
     ("GET", QS + r"/(?P<target>" + SEG + ")/detail", quotas.detail),
     ("PUT", QS + r"/(?P<target>" + SEG + ")/sync", quotas.sync),
-    ("GET", V10 + r"/os-quota-sync-status/(?P<target>" + SEG + ")", quotas.sync_status),
+    ("GET", V10 + r"/os-quota-sync-status/(?P<target>" + SEG + ")", sync_status.show),
     ("GET", V10 + r"/os-quota-settings/(?P<target>" + SEG + ")", quota_settings.show),
     ("PUT", V10 + r"/os-quota-settings/(?P<target>" + SEG + ")", quota_settings.update),
     ("GET", QS11, quotas.show_v11),
@@ -42,6 +50,14 @@ ROUTES = [
 
 # Routes that need no identity and run no policy check.
 PUBLIC = {root.versions}
+
+# Route variables holding ids, and the one spelling each is brought to before any
+# handler runs (a 400 for anything that is not an id): one rule for every resource.
+ID_VARIABLES = {
+    "project_id": common.project_id,
+    "target": common.project_id,
+    "job_id": common.job_id,
+}
 
 
 class Route:

@@ -94,6 +94,13 @@ class SyncStatusQuota(common.ProjectOption, common.Lister):
                    "Next Attempt At", "Error")
         keys = ("region", "status", "last_sync_at", "consecutive_failures",
                 "next_attempt_at", "error")
+        if not rows:
+            # an empty table says nothing; machine formats still get their empty list
+            which = parsed_args.project or "of your token"
+            self.app.stderr.write(
+                f"No rebalance of project {which} has finished yet: a pass is pending or "
+                "running (after `quota sync`, or at the next periodic pass). Run this again "
+                "in a moment.\n")
         return columns, [tuple(row.get(key) for key in keys) for row in rows]
 
 

@@ -1,7 +1,9 @@
 """Entry points of the Multisite services."""
 
+import os
 import sys
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from multisite import rpc
@@ -25,8 +27,15 @@ def prepare(argv=None, *, description=None, cli_opts=None, defaults=None):
         CONF.register_cli_opts(cli_opts)
     for name, value, group in defaults or ():
         CONF.set_default(name, value, group=group)
-    CONF(sys.argv[1:] if argv is None else argv, project="multisite",
-         description=description)
+    try:
+        CONF(sys.argv[1:] if argv is None else argv, project="multisite",
+             description=description)
+    except (cfg.ConfigFilesNotFoundError, cfg.ConfigFileParseError,
+            cfg.ConfigFileValueError, cfg.ConfigDirNotFoundError) as exc:
+        # one line, like an argument error: the operator's mistake, not our traceback
+        prog = os.path.basename(sys.argv[0]) or "multisite"
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        sys.exit(2)
     logging.setup(CONF, "multisite")
     return CONF
 

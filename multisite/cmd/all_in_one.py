@@ -23,21 +23,34 @@ def state_dir():
 
 
 def embedded_defaults():
-    path = state_dir()
     return [
-        ("connection", f"sqlite:///{os.path.join(path, 'multisite.sqlite')}", "database"),
+        ("state_path", state_dir(), None),
         ("transport_url", "fake://", None),
         ("auth_strategy", "noauth", None),
         ("api_workers", 1, None),
-        ("backend_url", f"file://{os.path.join(path, 'locks')}", "coordination"),
+        # noauth trusts the headers: only this machine may reach it
+        ("bind_host", "127.0.0.1", None),
     ]
+
+
+def state_defaults(conf):
+    """The database and the locks under state_path, unless the config names them.
+
+    Set after the config is read, so a config that moves state_path moves them too, and
+    nothing is created in the working directory when the config puts everything elsewhere.
+    """
+    conf.set_default("connection",
+                     f"sqlite:///{os.path.join(conf.state_path, 'multisite.sqlite')}",
+                     group="database")
+    conf.set_default("backend_url", f"file://{os.path.join(conf.state_path, 'locks')}",
+                     group="coordination")
 
 
 def main(argv=None):
     conf = cmd.prepare(argv, description="Multisite API and engine in one process.",
                        defaults=embedded_defaults())
+    state_defaults(conf)
     cmd.exit_if_auth_unusable(conf, "multisite-all-in-one")
-    os.makedirs(state_dir(), exist_ok=True)
     migration.db_sync(conf, default_limits=quotas.config_defaults(conf))
     db_api.dispose_all()
     engines = {}

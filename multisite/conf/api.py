@@ -11,11 +11,19 @@ API_OPTS = [
     cfg.StrOpt("auth_strategy", default="keystone", choices=["keystone", "noauth"],
                help="'keystone' validates tokens with keystonemiddleware; 'noauth' trusts "
                     "the identity headers of the request (local development only)."),
+    cfg.BoolOpt("noauth_insecure_allow_remote_bind", default=False,
+                help="With auth_strategy = noauth, allow a bind_host that is not a loopback "
+                     "address. INSECURE: anyone who can reach the port is trusted as "
+                     "whatever identity (admin included) its headers claim. Without it, "
+                     "noauth on a non-loopback address refuses to start."),
     cfg.IntOpt("api_request_max_body_size", default=1024 * 1024, min=1024,
                help="Largest request body accepted by the API, in bytes."),
     # Kingbird declared these and never used them; accepted so old files load.
     cfg.StrOpt("state_path", default="/var/lib/multisite",
-               help="Unused; accepted for kingbird.conf compatibility."),
+               help="Directory of local state: the file locks when [coordination] "
+                    "backend_url is not set, and the all-in-one's SQLite database when "
+                    "[database] connection is not set (the all-in-one defaults it to "
+                    "./state or $MULTISITE_STATE_DIR)."),
     cfg.StrOpt("api_extensions_path", default="",
                help="Unused; accepted for kingbird.conf compatibility."),
     cfg.BoolOpt("allow_bulk", default=True,

@@ -4,12 +4,15 @@ import contextlib
 import functools
 import logging
 import os
+import random
 import threading
 import time
 
 import sqlalchemy as sa
 from sqlalchemy import event, orm
 from sqlalchemy.engine import make_url
+
+from multisite import exception
 
 LOG = logging.getLogger(__name__)
 
@@ -54,7 +57,11 @@ def create_engine(url, *, conf=None):
     if url.get_backend_name() == "sqlite":
         database = url.database
         if database and database != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
+            directory = os.path.dirname(os.path.abspath(database))
+            if not os.path.isdir(directory):
+                LOG.warning("Creating the directory of the SQLite database: path=%s",
+                            directory)
+                os.makedirs(directory, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if not database or database == ":memory:":
             kwargs["poolclass"] = sa.pool.StaticPool
@@ -126,3 +133,50 @@ def session_scope(conf=None):
             yield session
     finally:
         session.close()
+
+
+# Errors a concurrent writer causes and a fresh transaction may not meet again:
+# MySQL/MariaDB deadlock and lock wait timeout, PostgreSQL deadlock and serialization
+# failure, SQLite's lock (busy_timeout elapsed, or a read snapshot that cannot write).
+_MYSQL_RETRY = {1213, 1205}
+_PG_RETRY = {"40P01", "40001"}
+
+
+def _retryable(exc, *, integrity):
+    if integrity and isinstance(exc, sa.exc.IntegrityError):
+        return True
+    if not isinstance(exc, sa.exc.OperationalError):
+        return False
+    orig = exc.orig
+    code = getattr(orig, "pgcode", None) or getattr(getattr(orig, "diag", None), "sqlstate",
+                                                    None)
+    if code in _PG_RETRY:
+        return True
+    args = getattr(orig, "args", ())
+    if args and args[0] in _MYSQL_RETRY:
+        return True
+    return "database is locked" in str(orig)
+
+
+def retry_on_conflict(*, attempts=5, integrity=False):
+    """Run a whole transaction again when a concurrent writer made it fail.
+
+    After `attempts` tries the caller gets ConcurrentUpdate (a retryable 409), never the
+    driver's error. `integrity`: also retry unique-key collisions (get-or-create).
+    """
+    def decorate(func):
+        @functools.wraps(func)
+        def run(*args, **kwargs):
+            for attempt in range(1, attempts + 1):
+                try:
+                    return func(*args, **kwargs)
+                except sa.exc.DBAPIError as exc:
+                    if not _retryable(exc, integrity=integrity):
+                        raise
+                    LOG.info("Concurrent write, retrying: function=%s attempt=%d error=%s",
+                             func.__qualname__, attempt, exc.orig)
+                    if attempt == attempts:
+                        raise exception.ConcurrentUpdate() from exc
+                    time.sleep(random.uniform(0.005, 0.02) * attempt)
+        return run
+    return decorate

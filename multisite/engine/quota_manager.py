@@ -21,7 +21,7 @@ import time
 from multisite import clients
 from multisite.engine import controller as controller_mod
 from multisite.engine import manager as manager_mod
-from multisite.objects import project_settings, quotas, sync_status
+from multisite.objects import quota_settings, quotas, sync_status
 from multisite.reconcilers import Key
 from multisite.reconcilers import quota as quota_plan
 
@@ -183,7 +183,7 @@ class QuotaManager:
 
     def projects_to_sync(self):
         """Projects with Multisite limits or opted in; all projects if configured."""
-        settings = project_settings.all_settings(self.conf)
+        settings = quota_settings.all_settings(self.conf)
         if self.conf.scheduler.sync_all_projects:
             chosen = set(self.cloud.projects())
         else:
@@ -243,7 +243,7 @@ class QuotaManager:
         return failed
 
     def policy_for(self, project_id):
-        setting = project_settings.get(self.conf, project_id)["quota_policy"]
+        setting = quota_settings.get(self.conf, project_id)["quota_policy"]
         return setting or self.conf.quota_policy
 
     def sync_project(self, project_id, *, periodic=False):

@@ -291,13 +291,19 @@ class SyncManager:
     def validate_sync_resources(self, ctxt, entries, *, project_id, user_id, job_id=None):
         """Check regions and source resources with service credentials.
 
-        Returns {"unknown_regions": [...], "missing": [...], "unavailable": [...]}. With
+        Returns {"unknown_regions", "missing", "unavailable", "service_missing"}: lists,
+        never an exception for a region or Keystone that fails. With
         the id the job will have, what was read is kept for its rows (SourceSnapshots).
         """
-        known = self.regions.known()
-        unknown = sorted({r for e in entries for r in [*e["source"], *e["target"]]}
-                         - known)
-        missing, unavailable = [], []
+        result = {"unknown_regions": [], "missing": [], "unavailable": [],
+                  "service_missing": []}
+        try:
+            known = self.regions.known()
+        except region_errors.RegionError as exc:  # Keystone unreachable or refusing us
+            result["unavailable"].append(str(exc))
+            return result
+        result["unknown_regions"] = sorted(
+            {r for e in entries for r in [*e["source"], *e["target"]]} - known)
         for entry in entries:
             kind = entry["resource_type"]
             for source in entry["source"]:
@@ -308,15 +314,20 @@ class SyncManager:
                         visible, snapshot = RECONCILERS[kind].check_source(
                             self.regions, region=source, resource=resource,
                             user_id=user_id, project_id=project_id)
-                    except region_errors.Unavailable as exc:
-                        unavailable.append(str(exc))
+                    except region_errors.UnknownRegion:
+                        result["service_missing"].append(
+                            f"{source} has no {kind} service in the catalog")
+                        break
+                    except region_errors.RegionError as exc:
+                        result["unavailable"].append(str(exc))
                         continue
                     if snapshot is not None:
                         self.snapshots.put(job_id, (kind, source, resource, user_id),
                                            snapshot)
                     if not visible:
-                        missing.append(f"{kind} {resource} in {source}")
-        return {"unknown_regions": unknown, "missing": missing, "unavailable": unavailable}
+                        result["missing"].append(f"{kind} {resource} in {source}")
+        result["service_missing"] = list(dict.fromkeys(result["service_missing"]))
+        return result
 
     # -- one row ---------------------------------------------------------------------------
     def reconcile_row(self, item):

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from multisite import exception
 from multisite.db import api as db_api
 from multisite.db import models
+from multisite.objects import hard_limits
 
 
 def rows(session, class_name):
@@ -21,23 +22,14 @@ def get(conf, class_name):
     return values
 
 
+@db_api.retry_on_conflict()
 def update(conf, class_name, limits):
     with db_api.session_scope(conf) as session:
-        existing = {row.resource: row for row in session.scalars(
-            sa.select(models.QuotaClass).where(models.QuotaClass.class_name == class_name)
-            .with_for_update())}
-        for resource, value in limits.items():
-            row = existing.get(resource)
-            if row is None:
-                session.add(models.QuotaClass(class_name=class_name, resource=resource,
-                                              hard_limit=value))
-            elif row.hard_limit != value:
-                row.hard_limit = value
+        hard_limits.upsert(session, models.QuotaClass, "class_name", class_name, limits)
 
 
+@db_api.retry_on_conflict()
 def delete(conf, class_name):
     with db_api.session_scope(conf) as session:
-        result = session.execute(
-            sa.delete(models.QuotaClass).where(models.QuotaClass.class_name == class_name))
-        if not result.rowcount:
+        if not hard_limits.delete(session, models.QuotaClass, "class_name", class_name):
             raise exception.QuotaClassNotFound(class_name=class_name)

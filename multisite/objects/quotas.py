@@ -6,7 +6,7 @@ from multisite import exception
 from multisite.conf import global_limit
 from multisite.db import api as db_api
 from multisite.db import models
-from multisite.objects import quota_classes
+from multisite.objects import hard_limits, quota_classes
 
 RESOURCES = tuple(global_limit.DEFAULT_LIMITS)
 
@@ -51,46 +51,48 @@ def effective(conf, project_id):
     return values
 
 
+@db_api.retry_on_conflict()
 def update(conf, project_id, limits):
     """Upsert the given limits (validated by the caller) in one transaction."""
     with db_api.session_scope(conf) as session:
-        existing = {
-            row.resource: row for row in session.scalars(
-                sa.select(models.Quota).where(models.Quota.project_id == project_id)
-                .with_for_update())
-        }
-        for resource, value in limits.items():
-            row = existing.get(resource)
-            if row is None:
-                session.add(models.Quota(project_id=project_id, resource=resource,
-                                         hard_limit=value))
-            elif row.hard_limit != value:
-                row.hard_limit = value
+        hard_limits.upsert(session, models.Quota, "project_id", project_id, limits)
     return dict(limits)
 
 
+@db_api.retry_on_conflict()
 def delete_all(conf, project_id):
     with db_api.session_scope(conf) as session:
-        result = session.execute(
-            sa.delete(models.Quota).where(models.Quota.project_id == project_id))
-        if not result.rowcount:
+        if not hard_limits.delete(session, models.Quota, "project_id", project_id):
             raise exception.ProjectQuotaNotFound(project_id=project_id)
+
+
+class _SomeMissing(Exception):
+    pass
 
 
 def delete_some(conf, project_id, resources):
     """Delete some limits atomically: all of them, or none if one is missing."""
+    resources = list(dict.fromkeys(resources))
+    try:
+        _delete_exactly(conf, project_id, resources)
+    except _SomeMissing:
+        # rolled back; say which ones were missing (as seen now)
+        missing = set(resources) - set(overrides(conf, project_id))
+        raise exception.ProjectQuotaNotFound(
+            f"Project quota not found for {project_id}: "
+            f"{', '.join(sorted(missing or resources))}") from None
+    return resources
+
+
+@db_api.retry_on_conflict()
+def _delete_exactly(conf, project_id, resources):
+    # The write comes first: no read snapshot to upgrade (SQLite), no row that vanishes
+    # between a read and the delete (the old StaleDataError).
     with db_api.session_scope(conf) as session:
-        rows = session.scalars(
-            sa.select(models.Quota).where(models.Quota.project_id == project_id,
-                                          models.Quota.resource.in_(resources))
-            .with_for_update()).all()
-        missing = set(resources) - {row.resource for row in rows}
-        if missing:
-            raise exception.ProjectQuotaNotFound(
-                f"Project quota not found for {project_id}: {', '.join(sorted(missing))}")
-        for row in rows:
-            session.delete(row)
-    return list(resources)
+        deleted = hard_limits.delete(session, models.Quota, "project_id", project_id,
+                                     resources)
+        if deleted != len(resources):
+            raise _SomeMissing()
 
 
 def projects_with_limits(conf):

@@ -159,15 +159,23 @@ def get_job(conf, job_id, *, project_id=None):
         return dict(_job_dict(job, with_project=True), user_id=job.user_id)
 
 
+@db_api.retry_on_conflict()
 def delete(conf, job_id, *, project_id=None):
-    """Delete a finished job and its rows; JobInProgress (406) while it runs."""
+    """Delete a finished job and its rows; JobInProgress (406) while it runs.
+
+    One conditional DELETE decides: of two concurrent deletes only one removes the job
+    (the other then finds nothing: 404).
+    """
     with db_api.session_scope(conf) as session:
-        job = _get_job(session, job_id, project_id, lock=True)
-        if job.sync_status == IN_PROGRESS:
+        removed = session.execute(_visible(sa.delete(models.SyncJob), project_id).where(
+            models.SyncJob.job_id == job_id,
+            models.SyncJob.sync_status != IN_PROGRESS)).rowcount
+        if not removed:
+            _get_job(session, job_id, project_id)   # JobNotFound if it is not there
             raise exception.JobInProgress()
+        # ON DELETE CASCADE removed them already where foreign keys are enforced
         session.execute(sa.delete(models.ResourceSync)
                         .where(models.ResourceSync.job_id == job_id))
-        session.delete(job)
 
 
 # -- engine side ------------------------------------------------------------------------------

@@ -60,10 +60,19 @@ def matches(expected, actual):
     return bool(actual) and bool(_line_regex(head).match(actual[0])) and matches(rest, actual[1:])
 
 
-def run_doc(tag, env, *, url=None, cwd=None, doc=DOC):
-    """Run every ``console <tag>`` block; fail on the first output that differs."""
+def run_doc(tag, env, *, url=None, cwd=None, doc=DOC, venv_on_path=True):
+    """Run every ``console <tag>`` block; fail on the first output that differs.
+
+    venv_on_path=False runs them as a reader of the README would: in a shell where the
+    venv is not activated (neither on PATH nor VIRTUAL_ENV).
+    """
     env = dict(env)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    if venv_on_path:
+        env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    else:
+        env.pop("VIRTUAL_ENV", None)
+        env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                      if p and Path(p).resolve() != BIN.resolve())
     ran = 0
     with tempfile.TemporaryDirectory() as tmp:
         env_file = Path(tmp) / "env"
@@ -142,5 +151,7 @@ def test_docs_cli_md_all_in_one(all_in_one):
 
 
 def test_readme_all_in_one(all_in_one):
-    """The README's first steps (curl against the all-in-one) work as printed."""
-    assert run_doc("all-in-one", clean_env(), url=all_in_one, doc=README) >= 9
+    """The README's first steps (curl and the CLI against the all-in-one) work as printed,
+    from the checkout, in a shell where the venv is not activated."""
+    assert run_doc("all-in-one", clean_env(), url=all_in_one, doc=README, cwd=REPO,
+                   venv_on_path=False) >= 9

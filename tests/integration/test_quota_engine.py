@@ -22,7 +22,7 @@ import webob
 
 from multisite.api import app as api_app
 from multisite.engine import quota_manager
-from multisite.objects import project_settings, quotas, sync_status
+from multisite.objects import quota_settings, quotas, sync_status
 from tests.conftest import require_service
 from tests.integration.usage import region_down
 
@@ -92,7 +92,7 @@ def test_a_limits_follow_the_formula(qconf, manager, devcloud, fresh_project, us
     p = fresh_project.id
     limits = {"volumes": 5, "network": 6, "port": 12, "key_pairs": 3, "security_group": 9}
     quotas.update(qconf, p, limits)
-    project_settings.update(qconf, p, {"quota_policy": policy})
+    quota_settings.update(qconf, p, {"quota_policy": policy})
     usage.volume(R1)
     usage.volume(R1)
     usage.volume(R2)
@@ -131,7 +131,7 @@ def test_b_strict_region_refuses_beyond_the_global_limit(qconf, manager, devclou
                                                          fresh_project, usage):
     p = fresh_project.id
     quotas.update(qconf, p, {"volumes": 3})
-    project_settings.update(qconf, p, {"quota_policy": "strict"})
+    quota_settings.update(qconf, p, {"quota_policy": "strict"})
     usage.volume(R1)
     usage.volume(R2)
     manager.sync_project(p)

@@ -5,14 +5,18 @@ from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 
 from multisite.api import policies
-from multisite.api.policies import quota_classes, quotas
+from multisite.api.policies import quota_classes, quota_settings, quotas, sync_jobs, sync_status
 
 PROJECT = "6f1a3b2c4d5e4f708192a3b4c5d6e7f8"
 OTHER = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
 
-READS = [quotas.DEFAULTS, quotas.SHOW, quotas.DETAIL, quotas.SYNC_STATUS, quota_classes.SHOW]
+READS = [quotas.DEFAULTS, quotas.SHOW, quotas.DETAIL, sync_status.SHOW, quota_classes.SHOW,
+         quota_settings.SHOW, sync_jobs.LIST, sync_jobs.SHOW]
 WRITES = [quotas.UPDATE, quotas.DELETE, quotas.SYNC, quota_classes.UPDATE,
-          quota_classes.DELETE]
+          quota_classes.DELETE, quota_settings.UPDATE, sync_jobs.CREATE_FLAVOR,
+          sync_jobs.LIST_ALL_PROJECTS]
+# what a member (not a reader) of the project may do besides an admin
+MEMBER_WRITES = [sync_jobs.CREATE, sync_jobs.DELETE]
 
 # name: (roles, token project, may read PROJECT, may write PROJECT)
 PERSONAS = {
@@ -42,19 +46,37 @@ def enforcer():
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-@pytest.mark.parametrize("rule", READS + WRITES)
+@pytest.mark.parametrize("rule", READS + WRITES + MEMBER_WRITES)
 def test_rule_matrix(enforcer, persona, rule):
     roles, project, may_read, may_write = PERSONAS[persona]
+    may_member_write = may_write or (project == PROJECT and bool(
+        {"member", "_member_"} & set(roles)))
     creds = {"roles": roles, "project_id": project, "user_id": "u"}
     allowed = enforcer.authorize(rule, {"project_id": PROJECT}, creds, do_raise=False)
-    assert allowed is (may_write if rule in WRITES else may_read)
+    if rule in MEMBER_WRITES:
+        assert allowed is may_member_write
+    else:
+        assert allowed is (may_write if rule in WRITES else may_read)
 
 
 def test_every_rule_is_in_the_matrix():
     documented = {rule.name for rule in policies.list_rules()
-                  if isinstance(rule, oslo_policy.DocumentedRuleDefault)
-                  and rule.name.startswith(("multisite:quotas:", "multisite:quota_classes:"))}
-    assert documented == set(READS + WRITES)
+                  if isinstance(rule, oslo_policy.DocumentedRuleDefault)}
+    assert documented == set(READS + WRITES + MEMBER_WRITES)
+
+
+def test_old_sync_status_rule_name_still_works(tmp_path):
+    """A policy file written for the rule's old name still decides."""
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text('"multisite:quotas:sync_status": "role:auditor"\n')
+    conf = cfg.ConfigOpts()
+    conf([], project="multisite", default_config_files=[])
+    enforcer = oslo_policy.Enforcer(conf, policy_file=str(policy_file))
+    enforcer.register_defaults(policies.list_rules())
+    enforcer.load_rules()
+    creds = {"roles": ["auditor"], "project_id": OTHER, "user_id": "u"}
+    assert enforcer.authorize(sync_status.SHOW, {"project_id": PROJECT}, creds,
+                              do_raise=False)
 
 
 @pytest.mark.parametrize("roles, admin", [

@@ -22,7 +22,7 @@ def _serialize(conf, class_name):
 
 
 def show(req, project_id, class_name):
-    ctx, conf = req.environ["multisite.context"], req.environ["multisite.conf"]
+    ctx, conf = common.ctx(req), common.conf(req)
     common.check_url_project(ctx, project_id)
     ctx.can(policies.SHOW, {"project_id": project_id})
     _check_name(class_name)
@@ -30,7 +30,7 @@ def show(req, project_id, class_name):
 
 
 def update(req, project_id, class_name):
-    ctx, conf = req.environ["multisite.context"], req.environ["multisite.conf"]
+    ctx, conf = common.ctx(req), common.conf(req)
     common.check_url_project(ctx, project_id)
     ctx.can(policies.UPDATE, {"project_id": project_id})
     _check_name(class_name)
@@ -46,7 +46,7 @@ def update(req, project_id, class_name):
 
 
 def delete(req, project_id, class_name):
-    ctx, conf = req.environ["multisite.context"], req.environ["multisite.conf"]
+    ctx, conf = common.ctx(req), common.conf(req)
     common.check_url_project(ctx, project_id)
     ctx.can(policies.DELETE, {"project_id": project_id})
     _check_name(class_name)

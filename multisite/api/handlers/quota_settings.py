@@ -10,7 +10,7 @@ from multisite.api import wsgi
 from multisite.api.handlers import common
 from multisite.api.policies import quota_settings as policies
 from multisite.api.schemas import quota_settings as schemas
-from multisite.objects import project_settings
+from multisite.objects import quota_settings
 
 
 def _body(conf, settings):
@@ -22,20 +22,18 @@ def _body(conf, settings):
 
 
 def show(req, project_id, target):
-    ctx, conf = req.environ["multisite.context"], req.environ["multisite.conf"]
+    ctx, conf = common.ctx(req), common.conf(req)
     common.check_url_project(ctx, project_id)
     ctx.can(policies.SHOW, {"project_id": target})
-    common.check_uuid(target)
-    return wsgi.json_response(_body(conf, project_settings.get(conf, target)))
+    return wsgi.json_response(_body(conf, quota_settings.get(conf, target)))
 
 
 def update(req, project_id, target):
-    ctx, conf = req.environ["multisite.context"], req.environ["multisite.conf"]
+    ctx, conf = common.ctx(req), common.conf(req)
     common.check_url_project(ctx, project_id)
     ctx.can(policies.UPDATE, {"project_id": target})
-    common.check_uuid(target)
     body = wsgi.json_body(req)
     common.validate(schemas.UPDATE, body, code="quota_settings.invalid",
                     prefix="Invalid quota settings")
-    settings = project_settings.update(conf, target, body["quota_settings"])
+    settings = quota_settings.update(conf, target, body["quota_settings"])
     return wsgi.json_response(_body(conf, settings))

@@ -5,39 +5,29 @@ from multisite.api.handlers import common
 from multisite.api.policies import quotas as policies
 from multisite.api.schemas import quotas as schemas
 from multisite.objects import quotas
-from multisite.objects import sync_status as sync_status_objects
 from multisite.rpc import client as rpc_client
-
-
-def _ctx(req):
-    return req.environ["multisite.context"]
-
-
-def _conf(req):
-    return req.environ["multisite.conf"]
 
 
 def _target(ctx, target, rule):
     ctx.can(rule, {"project_id": target})
-    common.check_uuid(target)
 
 
 def defaults(req, project_id):
-    ctx = _ctx(req)
+    ctx = common.ctx(req)
     common.check_url_project(ctx, project_id)
     ctx.can(policies.DEFAULTS, {"project_id": project_id})
-    return wsgi.json_response({"quota_set": quotas.defaults(_conf(req))})
+    return wsgi.json_response({"quota_set": quotas.defaults(common.conf(req))})
 
 
 def show(req, project_id, target):
-    ctx = _ctx(req)
+    ctx = common.ctx(req)
     common.check_url_project(ctx, project_id)
     _target(ctx, target, policies.SHOW)
-    return wsgi.json_response({"quota_set": quotas.effective(_conf(req), target)})
+    return wsgi.json_response({"quota_set": quotas.effective(common.conf(req), target)})
 
 
 def detail(req, project_id, target):
-    ctx = _ctx(req)
+    ctx = common.ctx(req)
     common.check_url_project(ctx, project_id)
     _target(ctx, target, policies.DETAIL)
     result = rpc_client.get_client().get_total_usage_for_tenant(ctx, target)
@@ -55,18 +45,18 @@ def _detail_response(result):
 
 
 def update(req, project_id, target):
-    ctx = _ctx(req)
+    ctx = common.ctx(req)
     common.check_url_project(ctx, project_id)
     _target(ctx, target, policies.UPDATE)
     body = wsgi.json_body(req)
     common.validate(schemas.UPDATE, body, code="quota.invalid_limits",
                     prefix="Invalid input for quota limits")
-    limits = quotas.update(_conf(req), target, body["quota_set"])
-    return wsgi.json_response({target: limits})
+    limits = quotas.update(common.conf(req), target, body["quota_set"])
+    return wsgi.json_response({common.as_sent(req, "target"): limits})
 
 
 def delete(req, project_id, target):
-    ctx = _ctx(req)
+    ctx = common.ctx(req)
     common.check_url_project(ctx, project_id)
     _target(ctx, target, policies.DELETE)
     body = wsgi.json_body(req, required=False)
@@ -74,52 +64,47 @@ def delete(req, project_id, target):
         return _delete_all(req, target)
     common.validate(schemas.DELETE, body, code="quota.invalid_resources",
                     prefix="Invalid input for quota")
-    return _delete_some(req, target, list(body["quota_set"]))
+    return _delete_some(req, target, body["quota_set"])
 
 
 def sync(req, project_id, target):
-    ctx = _ctx(req)
+    ctx = common.ctx(req)
     common.check_url_project(ctx, project_id)
     _target(ctx, target, policies.SYNC)
     rpc_client.get_client().quota_sync_for_project(ctx, target)
-    return wsgi.json_response(f"triggered quota sync for {target}")
-
-
-def sync_status(req, project_id, target):
-    ctx = _ctx(req)
-    common.check_url_project(ctx, project_id)
-    _target(ctx, target, policies.SYNC_STATUS)
-    return wsgi.json_response(
-        {"sync_status": sync_status_objects.list_for_project(_conf(req), target)})
+    return wsgi.json_response(f"triggered quota sync for {common.as_sent(req, 'target')}")
 
 
 def _delete_all(req, target):
-    quotas.delete_all(_conf(req), target)
+    quotas.delete_all(common.conf(req), target)
     return wsgi.json_response("Deleted all quota limits for the given project")
 
 
-def _delete_some(req, target, resources):
-    deleted = quotas.delete_some(_conf(req), target, resources)
-    return wsgi.json_response({"Deleted quota limits": deleted})
+def _delete_some(req, target, named):
+    """Delete the resources named by a list (echoed once each) or a dict (echoed as given,
+    as Kingbird answered)."""
+    resources = list(dict.fromkeys(named))
+    quotas.delete_some(common.conf(req), target, resources)
+    return wsgi.json_response({"Deleted quota limits": named if isinstance(named, dict)
+                               else resources})
 
 
 # v1.1: the URL project is the target; there is no separate caller segment.
 
 def _ctx_v11(req, project_id, rule):
-    ctx = _ctx(req)
+    ctx = common.ctx(req)
     ctx.can(rule, {"project_id": project_id})
-    common.check_uuid(project_id)
     return ctx
 
 
 def show_v11(req, project_id):
     _ctx_v11(req, project_id, policies.SHOW)
-    return wsgi.json_response({"quota_set": quotas.effective(_conf(req), project_id)})
+    return wsgi.json_response({"quota_set": quotas.effective(common.conf(req), project_id)})
 
 
 def defaults_v11(req, project_id):
     _ctx_v11(req, project_id, policies.DEFAULTS)
-    return wsgi.json_response({"quota_set": quotas.defaults(_conf(req))})
+    return wsgi.json_response({"quota_set": quotas.defaults(common.conf(req))})
 
 
 def detail_v11(req, project_id):
@@ -133,8 +118,8 @@ def update_v11(req, project_id):
     body = wsgi.json_body(req)
     common.validate(schemas.UPDATE, body, code="quota.invalid_limits",
                     prefix="Invalid input for quota limits")
-    return wsgi.json_response({project_id: quotas.update(_conf(req), project_id,
-                                                         body["quota_set"])})
+    limits = quotas.update(common.conf(req), project_id, body["quota_set"])
+    return wsgi.json_response({common.as_sent(req, "project_id"): limits})
 
 
 def delete_v11(req, project_id):
@@ -156,5 +141,6 @@ def delete_v11(req, project_id):
 def sync_v11(req, project_id):
     ctx = _ctx_v11(req, project_id, policies.SYNC)
     rpc_client.get_client().quota_sync_for_project(ctx, project_id)
-    return wsgi.json_response(f"triggered quota sync for {project_id}")
+    return wsgi.json_response(
+        f"triggered quota sync for {common.as_sent(req, 'project_id')}")
 

@@ -1,5 +1,6 @@
 """os-sync: resource synchronization jobs (keypairs, images, flavors) across regions."""
 
+import logging
 import uuid
 
 from multisite.api import errors, wsgi
@@ -9,22 +10,17 @@ from multisite.api.schemas import sync_jobs as schemas
 from multisite.objects import sync_jobs
 from multisite.rpc import client as rpc_client
 
+LOG = logging.getLogger(__name__)
 TRUE = ("true", "True", "1")
 MAX_LIMIT = 1000
-
-
-def _ctx(req):
-    return req.environ["multisite.context"]
-
-
-def _conf(req):
-    return req.environ["multisite.conf"]
 
 
 def expand(resource_set):
     """Entries with force as a bool and source as a list, then the (deduplicated) rows.
 
-    A pair whose target is its source is skipped: there is nothing to copy.
+    A pair whose target is its source is skipped: there is nothing to copy. Each entry's
+    rows are counted before any is built, so a template asking for millions of rows is
+    refused at the cost of counting them.
     """
     entries = resource_set["Sync"] if "Sync" in resource_set else [resource_set]
     normalized, rows, seen = [], [], set()
@@ -33,28 +29,35 @@ def expand(resource_set):
         force = force if isinstance(force, bool) else force in TRUE
         sources = [entry["source"]] if isinstance(entry["source"], str) else entry["source"]
         sources = list(dict.fromkeys(sources))
+        targets = list(dict.fromkeys(entry["target"]))
+        resources = list(dict.fromkeys(entry["resources"]))
         normalized.append({"resource_type": entry["resource_type"], "force": force,
-                           "resources": list(dict.fromkeys(entry["resources"])),
-                           "source": sources, "target": list(dict.fromkeys(entry["target"]))})
-        for resource in normalized[-1]["resources"]:
-            for source in sources:
-                for target in normalized[-1]["target"]:
-                    key = (entry["resource_type"], resource, source, target)
-                    if target == source or key in seen:
-                        continue
-                    seen.add(key)
-                    rows.append({"resource_type": entry["resource_type"], "resource": resource,
-                                 "source": source, "target": target, "force": force})
+                           "resources": resources, "source": sources, "target": targets})
+        pairs = [(s, t) for s in sources for t in targets if s != t]
+        # distinct within the entry: its rows alone are this many
+        _check_count(len(resources) * len(pairs))
+        for resource in resources:
+            for source, target in pairs:
+                key = (entry["resource_type"], resource, source, target)
+                if key in seen:
+                    continue
+                seen.add(key)
+                rows.append({"resource_type": entry["resource_type"], "resource": resource,
+                             "source": source, "target": target, "force": force})
+        _check_count(len(rows))
     return normalized, rows
+
+
+def _check_count(count):
+    if count > schemas.MAX_ROWS:
+        raise errors.bad_request("sync_job.too_many_rows",
+                                 f"{count} rows requested; at most {schemas.MAX_ROWS}")
 
 
 def _check_rows(rows):
     if not rows:
         raise errors.bad_request("sync_job.no_rows",
                                  "Nothing to synchronize: every target is a source")
-    if len(rows) > schemas.MAX_ROWS:
-        raise errors.bad_request("sync_job.too_many_rows",
-                                 f"{len(rows)} rows requested; at most {schemas.MAX_ROWS}")
 
 
 def _check_sources(ctx, project_id, entries, job_id):
@@ -67,6 +70,9 @@ def _check_sources(ctx, project_id, entries, job_id):
     if result["unknown_regions"]:
         raise errors.bad_request("sync_job.unknown_region",
                                  "Unknown region: " + ", ".join(result["unknown_regions"]))
+    if result.get("service_missing"):
+        raise errors.bad_request("sync_job.service_missing",
+                                 "Service missing: " + "; ".join(result["service_missing"]))
     if result["missing"]:
         raise sync_jobs.SourceResourceNotFound(missing=", ".join(result["missing"]))
     if result["unavailable"]:
@@ -76,18 +82,19 @@ def _check_sources(ctx, project_id, entries, job_id):
 
 
 def create(req, project_id):
-    ctx = _ctx(req)
+    ctx = common.ctx(req)
     common.check_url_project(ctx, project_id)
     ctx.can(policies.CREATE, {"project_id": project_id})
     body = wsgi.json_body(req)
     common.validate(schemas.CREATE, body, code="sync_job.invalid", prefix="Invalid sync job")
-    entries, rows = expand(body["resource_set"])
-    if any(e["resource_type"] == "flavor" for e in entries):
+    resource_set = body["resource_set"]
+    if any(e["resource_type"] == "flavor" for e in resource_set.get("Sync", [resource_set])):
         ctx.can(policies.CREATE_FLAVOR, {"project_id": project_id})
+    entries, rows = expand(resource_set)
     _check_rows(rows)
     job_id = str(uuid.uuid4())
     server, engine_id = _check_sources(ctx, project_id, entries, job_id)
-    conf = _conf(req)
+    conf = common.conf(req)
     # handed off: rows claimed by the validating engine (short lease), sent to it
     job, items = sync_jobs.create(conf, project_id=project_id, user_id=ctx.user_id,
                                   rows=rows, job_id=job_id,
@@ -95,8 +102,9 @@ def create(req, project_id):
                                   handoff_lease=conf.sync.handoff_lease)
     try:
         rpc_client.get_client().sync_job_created(ctx, job["id"], server=server, items=items)
-    except Exception:  # the job is durable: an engine's scan picks it up (after the lease)
-        pass
+    except Exception as exc:  # the job is durable: an engine's scan picks it up (after the lease)
+        LOG.warning("sync job wake-up not sent: job=%s project=%s server=%s error=%s",
+                    job["id"], project_id, server, exc)
     return wsgi.json_response({"job_status": job})
 
 
@@ -116,13 +124,13 @@ def _scope(ctx, project_id, query):
 
 
 def _list(req, project_id, *, active):
-    ctx = _ctx(req)
+    ctx = common.ctx(req)
     common.check_url_project(ctx, project_id)
     ctx.can(policies.LIST, {"project_id": project_id})
     query = _query(req)
     scope = _scope(ctx, project_id, query)
     limit = min(int(query.get("limit", MAX_LIMIT)), MAX_LIMIT)
-    jobs, more = sync_jobs.list_jobs(_conf(req), project_id=scope, active=active,
+    jobs, more = sync_jobs.list_jobs(common.conf(req), project_id=scope, active=active,
                                      limit=limit, marker=query.get("marker"))
     body = {"job_set": jobs}
     if more and jobs:
@@ -141,12 +149,11 @@ def list_active(req, project_id):
 
 
 def show(req, project_id, job_id):
-    ctx = _ctx(req)
+    ctx = common.ctx(req)
     common.check_url_project(ctx, project_id)
     ctx.can(policies.SHOW, {"project_id": project_id})
-    common.check_uuid(job_id, "job")
     query = _query(req)
-    rows = sync_jobs.get_rows(_conf(req), job_id, project_id=_scope(ctx, project_id, query))
+    rows = sync_jobs.get_rows(common.conf(req), job_id, project_id=_scope(ctx, project_id, query))
     if query.get("verbose") not in TRUE:
         for row in rows:
             del row["error"]  # Kingbird's row shape, unless asked for the reasons
@@ -154,9 +161,8 @@ def show(req, project_id, job_id):
 
 
 def delete(req, project_id, job_id):
-    ctx = _ctx(req)
+    ctx = common.ctx(req)
     common.check_url_project(ctx, project_id)
     ctx.can(policies.DELETE, {"project_id": project_id})
-    common.check_uuid(job_id, "job")
-    sync_jobs.delete(_conf(req), job_id, project_id=project_id)
+    sync_jobs.delete(common.conf(req), job_id, project_id=project_id)
     return wsgi.json_response(f"job {job_id} deleted from the database.")

@@ -11,7 +11,6 @@ DETAIL = PREFIX % "detail"
 UPDATE = PREFIX % "update"
 DELETE = PREFIX % "delete"
 SYNC = PREFIX % "sync"
-SYNC_STATUS = PREFIX % "sync_status"
 
 V10 = "/v1.0/{project_id}/os-quota-sets/{target}"
 V11 = "/v1.1/{project_id}/os-quota-sets"
@@ -37,10 +36,6 @@ rules = [
     policy.DocumentedRuleDefault(
         SYNC, base.ADMIN, "Rebalance a project's region limits now.",
         [{"method": "PUT", "path": V10 + "/sync"}, {"method": "PUT", "path": V11 + "/sync"}]),
-    policy.DocumentedRuleDefault(
-        SYNC_STATUS, base.ADMIN_OR_READER,
-        "Show the last rebalance outcome of a project in every region.",
-        [{"method": "GET", "path": "/v1.0/{project_id}/os-quota-sync-status/{target}"}]),
 ]
 
 

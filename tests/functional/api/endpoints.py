@@ -6,6 +6,7 @@ work on the class `gold`, which `seed()` creates with the project limits.
 """
 
 import dataclasses
+import uuid
 
 from multisite.objects import quota_classes, quotas
 
@@ -60,6 +61,6 @@ ENDPOINTS = [
 
 
 def seed(conf, target):
-    """Rows for the delete endpoints to delete."""
-    quotas.update(conf, target, {"cores": 5, "ram": 1024})
+    """Rows for the delete endpoints to delete (stored under the API's one spelling)."""
+    quotas.update(conf, uuid.UUID(target).hex, {"cores": 5, "ram": 1024})
     quota_classes.update(conf, CLASS, {"cores": 1})

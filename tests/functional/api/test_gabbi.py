@@ -14,6 +14,8 @@ import unittest
 import pytest
 from gabbi import driver
 
+from tests.functional.api import fixtures
+
 GABBITS = os.path.join(os.path.dirname(__file__), "gabbits")
 STORIES = sorted(name[:-5] for name in os.listdir(GABBITS) if name.endswith(".yaml"))
 
@@ -63,7 +65,8 @@ def problems(method, status, headers, body):
 
 def _story_suite(story, intercept):
     suites = driver.build_tests(GABBITS, unittest.TestLoader(), intercept=intercept,
-                                test_loader_name="multisite")
+                                test_loader_name="multisite",
+                                fixture_module=fixtures)
     for suite in suites:
         if any(test.test_base_name == story for test in suite):
             return suite

@@ -79,6 +79,12 @@ def test_sync_status_lists_regions(cli):
     assert code == 0 and json.loads(out) == []
 
 
+def test_sync_status_with_no_outcome_yet_says_a_pass_is_pending(cli, project_id):
+    code, out, err = cli("quota", "sync-status", "--project", project_id)
+    assert code == 0
+    assert "pending or running" in err and project_id in err
+
+
 def test_unreachable_endpoint(cli, monkeypatch):
     monkeypatch.setenv("OS_MULTISITE_URL", "http://127.0.0.1:9")
     code, _, err = cli("quota", "show")

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from multisite.objects import project_settings, quota_classes, quotas, services, sync_status
+from multisite.objects import quota_classes, quota_settings, quotas, services, sync_status
 from multisite.reconcilers import quota as quota_plan
 from tests.unit.engine import fake_cloud
 
@@ -50,7 +50,7 @@ def test_default_quota_class_is_honoured(db, make_manager, cloud, project):
 
 
 def test_strict_policy_per_project(db, make_manager, cloud, project):
-    project_settings.update(db, project, {"quota_policy": "strict"})
+    quota_settings.update(db, project, {"quota_policy": "strict"})
     cloud.set_usage(R1, project, volumes=3)
     cloud.set_usage(R2, project, volumes=2)
     make_manager().sync_project(project)
@@ -143,8 +143,8 @@ def test_detail_sums_reachable_regions_and_names_the_others(make_manager, cloud,
 def test_projects_to_sync_opt_in_and_out(db, make_manager, cloud, project):
     other, opted_in = uuid.uuid4().hex, uuid.uuid4().hex
     quotas.update(db, other, {"ram": 1})
-    project_settings.update(db, opted_in, {"quota_sync": True})
-    project_settings.update(db, other, {"quota_sync": False})
+    quota_settings.update(db, opted_in, {"quota_sync": True})
+    quota_settings.update(db, other, {"quota_sync": False})
     manager = make_manager()
     assert manager.projects_to_sync() == sorted([project, opted_in])
     cloud.projects_list = ["keystone-a", "keystone-b", other]

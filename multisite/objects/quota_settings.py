@@ -1,4 +1,4 @@
-"""Per-project quota engine settings: balancing policy and opt-in/opt-out."""
+"""Per-project quota engine settings (os-quota-settings): balancing policy and opt-in."""
 
 import sqlalchemy as sa
 
@@ -20,6 +20,7 @@ def get(conf, project_id):
         return _as_dict(project_id, session.get(models.ProjectSettings, project_id))
 
 
+@db_api.retry_on_conflict(integrity=True)
 def update(conf, project_id, values):
     """Set the given fields (None resets one to the default); returns all of them."""
     with db_api.session_scope(conf) as session:
