@@ -103,7 +103,8 @@ def cmd_up(args) -> int:
         log("error: --port-offset must be between 0 and 4999")
         return 2
     n = args.regions
-    if args.keystones > 1 and (args.db or layout.read_state().get("db")) != "mysql":
+    db = args.db or layout.read_state().get("db") or ("mysql" if args.profile == "full" else "")
+    if args.keystones > 1 and db != "mysql":
         log("error: --keystones 2 needs --db mysql (both keystones share one database)")
         return 2
     if not 1 <= args.keystones <= min(2, n):
@@ -125,8 +126,9 @@ def cmd_up(args) -> int:
 def _up(layout: L.Layout, n: int, args) -> int:
     t0 = time.monotonic()
     state = layout.read_state()
-    db = args.db or state.get("db") or "sqlite"
     profile = args.profile or state.get("profile") or "api"
+    # several processes write each region's databases at once in the full profile
+    db = args.db or state.get("db") or ("mysql" if profile == "full" else "sqlite")
     keystones = args.keystones
     for key, value in (("db", db), ("profile", profile)):
         if state.get(key, "api" if key == "profile" else None) not in (None, value) \
@@ -434,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--regions", type=int, default=int(os.environ.get(
         "MULTISITE_DEVCLOUD_REGIONS", "3")), help="number of regions, 1-6 (default 3)")
     sp.add_argument("--db", choices=["sqlite", "mysql"], default=None,
-                    help="sqlite (default) or the local MariaDB on 127.0.0.1:3306 as root")
+                    help="sqlite (default for --profile api) or the local MariaDB on "
+                    "127.0.0.1:3306 as root (default for --profile full)")
     sp.add_argument("--profile", choices=L.PROFILES, default=None,
                     help="api (default: the API servers only) or full (placement, conductor, "
                     "scheduler, compute with FakeDriver, cinder volume/backup, an L2 agent "

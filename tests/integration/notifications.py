@@ -12,7 +12,9 @@ from oslo_config import cfg
 from tests import polling
 
 # each service publishes on its own control exchange; topic "notifications" (.info/.error ...)
-EXCHANGES = ("nova", "neutron", "cinder", "glance", "keystone")
+# cinder-volume's notifications (e.g. volume.create.end) arrive on the default exchange
+# "openstack", cinder-api's on "cinder": a listener must bind both
+EXCHANGES = ("nova", "neutron", "cinder", "glance", "keystone", "openstack")
 
 
 class Recorder:

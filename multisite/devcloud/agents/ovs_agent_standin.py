@@ -18,10 +18,10 @@ import time
 from neutron.agent import rpc as agent_rpc
 from neutron.api.rpc.callbacks import resources
 from neutron.common import config as common_config
-from neutron.common import topics
 from neutron.conf.agent import common as agent_conf
 from neutron_lib import context as n_context
 from neutron_lib import rpc as n_rpc
+from neutron_lib.agent import topics
 from oslo_config import cfg
 
 OPTS = [
@@ -62,7 +62,7 @@ def main() -> int:
     }
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    interval = max(1, cfg.CONF.AGENT.report_interval)
+    interval = max(1, int(cfg.CONF.AGENT.report_interval))
     print(f"ovs agent stand-in for host {cfg.CONF.host}: reporting every {interval} s", flush=True)
     while not stop:
         try:
