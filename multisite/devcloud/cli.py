@@ -103,7 +103,11 @@ def cmd_up(args) -> int:
         log("error: --port-offset must be between 0 and 4999")
         return 2
     n = args.regions
-    db = args.db or layout.read_state().get("db") or ("mysql" if args.profile == "full" else "")
+    state = layout.read_state()
+    full = (args.profile or state.get("profile")) == "full"
+    db = args.db or state.get("db") or ("mysql" if full else "sqlite")
+    if args.keystones is None:
+        args.keystones = int(layout.read_state().get("keystones", 1))
     if args.keystones > 1 and db != "mysql":
         log("error: --keystones 2 needs --db mysql (both keystones share one database)")
         return 2
@@ -442,9 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="api (default: the API servers only) or full (placement, conductor, "
                     "scheduler, compute with FakeDriver, cinder volume/backup, an L2 agent "
                     "stand-in; RPC on each region's RabbitMQ vhost)")
-    sp.add_argument("--keystones", type=int, default=1,
+    sp.add_argument("--keystones", type=int, default=None,
                     help="2: a second keystone (RegionTwo's) on the same database, with its "
-                    "own Fernet key repository (needs --db mysql)")
+                    "own Fernet key repository (needs --db mysql; default: as before, or 1)")
     sp.add_argument("--port-offset", type=int, default=None,
                     help="shift every port (keystone included) by this much, to run a second "
                     f"devcloud next to one on the default ports (default ${L.PORT_OFFSET_ENV} "

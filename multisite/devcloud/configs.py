@@ -121,6 +121,7 @@ host = r{svc.index}-nova-api
 state_path = {d}
 compute_driver = fake.FakeDriver
 debug = false
+graceful_shutdown_timeout = 5
 
 [api]
 auth_strategy = keystone
@@ -183,6 +184,7 @@ resource_query_filters_file = {d / 'resource_filters.json'}
 state_path = {d}
 host = r{svc.index}-cinder{'' if svc.full else '-api'}
 debug = false
+graceful_shutdown_timeout = 5
 {full}
 [database]
 connection = {svc.db_url('cinder')}
@@ -215,6 +217,7 @@ rpc_workers = 1
 # the RPC worker also takes the agents' state reports
 rpc_state_report_workers = 0
 debug = false
+graceful_shutdown_timeout = 5
 
 [database]
 connection = {svc.db_url('neutron')}

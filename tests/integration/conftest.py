@@ -103,7 +103,8 @@ FULL_REGIONS = 2
 
 @pytest.fixture(scope="session")
 def devcloud_full():
-    """A second devcloud with the ``full`` profile (servers boot, volumes attach, backups).
+    """A second devcloud with the ``full`` profile (servers boot, volumes attach, backups),
+    MariaDB and two keystones (RegionTwo's own).
 
     It runs next to the API-only one: own base (``MULTISITE_DEVCLOUD_FULL_BASE``, default
     ``<repo>/.devcloud-full``) and ports shifted by ``MULTISITE_DEVCLOUD_FULL_PORT_OFFSET``
@@ -118,7 +119,7 @@ def devcloud_full():
     started = False
     if _running_regions(layout) < FULL_REGIONS or layout.read_state().get("profile") != "full":
         _devcloud_cli(layout, "up", "--profile", "full", "--regions", str(FULL_REGIONS),
-                      "--port-offset", str(offset), timeout=3600)
+                      "--keystones", "2", "--port-offset", str(offset), timeout=3600)
         started = True
         if _running_regions(layout) < FULL_REGIONS:
             raise RuntimeError(f"full devcloud in {layout.base} is not answering after `up`")

@@ -6,6 +6,7 @@ import contextlib
 import time
 
 import pytest
+import requests
 
 from multisite.devcloud import full_setup
 from multisite.devcloud import layout as L
@@ -153,3 +154,28 @@ def test_full_profile_smoke(devcloud_full, project):
     finally:
         for lst in listeners.values():
             lst.__exit__(None, None, None)
+
+
+def test_second_keystone_shares_db_not_key_directory(devcloud_full):
+    """RegionTwo's keystone: same database and keys (copied), its own key repository."""
+    cloud = devcloud_full
+    ks1 = cloud.keystone_url
+    ks2 = L.keystone_url(cloud.layout.port_offset, 2)
+    assert cloud.endpoint("identity", "RegionTwo").rstrip("/") == ks2
+    assert cloud.endpoint("identity", "RegionOne").rstrip("/") == ks1
+    token = cloud.token()  # issued by the first keystone
+    for url in (ks1, ks2):
+        resp = requests.get(f"{url}/auth/tokens", timeout=30,
+                            headers={"X-Auth-Token": token, "X-Subject-Token": token})
+        assert resp.status_code == 200, (url, resp.text)
+    # a project made through one is seen by the other (one database)
+    project = cloud.create_project()
+    try:
+        resp = requests.get(f"{ks2}/projects/{project.id}", timeout=30,
+                            headers={"X-Auth-Token": token})
+        assert resp.status_code == 200, resp.text
+    finally:
+        cloud.delete_project(project)
+    keys1, keys2 = cloud.base / "keystone" / "fernet-keys", cloud.base / "keystone2" / "fernet-keys"
+    assert keys1.resolve() != keys2.resolve() and not keys2.is_symlink()
+    assert sorted(p.name for p in keys1.iterdir()) == sorted(p.name for p in keys2.iterdir())
