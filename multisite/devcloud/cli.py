@@ -282,11 +282,11 @@ def _down(layout: L.Layout, purge: bool, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and any(_alive(p) for ps in pids.values() for p in ps):
         time.sleep(0.2)
-    killed = 0
+    killed = []
     for s in running:
         left = [p for p in pids[s.name] if _alive(p)]
         if left:
-            killed += 1
+            killed.append(s.name)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pids[s.name][0], signal.SIGKILL)
             for p in left:
@@ -297,7 +297,7 @@ def _down(layout: L.Layout, purge: bool, timeout: float) -> int:
     if running:
         msg = f"devcloud stopped: {len(running)} services in {time.monotonic() - t0:.1f} s"
         if killed:
-            msg += f" ({killed} needed SIGKILL)"
+            msg += f" ({', '.join(killed)} needed SIGKILL)"
         log(msg)
     else:
         log("devcloud is not running")

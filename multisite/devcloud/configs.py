@@ -119,7 +119,9 @@ host = {svc.compute_host}
 transport_url = {rpc_url(svc)}
 host = r{svc.index}-nova-api
 state_path = {d}
-compute_driver = fake.FakeDriver
+# FakeDriver with one stable node UUID (kept in $state_path/compute_id): plain FakeDriver
+# makes new node UUIDs in each process, and nova-compute then refuses to start again
+compute_driver = fake.FakeDriverWithoutFakeNodes
 debug = false
 graceful_shutdown_timeout = 5
 

@@ -76,8 +76,15 @@ def test_full_profile_smoke(devcloud_full, project):
             conn = test_project.connect(region)
             servers[region] = boot(cloud, conn, region, cleanups)
 
-        # volumes in RegionOne: available, real data in the file, backup, snapshot, attach
+        # the fake hypervisor follows state changes
         conn = test_project.connect(r1)
+        server1 = servers[r1][0]
+        conn.compute.stop_server(server1)
+        conn.compute.wait_for_server(server1, status="SHUTOFF", wait=120, interval=1)
+        conn.compute.start_server(server1)
+        conn.compute.wait_for_server(server1, status="ACTIVE", wait=120, interval=1)
+
+        # volumes in RegionOne: available, real data in the file, backup, snapshot, attach
         cinder = conn.block_storage
         t0 = time.monotonic()
         vol = cinder.create_volume(size=1, name=unique("vol"))
@@ -96,7 +103,6 @@ def test_full_profile_smoke(devcloud_full, project):
         cleanups.append(lambda: cinder.delete_snapshot(snap, ignore_missing=True, force=True))
         wait_status(lambda: cinder.get_snapshot(snap), "available", what="snapshot")
 
-        server1 = servers[r1][0]
         conn.compute.create_volume_attachment(server1, volume_id=vol.id)
         wait_status(lambda: cinder.get_volume(vol), "in-use", what="attached volume")
 
