@@ -4,6 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/venv.sh test
+# the devcloud's full profile (tests marked `full`): cinder's NFS driver needs mount.nfs and,
+# for snapshots, qemu-img; a clean CI machine gets them from Debian
+if [ "${CI:-}" = "true" ] && ! { command -v mount.nfs && command -v qemu-img; } >/dev/null; then
+    echo "== apt-get install nfs-common qemu-utils (devcloud full profile)"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        nfs-common qemu-utils
+fi
 echo "== ruff"
 .venv/bin/ruff check multisite tests bench
 echo "== import-linter (layer contracts)"

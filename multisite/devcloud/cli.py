@@ -1,7 +1,4 @@
-"""``multisite-devcloud``: a real multi-region OpenStack (APIs only) on this machine.
-
-Subcommands: install, up, down, status, env.  See docs/devcloud.md.
-"""
+"""``multisite-devcloud``: a real multi-region OpenStack on this machine (docs/devcloud.md)."""
 
 from __future__ import annotations
 
@@ -19,6 +16,7 @@ from pathlib import Path
 
 from multisite.devcloud import install as inst
 from multisite.devcloud import layout as L
+from multisite.devcloud import rabbit
 from multisite.devcloud import services as S
 from multisite.devcloud.keystone_setup import Keystone, setup
 
@@ -40,9 +38,10 @@ def locked(layout: L.Layout):
 
 
 # -- files for clients ------------------------------------------------------------------------
-def openrc_text(user: str, password: str, project: str, region: str) -> str:
+def openrc_text(user: str, password: str, project: str, region: str,
+                keystone_url: str = L.KEYSTONE_URL) -> str:
     env = {
-        "OS_AUTH_URL": L.KEYSTONE_URL,
+        "OS_AUTH_URL": keystone_url,
         "OS_IDENTITY_API_VERSION": "3",
         "OS_USERNAME": user,
         "OS_PASSWORD": password,
@@ -55,7 +54,7 @@ def openrc_text(user: str, password: str, project: str, region: str) -> str:
     return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
 
 
-def clouds_yaml_text(regions: list[str]) -> str:
+def clouds_yaml_text(regions: list[str], keystone_url: str = L.KEYSTONE_URL) -> str:
     out = ["clouds:"]
     for cloud, user, password, project in (
         ("devcloud-admin", L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT),
@@ -64,7 +63,7 @@ def clouds_yaml_text(regions: list[str]) -> str:
         out += [
             f"  {cloud}:",
             "    auth:",
-            f"      auth_url: {L.KEYSTONE_URL}",
+            f"      auth_url: {keystone_url}",
             f"      username: {user}",
             f"      password: {password}",
             f"      project_name: {project}",
@@ -80,19 +79,41 @@ def clouds_yaml_text(regions: list[str]) -> str:
 
 
 def write_client_files(layout: L.Layout, regions: list[str]) -> None:
-    layout.clouds_yaml.write_text(clouds_yaml_text(regions))
+    url = layout.keystone_url
+    layout.clouds_yaml.write_text(clouds_yaml_text(regions, url))
     layout.openrc.write_text(
-        openrc_text(L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT, regions[0])
+        openrc_text(L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT, regions[0], url)
     )
     layout.openrc_demo.write_text(
-        openrc_text(L.DEMO_USER, L.DEMO_PASSWORD, L.DEMO_PROJECT, regions[0])
+        openrc_text(L.DEMO_USER, L.DEMO_PASSWORD, L.DEMO_PROJECT, regions[0], url)
     )
 
 
 # -- up -----------------------------------------------------------------------------------------
 def cmd_up(args) -> int:
     layout = L.Layout(args.base)
+    recorded = layout.read_state().get("port_offset")
+    if args.port_offset is not None:
+        if recorded is not None and int(recorded) != args.port_offset:
+            log(f"error: the devcloud in {layout.base} uses --port-offset {recorded}; run "
+                "`multisite-devcloud down --purge` to change it")
+            return 1
+        layout = L.Layout(args.base, args.port_offset)
+    if not 0 <= layout.port_offset <= 4999:
+        log("error: --port-offset must be between 0 and 4999")
+        return 2
     n = args.regions
+    state = layout.read_state()
+    full = (args.profile or state.get("profile")) == "full"
+    db = args.db or state.get("db") or ("mysql" if full else "sqlite")
+    if args.keystones is None:
+        args.keystones = int(layout.read_state().get("keystones", 1))
+    if args.keystones > 1 and db != "mysql":
+        log("error: --keystones 2 needs --db mysql (both keystones share one database)")
+        return 2
+    if not 1 <= args.keystones <= min(2, n):
+        log("error: --keystones is 1 or 2 (2 needs at least 2 regions)")
+        return 2
     if not 1 <= n <= L.MAX_REGIONS:
         log(f"error: --regions must be between 1 and {L.MAX_REGIONS}")
         return 2
@@ -109,12 +130,18 @@ def cmd_up(args) -> int:
 def _up(layout: L.Layout, n: int, args) -> int:
     t0 = time.monotonic()
     state = layout.read_state()
-    db = args.db or state.get("db") or "sqlite"
-    if state.get("db") and state["db"] != db and _any_initialised(layout):
-        log(f"error: the devcloud in {layout.base} was initialised with --db {state['db']}; "
-            "run `multisite-devcloud down --purge` to start over with another database")
-        return 1
-    wanted = S.all_services(layout, n, db, args.threads)
+    profile = args.profile or state.get("profile") or "api"
+    # several processes write each region's databases at once in the full profile
+    db = args.db or state.get("db") or ("mysql" if profile == "full" else "sqlite")
+    keystones = args.keystones
+    for key, value in (("db", db), ("profile", profile)):
+        if state.get(key, "api" if key == "profile" else None) not in (None, value) \
+                and _any_initialised(layout):
+            log(f"error: the devcloud in {layout.base} was initialised with --{key} "
+                f"{state[key]}; run `multisite-devcloud down --purge` to start over with "
+                f"another {key}")
+            return 1
+    wanted = S.all_services(layout, n, db, args.threads, profile, keystones)
     wanted_names = {s.name for s in wanted}
     running = [s for s in S.known_services(layout) if s.is_running()]
     extra = [s for s in running if s.name not in wanted_names]
@@ -126,28 +153,40 @@ def _up(layout: L.Layout, n: int, args) -> int:
     to_start = [s for s in wanted if not s.is_running()]
     if not to_start:
         write_client_files(layout, regions)
-        log(f"devcloud is already up with {n} regions ({', '.join(regions)}) in {layout.base}; "
-            "nothing to do")
+        log(f"devcloud is already up with {n} regions ({', '.join(regions)}), profile "
+            f"{profile}, in {layout.base}; nothing to do")
         return 0
 
-    busy = [s for s in to_start if not S.port_free(s.port)]
+    busy = [s for s in to_start if s.port and not S.port_free(s.port)]
     if busy:
         for s in busy:
             where = "" if s.kind == "keystone" else f" ({s.region})"
             log(f"error: port {s.port} for {s.name}{where} is already in use by another "
                 "process (check with `ss -ltnp`)")
-        other = S.running_base()
+        other = S.running_base(layout.port_offset)
         if other is not None and other != layout.base:
             log(f"hint: a devcloud from {other} is running; use it (--base {other} or "
                 f"MULTISITE_DEVCLOUD_BASE={other}) or stop it: "
                 f"multisite-devcloud --base {other} down")
+        else:
+            log("hint: run a second devcloud with its own --base and --port-offset")
         return 1
 
-    layout.write_state({"db": db, "regions": n, "base": str(layout.base)})
-    log(f"devcloud up: keystone + {n} regions ({', '.join(regions)}), db={db}, base={layout.base}")
+    layout.write_state({"db": db, "regions": n, "base": str(layout.base), "profile": profile,
+                        "keystones": keystones, "port_offset": layout.port_offset,
+                        "vhosts": rabbit.region_vhosts(layout, n)})
+    log(f"devcloud up: keystone + {n} regions ({', '.join(regions)}), profile={profile}, "
+        f"db={db}, port offset {layout.port_offset}, base={layout.base}")
     deadline = time.monotonic() + args.timeout
     keystone = wanted[0]
     timings: dict[str, float] = {}
+
+    t = time.monotonic()
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        made = list(pool.map(rabbit.ensure_vhost, rabbit.region_vhosts(layout, n)))
+    timings["rabbitmq vhosts"] = time.monotonic() - t
+    log(f"  rabbitmq vhosts {', '.join(rabbit.region_vhosts(layout, n))} "
+        f"({sum(made)} created) in {timings['rabbitmq vhosts']:.1f} s")
 
     def bring_up(svc: S.Service) -> None:
         did_init = svc.initialise()
@@ -156,30 +195,48 @@ def _up(layout: L.Layout, n: int, args) -> int:
         if not svc.is_running():
             svc.start()
             svc.wait_ready(deadline)
-            log(f"  {svc.name:<12} answers on :{svc.port} after {svc.timings['ready']:.1f} s")
+            where = f"on :{svc.port}" if svc.port else "(running)"
+            log(f"  {svc.name:<12} answers {where} after {svc.timings['ready']:.1f} s")
         if svc is keystone:
             catalog_only()
 
-    workers = max(2, min(args.parallel, len(to_start)))
-    # keystone first in the queue: it is the slowest chain (init, start, catalog)
-    order = sorted(to_start, key=lambda s: s.kind != "keystone")
-    errors: list[BaseException] = []
     def catalog_only() -> None:
         t = time.monotonic()
-        ks = Keystone()
+        ks = Keystone(layout.keystone_url)
         ks.login()
-        setup(ks, regions, log=lambda m: log("  " + m))
+        setup(ks, regions, log=lambda m: log("  " + m), layout=layout,
+              full=profile == "full", keystones=keystones)
         timings["keystone setup"] = time.monotonic() - t
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(bring_up, s) for s in order]
-        if keystone not in to_start:
-            futures.append(pool.submit(catalog_only))
-        for f in futures:
-            try:
-                f.result()
-            except BaseException as exc:  # noqa: BLE001 - report them all
-                errors.append(exc)
+    # first keystone(s) and the APIs (they create the databases), then what shares them:
+    # the second keystone (the first one's keys) and the full profile's daemons
+    second = [s for s in to_start if s.port == 0 or (s.kind == "keystone" and s.index >= 2)]
+    first = [s for s in to_start if s not in second]
+    errors: list[BaseException] = []
+    for phase, extra_task in ((first, keystone not in to_start), (second, False)):
+        workers = max(2, min(args.parallel, len(phase) or 1))
+        # keystone first in the queue: it is the slowest chain (init, start, catalog)
+        order = sorted(phase, key=lambda s: s.kind != "keystone")
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(bring_up, s) for s in order]
+            if extra_task:
+                futures.append(pool.submit(catalog_only))
+            for f in futures:
+                try:
+                    f.result()
+                except BaseException as exc:  # noqa: BLE001 - report them all
+                    errors.append(exc)
+        if errors:
+            break
+    if not errors and profile == "full":
+        from multisite.devcloud import full_setup
+
+        t = time.monotonic()
+        try:
+            full_setup.finish(layout, n, deadline, log=lambda m: log("  " + m))
+        except (S.DevcloudError, OSError) as exc:
+            errors.append(exc)
+        timings["full profile checks"] = time.monotonic() - t
     if errors:
         for exc in errors:
             log(f"error: {exc}")
@@ -189,15 +246,15 @@ def _up(layout: L.Layout, n: int, args) -> int:
     write_client_files(layout, regions)
     total = time.monotonic() - t0
     log("")
-    log(f"{'service':<12} {'region':<12} {'port':>6} {'init s':>7} {'ready s':>8}")
+    log(f"{'service':<18} {'region':<12} {'port':>6} {'init s':>7} {'ready s':>8}")
     for s in wanted:
         init = f"{s.timings['init']:.1f}" if "init" in s.timings else "-"
         ready = f"{s.timings['ready']:.1f}" if "ready" in s.timings else "-"
-        log(f"{s.name:<12} {s.region:<12} {s.port:>6} {init:>7} {ready:>8}")
+        log(f"{s.name:<18} {s.region:<12} {s.port or '-':>6} {init:>7} {ready:>8}")
     for k, v in timings.items():
         log(f"{k}: {v:.1f} s")
-    log(f"devcloud up in {total:.0f} s: keystone {L.KEYSTONE_URL}, admin/{L.ADMIN_PASSWORD} "
-        f"(project {L.ADMIN_PROJECT}); demo/{L.DEMO_PASSWORD}")
+    log(f"devcloud up in {total:.0f} s: keystone {layout.keystone_url}, "
+        f"admin/{L.ADMIN_PASSWORD} (project {L.ADMIN_PROJECT}); demo/{L.DEMO_PASSWORD}")
     log(f"  clouds.yaml: {layout.clouds_yaml} (clouds devcloud-admin, devcloud-demo)")
     log(f"  openrc:      source {layout.openrc}   (or: eval \"$(multisite-devcloud env)\")")
     return 0
@@ -225,11 +282,11 @@ def _down(layout: L.Layout, purge: bool, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and any(_alive(p) for ps in pids.values() for p in ps):
         time.sleep(0.2)
-    killed = 0
+    killed = []
     for s in running:
         left = [p for p in pids[s.name] if _alive(p)]
         if left:
-            killed += 1
+            killed.append(s.name)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pids[s.name][0], signal.SIGKILL)
             for p in left:
@@ -240,16 +297,26 @@ def _down(layout: L.Layout, purge: bool, timeout: float) -> int:
     if running:
         msg = f"devcloud stopped: {len(running)} services in {time.monotonic() - t0:.1f} s"
         if killed:
-            msg += f" ({killed} needed SIGKILL)"
+            msg += f" ({', '.join(killed)} needed SIGKILL)"
         log(msg)
     else:
         log("devcloud is not running")
+    from multisite.devcloud.daemons import unmount_all
+
+    unmount_all(layout, L.MAX_REGIONS)
+    try:
+        gone = [v for v in rabbit.stale_vhosts(layout) if rabbit.delete_vhost(v)]
+        if gone:
+            log(f"rabbitmq vhosts removed: {', '.join(gone)}")
+    except rabbit.RabbitError as exc:
+        log(f"warning: could not remove the rabbitmq vhosts: {exc}")
     if purge:
         for s in services:
             s.drop_data()
         for p in (layout.state_file, layout.clouds_yaml, layout.openrc, layout.openrc_demo):
             p.unlink(missing_ok=True)
-        for d in [*layout.base.glob("r[0-9]*"), layout.base / "keystone", layout.log_dir]:
+        for d in [*layout.base.glob("r[0-9]*"), *layout.base.glob("keystone*"),
+                  layout.base / "backups", layout.base / "bin", layout.log_dir]:
             shutil.rmtree(d, ignore_errors=True)
         log(f"devcloud data purged from {layout.base} (the venv is kept)")
     return 0
@@ -271,26 +338,36 @@ def cmd_status(args) -> int:
     if not state and not any(s.pid_file.exists() for s in services):
         log(f"devcloud in {layout.base}: never started")
         return 3
-    log(f"devcloud in {layout.base}: db={state.get('db', '?')} regions={state.get('regions', '?')}")
-    log(f"{'service':<12} {'region':<12} {'port':>6} {'pid':>8} {'rss MB':>8}  state")
+    log(f"devcloud in {layout.base}: db={state.get('db', '?')} regions={state.get('regions', '?')}"
+        f" profile={state.get('profile', 'api')} port offset={layout.port_offset}")
+    log(f"{'service':<18} {'region':<12} {'port':>6} {'pid':>8} {'rss MB':>8}  state")
     total = 0
     per_region: dict[str, int] = {}
     up = 0
     for s in services:
         pid = s.pid()
+        port = s.port or "-"
         if pid is None:
-            log(f"{s.name:<12} {s.region:<12} {s.port:>6} {'-':>8} {'-':>8}  stopped")
+            log(f"{s.name:<18} {s.region:<12} {port:>6} {'-':>8} {'-':>8}  stopped")
             continue
         mem = s.rss_bytes()
         total += mem
         per_region[s.region] = per_region.get(s.region, 0) + mem
-        answers = S.http_answers(s.url, timeout=3)
+        # a daemon has no port: running is what can be seen from here (`up` checks the
+        # region's own service lists)
+        answers = S.http_answers(s.url, timeout=3) if s.port else True
         up += answers
-        log(f"{s.name:<12} {s.region:<12} {s.port:>6} {pid:>8} {mem / 2**20:>8.0f}  "
-            + ("up" if answers else "running, not answering"))
+        log(f"{s.name:<18} {s.region:<12} {port:>6} {pid:>8} {mem / 2**20:>8.0f}  "
+            + (("up" if s.port else "running") if answers else "running, not answering"))
     for region, mem in per_region.items():
         log(f"memory {region}: {mem / 2**20:.0f} MB")
-    log(f"memory total: {total / 2**20:.0f} MB; {up}/{len(services)} services answer")
+    log(f"memory total: {total / 2**20:.0f} MB; {up}/{len(services)} services up")
+    try:
+        present = set(rabbit.vhosts())
+        for v in state.get("vhosts", []):
+            log(f"rabbitmq vhost {v}: {'present' if v in present else 'MISSING'}")
+    except rabbit.RabbitError as exc:
+        log(f"rabbitmq: {exc}")
     return 0 if up == len(services) else 1
 
 
@@ -317,8 +394,11 @@ def cmd_multisite_conf(args) -> int:
     layout = L.Layout(args.base)
     state = (args.state or layout.base / "multisite").resolve()
     state.mkdir(parents=True, exist_ok=True)
+    n = int(layout.read_state().get("regions", 0))
+    urls = {L.region_name(i): layout.transport_url(i) for i in range(1, n + 1)}
     text = multisite_conf.render(state, transport_url=args.transport_url,
-                                 periodic_interval=args.periodic_interval)
+                                 periodic_interval=args.periodic_interval,
+                                 keystone_url=layout.keystone_url, notification_urls=urls)
     if args.output:
         Path(args.output).write_text(text)
         log(f"wrote {args.output}")
@@ -360,7 +440,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--regions", type=int, default=int(os.environ.get(
         "MULTISITE_DEVCLOUD_REGIONS", "3")), help="number of regions, 1-6 (default 3)")
     sp.add_argument("--db", choices=["sqlite", "mysql"], default=None,
-                    help="sqlite (default) or the local MariaDB on 127.0.0.1:3306 as root")
+                    help="sqlite (default for --profile api) or the local MariaDB on "
+                    "127.0.0.1:3306 as root (default for --profile full)")
+    sp.add_argument("--profile", choices=L.PROFILES, default=None,
+                    help="api (default: the API servers only) or full (placement, conductor, "
+                    "scheduler, compute with FakeDriver, cinder volume/backup, an L2 agent "
+                    "stand-in; RPC on each region's RabbitMQ vhost)")
+    sp.add_argument("--keystones", type=int, default=None,
+                    help="2: a second keystone (RegionTwo's) on the same database, with its "
+                    "own Fernet key repository (needs --db mysql; default: as before, or 1)")
+    sp.add_argument("--port-offset", type=int, default=None,
+                    help="shift every port (keystone included) by this much, to run a second "
+                    f"devcloud next to one on the default ports (default ${L.PORT_OFFSET_ENV} "
+                    "or 0; fixed at the first `up`)")
     sp.add_argument("--threads", type=int, default=1,
                     help="gunicorn threads per region service (default 1; SQLite needs 1)")
     sp.add_argument("--timeout", type=float, default=600,

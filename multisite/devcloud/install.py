@@ -16,6 +16,8 @@ PACKAGES = [
     "cinder==29.0.0",
     "neutron==29.0.0",
     "glance==33.0.0",
+    # the full profile's placement API (nova-scheduler and nova-compute need it)
+    "openstack-placement==16.0.0",
     "gunicorn",
     # neutron 29.0.0 does not declare it, but every neutron command imports it
     "pyroute2",

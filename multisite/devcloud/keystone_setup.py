@@ -8,7 +8,7 @@ import urllib.request
 
 from multisite.devcloud import layout as L
 
-SERVICE_PASSWORDS = {svc: f"{svc}pw" for svc in L.REGION_SERVICES}
+SERVICE_PASSWORDS = {svc: f"{svc}pw" for svc in [*L.REGION_SERVICES, "placement"]}
 
 # (service type, service name, url template); {port} is the region's port for the service
 CATALOG = {
@@ -17,9 +17,11 @@ CATALOG = {
     "volumev3": ("cinderv3", "http://127.0.0.1:{port}/v3/%(project_id)s"),
     "network": ("neutron", "http://127.0.0.1:{port}"),
     "image": ("glance", "http://127.0.0.1:{port}"),
+    "placement": ("placement", "http://127.0.0.1:{port}"),  # full profile only
     "synchronization": ("multisite", None),
 }
-TYPE_TO_SERVICE = {"compute": "nova", "volumev3": "cinder", "network": "neutron", "image": "glance"}
+TYPE_TO_SERVICE = {"compute": "nova", "volumev3": "cinder", "network": "neutron", "image": "glance",
+                   "placement": "placement"}
 INTERFACES = ("public", "internal", "admin")
 
 
@@ -119,8 +121,14 @@ class Keystone:
         self.put(f"/projects/{project_id}/users/{user_id}/roles/{role_id}")
 
 
-def setup(ks: Keystone, regions: list[str], log=print) -> None:
-    """Make the catalog, projects and users match ``regions``; safe to run again."""
+def setup(ks: Keystone, regions: list[str], log=print, *, layout: L.Layout | None = None,
+          full: bool = False, keystones: int = 1) -> None:
+    """Make the catalog, projects and users match ``regions``; safe to run again.
+
+    Region N's identity endpoint is keystone N's when ``keystones`` >= N, else the first's.
+    """
+    offset = layout.port_offset if layout is not None else 0
+    catalog = {t: v for t, v in CATALOG.items() if full or t != "placement"}
     roles = {name: ks.role(name) for name in ("admin", "member", "reader", "service")}
 
     service_project = ks.project("service", "devcloud service users")
@@ -139,7 +147,7 @@ def setup(ks: Keystone, regions: list[str], log=print) -> None:
             ks.post("/regions", {"region": {"id": region}})
 
     services = {s["type"]: s["id"] for s in ks.get("/services")["services"]}
-    for stype, (sname, _) in CATALOG.items():
+    for stype, (sname, _) in catalog.items():
         if stype not in services:
             body = {"service": {"type": stype, "name": sname, "enabled": True}}
             services[stype] = ks.post("/services", body)["service"]["id"]
@@ -148,20 +156,21 @@ def setup(ks: Keystone, regions: list[str], log=print) -> None:
     wanted: dict[tuple[str, str, str], str] = {}
     for region in regions:
         index = L.region_index(region)
-        for stype, (_, template) in CATALOG.items():
+        for stype, (_, template) in catalog.items():
             if stype == "identity":
-                url = L.KEYSTONE_URL  # gotcha: identity must be listed in every region
+                # gotcha: identity must be listed in every region
+                url = L.keystone_url(offset, index if index <= keystones else 1)
             elif stype == "synchronization":
                 url = L.MULTISITE_URL
             else:
-                url = template.format(port=L.port(TYPE_TO_SERVICE[stype], index))
+                url = template.format(port=L.port(TYPE_TO_SERVICE[stype], index, offset))
             for interface in INTERFACES:
                 wanted[(stype, region, interface)] = url
 
     created = removed = 0
     for ep in ks.get("/endpoints")["endpoints"]:
         stype = by_id.get(ep["service_id"])
-        if stype not in CATALOG:
+        if stype not in catalog:
             continue
         key = (stype, ep.get("region_id") or ep.get("region"), ep["interface"])
         url = wanted.pop(key, None)

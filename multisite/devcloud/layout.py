@@ -23,12 +23,17 @@ DOMAIN = "Default"
 MYSQL_URL = "mysql+pymysql://root@127.0.0.1:3306/{db}?charset=utf8"
 MYSQL_PREFIX = "devcloud_"
 
+# the machine's RabbitMQ: one vhost per region (and per devcloud) for notifications and RPC
+RABBIT_URL = "rabbit://guest:guest@127.0.0.1:5672/{vhost}"
+PORT_OFFSET_ENV = "MULTISITE_DEVCLOUD_PORT_OFFSET"
+
 REGION_NAMES = ["RegionOne", "RegionTwo", "RegionThree", "RegionFour", "RegionFive", "RegionSix"]
 MAX_REGIONS = len(REGION_NAMES)  # region 7 would need ports above 65535
 
 # default ports of region 1; region N adds (N-1)*10000
-BASE_PORTS = {"nova": 8774, "cinder": 8776, "neutron": 9696, "glance": 9292}
+BASE_PORTS = {"nova": 8774, "cinder": 8776, "neutron": 9696, "glance": 9292, "placement": 8778}
 REGION_SERVICES = ["nova", "cinder", "neutron", "glance"]
+PROFILES = ("api", "full")
 
 
 def region_name(index: int) -> str:
@@ -39,10 +44,23 @@ def region_index(name: str) -> int:
     return REGION_NAMES.index(name) + 1
 
 
-def port(service: str, index: int) -> int:
+def port(service: str, index: int, offset: int = 0) -> int:
+    """Region ``index``'s port; keystone N (``--keystones``) is 5000 + (N-1)*10000."""
     if service == "keystone":
-        return KEYSTONE_PORT
-    return BASE_PORTS[service] + (index - 1) * 10000
+        return KEYSTONE_PORT + (max(index, 1) - 1) * 10000 + offset
+    return BASE_PORTS[service] + (index - 1) * 10000 + offset
+
+
+def keystone_url(offset: int = 0, index: int = 1) -> str:
+    return f"http://{HOST}:{port('keystone', index, offset)}/v3"
+
+
+def env_port_offset() -> int:
+    raw = os.environ.get(PORT_OFFSET_ENV, "").strip() or "0"
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{PORT_OFFSET_ENV}={raw!r} is not a number") from None
 
 
 def repo_root() -> Path:
@@ -59,10 +77,42 @@ def default_base() -> Path:
 
 @dataclass
 class Layout:
+    """A devcloud's state directory; its port offset comes from ``state.json`` once started.
+
+    ``port_offset`` shifts every port (Keystone included) so that two devclouds can run on one
+    machine; it also names their MariaDB databases and RabbitMQ vhosts apart.
+    """
+
     base: Path
+    port_offset: int | None = None
 
     def __post_init__(self) -> None:
         self.base = Path(self.base).expanduser().resolve()
+        if self.port_offset is None:
+            recorded = self.read_state().get("port_offset")
+            self.port_offset = int(recorded) if recorded is not None else env_port_offset()
+
+    def port(self, service: str, index: int) -> int:
+        return port(service, index, self.port_offset)
+
+    @property
+    def keystone_url(self) -> str:
+        return keystone_url(self.port_offset)
+
+    @property
+    def tag(self) -> str:
+        """``devcloud`` for the default ports, ``devcloud<offset>`` for a shifted devcloud."""
+        return "devcloud" if not self.port_offset else f"devcloud{self.port_offset}"
+
+    @property
+    def mysql_prefix(self) -> str:
+        return self.tag + "_"
+
+    def vhost(self, index: int) -> str:
+        return f"{self.tag}-r{index}"
+
+    def transport_url(self, index: int) -> str:
+        return RABBIT_URL.format(vhost=self.vhost(index))
 
     @property
     def venv(self) -> Path:
@@ -101,8 +151,13 @@ class Layout:
 
     def service_dir(self, service: str, index: int) -> Path:
         if service == "keystone":
-            return self.base / "keystone"
+            return self.base / ("keystone" if index < 2 else f"keystone{index}")
         return self.base / f"r{index}" / service
+
+    @property
+    def backup_dir(self) -> Path:
+        """cinder-backup's posix repository, shared by every region (cross-site restore)."""
+        return self.base / "backups"
 
     def read_state(self) -> dict:
         try:

@@ -15,8 +15,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from multisite.devcloud import configs
 from multisite.devcloud import layout as L
-from multisite.devcloud.keystone_setup import SERVICE_PASSWORDS
 
 WSGI_DIR = Path(__file__).with_name("wsgi")
 INIT_STAMP = ".initialised"
@@ -28,25 +28,59 @@ class DevcloudError(RuntimeError):
 
 @dataclass
 class Service:
-    kind: str  # keystone | nova | cinder | neutron | glance
-    index: int  # region number (1-based); 0 for keystone
+    kind: str  # keystone | nova | cinder | neutron | glance | placement
+    index: int  # region number (1-based); 0 for keystone, 2 for the second keystone
     layout: L.Layout
     db: str = "sqlite"
     threads: int = 1
     timings: dict = field(default_factory=dict)
+    profile: str = "api"  # api | full
+    keystones: int = 1  # with 2, RegionTwo's services use the second keystone
 
     # -- names and places -------------------------------------------------------------------
     @property
+    def full(self) -> bool:
+        return self.profile == "full"
+
+    @property
     def name(self) -> str:
-        return "keystone" if self.kind == "keystone" else f"r{self.index}-{self.kind}"
+        if self.kind == "keystone":
+            return "keystone" if self.index < 2 else f"keystone{self.index}"
+        return f"r{self.index}-{self.kind}"
+
+    @property
+    def title(self) -> str:
+        """gunicorn's process name: ``devcloud-r1-nova`` (``devcloud100-r1-nova`` if shifted)."""
+        return f"{self.layout.tag}-{self.name}"
 
     @property
     def region(self) -> str:
-        return "(all)" if self.kind == "keystone" else L.region_name(self.index)
+        if self.kind == "keystone":
+            return "(all)" if self.index < 2 else L.region_name(self.index)
+        return L.region_name(self.index)
 
     @property
     def port(self) -> int:
-        return L.port(self.kind, self.index)
+        return self.layout.port(self.kind, self.index)
+
+    @property
+    def auth_url(self) -> str:
+        """The keystone this service's region uses (its own one with ``--keystones``)."""
+        own = self.index if 2 <= self.index <= self.keystones else 1
+        return L.keystone_url(self.layout.port_offset, own)
+
+    @property
+    def compute_host(self) -> str:
+        return f"r{self.index}-compute"
+
+    @property
+    def nfs_share(self) -> str:
+        """The "NFS export" of the region's cinder-volume: a local directory bind-mounted."""
+        return f"127.0.0.1:{self.layout.base / f'r{self.index}' / 'nfs-export'}"
+
+    @property
+    def nfs_mount_base(self) -> Path:
+        return self.layout.base / f"r{self.index}" / "cinder" / "mnt"
 
     @property
     def dir(self) -> Path:
@@ -72,13 +106,15 @@ class Service:
 
     def mysql_name(self, what: str) -> str:
         if self.kind == "keystone":
-            return f"{L.MYSQL_PREFIX}keystone"
-        return f"{L.MYSQL_PREFIX}r{self.index}_{what}"
+            return f"{self.layout.mysql_prefix}keystone"
+        return f"{self.layout.mysql_prefix}r{self.index}_{what}"
 
     @property
     def databases(self) -> list[str]:
         return {
-            "keystone": ["keystone"],
+            # a second keystone shares the first one's database
+            "keystone": ["keystone"] if self.index < 2 else [],
+            "placement": ["placement"],
             "nova": ["nova_api", "nova_cell0", "nova"],
             "cinder": ["cinder"],
             "neutron": ["neutron"],
@@ -97,7 +133,7 @@ class Service:
         except OSError:
             return None
         # setproctitle turns the master's cmdline into "gunicorn: master [devcloud-r1-nova]"
-        if f"[devcloud-{self.name}]".encode() not in cmdline and (
+        if f"[{self.title}]".encode() not in cmdline and (
             f"{L.HOST}:{self.port}".encode() not in cmdline.split(b"\0")
         ):
             return None  # the pid was reused by something else
@@ -107,177 +143,8 @@ class Service:
         return self.pid() is not None
 
     # -- config -----------------------------------------------------------------------------
-    def authtoken(self) -> str:
-        return f"""
-[keystone_authtoken]
-www_authenticate_uri = {L.KEYSTONE_URL}
-auth_url = {L.KEYSTONE_URL}
-auth_type = password
-username = {self.kind}
-password = {SERVICE_PASSWORDS[self.kind]}
-project_name = service
-user_domain_name = {L.DOMAIN}
-project_domain_name = {L.DOMAIN}
-region_name = {self.region}
-"""
-
     def write_config(self) -> None:
-        d = self.dir
-        d.mkdir(parents=True, exist_ok=True)
-        etc = self.layout.venv / "etc"
-        if self.kind == "keystone":
-            (d / "keystone.conf").write_text(
-                f"""[DEFAULT]
-debug = false
-
-[database]
-connection = {self.db_url('keystone')}
-
-[token]
-provider = fernet
-
-[fernet_tokens]
-key_repository = {d / 'fernet-keys'}
-
-[credential]
-key_repository = {d / 'credential-keys'}
-
-[cache]
-# one worker: the in-process cache stays consistent, and it avoids ~300 SQL queries/token
-enabled = true
-backend = dogpile.cache.memory
-"""
-            )
-        elif self.kind == "nova":
-            shutil.copy(etc / "nova" / "api-paste.ini", d / "api-paste.ini")
-            (d / "nova.conf").write_text(
-                f"""[DEFAULT]
-transport_url = fake://
-host = r{self.index}-nova-api
-state_path = {d}
-debug = false
-
-[api]
-auth_strategy = keystone
-
-[wsgi]
-api_paste_config = {d / 'api-paste.ini'}
-
-[api_database]
-connection = {self.db_url('nova_api')}
-
-[database]
-connection = {self.db_url('nova')}
-
-[keystone]
-region_name = {self.region}
-
-[oslo_messaging_notifications]
-driver = noop
-
-[oslo_concurrency]
-lock_path = {d / 'lock'}
-{self.authtoken()}"""
-            )
-        elif self.kind == "cinder":
-            shutil.copy(etc / "cinder" / "api-paste.ini", d / "api-paste.ini")
-            shutil.copy(etc / "cinder" / "resource_filters.json", d / "resource_filters.json")
-            (d / "cinder.conf").write_text(
-                f"""[DEFAULT]
-transport_url = fake://
-auth_strategy = keystone
-api_paste_config = {d / 'api-paste.ini'}
-resource_query_filters_file = {d / 'resource_filters.json'}
-state_path = {d}
-host = r{self.index}-cinder-api
-debug = false
-
-[database]
-connection = {self.db_url('cinder')}
-
-[oslo_messaging_notifications]
-driver = noop
-
-[oslo_concurrency]
-lock_path = {d / 'lock'}
-{self.authtoken()}"""
-            )
-        elif self.kind == "neutron":
-            shutil.copy(etc / "neutron" / "api-paste.ini", d / "api-paste.ini")
-            (d / "neutron.conf").write_text(
-                f"""[DEFAULT]
-core_plugin = ml2
-service_plugins = router
-transport_url = fake://
-auth_strategy = keystone
-api_paste_config = {d / 'api-paste.ini'}
-state_path = {d}
-host = r{self.index}-neutron-server
-notify_nova_on_port_status_changes = false
-notify_nova_on_port_data_changes = false
-debug = false
-
-[database]
-connection = {self.db_url('neutron')}
-
-[oslo_messaging_notifications]
-driver = noop
-
-[oslo_concurrency]
-lock_path = {d / 'lock'}
-{self.authtoken()}"""
-            )
-            (d / "ml2_conf.ini").write_text(
-                """[ml2]
-type_drivers = flat,vlan,vxlan
-tenant_network_types = vxlan
-mechanism_drivers = openvswitch
-extension_drivers = port_security
-
-[ml2_type_flat]
-flat_networks = *
-
-[ml2_type_vxlan]
-vni_ranges = 1:10000
-"""
-            )
-        elif self.kind == "glance":
-            shutil.copy(etc / "glance" / "glance-api-paste.ini", d / "glance-api-paste.ini")
-            for sub in ("images", "staging", "tasks"):
-                (d / sub).mkdir(exist_ok=True)
-            (d / "glance-api.conf").write_text(
-                f"""[DEFAULT]
-enabled_backends = fs:file
-worker_self_reference_url = http://{L.HOST}:{self.port}
-transport_url = fake://
-debug = false
-
-[database]
-connection = {self.db_url('glance')}
-
-[glance_store]
-default_backend = fs
-
-[fs]
-filesystem_store_datadir = {d / 'images'}
-
-[os_glance_staging_store]
-filesystem_store_datadir = {d / 'staging'}
-
-[os_glance_tasks_store]
-filesystem_store_datadir = {d / 'tasks'}
-
-[oslo_messaging_notifications]
-driver = noop
-
-[oslo_concurrency]
-lock_path = {d / 'lock'}
-
-[paste_deploy]
-flavor = keystone
-config_file = {d / 'glance-api-paste.ini'}
-{self.authtoken()}"""
-            )
+        configs.write(self)
 
     @property
     def conf_files(self) -> list[Path]:
@@ -285,6 +152,7 @@ config_file = {d / 'glance-api-paste.ini'}
         return {
             "keystone": [d / "keystone.conf"],
             "nova": [d / "nova.conf"],
+            "placement": [d / "placement.conf"],
             "cinder": [d / "cinder.conf"],
             "neutron": [d / "neutron.conf", d / "ml2_conf.ini"],
             "glance": [d / "glance-api.conf"],
@@ -340,6 +208,20 @@ config_file = {d / 'glance-api-paste.ini'}
                 conn.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def _copy_keys(self) -> None:
+        """A second keystone: its own key repositories, holding a copy of the first one's keys.
+
+        That is how Fernet keys are distributed (rotate on one node, copy to the others); the
+        copies are separate directories, so a rotation on one is not seen by the other.
+        """
+        first = self.layout.service_dir("keystone", 0)
+        for repo in ("fernet-keys", "credential-keys"):
+            if not (first / repo / "0").exists():
+                raise DevcloudError(f"{self.name}: {first / repo} has no keys yet")
+            shutil.rmtree(self.dir / repo, ignore_errors=True)
+            shutil.copytree(first / repo, self.dir / repo)
+            os.chmod(self.dir / repo, 0o700)
+
     def initialise(self) -> bool:
         """Write the config and create the schema unless done before; True if work was done."""
         self.layout.log_dir.mkdir(parents=True, exist_ok=True)
@@ -354,7 +236,9 @@ config_file = {d / 'glance-api-paste.ini'}
                 (self.dir / f"{what}.db").unlink(missing_ok=True)
         bin_ = self.layout.bin
         conf = self.conf_files[0]
-        if self.kind == "keystone":
+        if self.kind == "keystone" and self.index >= 2:
+            self._copy_keys()
+        elif self.kind == "keystone":
             user = pwd.getpwuid(os.getuid()).pw_name
             group = grp.getgrgid(os.getgid()).gr_name
             km = [bin_("keystone-manage"), "--config-file", conf]
@@ -370,9 +254,9 @@ config_file = {d / 'glance-api-paste.ini'}
                 "--bootstrap-role-name", "admin",
                 "--bootstrap-service-name", "keystone",
                 "--bootstrap-region-id", L.REGION_NAMES[0],
-                "--bootstrap-admin-url", L.KEYSTONE_URL + "/",
-                "--bootstrap-internal-url", L.KEYSTONE_URL + "/",
-                "--bootstrap-public-url", L.KEYSTONE_URL + "/",
+                "--bootstrap-admin-url", self.layout.keystone_url + "/",
+                "--bootstrap-internal-url", self.layout.keystone_url + "/",
+                "--bootstrap-public-url", self.layout.keystone_url + "/",
             )  # fmt: skip
         elif self.kind == "nova":
             nm = [bin_("nova-manage"), "--config-file", conf]
@@ -396,6 +280,8 @@ config_file = {d / 'glance-api-paste.ini'}
                 self._run(*dbm, "stamp", "heads")
         elif self.kind == "glance":
             self._run(bin_("glance-manage"), "--config-file", conf, "db_sync")
+        elif self.kind == "placement":
+            self._run(bin_("placement-manage"), "--config-file", conf, "db", "sync")
         (self.dir / INIT_STAMP).write_text(self.db + "\n")
         self.timings["init"] = time.monotonic() - t0
         return True
@@ -408,6 +294,8 @@ config_file = {d / 'glance-api-paste.ini'}
             env["OS_KEYSTONE_CONFIG_FILES"] = str(d / "keystone.conf")
         elif self.kind == "nova":
             env["OS_NOVA_CONFIG_DIR"] = str(d)
+        elif self.kind == "placement":
+            env["OS_PLACEMENT_CONFIG_DIR"] = str(d)
         elif self.kind == "cinder":
             env["CINDER_CONF"] = str(d / "cinder.conf")
         elif self.kind == "neutron":
@@ -429,7 +317,7 @@ config_file = {d / 'glance-api-paste.ini'}
             "-b", f"{L.HOST}:{self.port}",
             "--pythonpath", str(WSGI_DIR),
             "--chdir", str(self.dir),
-            "--name", f"devcloud-{self.name}",
+            "--name", self.title,
             f"{self.kind}_app:application",
         ]  # fmt: skip
 
@@ -575,14 +463,19 @@ def rss(pid: int) -> int:
     return 0
 
 
-def running_base() -> Path | None:
-    """The state directory of a devcloud whose keystone runs on this machine (any --base)."""
+def running_base(port_offset: int = 0) -> Path | None:
+    """The state directory of the devcloud with this port offset running here (any --base).
+
+    Its keystone's process name carries the offset (``devcloud-keystone`` for the default
+    ports, ``devcloud100-keystone`` for ``--port-offset 100``), so two devclouds never mix.
+    """
+    title = f"[{L.Layout(Path('/'), port_offset).tag}-keystone]".encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes()
-            if b"[devcloud-keystone]" not in cmdline:
+            if title not in cmdline:
                 continue
             return Path(os.readlink(entry / "cwd")).parent  # cwd is $BASE/keystone
         except OSError:
@@ -590,29 +483,36 @@ def running_base() -> Path | None:
     return None
 
 
-def all_services(layout: L.Layout, regions: int, db: str = "sqlite", threads: int = 1):
-    out = [Service("keystone", 0, layout, db, threads)]
+def all_services(layout: L.Layout, regions: int, db: str = "sqlite", threads: int = 1,
+                 profile: str = "api", keystones: int = 1) -> list[Service]:
+    """Keystone(s), then per region the APIs (+ placement and the daemons when ``full``)."""
+    from multisite.devcloud.daemons import region_daemons
+
+    def make(kind: str, index: int) -> Service:
+        return Service(kind, index, layout, db, threads, profile=profile, keystones=keystones)
+
+    out = [make("keystone", k) for k in [0, *range(2, keystones + 1)]]
+    kinds = [*L.REGION_SERVICES, "placement"] if profile == "full" else L.REGION_SERVICES
     for i in range(1, regions + 1):
-        for kind in L.REGION_SERVICES:
-            out.append(Service(kind, i, layout, db, threads))
+        out += [make(kind, i) for kind in kinds]
+        if profile == "full":
+            out += region_daemons(layout, i, db, keystones)
     return out
 
 
 def known_services(layout: L.Layout) -> list[Service]:
-    """Every service that has a pid file, plus those of the recorded regions."""
+    """Every service of the recorded state, plus any other that has a pid file."""
     state = layout.read_state()
     regions = int(state.get("regions", 0))
     db = state.get("db", "sqlite")
-    found = {s.name: s for s in all_services(layout, regions, db)}
+    profile = state.get("profile", "api")
+    found = {s.name: s for s in all_services(layout, regions, db, profile=profile,
+                                             keystones=int(state.get("keystones", 1)))}
     if layout.run_dir.is_dir():
-        for pidfile in layout.run_dir.glob("*.pid"):
-            name = pidfile.stem
-            if name in found:
-                continue
-            if name.startswith("r") and "-" in name:
-                idx, kind = name[1:].split("-", 1)
-                if idx.isdigit() and kind in L.REGION_SERVICES and 1 <= int(idx) <= L.MAX_REGIONS:
-                    found[name] = Service(kind, int(idx), layout, db)
+        biggest = all_services(layout, L.MAX_REGIONS, db, profile="full", keystones=2)
+        for s in biggest:
+            if s.name not in found and s.pid_file.exists():
+                found[s.name] = s
     return list(found.values())
 
 

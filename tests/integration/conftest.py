@@ -41,8 +41,11 @@ def _running_regions(layout: L.Layout) -> int:
     n = int(state.get("regions", 0))
     if not n:
         return 0
-    for svc in S.all_services(layout, n, state.get("db", "sqlite")):
-        if not svc.is_running() or not S.http_answers(svc.url, timeout=10):
+    services = S.all_services(layout, n, state.get("db", "sqlite"),
+                              profile=state.get("profile", "api"),
+                              keystones=int(state.get("keystones", 1)))
+    for svc in services:
+        if not svc.is_running() or (svc.port and not S.http_answers(svc.url, timeout=10)):
             return 0
     return n
 
@@ -75,7 +78,7 @@ def devcloud():
     if _running_regions(layout) == 0:
         # a devcloud started from another checkout/base holds the ports: use that one, and make
         # L.default_base() (used by tests that look at the processes) point to it too
-        other = S.running_base()
+        other = S.running_base(layout.port_offset)
         if other is not None and other != layout.base and _running_regions(L.Layout(other)):
             os.environ["MULTISITE_DEVCLOUD_BASE"] = str(other)
             layout = L.Layout(other)
@@ -91,6 +94,39 @@ def devcloud():
     yield cloud
     stop = (CI or _flag("MULTISITE_DEVCLOUD_STOP")) and not _flag("MULTISITE_DEVCLOUD_KEEP")
     # under pytest-xdist another worker may still be using it: leave it up
+    if started and stop and "PYTEST_XDIST_WORKER" not in os.environ:
+        _devcloud_cli(layout, "down", timeout=300)
+
+
+FULL_REGIONS = 2
+
+
+@pytest.fixture(scope="session")
+def devcloud_full():
+    """A second devcloud with the ``full`` profile (servers boot, volumes attach, backups),
+    MariaDB and two keystones (RegionTwo's own).
+
+    It runs next to the API-only one: own base (``MULTISITE_DEVCLOUD_FULL_BASE``, default
+    ``<repo>/.devcloud-full``) and ports shifted by ``MULTISITE_DEVCLOUD_FULL_PORT_OFFSET``
+    (default 100). Brought up only by tests that ask for it: under ``CI=true`` or with
+    ``MULTISITE_DEVCLOUD_FULL=1`` (otherwise they skip: it costs ~3 GB and minutes of CPU).
+    """
+    if not CI and not _flag("MULTISITE_DEVCLOUD_FULL"):
+        pytest.skip("full-profile tests need MULTISITE_DEVCLOUD_FULL=1 (or CI=true)")
+    base = os.environ.get("MULTISITE_DEVCLOUD_FULL_BASE") or str(L.repo_root() / ".devcloud-full")
+    offset = int(os.environ.get("MULTISITE_DEVCLOUD_FULL_PORT_OFFSET", "100"))
+    layout = L.Layout(base, offset)
+    started = False
+    if _running_regions(layout) < FULL_REGIONS or layout.read_state().get("profile") != "full":
+        _devcloud_cli(layout, "up", "--profile", "full", "--regions", str(FULL_REGIONS),
+                      "--keystones", "2", "--port-offset", str(offset), timeout=3600)
+        started = True
+        if _running_regions(layout) < FULL_REGIONS:
+            raise RuntimeError(f"full devcloud in {layout.base} is not answering after `up`")
+    cloud = DevCloud.from_base(layout.base)
+    cloud.token()
+    yield cloud
+    stop = (CI or _flag("MULTISITE_DEVCLOUD_STOP")) and not _flag("MULTISITE_DEVCLOUD_KEEP")
     if started and stop and "PYTEST_XDIST_WORKER" not in os.environ:
         _devcloud_cli(layout, "down", timeout=300)
 

@@ -65,7 +65,11 @@ class DevCloud:
     def __init__(self, base: Path, regions: list[str]) -> None:
         self.base = Path(base)
         self.regions = list(regions)
-        self.keystone_url = L.KEYSTONE_URL  # http://127.0.0.1:5000/v3
+        self.layout = L.Layout(self.base)
+        state = self.layout.read_state()
+        self.profile = state.get("profile", "api")
+        self.vhosts = list(state.get("vhosts", []))  # empty: started before notifications
+        self.keystone_url = self.layout.keystone_url  # http://127.0.0.1:5000/v3 (+ offset)
         self.auth_url = self.keystone_url
         self.admin = Credentials(L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT)
         self.demo = Credentials(L.DEMO_USER, L.DEMO_PASSWORD, L.DEMO_PROJECT)
@@ -115,6 +119,10 @@ class DevCloud:
 
     def token(self, creds: Credentials | None = None) -> str:
         return self.session(creds).get_token()
+
+    def transport_url(self, region: str) -> str:
+        """The RabbitMQ URL on which ``region``'s services publish their notifications."""
+        return self.layout.transport_url(L.region_index(region))
 
     def endpoint(self, service_type: str, region: str, interface: str = "public") -> str:
         return self.session().get_endpoint(

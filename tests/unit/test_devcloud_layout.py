@@ -1,0 +1,67 @@
+"""devcloud layout: port offsets, names of vhosts/databases/processes, the Multisite config."""
+
+from __future__ import annotations
+
+import configparser
+import json
+
+from multisite.devcloud import layout as L
+from multisite.devcloud import multisite_conf
+from multisite.devcloud import services as S
+
+
+def test_default_ports_and_names_are_unchanged(tmp_path):
+    layout = L.Layout(tmp_path, 0)
+    assert layout.keystone_url == L.KEYSTONE_URL == "http://127.0.0.1:5000/v3"
+    assert [layout.port(k, 2) for k in ("nova", "cinder", "neutron", "glance")] == [
+        18774, 18776, 19696, 19292]
+    assert layout.vhost(1) == "devcloud-r1"
+    assert layout.transport_url(3) == "rabbit://guest:guest@127.0.0.1:5672/devcloud-r3"
+    assert layout.mysql_prefix == "devcloud_"
+    assert S.Service("nova", 1, layout).title == "devcloud-r1-nova"
+
+
+def test_offset_shifts_every_port_and_renames(tmp_path):
+    layout = L.Layout(tmp_path, 100)
+    assert layout.keystone_url == "http://127.0.0.1:5100/v3"
+    assert layout.port("placement", 1) == 8878
+    assert layout.port("neutron", 3) == 29796
+    assert layout.port("keystone", 2) == 15100  # the second keystone
+    assert layout.vhost(2) == "devcloud100-r2"
+    assert layout.mysql_prefix == "devcloud100_"
+    assert S.Service("keystone", 0, layout).title == "devcloud100-keystone"
+    assert S.Service("keystone", 0, layout).mysql_name("keystone") == "devcloud100_keystone"
+
+
+def test_offset_comes_from_state_then_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(L.PORT_OFFSET_ENV, "200")
+    assert L.Layout(tmp_path).port_offset == 200
+    (tmp_path / "state.json").write_text(json.dumps({"port_offset": 300}))
+    assert L.Layout(tmp_path).port_offset == 300  # what the devcloud was started with
+
+
+def test_full_profile_services(tmp_path):
+    layout = L.Layout(tmp_path, 100)
+    names = [s.name for s in S.all_services(layout, 2, "mysql", profile="full", keystones=2)]
+    assert names[:2] == ["keystone", "keystone2"]
+    for kind in ("nova", "placement", "nova-compute", "cinder-volume", "cinder-backup",
+                 "neutron-rpc", "ovs-agent"):
+        assert f"r2-{kind}" in names
+    api = [s.name for s in S.all_services(layout, 2)]
+    assert api == ["keystone", "r1-nova", "r1-cinder", "r1-neutron", "r1-glance",
+                   "r2-nova", "r2-cinder", "r2-neutron", "r2-glance"]
+    ks2 = S.Service("keystone", 2, layout, keystones=2)
+    assert ks2.databases == []  # it shares the first keystone's
+    assert S.Service("nova", 2, layout, keystones=2).auth_url == "http://127.0.0.1:15100/v3"
+    assert S.Service("nova", 1, layout, keystones=2).auth_url == "http://127.0.0.1:5100/v3"
+
+
+def test_multisite_conf_names_each_regions_notification_url(tmp_path):
+    urls = {"RegionOne": "rabbit://guest:guest@127.0.0.1:5672/devcloud-r1",
+            "RegionTwo": "rabbit://guest:guest@127.0.0.1:5672/devcloud-r2"}
+    text = multisite_conf.render(tmp_path, notification_urls=urls)
+    parser = configparser.ConfigParser(strict=False)
+    parser.read_string(text)
+    assert parser["notifications"]["region_transport_url"].endswith("devcloud-r2")
+    lines = [ln for ln in text.splitlines() if ln.startswith("region_transport_url")]
+    assert lines == [f"region_transport_url = {r}={u}" for r, u in urls.items()]
