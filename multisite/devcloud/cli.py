@@ -102,6 +102,9 @@ def cmd_up(args) -> int:
     if not 0 <= layout.port_offset <= 4999:
         log("error: --port-offset must be between 0 and 4999")
         return 2
+    if args.regions is None:
+        args.regions = int(os.environ.get("MULTISITE_DEVCLOUD_REGIONS")
+                           or layout.read_state().get("regions") or 3)
     n = args.regions
     state = layout.read_state()
     full = (args.profile or state.get("profile")) == "full"
@@ -305,7 +308,7 @@ def _down(layout: L.Layout, purge: bool, timeout: float) -> int:
 
     unmount_all(layout, L.MAX_REGIONS)
     try:
-        gone = [v for v in rabbit.stale_vhosts(layout) if rabbit.delete_vhost(v)]
+        gone = rabbit.delete_devcloud_vhosts(layout)
         if gone:
             log(f"rabbitmq vhosts removed: {', '.join(gone)}")
     except rabbit.RabbitError as exc:
@@ -437,8 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("up", parents=[common], help="start keystone and N regions",
                         description="Start keystone and N regions (idempotent; reuses the "
                         "databases of an earlier run).")
-    sp.add_argument("--regions", type=int, default=int(os.environ.get(
-        "MULTISITE_DEVCLOUD_REGIONS", "3")), help="number of regions, 1-6 (default 3)")
+    sp.add_argument("--regions", type=int, default=None,
+                    help="number of regions, 1-6 (default $MULTISITE_DEVCLOUD_REGIONS, else "
+                    "as recorded by the last `up`, else 3)")
     sp.add_argument("--db", choices=["sqlite", "mysql"], default=None,
                     help="sqlite (default for --profile api) or the local MariaDB on "
                     "127.0.0.1:3306 as root (default for --profile full)")
