@@ -106,19 +106,19 @@ def cmd_up(args) -> int:
         args.regions = int(os.environ.get("MULTISITE_DEVCLOUD_REGIONS")
                            or layout.read_state().get("regions") or 3)
     n = args.regions
+    if not 1 <= n <= L.MAX_REGIONS:
+        log(f"error: --regions must be between 1 and {L.MAX_REGIONS}")
+        return 2
     state = layout.read_state()
     full = (args.profile or state.get("profile")) == "full"
     db = args.db or state.get("db") or ("mysql" if full else "sqlite")
     if args.keystones is None:
-        args.keystones = int(layout.read_state().get("keystones", 1))
+        args.keystones = int(state.get("keystones", 1))
     if args.keystones > 1 and db != "mysql":
         log("error: --keystones 2 needs --db mysql (both keystones share one database)")
         return 2
     if not 1 <= args.keystones <= min(2, n):
         log("error: --keystones is 1 or 2 (2 needs at least 2 regions)")
-        return 2
-    if not 1 <= n <= L.MAX_REGIONS:
-        log(f"error: --regions must be between 1 and {L.MAX_REGIONS}")
         return 2
     if not inst.is_installed(layout.venv):
         if args.no_install:
@@ -385,9 +385,11 @@ def cmd_env(args) -> int:
         print(f"export OS_CLOUD={cloud}")
         print(f"export OS_REGION_NAME={region}")
     elif args.demo:
-        print(openrc_text(L.DEMO_USER, L.DEMO_PASSWORD, L.DEMO_PROJECT, region), end="")
+        print(openrc_text(L.DEMO_USER, L.DEMO_PASSWORD, L.DEMO_PROJECT, region,
+                          layout.keystone_url), end="")
     else:
-        print(openrc_text(L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT, region), end="")
+        print(openrc_text(L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT, region,
+                          layout.keystone_url), end="")
     return 0
 
 
