@@ -184,12 +184,18 @@ def _up(layout: L.Layout, n: int, args) -> int:
     keystone = wanted[0]
     timings: dict[str, float] = {}
 
-    t = time.monotonic()
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        made = list(pool.map(rabbit.ensure_vhost, rabbit.region_vhosts(layout, n)))
-    timings["rabbitmq vhosts"] = time.monotonic() - t
-    log(f"  rabbitmq vhosts {', '.join(rabbit.region_vhosts(layout, n))} "
-        f"({sum(made)} created) in {timings['rabbitmq vhosts']:.1f} s")
+    def vhosts() -> None:
+        # rabbitmqctl starts an Erlang VM per call (seconds): done while the APIs start, and
+        # waited for before the daemons (their RPC) start and before `up` reports success
+        t = time.monotonic()
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            made = list(pool.map(rabbit.ensure_vhost, rabbit.region_vhosts(layout, n)))
+        timings["rabbitmq vhosts"] = time.monotonic() - t
+        log(f"  rabbitmq vhosts {', '.join(rabbit.region_vhosts(layout, n))} "
+            f"({sum(made)} created) in {timings['rabbitmq vhosts']:.1f} s")
+
+    vhost_pool = ThreadPoolExecutor(max_workers=1)
+    vhost_future = vhost_pool.submit(vhosts)
 
     def bring_up(svc: S.Service) -> None:
         did_init = svc.initialise()
@@ -224,6 +230,8 @@ def _up(layout: L.Layout, n: int, args) -> int:
             futures = [pool.submit(bring_up, s) for s in order]
             if extra_task:
                 futures.append(pool.submit(catalog_only))
+            if phase is first:
+                futures.append(vhost_future)
             for f in futures:
                 try:
                     f.result()
@@ -231,6 +239,7 @@ def _up(layout: L.Layout, n: int, args) -> int:
                     errors.append(exc)
         if errors:
             break
+    vhost_pool.shutdown()
     if not errors and profile == "full":
         from multisite.devcloud import full_setup
 
