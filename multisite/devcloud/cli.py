@@ -18,6 +18,7 @@ from multisite.devcloud import install as inst
 from multisite.devcloud import layout as L
 from multisite.devcloud import rabbit
 from multisite.devcloud import services as S
+from multisite.devcloud.client_files import openrc_text, write_client_files
 from multisite.devcloud.keystone_setup import Keystone, setup
 
 
@@ -35,58 +36,6 @@ def locked(layout: L.Layout):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-# -- files for clients ------------------------------------------------------------------------
-def openrc_text(user: str, password: str, project: str, region: str,
-                keystone_url: str = L.KEYSTONE_URL) -> str:
-    env = {
-        "OS_AUTH_URL": keystone_url,
-        "OS_IDENTITY_API_VERSION": "3",
-        "OS_USERNAME": user,
-        "OS_PASSWORD": password,
-        "OS_PROJECT_NAME": project,
-        "OS_USER_DOMAIN_NAME": L.DOMAIN,
-        "OS_PROJECT_DOMAIN_NAME": L.DOMAIN,
-        "OS_REGION_NAME": region,
-        "OS_INTERFACE": "public",
-    }
-    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
-
-
-def clouds_yaml_text(regions: list[str], keystone_url: str = L.KEYSTONE_URL) -> str:
-    out = ["clouds:"]
-    for cloud, user, password, project in (
-        ("devcloud-admin", L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT),
-        ("devcloud-demo", L.DEMO_USER, L.DEMO_PASSWORD, L.DEMO_PROJECT),
-    ):
-        out += [
-            f"  {cloud}:",
-            "    auth:",
-            f"      auth_url: {keystone_url}",
-            f"      username: {user}",
-            f"      password: {password}",
-            f"      project_name: {project}",
-            f"      user_domain_name: {L.DOMAIN}",
-            f"      project_domain_name: {L.DOMAIN}",
-            "    identity_api_version: 3",
-            "    interface: public",
-            f"    region_name: {regions[0]}",
-            "    regions:",
-            *[f"      - {r}" for r in regions],
-        ]
-    return "\n".join(out) + "\n"
-
-
-def write_client_files(layout: L.Layout, regions: list[str]) -> None:
-    url = layout.keystone_url
-    layout.clouds_yaml.write_text(clouds_yaml_text(regions, url))
-    layout.openrc.write_text(
-        openrc_text(L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT, regions[0], url)
-    )
-    layout.openrc_demo.write_text(
-        openrc_text(L.DEMO_USER, L.DEMO_PASSWORD, L.DEMO_PROJECT, regions[0], url)
-    )
 
 
 # -- up -----------------------------------------------------------------------------------------
@@ -344,43 +293,9 @@ def _alive(pid: int) -> bool:
 
 # -- status -------------------------------------------------------------------------------------
 def cmd_status(args) -> int:
-    layout = L.Layout(args.base)
-    state = layout.read_state()
-    services = S.known_services(layout)
-    if not state and not any(s.pid_file.exists() for s in services):
-        log(f"devcloud in {layout.base}: never started")
-        return 3
-    log(f"devcloud in {layout.base}: db={state.get('db', '?')} regions={state.get('regions', '?')}"
-        f" profile={state.get('profile', 'api')} port offset={layout.port_offset}")
-    log(f"{'service':<18} {'region':<12} {'port':>6} {'pid':>8} {'rss MB':>8}  state")
-    total = 0
-    per_region: dict[str, int] = {}
-    up = 0
-    for s in services:
-        pid = s.pid()
-        port = s.port or "-"
-        if pid is None:
-            log(f"{s.name:<18} {s.region:<12} {port:>6} {'-':>8} {'-':>8}  stopped")
-            continue
-        mem = s.rss_bytes()
-        total += mem
-        per_region[s.region] = per_region.get(s.region, 0) + mem
-        # a daemon has no port: running is what can be seen from here (`up` checks the
-        # region's own service lists)
-        answers = S.http_answers(s.url, timeout=3) if s.port else True
-        up += answers
-        log(f"{s.name:<18} {s.region:<12} {port:>6} {pid:>8} {mem / 2**20:>8.0f}  "
-            + (("up" if s.port else "running") if answers else "running, not answering"))
-    for region, mem in per_region.items():
-        log(f"memory {region}: {mem / 2**20:.0f} MB")
-    log(f"memory total: {total / 2**20:.0f} MB; {up}/{len(services)} services up")
-    try:
-        present = set(rabbit.vhosts())
-        for v in state.get("vhosts", []):
-            log(f"rabbitmq vhost {v}: {'present' if v in present else 'MISSING'}")
-    except rabbit.RabbitError as exc:
-        log(f"rabbitmq: {exc}")
-    return 0 if up == len(services) else 1
+    from multisite.devcloud import status
+
+    return status.report(L.Layout(args.base), log)
 
 
 # -- env / install ------------------------------------------------------------------------------
