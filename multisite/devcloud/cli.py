@@ -18,6 +18,7 @@ from multisite.devcloud import install as inst
 from multisite.devcloud import layout as L
 from multisite.devcloud import rabbit
 from multisite.devcloud import services as S
+from multisite.devcloud.client_files import openrc_text, write_client_files
 from multisite.devcloud.keystone_setup import Keystone, setup
 
 
@@ -37,58 +38,6 @@ def locked(layout: L.Layout):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-# -- files for clients ------------------------------------------------------------------------
-def openrc_text(user: str, password: str, project: str, region: str,
-                keystone_url: str = L.KEYSTONE_URL) -> str:
-    env = {
-        "OS_AUTH_URL": keystone_url,
-        "OS_IDENTITY_API_VERSION": "3",
-        "OS_USERNAME": user,
-        "OS_PASSWORD": password,
-        "OS_PROJECT_NAME": project,
-        "OS_USER_DOMAIN_NAME": L.DOMAIN,
-        "OS_PROJECT_DOMAIN_NAME": L.DOMAIN,
-        "OS_REGION_NAME": region,
-        "OS_INTERFACE": "public",
-    }
-    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
-
-
-def clouds_yaml_text(regions: list[str], keystone_url: str = L.KEYSTONE_URL) -> str:
-    out = ["clouds:"]
-    for cloud, user, password, project in (
-        ("devcloud-admin", L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT),
-        ("devcloud-demo", L.DEMO_USER, L.DEMO_PASSWORD, L.DEMO_PROJECT),
-    ):
-        out += [
-            f"  {cloud}:",
-            "    auth:",
-            f"      auth_url: {keystone_url}",
-            f"      username: {user}",
-            f"      password: {password}",
-            f"      project_name: {project}",
-            f"      user_domain_name: {L.DOMAIN}",
-            f"      project_domain_name: {L.DOMAIN}",
-            "    identity_api_version: 3",
-            "    interface: public",
-            f"    region_name: {regions[0]}",
-            "    regions:",
-            *[f"      - {r}" for r in regions],
-        ]
-    return "\n".join(out) + "\n"
-
-
-def write_client_files(layout: L.Layout, regions: list[str]) -> None:
-    url = layout.keystone_url
-    layout.clouds_yaml.write_text(clouds_yaml_text(regions, url))
-    layout.openrc.write_text(
-        openrc_text(L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT, regions[0], url)
-    )
-    layout.openrc_demo.write_text(
-        openrc_text(L.DEMO_USER, L.DEMO_PASSWORD, L.DEMO_PROJECT, regions[0], url)
-    )
-
-
 # -- up -----------------------------------------------------------------------------------------
 def cmd_up(args) -> int:
     layout = L.Layout(args.base)
@@ -102,20 +51,23 @@ def cmd_up(args) -> int:
     if not 0 <= layout.port_offset <= 4999:
         log("error: --port-offset must be between 0 and 4999")
         return 2
+    if args.regions is None:
+        args.regions = int(os.environ.get("MULTISITE_DEVCLOUD_REGIONS")
+                           or layout.read_state().get("regions") or 3)
     n = args.regions
+    if not 1 <= n <= L.MAX_REGIONS:
+        log(f"error: --regions must be between 1 and {L.MAX_REGIONS}")
+        return 2
     state = layout.read_state()
     full = (args.profile or state.get("profile")) == "full"
     db = args.db or state.get("db") or ("mysql" if full else "sqlite")
     if args.keystones is None:
-        args.keystones = int(layout.read_state().get("keystones", 1))
+        args.keystones = int(state.get("keystones", 1))
     if args.keystones > 1 and db != "mysql":
         log("error: --keystones 2 needs --db mysql (both keystones share one database)")
         return 2
     if not 1 <= args.keystones <= min(2, n):
         log("error: --keystones is 1 or 2 (2 needs at least 2 regions)")
-        return 2
-    if not 1 <= n <= L.MAX_REGIONS:
-        log(f"error: --regions must be between 1 and {L.MAX_REGIONS}")
         return 2
     if not inst.is_installed(layout.venv):
         if args.no_install:
@@ -181,12 +133,18 @@ def _up(layout: L.Layout, n: int, args) -> int:
     keystone = wanted[0]
     timings: dict[str, float] = {}
 
-    t = time.monotonic()
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        made = list(pool.map(rabbit.ensure_vhost, rabbit.region_vhosts(layout, n)))
-    timings["rabbitmq vhosts"] = time.monotonic() - t
-    log(f"  rabbitmq vhosts {', '.join(rabbit.region_vhosts(layout, n))} "
-        f"({sum(made)} created) in {timings['rabbitmq vhosts']:.1f} s")
+    def vhosts() -> None:
+        # rabbitmqctl starts an Erlang VM per call (seconds): done while the APIs start, and
+        # waited for before the daemons (their RPC) start and before `up` reports success
+        t = time.monotonic()
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            made = list(pool.map(rabbit.ensure_vhost, rabbit.region_vhosts(layout, n)))
+        timings["rabbitmq vhosts"] = time.monotonic() - t
+        log(f"  rabbitmq vhosts {', '.join(rabbit.region_vhosts(layout, n))} "
+            f"({sum(made)} created) in {timings['rabbitmq vhosts']:.1f} s")
+
+    vhost_pool = ThreadPoolExecutor(max_workers=1)
+    vhost_future = vhost_pool.submit(vhosts)
 
     def bring_up(svc: S.Service) -> None:
         did_init = svc.initialise()
@@ -221,6 +179,8 @@ def _up(layout: L.Layout, n: int, args) -> int:
             futures = [pool.submit(bring_up, s) for s in order]
             if extra_task:
                 futures.append(pool.submit(catalog_only))
+            if phase is first:
+                futures.append(vhost_future)
             for f in futures:
                 try:
                     f.result()
@@ -228,6 +188,7 @@ def _up(layout: L.Layout, n: int, args) -> int:
                     errors.append(exc)
         if errors:
             break
+    vhost_pool.shutdown()
     if not errors and profile == "full":
         from multisite.devcloud import full_setup
 
@@ -305,7 +266,7 @@ def _down(layout: L.Layout, purge: bool, timeout: float) -> int:
 
     unmount_all(layout, L.MAX_REGIONS)
     try:
-        gone = [v for v in rabbit.stale_vhosts(layout) if rabbit.delete_vhost(v)]
+        gone = rabbit.delete_devcloud_vhosts(layout)
         if gone:
             log(f"rabbitmq vhosts removed: {', '.join(gone)}")
     except rabbit.RabbitError as exc:
@@ -332,43 +293,9 @@ def _alive(pid: int) -> bool:
 
 # -- status -------------------------------------------------------------------------------------
 def cmd_status(args) -> int:
-    layout = L.Layout(args.base)
-    state = layout.read_state()
-    services = S.known_services(layout)
-    if not state and not any(s.pid_file.exists() for s in services):
-        log(f"devcloud in {layout.base}: never started")
-        return 3
-    log(f"devcloud in {layout.base}: db={state.get('db', '?')} regions={state.get('regions', '?')}"
-        f" profile={state.get('profile', 'api')} port offset={layout.port_offset}")
-    log(f"{'service':<18} {'region':<12} {'port':>6} {'pid':>8} {'rss MB':>8}  state")
-    total = 0
-    per_region: dict[str, int] = {}
-    up = 0
-    for s in services:
-        pid = s.pid()
-        port = s.port or "-"
-        if pid is None:
-            log(f"{s.name:<18} {s.region:<12} {port:>6} {'-':>8} {'-':>8}  stopped")
-            continue
-        mem = s.rss_bytes()
-        total += mem
-        per_region[s.region] = per_region.get(s.region, 0) + mem
-        # a daemon has no port: running is what can be seen from here (`up` checks the
-        # region's own service lists)
-        answers = S.http_answers(s.url, timeout=3) if s.port else True
-        up += answers
-        log(f"{s.name:<18} {s.region:<12} {port:>6} {pid:>8} {mem / 2**20:>8.0f}  "
-            + (("up" if s.port else "running") if answers else "running, not answering"))
-    for region, mem in per_region.items():
-        log(f"memory {region}: {mem / 2**20:.0f} MB")
-    log(f"memory total: {total / 2**20:.0f} MB; {up}/{len(services)} services up")
-    try:
-        present = set(rabbit.vhosts())
-        for v in state.get("vhosts", []):
-            log(f"rabbitmq vhost {v}: {'present' if v in present else 'MISSING'}")
-    except rabbit.RabbitError as exc:
-        log(f"rabbitmq: {exc}")
-    return 0 if up == len(services) else 1
+    from multisite.devcloud import status
+
+    return status.report(L.Layout(args.base), log)
 
 
 # -- env / install ------------------------------------------------------------------------------
@@ -382,9 +309,11 @@ def cmd_env(args) -> int:
         print(f"export OS_CLOUD={cloud}")
         print(f"export OS_REGION_NAME={region}")
     elif args.demo:
-        print(openrc_text(L.DEMO_USER, L.DEMO_PASSWORD, L.DEMO_PROJECT, region), end="")
+        print(openrc_text(L.DEMO_USER, L.DEMO_PASSWORD, L.DEMO_PROJECT, region,
+                          layout.keystone_url), end="")
     else:
-        print(openrc_text(L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT, region), end="")
+        print(openrc_text(L.ADMIN_USER, L.ADMIN_PASSWORD, L.ADMIN_PROJECT, region,
+                          layout.keystone_url), end="")
     return 0
 
 
@@ -437,8 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("up", parents=[common], help="start keystone and N regions",
                         description="Start keystone and N regions (idempotent; reuses the "
                         "databases of an earlier run).")
-    sp.add_argument("--regions", type=int, default=int(os.environ.get(
-        "MULTISITE_DEVCLOUD_REGIONS", "3")), help="number of regions, 1-6 (default 3)")
+    sp.add_argument("--regions", type=int, default=None,
+                    help="number of regions, 1-6 (default $MULTISITE_DEVCLOUD_REGIONS, else "
+                    "as recorded by the last `up`, else 3)")
     sp.add_argument("--db", choices=["sqlite", "mysql"], default=None,
                     help="sqlite (default for --profile api) or the local MariaDB on "
                     "127.0.0.1:3306 as root (default for --profile full)")

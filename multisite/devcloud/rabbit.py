@@ -7,14 +7,15 @@ import shutil
 import subprocess
 
 from multisite.devcloud import layout as L
+from multisite.devcloud.services import DevcloudError
 
 USER = "guest"
 # notifications nobody consumes must not pile up forever in a long-lived devcloud
 QUEUE_LIMIT_POLICY = {"max-length": 10000, "overflow": "drop-head"}
 
 
-class RabbitError(RuntimeError):
-    pass
+class RabbitError(DevcloudError):
+    """rabbitmqctl is missing or failed (`up` reports it as an error line, not a traceback)."""
 
 
 def rabbitmqctl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -46,8 +47,9 @@ def ensure_vhost(name: str) -> bool:
     return created
 
 
-def delete_vhost(name: str) -> bool:
-    if name not in vhosts():
+def delete_vhost(name: str, present: set[str] | None = None) -> bool:
+    """Delete ``name`` if it exists (``present``: the broker's vhosts, if already listed)."""
+    if name not in (vhosts() if present is None else present):
         return False
     rabbitmqctl("delete_vhost", name)
     return True
@@ -57,7 +59,9 @@ def region_vhosts(layout: L.Layout, regions: int) -> list[str]:
     return [layout.vhost(i) for i in range(1, regions + 1)]
 
 
-def stale_vhosts(layout: L.Layout) -> list[str]:
-    """This devcloud's vhosts (``<tag>-r<N>``) on the broker, whatever the region count."""
+def delete_devcloud_vhosts(layout: L.Layout) -> list[str]:
+    """Delete this devcloud's vhosts (``<tag>-r<N>``), whatever the region count."""
     prefix = f"{layout.tag}-r"
-    return sorted(v for v in vhosts() if v.startswith(prefix) and v[len(prefix):].isdigit())
+    present = vhosts()
+    mine = sorted(v for v in present if v.startswith(prefix) and v[len(prefix):].isdigit())
+    return [v for v in mine if delete_vhost(v, present)]

@@ -24,6 +24,7 @@ import time
 
 import pytest
 
+from multisite.devcloud import install as inst
 from multisite.devcloud import layout as L
 from multisite.devcloud import services as S
 from tests.integration.usage import DevCloud, Usage
@@ -116,6 +117,11 @@ def devcloud_full():
     base = os.environ.get("MULTISITE_DEVCLOUD_FULL_BASE") or str(L.repo_root() / ".devcloud-full")
     offset = int(os.environ.get("MULTISITE_DEVCLOUD_FULL_PORT_OFFSET", "100"))
     layout = L.Layout(base, offset)
+    main_venv = L.Layout(L.default_base()).venv
+    if not layout.venv.exists() and inst.is_installed(main_venv):
+        # the same pinned packages: share the API devcloud's venv instead of a second install
+        layout.base.mkdir(parents=True, exist_ok=True)
+        layout.venv.symlink_to(main_venv)
     started = False
     if _running_regions(layout) < FULL_REGIONS or layout.read_state().get("profile") != "full":
         _devcloud_cli(layout, "up", "--profile", "full", "--regions", str(FULL_REGIONS),

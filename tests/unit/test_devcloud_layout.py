@@ -65,3 +65,56 @@ def test_multisite_conf_names_each_regions_notification_url(tmp_path):
     assert parser["notifications"]["region_transport_url"].endswith("devcloud-r2")
     lines = [ln for ln in text.splitlines() if ln.startswith("region_transport_url")]
     assert lines == [f"region_transport_url = {r}={u}" for r, u in urls.items()]
+
+
+def _fake_venv_etc(layout):
+    for rel in ("nova/api-paste.ini", "cinder/api-paste.ini", "cinder/resource_filters.json",
+                "neutron/api-paste.ini", "glance/glance-api-paste.ini"):
+        path = layout.venv / "etc" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+
+
+def _read(path):
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.read(path)
+    return parser
+
+
+def test_api_profile_configs_notify_on_the_region_vhost(tmp_path):
+    layout = L.Layout(tmp_path, 100)
+    _fake_venv_etc(layout)
+    for svc in S.all_services(layout, 2):
+        svc.write_config()
+    nova = _read(layout.service_dir("nova", 2) / "nova.conf")
+    assert nova["DEFAULT"]["transport_url"] == "fake://"
+    notif = nova["oslo_messaging_notifications"]
+    assert notif["driver"] == "messagingv2"
+    assert notif["transport_url"] == "rabbit://guest:guest@127.0.0.1:5672/devcloud100-r2"
+    keystone = _read(layout.service_dir("keystone", 0) / "keystone.conf")
+    assert keystone["oslo_messaging_notifications"]["transport_url"].endswith("/devcloud100-r1")
+    neutron = _read(layout.service_dir("neutron", 1) / "neutron.conf")
+    assert neutron["DEFAULT"]["service_plugins"] == "router"
+
+
+def test_full_profile_configs(tmp_path):
+    layout = L.Layout(tmp_path, 0)
+    _fake_venv_etc(layout)
+    for svc in S.all_services(layout, 2, "mysql", profile="full", keystones=2):
+        svc.write_config()
+    nova = _read(layout.service_dir("nova", 1) / "nova.conf")
+    assert nova["DEFAULT"]["transport_url"] == "rabbit://guest:guest@127.0.0.1:5672/devcloud-r1"
+    assert nova["DEFAULT"]["compute_driver"] == "fake.FakeDriverWithoutFakeNodes"
+    assert nova["placement"]["region_name"] == "RegionOne"
+    assert _read(layout.service_dir("nova", 1) / "compute.conf")["DEFAULT"]["host"] == "r1-compute"
+    neutron = layout.service_dir("neutron", 2)
+    assert _read(neutron / "neutron.conf")["DEFAULT"]["service_plugins"] == \
+        "router,trunk,segments"
+    assert _read(neutron / "ml2_conf.ini")["ml2_type_vlan"]["network_vlan_ranges"] == \
+        "physnet1:100:200"
+    assert _read(neutron / "ovs_agent.ini")["DEFAULT"]["host"] == "r2-compute"
+    cinder = _read(layout.service_dir("cinder", 2) / "cinder.conf")
+    assert cinder["DEFAULT"]["backup_posix_path"] == str(layout.backup_dir)  # shared
+    assert cinder["nfs"]["volume_driver"] == "cinder.volume.drivers.nfs.NfsDriver"
+    # RegionTwo's services authenticate against the second keystone
+    assert cinder["keystone_authtoken"]["auth_url"] == "http://127.0.0.1:15000/v3"
