@@ -1,7 +1,8 @@
 """Regions at a glance: probe results per region service, capacity figures, the event feed.
 
 Revision ID: 0005_regions_events
-Revises: 0003
+Revises: 0004_work_items (0003 as first written; chained after the engine's 0004 when
+the engine branch was merged)
 Create Date: 2026-12-03
 """
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_regions_events"
-down_revision = "0003"
+down_revision = "0004_work_items"
 branch_labels = None
 depends_on = None
 
