@@ -7,6 +7,7 @@ from multisite.api.handlers import (
     quota_classes,
     quota_settings,
     quotas,
+    regions,
     root,
     sync_jobs,
 )
@@ -49,6 +50,10 @@ ROUTES = [
     ("DELETE", V10 + r"/os-sync/(?P<job_id>" + SEG + ")", sync_jobs.delete),
     ("GET", V2 + r"/events", events.list_events),
     ("GET", V2 + r"/events/(?P<event_id>" + SEG + ")", events.show),
+    ("GET", V2 + r"/regions", regions.list_regions),
+    ("GET", V2 + r"/regions/(?P<name>" + SEG + ")", regions.show),
+    ("GET", V2 + r"/capacity", regions.capacity),
+    ("GET", V2 + r"/capacity/(?P<name>" + SEG + ")", regions.capacity_of),
 ]
 
 # Routes that need no identity and run no policy check.

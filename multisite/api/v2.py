@@ -1,14 +1,12 @@
 """Conventions every /v2 resource follows: project ids, project scope, queries, pagination."""
 
 import datetime
-import re
 import urllib.parse
 
+from multisite import project_ids
 from multisite.api import errors
 from multisite.api.handlers import common
 
-_HEX32 = re.compile(r"^[0-9a-f]{32}$")
-_DASHED = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 TRUE = ("true", "True", "1")
 
 # Query string pieces each /v2 collection schema is built from (values are strings).
@@ -30,24 +28,18 @@ def query_schema(properties):
 def normalize_project_id(value):
     """A project id as Keystone writes it: 32 lowercase hex digits (a dashed UUID is folded).
 
-    The one place /v2 spells project ids; a 400 request.invalid_project_id otherwise.
+    The rule is multisite/project_ids.py; a 400 request.invalid_project_id otherwise.
     """
-    candidate = value.lower() if isinstance(value, str) else ""
-    if _DASHED.match(candidate):
-        candidate = candidate.replace("-", "")
-    if not _HEX32.match(candidate):
-        raise errors.bad_request("request.invalid_project_id",
-                                 f"Invalid project id {value!r}: expected 32 hex digits")
-    return candidate
+    try:
+        return project_ids.normalize(value)
+    except project_ids.InvalidProjectId as exc:
+        raise errors.bad_request(exc.code, str(exc)) from None
 
 
 def fold_project_id(value):
     """A project id normalised when it is a UUID, else as given (noauth may carry any
     string; a v1.0 URL may hold any UUID-like spelling)."""
-    try:
-        return normalize_project_id(value)
-    except errors.HTTPError:
-        return value
+    return project_ids.fold(value)
 
 
 def token_project(ctx):

@@ -12,6 +12,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
+from multisite import project_ids
 from multisite.db import api as db_api
 from multisite.db import models
 
@@ -93,6 +94,67 @@ def record_action(conf, ctx, event_type, *, project_id=None, region=None, resour
     except Exception:
         LOG.exception("Could not record event event_type=%s project=%s region=%s",
                       event_type, project_id, region)
+
+
+def _parse_time(value):
+    """oslo.messaging stamps str(datetime.utcnow()); ISO forms are accepted too."""
+    if isinstance(value, datetime.datetime):
+        return value.replace(tzinfo=None)
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _first(*values):
+    return next((v for v in values if isinstance(v, str) and v), None)
+
+
+def _subject(event_type, payload):
+    """The payload's main object: Nova's versioned payload data, Neutron's {"network":
+    {...}}, or the payload itself."""
+    if not isinstance(payload, dict):
+        return {}
+    if isinstance(payload.get("nova_object.data"), dict):
+        return payload["nova_object.data"]
+    noun = event_type.split(".")[0] if event_type else ""
+    inner = payload.get(noun)
+    return inner if isinstance(inner, dict) else payload
+
+
+def from_notification(region, message, *, priority="INFO"):
+    """The event of one oslo.messaging notification (a batch listener's message dict:
+    ctxt, publisher_id, event_type, payload, metadata), or None without a message id."""
+    metadata = message.get("metadata") or {}
+    message_id = metadata.get("message_id")
+    if not message_id:
+        return None
+    ctxt = message.get("ctxt") or {}
+    event_type = str(message.get("event_type") or "unknown")
+    payload = message.get("payload")
+    subject = _subject(event_type, payload)
+    noun = event_type.split(".")[0]
+    flat = payload if isinstance(payload, dict) else {}
+    project = _first(ctxt.get("project_id"), ctxt.get("tenant"), ctxt.get("project"),
+                     subject.get("project_id"), subject.get("tenant_id"),
+                     flat.get("project_id"), flat.get("tenant_id"))
+    resource = _first(subject.get("uuid"), subject.get("id") if subject is not flat else None,
+                      flat.get(f"{noun}_id"), flat.get("resource_info"), flat.get("id"),
+                      flat.get("instance_id"), flat.get("volume_id"), flat.get("key_name"),
+                      subject.get("name") if noun == "keypair" else None)
+    return {"message_id": str(message_id), "origin": REGION, "region": region,
+            "project_id": project_ids.fold(project) if project else None,
+            "user_id": _first(ctxt.get("user_id"), ctxt.get("user"),
+                              subject.get("user_id"), flat.get("user_id")),
+            "request_id": _first(ctxt.get("request_id"), ctxt.get("global_request_id")),
+            "event_type": event_type, "resource_id": resource,
+            "publisher_id": message.get("publisher_id"), "priority": priority,
+            "generated_at": _parse_time(metadata.get("timestamp")), "payload": payload}
 
 
 def _dict(row):

@@ -8,6 +8,7 @@ from multisite.api.policies import (
     quota_classes,
     quota_settings,
     quotas,
+    regions,
     sync_jobs,
 )
 
@@ -15,4 +16,5 @@ from multisite.api.policies import (
 def list_rules():
     return list(itertools.chain(
         base.list_rules(), quotas.list_rules(), quota_classes.list_rules(),
-        sync_jobs.list_rules(), quota_settings.list_rules(), events.list_rules()))
+        sync_jobs.list_rules(), quota_settings.list_rules(), events.list_rules(),
+        regions.list_rules()))

@@ -8,7 +8,7 @@ work on the class `gold`, which `seed()` creates with the project limits.
 import dataclasses
 import uuid
 
-from multisite.objects import events, quota_classes, quotas
+from multisite.objects import events, quota_classes, quotas, regions
 
 CLASS = "gold"
 
@@ -69,6 +69,10 @@ ENDPOINTS = [
     Endpoint("v2-events-list-all", "GET", "/v2/events?all_projects=true", admin_only=True),
     Endpoint("v2-events-show", "GET", "/v2/events/{event}",
              foreign=(404, "event.not_found")),
+    Endpoint("v2-regions-list", "GET", "/v2/regions", caller_scoped=True),
+    Endpoint("v2-regions-show", "GET", "/v2/regions/RegionOne", caller_scoped=True),
+    Endpoint("v2-capacity", "GET", "/v2/capacity", admin_only=True),
+    Endpoint("v2-capacity-region", "GET", "/v2/capacity/RegionOne", admin_only=True),
 ]
 
 
@@ -80,3 +84,4 @@ def seed(conf, target):
                          "project_id": uuid.UUID(target).hex, "event_type": "seed.event",
                          "payload": {}}])
     assert events.get(conf, EVENT_ID)["message_id"] == "persona-seed"
+    regions.save_probe(conf, "RegionOne", [{"service": "compute", "reachable": True}])
