@@ -4,6 +4,7 @@ import re
 
 from multisite.api.handlers import (
     events,
+    metrics,
     quota_classes,
     quota_settings,
     quotas,
@@ -54,6 +55,7 @@ ROUTES = [
     ("GET", V2 + r"/regions/(?P<name>" + SEG + ")", regions.show),
     ("GET", V2 + r"/capacity", regions.capacity),
     ("GET", V2 + r"/capacity/(?P<name>" + SEG + ")", regions.capacity_of),
+    ("GET", r"/metrics", metrics.show),
 ]
 
 # Routes that need no identity and run no policy check.
