@@ -168,6 +168,7 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("message_id", name="uniq_events0message_id"),
         Index("ix_events_project_id_id", "project_id", "id"),
+        Index("ix_events_project_id_generated_at", "project_id", "generated_at"),
         Index("ix_events_region_id", "region", "id"),
         Index("ix_events_event_type_id", "event_type", "id"),
         Index("ix_events_resource_id", "resource_id"),

@@ -38,6 +38,9 @@ def upgrade():
     )
     # Every filter of GET /v2/events walks its index in id order (newest first).
     op.create_index("ix_events_project_id_id", "events", ["project_id", "id"])
+    # A project's events in a time range: found by range, then sorted (a few rows).
+    op.create_index("ix_events_project_id_generated_at", "events",
+                    ["project_id", "generated_at"])
     op.create_index("ix_events_region_id", "events", ["region", "id"])
     op.create_index("ix_events_event_type_id", "events", ["event_type", "id"])
     op.create_index("ix_events_resource_id", "events", ["resource_id"])
