@@ -12,15 +12,17 @@ def _grouped(session, column):
 
 def snapshot(conf):
     """{"services": [row...], "capacity": [row...], "sync_jobs": {status: n},
-    "sync_rows": {status: n}, "quota_regions": {status: n}, "quota_projects": n,
-    "events_last_id": n, "events_oldest": datetime or None}."""
+    "sync_rows": {status: n}, "events_last_id": n, "events_oldest": datetime or None}.
+
+    Nothing here scans a table that grows with the projects (quota limits, quota sync
+    status): a scrape with 10,000 projects x 50 regions stays as fast as with one.
+    """
     with db_api.session_scope(conf) as session:
-        services = [{"region": r.region, "service": r.service, "reachable": r.reachable,
-                     "latency_ms": r.latency_ms, "failures": r.failures}
-                    for r in session.scalars(sa.select(models.RegionService))]
-        capacity = [{"region": r.region, "kind": r.kind, "figures": r.figures,
-                     "collected_at": r.collected_at}
-                    for r in session.scalars(sa.select(models.RegionCapacity))]
+        svc, cap = models.RegionService, models.RegionCapacity
+        services = [row._asdict() for row in session.execute(sa.select(
+            svc.region, svc.service, svc.reachable, svc.latency_ms, svc.failures))]
+        capacity = [row._asdict() for row in session.execute(sa.select(
+            cap.region, cap.kind, cap.figures, cap.collected_at))]
         event = models.Event
         last_id = session.scalar(sa.select(sa.func.max(event.id))) or 0
         oldest = session.scalar(sa.select(event.received_at).order_by(event.id).limit(1))
@@ -28,9 +30,6 @@ def snapshot(conf):
             "services": services, "capacity": capacity,
             "sync_jobs": _grouped(session, models.SyncJob.sync_status),
             "sync_rows": _grouped(session, models.ResourceSync.sync_status),
-            "quota_regions": _grouped(session, models.ProjectSyncStatus.status),
-            "quota_projects": session.scalar(
-                sa.select(sa.func.count(sa.distinct(models.Quota.project_id)))) or 0,
             "events_last_id": last_id, "events_oldest": oldest,
         }
 

@@ -67,7 +67,6 @@ def test_scrape_reflects_the_stored_state(enabled):
     age = found[("multisite_capacity_age_seconds", (("kind", "compute"),
                                                     ("region", "RegionOne")))]
     assert 60 <= age < 120
-    assert found[("multisite_quota_projects", ())] == 1
     assert found[("multisite_events_last_id", ())] == 1
     member = dict(ADMIN, **{"X-Roles": "member"})
     assert scrape(app, member).status_int == 403
@@ -90,3 +89,11 @@ def test_region_call_counters_by_region_service_and_outcome():
                  operation="GET", reason="unreachable") == 1
     assert delta("multisite_region_call_errors_total", region="RX", service="nova",
                  operation="PUT", reason="5xx") == 1
+
+
+def test_label_values_are_escaped(enabled):
+    odd = 'Region "A"\\B'
+    regions.save_probe(enabled, odd, [{"service": "compute", "reachable": True}])
+    resp = scrape(api_app.build_app(enabled))
+    found = samples(resp.text)
+    assert found[("multisite_region_service_up", (("region", odd), ("service", "compute")))] == 1

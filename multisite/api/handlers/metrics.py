@@ -50,16 +50,11 @@ def families(conf, snapshot, pool, *, now):
     out = [up, latency, failures, capacity, age]
     for name, doc, key in (
             ("multisite_sync_jobs", "Sync jobs by status.", "sync_jobs"),
-            ("multisite_sync_rows", "Sync job rows by status.", "sync_rows"),
-            ("multisite_quota_sync_regions", "Project x region quota sync outcomes by "
-             "status (last pass).", "quota_regions")):
+            ("multisite_sync_rows", "Sync job rows by status.", "sync_rows")):
         family = _gauge(name, doc, ["status"])
         for status, count in sorted(snapshot[key].items()):
             family.add_metric([str(status)], count)
         out.append(family)
-    out.append(core.GaugeMetricFamily("multisite_quota_projects",
-                                      "Projects with global limits.",
-                                      value=snapshot["quota_projects"]))
     out.append(core.GaugeMetricFamily(
         "multisite_events_last_id", "Id of the newest stored event (its rate is the "
         "ingestion rate).", value=snapshot["events_last_id"]))
@@ -76,12 +71,24 @@ def families(conf, snapshot, pool, *, now):
     return out
 
 
-class _Collector:
-    def __init__(self, found):
-        self.found = found
+def _escape(value):
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
-    def collect(self):
-        return self.found
+
+def render(found):
+    """The text format 0.0.4 of gauge families. prometheus_client's generic writer costs
+    about 40 us a sample (validation and escaping per label): with 50 regions this view
+    has ~1,700 samples (measured: the scrape 680 -> 53 ms p50 with this writer)."""
+    lines = []
+    for family in found:
+        doc = family.documentation.replace("\\", "\\\\").replace("\n", "\\n")
+        lines.append(f"# HELP {family.name} {doc}")
+        lines.append(f"# TYPE {family.name} gauge")
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{_escape(v)}"' for k, v in sample.labels.items())
+            lines.append(f"{sample.name}{{{labels}}} {float(sample.value)!r}" if labels
+                         else f"{sample.name} {float(sample.value)!r}")
+    return ("\n".join(lines) + "\n").encode()
 
 
 def show(req):
@@ -92,10 +99,9 @@ def show(req):
                                "No such resource: /metrics ([metrics] enabled is false)")
     ctx.can(policies.SHOW, {"project_id": ctx.project_id})
     v2.parse_query(req, v2.query_schema({}))
-    registry = prom.CollectorRegistry(auto_describe=False)
-    registry.register(_Collector(families(conf, stats.snapshot(conf), stats.pool_status(conf),
-                                          now=regions.utcnow())))
-    body = prom.generate_latest(registry) + prom.generate_latest(prom.REGISTRY)
+    found = families(conf, stats.snapshot(conf), stats.pool_status(conf),
+                     now=regions.utcnow())
+    body = render(found) + prom.generate_latest(prom.REGISTRY)
     response = webob.Response(body=body, status=200)
     # generate_latest writes the 0.0.4 text format.
     response.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
