@@ -79,6 +79,7 @@ def ingest(args):
             conf.set_override("region_transport_url", [f"RegionOne={url}"],
                               group="notifications")
             conf.set_override("batch_size", args.batch_size, group="notifications")
+            conf.set_override("listeners_per_region", args.listeners, group="notifications")
             feed = event_feed.EventFeed(conf)
             feed.start()      # creates the pool's queue; then stop and let messages pile up
             while feed.listeners["RegionOne"].state != "listening":
@@ -106,7 +107,8 @@ def ingest(args):
             subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True)
             db_api.dispose_all()
             _drop(db_url)
-    print(f"| {args.db} | {args.count} | {args.batch_size} | {published:.1f} | {took:.2f} | "
+    print(f"| {args.db} | {args.listeners} | {args.count} | {args.batch_size} | {published:.1f} | "
+          f"{took:.2f} | "
           f"{stored / took:.0f} | {cpu:.2f} | {stored} |")
 
 
@@ -167,6 +169,7 @@ def main(argv=None):
     one = sub.add_parser("ingest")
     one.add_argument("--count", type=int, default=20000)
     one.add_argument("--batch-size", type=int, default=200)
+    one.add_argument("--listeners", type=int, default=1, help="listeners_per_region")
     one.add_argument("--timeout", type=float, default=600)
     one.add_argument("--db", choices=["sqlite", "mysql"], default="sqlite")
     two = sub.add_parser("query")

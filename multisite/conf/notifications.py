@@ -17,6 +17,9 @@ NOTIFICATIONS_OPTS = [
                help="Listener pool name: every engine joins the same pool, so each "
                     "notification is delivered to one of them (its own queue per topic, "
                     "leaving the services' default queues alone)."),
+    cfg.IntOpt("listeners_per_region", default=1, min=1,
+                help="Listeners (each with its own connection and thread) per region and "
+                     "engine on the pool's queue: more consume a busy bus faster."),
     cfg.IntOpt("batch_size", default=200, min=1,
                help="Notifications stored in one database transaction."),
     cfg.FloatOpt("batch_timeout", default=0.5, min=0.01,

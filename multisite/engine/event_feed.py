@@ -109,9 +109,13 @@ class EventFeed:
         self.urls = bus.parse_region_urls(conf.notifications.region_transport_url)
         self.listeners = {region: RegionListener(conf, region, url, metrics=metrics)
                           for region, url in self.urls.items()}
+        # Extra consumers of the same pool queue: each message is delivered to one.
+        self.extra = [RegionListener(conf, region, url, metrics=metrics)
+                      for region, url in self.urls.items()
+                      for _ in range(conf.notifications.listeners_per_region - 1)]
 
     def start(self):
-        for listener in self.listeners.values():
+        for listener in list(self.listeners.values()) + self.extra:
             try:
                 listener.start()
             except Exception as exc:        # a bad URL for one region only
@@ -120,5 +124,5 @@ class EventFeed:
                           listener.region, exc)
 
     def stop(self):
-        for listener in self.listeners.values():
+        for listener in list(self.listeners.values()) + self.extra:
             listener.stop()
