@@ -4,9 +4,12 @@ import re
 
 from multisite.api.handlers import (
     common,
+    events,
+    metrics,
     quota_classes,
     quota_settings,
     quotas,
+    regions,
     root,
     sync_jobs,
     sync_status,
@@ -19,6 +22,8 @@ V10 = r"/v1\.0/(?P<project_id>" + SEG + ")"
 V11 = r"/v1\.1/(?P<project_id>" + SEG + ")"
 QS = V10 + r"/os-quota-sets"
 QS11 = V11 + r"/os-quota-sets"
+# /v2: Multisite's own resources; no project in the path (it comes from the token).
+V2 = r"/v2"
 
 ROUTES = [
     ("GET", r"", root.versions),
@@ -46,6 +51,13 @@ ROUTES = [
     ("GET", V10 + r"/os-sync/active", sync_jobs.list_active),
     ("GET", V10 + r"/os-sync/(?P<job_id>" + SEG + ")", sync_jobs.show),
     ("DELETE", V10 + r"/os-sync/(?P<job_id>" + SEG + ")", sync_jobs.delete),
+    ("GET", V2 + r"/events", events.list_events),
+    ("GET", V2 + r"/events/(?P<event_id>" + SEG + ")", events.show),
+    ("GET", V2 + r"/regions", regions.list_regions),
+    ("GET", V2 + r"/regions/(?P<name>" + SEG + ")", regions.show),
+    ("GET", V2 + r"/capacity", regions.capacity),
+    ("GET", V2 + r"/capacity/(?P<name>" + SEG + ")", regions.capacity_of),
+    ("GET", r"/metrics", metrics.show),
 ]
 
 # Routes that need no identity and run no policy check.

@@ -2,9 +2,21 @@
 
 from oslo_config import cfg
 
-from multisite.conf import api, common, database, engine, global_limit, sync
+from multisite.conf import (
+    api,
+    common,
+    database,
+    engine,
+    global_limit,
+    health,
+    metrics,
+    notifications,
+    sync,
+)
 
 CONF = cfg.CONF
+# Every option module, in the order the sample lists them (oslo-config-generator).
+MODULES = (api, common, global_limit, database, engine, sync, health, metrics, notifications)
 
-for _module in (api, common, database, engine, global_limit, sync):
+for _module in MODULES:
     _module.register_opts(CONF)

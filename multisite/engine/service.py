@@ -6,9 +6,9 @@ import uuid
 
 import oslo_messaging as messaging
 
-from multisite import rpc
+from multisite import metrics, rpc
+from multisite.engine import event_feed, quota_manager, registry, sync_manager
 from multisite.engine import manager as manager_mod
-from multisite.engine import quota_manager, registry, sync_manager
 from multisite.objects import services
 
 LOG = logging.getLogger(__name__)
@@ -42,23 +42,36 @@ class EngineEndpoint:
         return dict(result, server=self.server, engine_id=self.sync.engine_id)
 
 
+class _KindMetrics(manager_mod.controller_mod.Metrics):
+    """The engine mechanism's metrics hook, into this process's Prometheus counters."""
+
+    def outcome(self, kind, status, seconds):
+        metrics.reconciled(kind, status, seconds)
+
+
 class EngineService:
     """One engine worker: serves RPC and reports its liveness every report_interval."""
 
-    def __init__(self, conf, *, manager=None):
+    def __init__(self, conf, *, manager=None, worker=0):
         self.conf = conf
+        self.worker = worker
         self.engine_id = str(uuid.uuid4())
         self.manager = manager or quota_manager.QuotaManager(conf, engine_id=self.engine_id)
         self.sync = sync_manager.SyncManager(conf, engine_id=self.engine_id)
+        # the event feed's listeners, shared by the feed kinds (started with the engine)
+        self.feed = event_feed.EventFeed(conf, metrics=metrics)
         # every registered kind runs on one manager (its threads are the engine's loops)
-        self.engine = manager_mod.Manager(conf, engine_id=self.engine_id, report=self._report)
+        self.engine = manager_mod.Manager(conf, engine_id=self.engine_id, report=self._report,
+                                          metrics=_KindMetrics())
         envs = {quota_manager.NAME: self.manager, sync_manager.NAME: self.sync}
         for kind in registry.KINDS:
-            self.engine.add(kind, shared=envs.get(kind.name))
+            shared = self.feed if kind.env is registry.feed_env else envs.get(kind.name)
+            self.engine.add(kind, shared=shared)
         self.manager.attach(self.engine)
         self.sync.attach(self.engine)
         self._stop = threading.Event()
         self._server = None
+        self._metrics_server = None
 
     def start(self):
         transport = rpc.get_transport(self.conf)
@@ -69,6 +82,8 @@ class EngineService:
             serializer=rpc.ContextSerializer())
         self._server.start()
         self._report()
+        self._metrics_server = metrics.serve(self.conf, worker=self.worker)
+        self.feed.start()
         self.engine.start()
         self.manager.start()
         LOG.info("Engine %s started on host %s (transport %s)", self.engine_id,
@@ -84,6 +99,9 @@ class EngineService:
     def stop(self, graceful=True):
         self._stop.set()
         self.engine.stop()
+        self.feed.stop()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
         self.manager.stop()
         if self._server is not None:
             self._server.stop()

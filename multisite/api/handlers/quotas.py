@@ -1,11 +1,17 @@
 """os-quota-sets: global limits of a project (v1.0 and v1.1 URL forms)."""
 
-from multisite.api import errors, wsgi
+from multisite.api import errors, v2, wsgi
 from multisite.api.handlers import common
 from multisite.api.policies import quotas as policies
 from multisite.api.schemas import quotas as schemas
-from multisite.objects import quotas
+from multisite.objects import events, quotas
 from multisite.rpc import client as rpc_client
+
+
+def _record(req, event_type, target, payload=None):
+    """The action into the event feed, under the target project (which its members see)."""
+    events.record_action(common.conf(req), common.ctx(req), event_type,
+                         project_id=v2.fold_project_id(target), payload=payload)
 
 
 def _target(ctx, target, rule):
@@ -52,6 +58,7 @@ def update(req, project_id, target):
     common.validate(schemas.UPDATE, body, code="quota.invalid_limits",
                     prefix="Invalid input for quota limits")
     limits = quotas.update(common.conf(req), target, body["quota_set"])
+    _record(req, "multisite.quota.update", target, {"limits": body["quota_set"]})
     return wsgi.json_response({common.as_sent(req, "target"): limits})
 
 
@@ -72,11 +79,13 @@ def sync(req, project_id, target):
     common.check_url_project(ctx, project_id)
     _target(ctx, target, policies.SYNC)
     rpc_client.get_client().quota_sync_for_project(ctx, target)
+    _record(req, "multisite.quota.sync", target)
     return wsgi.json_response(f"triggered quota sync for {common.as_sent(req, 'target')}")
 
 
 def _delete_all(req, target):
     quotas.delete_all(common.conf(req), target)
+    _record(req, "multisite.quota.delete", target, {"resources": "all"})
     return wsgi.json_response("Deleted all quota limits for the given project")
 
 
@@ -84,7 +93,8 @@ def _delete_some(req, target, named):
     """Delete the resources named by a list (echoed once each) or a dict (echoed as given,
     as Kingbird answered)."""
     resources = list(dict.fromkeys(named))
-    quotas.delete_some(common.conf(req), target, resources)
+    deleted = quotas.delete_some(common.conf(req), target, resources)
+    _record(req, "multisite.quota.delete", target, {"resources": deleted})
     return wsgi.json_response({"Deleted quota limits": named if isinstance(named, dict)
                                else resources})
 
@@ -119,6 +129,7 @@ def update_v11(req, project_id):
     common.validate(schemas.UPDATE, body, code="quota.invalid_limits",
                     prefix="Invalid input for quota limits")
     limits = quotas.update(common.conf(req), project_id, body["quota_set"])
+    _record(req, "multisite.quota.update", project_id, {"limits": body["quota_set"]})
     return wsgi.json_response({common.as_sent(req, "project_id"): limits})
 
 
@@ -141,6 +152,7 @@ def delete_v11(req, project_id):
 def sync_v11(req, project_id):
     ctx = _ctx_v11(req, project_id, policies.SYNC)
     rpc_client.get_client().quota_sync_for_project(ctx, project_id)
+    _record(req, "multisite.quota.sync", project_id)
     return wsgi.json_response(
         f"triggered quota sync for {common.as_sent(req, 'project_id')}")
 

@@ -4,9 +4,12 @@ import itertools
 
 from multisite.api.policies import (
     base,
+    events,
+    metrics,
     quota_classes,
     quota_settings,
     quotas,
+    regions,
     sync_jobs,
     sync_status,
 )
@@ -16,4 +19,5 @@ def list_rules():
     return list(itertools.chain(
         base.list_rules(), quotas.list_rules(), quota_classes.list_rules(),
         sync_jobs.list_rules(), quota_settings.list_rules(),
-        sync_status.list_rules()))
+        sync_status.list_rules(), events.list_rules(),
+        regions.list_rules(), metrics.list_rules()))
