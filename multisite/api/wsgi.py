@@ -33,7 +33,7 @@ def read_body(req, limit):
         raise too_large
     if not req.is_body_readable:
         return
-    stream, parts, size = req.body_file_raw, [], 0
+    stream, parts, size = req.body_file, [], 0   # bounded by Content-Length when given
     while True:
         part = stream.read(min(_READ_CHUNK, limit + 1 - size))
         if not part:

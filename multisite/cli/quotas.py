@@ -94,8 +94,8 @@ class SyncStatusQuota(common.ProjectOption, common.Lister):
                    "Next Attempt At", "Error")
         keys = ("region", "status", "last_sync_at", "consecutive_failures",
                 "next_attempt_at", "error")
-        if not rows:
-            # an empty table says nothing; machine formats still get their empty list
+        if not rows and parsed_args.formatter == "table":
+            # an empty table says nothing; machine formats (json, value...) stay clean
             which = parsed_args.project or "of your token"
             self.app.stderr.write(
                 f"No rebalance of project {which} has finished yet: a pass is pending or "

@@ -304,3 +304,19 @@ def test_no_request_inherits_the_previous_request_context(wsgi_app):
         access.removeHandler(handler)
     assert handler.seen == [(first.headers["x-openstack-request-id"], P),
                             (second.headers["x-openstack-request-id"], None)]
+
+
+# -- item 18: a database directory that did not exist is created, and said so -------------
+
+def test_creating_the_sqlite_directory_is_logged(tmp_path, caplog):
+    path = tmp_path / "not" / "yet" / "there.db"
+    with caplog.at_level(logging.WARNING, logger="multisite.db.api"):
+        engine = db_api.create_engine(f"sqlite:///{path}")
+        engine.dispose()
+    assert path.parent.is_dir()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Creating the directory of the SQLite database: path={path.parent}"]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="multisite.db.api"):
+        db_api.create_engine(f"sqlite:///{path}").dispose()
+    assert not caplog.records  # an existing directory is not news
