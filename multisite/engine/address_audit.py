@@ -1,0 +1,127 @@
+"""The address audit: list every region's addresses, rewrite the index, recompute conflicts.
+
+Level-triggered: each audit converges the index on what the regions hold now. A region
+that does not answer keeps its previous entries (marked by its audit row as not
+refreshed) so that an outage never clears, or raises, a conflict by itself.
+"""
+
+import datetime
+import itertools
+import logging
+import time
+
+from multisite import addressing
+from multisite.clients import inventory
+from multisite.objects import address_conflicts
+from multisite.objects import addresses as index
+from multisite.reconcilers import addresses as planner
+
+LOG = logging.getLogger(__name__)
+
+
+def _now():
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+def _side(entry):
+    return {name: getattr(entry, name) for name in planner.FIELDS if name != "domain"}
+
+
+class Result:
+    """What one audit did (for logs, events and the benchmark)."""
+
+    def __init__(self):
+        self.regions_ok, self.regions_failed = [], {}
+        self.entries = self.inserted = self.deleted = 0
+        self.conflicts = 0
+        self.raised, self.cleared = [], []
+        self.timings = {}
+
+    def as_dict(self):
+        return {"regions_ok": self.regions_ok, "regions_failed": self.regions_failed,
+                "entries": self.entries, "inserted": self.inserted,
+                "deleted": self.deleted, "conflicts": self.conflicts,
+                "raised": len(self.raised), "cleared": len(self.cleared),
+                "timings": self.timings}
+
+
+class AddressAuditor:
+    """One full audit per `run()`; `cloud` is a clients.Cloud (or a test double)."""
+
+    def __init__(self, conf, cloud, *, notify=None):
+        self.conf = conf
+        self.cloud = cloud
+        self.rules = addressing.parse_rules(conf.addresses.routable_domain)
+        # notify(event_type, conflict_dict): the events feed, when one is wired in
+        self.notify = notify
+
+    def read_regions(self):
+        """({region: raw Neutron lists}, {region: error}) of every catalog region."""
+        regions = sorted(self.cloud.catalog.all_regions())
+        listers = inventory.listers(self.cloud, regions)
+        return inventory.fan_out({name: lister.address_objects
+                                  for name, lister in listers.items()},
+                                 timeout=self.conf.addresses.audit_timeout)
+
+    def run(self):
+        result = Result()
+        started = time.monotonic()
+        raw_by_region, failures = self.read_regions()
+        result.timings["read"] = time.monotonic() - started
+        self.apply(raw_by_region, failures, result=result)
+        result.timings["total"] = time.monotonic() - started
+        LOG.info("Address audit done: regions_ok=%d regions_failed=%s entries=%d "
+                 "inserted=%d deleted=%d conflicts=%d raised=%d cleared=%d seconds=%.2f",
+                 len(result.regions_ok), sorted(result.regions_failed), result.entries,
+                 result.inserted, result.deleted, result.conflicts, len(result.raised),
+                 len(result.cleared), result.timings["total"])
+        return result
+
+    def apply(self, raw_by_region, failures, *, result=None):
+        """Index the regions that answered, keep the others', reconcile the conflicts."""
+        result = result or Result()
+        now = _now()
+        mark = time.monotonic()
+        entries = {}
+        for region in sorted(raw_by_region):
+            entries[region] = planner.index_entries(region, raw_by_region[region],
+                                                    self.rules)
+        result.timings["index"] = time.monotonic() - mark
+        mark = time.monotonic()
+        for region, found in entries.items():
+            inserted, deleted = index.replace_region(self.conf, region, found, now=now)
+            index.record_audit(self.conf, region, now=now, ok=True, entries=len(found))
+            result.inserted += inserted
+            result.deleted += deleted
+            result.regions_ok.append(region)
+        for region, exc in sorted(failures.items()):
+            LOG.warning("Address audit: region %s did not answer, keeping its previous "
+                        "index: %s", region, exc)
+            index.record_audit(self.conf, region, now=now, ok=False, error=str(exc))
+            entries[region] = [planner.Entry(*row)
+                               for row in index.region_entries(self.conf, region)]
+            result.regions_failed[region] = str(exc)
+        index.forget_regions(self.conf, keep=entries)
+        result.timings["write"] = time.monotonic() - mark
+        mark = time.monotonic()
+        conflicts = planner.plan(itertools.chain.from_iterable(entries.values()),
+                                 mac_scope=self.conf.addresses.mac_scope)
+        result.timings["plan"] = time.monotonic() - mark
+        mark = time.monotonic()
+        found = {key: {"kind": c.kind, "domain": c.domain, "address": c.address,
+                       "sides": [_side(s) for s in c.sides]}
+                 for key, c in conflicts.items()}
+        result.raised, result.cleared = address_conflicts.reconcile(self.conf, found,
+                                                                    now=now)
+        result.timings["conflicts"] = time.monotonic() - mark
+        result.entries = sum(len(e) for e in entries.values())
+        result.conflicts = len(conflicts)
+        for event, rows in (("address.conflict.raised", result.raised),
+                            ("address.conflict.cleared", result.cleared)):
+            for row in rows:
+                LOG.warning("Address conflict %s: kind=%s domain=%s address=%s regions=%s "
+                            "id=%s", event.rsplit(".", 1)[1], row["kind"], row["domain"],
+                            row["address"], ",".join(row["regions"]), row["id"])
+                if self.notify is not None:
+                    self.notify(event, row)
+        return result
