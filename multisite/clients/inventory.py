@@ -164,16 +164,18 @@ class Lister:
         return out
 
     def inventory(self, kind, *, project_id, user_id):
-        """The raw objects of one inventory type for one project (keypairs: one user)."""
+        """One inventory type of one project (keypairs: one user's), normalised."""
         if kind in NEUTRON_TYPES:
-            return self.neutron(NEUTRON_TYPES[kind], f"project_id={_q(project_id)}")
-        if kind == SERVERS:
-            return self.servers(project_id)
-        if kind == KEYPAIRS:
-            return self.keypairs(user_id) if user_id else []
-        if kind == VOLUMES:
-            return self.volumes(project_id)
-        return self.images(project_id)
+            raw = self.neutron(NEUTRON_TYPES[kind], f"project_id={_q(project_id)}")
+        elif kind == SERVERS:
+            raw = self.servers(project_id)
+        elif kind == KEYPAIRS:
+            raw = self.keypairs(user_id) if user_id else []
+        elif kind == VOLUMES:
+            raw = self.volumes(project_id)
+        else:
+            raw = self.images(project_id)
+        return [normalize(kind, self.name, obj) for obj in raw]
 
     def address_objects(self):
         """{collection: [objects]} of every project, as reconcilers.addresses reads them."""
@@ -182,6 +184,54 @@ class Lister:
             query = "&".join(f"fields={_q(f)}" for f in fields.split(","))
             raw[collection.replace("-", "_")] = self.neutron(collection, query)
         return raw
+
+
+def _addresses(server):
+    return {net: [a.get("addr") for a in addrs or ()]
+            for net, addrs in (server.get("addresses") or {}).items()}
+
+
+def _fixed_ips(port):
+    return [f.get("ip_address") for f in port.get("fixed_ips") or ()]
+
+
+# type -> (fields copied as they are, {our name: function of the raw object})
+_SHAPES = {
+    SERVERS: (("status",), {
+        "flavor": lambda s: (s.get("flavor") or {}).get("original_name")
+        or (s.get("flavor") or {}).get("id"),
+        "image": lambda s: (s.get("image") or {}).get("id") if s.get("image") else None,
+        "availability_zone": lambda s: s.get("OS-EXT-AZ:availability_zone"),
+        "addresses": _addresses}),
+    VOLUMES: (("status", "size", "availability_zone"), {
+        "attached_to": lambda v: [a.get("server_id") for a in v.get("attachments") or ()]}),
+    NETWORKS: (("status", "shared"), {"external": lambda n: n.get("router:external")}),
+    SUBNETS: (("cidr", "ip_version", "network_id", "gateway_ip"), {}),
+    PORTS: (("status", "mac_address", "network_id", "device_owner", "device_id"),
+            {"fixed_ips": _fixed_ips}),
+    ROUTERS: (("status",), {
+        "external_gateway_ips": lambda r: [
+            f.get("ip_address") for f in
+            (r.get("external_gateway_info") or {}).get("external_fixed_ips") or ()]}),
+    FLOATING_IPS: (("status", "floating_ip_address", "fixed_ip_address", "port_id",
+                    "floating_network_id"), {}),
+    SECURITY_GROUPS: (("description",), {}),
+    KEYPAIRS: (("fingerprint",), {"id": lambda k: k.get("name"),
+                                  "key_type": lambda k: k.get("type", "ssh")}),
+    IMAGES: (("status", "visibility", "size", "owner", "disk_format"), {
+        "shared": lambda i: bool(i.get("shared_with_project"))}),
+}
+
+
+def normalize(kind, region, raw):
+    """{type, region, id, name, ...the type's own fields} of one listed object."""
+    copied, computed = _SHAPES[kind]
+    item = {"type": kind, "region": region, "id": raw.get("id"), "name": raw.get("name")}
+    for name in copied:
+        item[name] = raw.get(name)
+    for name, fn in computed.items():
+        item[name] = fn(raw)
+    return item
 
 
 def fan_out(calls, *, timeout):
