@@ -1,7 +1,7 @@
 """Address index, per-region audit freshness and address conflicts.
 
 Revision ID: 0006_addresses
-Revises: 0004_work_items (0003 on the branch before the engine merge)
+Revises: 0005_regions_events (0003 on the branch before the engine and v2regions merges)
 Create Date: 2026-12-03
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_addresses"
-down_revision = "0004_work_items"
+down_revision = "0005_regions_events"
 branch_labels = None
 depends_on = None
 
