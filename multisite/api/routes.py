@@ -3,7 +3,10 @@
 import re
 
 from multisite.api.handlers import (
+    address_conflicts,
+    addresses,
     events,
+    inventory,
     quota_classes,
     quota_settings,
     quotas,
@@ -49,6 +52,13 @@ ROUTES = [
     ("DELETE", V10 + r"/os-sync/(?P<job_id>" + SEG + ")", sync_jobs.delete),
     ("GET", V2 + r"/events", events.list_events),
     ("GET", V2 + r"/events/(?P<event_id>" + SEG + ")", events.show),
+    ("GET", V2 + r"/inventory", inventory.list_inventory),
+    ("GET", V2 + r"/inventory/summary", inventory.summary),
+    ("GET", V2 + r"/addresses", addresses.list_addresses),
+    ("GET", V2 + r"/addresses/(?P<address_id>" + SEG + ")", addresses.show),
+    ("GET", V2 + r"/address-conflicts", address_conflicts.list_conflicts),
+    ("POST", V2 + r"/address-conflicts/check", address_conflicts.check),
+    ("GET", V2 + r"/address-conflicts/(?P<conflict_id>" + SEG + ")", address_conflicts.show),
 ]
 
 # Routes that need no identity and run no policy check.

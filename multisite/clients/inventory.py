@@ -263,6 +263,8 @@ def fan_out(calls, *, timeout):
 
 def listers(cloud, regions):
     """{region: Lister} for the regions still in the catalog (others are skipped)."""
+    if not regions:
+        return {}
     catalog = cloud.catalog.all_regions()
     transport = cloud.transport
     return {name: Lister(name, transport, catalog[name]) for name in regions

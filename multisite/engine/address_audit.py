@@ -9,18 +9,40 @@ import datetime
 import itertools
 import logging
 import time
+import uuid
 
 from multisite import addressing
 from multisite.clients import inventory
-from multisite.objects import address_conflicts
+from multisite.objects import address_conflicts, events
 from multisite.objects import addresses as index
 from multisite.reconcilers import addresses as planner
 
 LOG = logging.getLogger(__name__)
 
+RAISED = "multisite.address.conflict.raised"
+CLEARED = "multisite.address.conflict.cleared"
+
 
 def _now():
     return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+def conflict_events(event_type, conflict):
+    """Feed events of a raised/cleared conflict: one per project it involves (members see
+    their own project's events), with a message id that a retried audit cannot repeat."""
+    payload = {k: conflict[k] for k in ("kind", "domain", "address", "regions")}
+    payload["sides"] = [{k: s.get(k) for k in ("region", "project_id", "kind", "port_id",
+                                               "network_id", "subnet_id", "device_id")}
+                        for s in conflict["sides"]]
+    stamp = conflict["cleared_at"] or conflict["first_seen"]
+    return [{"message_id": str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                          f"{conflict['id']}/{event_type}/{project}")),
+             "origin": events.MULTISITE, "project_id": project or None,
+             "event_type": event_type, "resource_id": conflict["id"],
+             "publisher_id": "multisite.address_audit",
+             "priority": "WARN" if event_type.endswith("raised") else "INFO",
+             "generated_at": stamp, "payload": payload}
+            for project in conflict["project_ids"] or [""]]
 
 
 def _side(entry):
@@ -52,8 +74,15 @@ class AddressAuditor:
         self.conf = conf
         self.cloud = cloud
         self.rules = addressing.parse_rules(conf.addresses.routable_domain)
-        # notify(event_type, conflict_dict): the events feed, when one is wired in
-        self.notify = notify
+        # notify(event_type, conflict_dict); default: the central event feed
+        self.notify = notify or self._to_feed
+
+    def _to_feed(self, event_type, conflict):
+        try:
+            events.store(self.conf, conflict_events(event_type, conflict))
+        except Exception:
+            LOG.exception("Could not record event event_type=%s conflict=%s", event_type,
+                          conflict["id"])
 
     def read_regions(self):
         """({region: raw Neutron lists}, {region: error}) of every catalog region."""
@@ -116,12 +145,10 @@ class AddressAuditor:
         result.timings["conflicts"] = time.monotonic() - mark
         result.entries = sum(len(e) for e in entries.values())
         result.conflicts = len(conflicts)
-        for event, rows in (("address.conflict.raised", result.raised),
-                            ("address.conflict.cleared", result.cleared)):
+        for event, rows in ((RAISED, result.raised), (CLEARED, result.cleared)):
             for row in rows:
                 LOG.warning("Address conflict %s: kind=%s domain=%s address=%s regions=%s "
                             "id=%s", event.rsplit(".", 1)[1], row["kind"], row["domain"],
                             row["address"], ",".join(row["regions"]), row["id"])
-                if self.notify is not None:
-                    self.notify(event, row)
+                self.notify(event, row)
         return result

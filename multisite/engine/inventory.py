@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 
+from multisite import clients
 from multisite.clients import inventory as listing
 
 LOG = logging.getLogger(__name__)
@@ -64,8 +65,13 @@ class InventoryReader:
                 self._inflight.pop(key).set()
 
     def _read(self, project_id, user_id):
-        regions = self.cloud.regions(project_id)
-        listers = listing.listers(self.cloud, regions)
+        try:
+            listers = listing.listers(self.cloud, self.cloud.regions(project_id))
+        except (clients.RegionError, clients.ServiceCredentialsError) as exc:
+            LOG.warning("Inventory: the catalog could not be read for project %s: %s",
+                        project_id, exc)
+            return {"items": [], "regions": [], "errors": [],
+                    "unreachable_regions": [{"region": "keystone", "reason": str(exc)}]}
         calls = {}
         for name, lister in listers.items():
             for kind in listing.TYPES:
@@ -90,13 +96,3 @@ class InventoryReader:
                 "unreachable_regions": [{"region": r, "reason": why}
                                         for r, why in sorted(unreachable.items())]}
 
-
-def summary(answer):
-    """{"counts": {type: {region: n}}, ...} of an inventory answer."""
-    counts = {}
-    for item in answer["items"]:
-        per_type = counts.setdefault(item["type"], {})
-        per_type[item["region"]] = per_type.get(item["region"], 0) + 1
-    return {"counts": counts, "regions": answer["regions"],
-            "unreachable_regions": answer["unreachable_regions"],
-            "errors": answer["errors"], "read_at": answer["read_at"], "age": answer["age"]}

@@ -3,8 +3,11 @@
 import itertools
 
 from multisite.api.policies import (
+    address_conflicts,
+    addresses,
     base,
     events,
+    inventory,
     quota_classes,
     quota_settings,
     quotas,
@@ -15,4 +18,5 @@ from multisite.api.policies import (
 def list_rules():
     return list(itertools.chain(
         base.list_rules(), quotas.list_rules(), quota_classes.list_rules(),
-        sync_jobs.list_rules(), quota_settings.list_rules(), events.list_rules()))
+        sync_jobs.list_rules(), quota_settings.list_rules(), events.list_rules(),
+        inventory.list_rules(), addresses.list_rules(), address_conflicts.list_rules()))
