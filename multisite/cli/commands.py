@@ -1,6 +1,6 @@
 """The command table: command name -> class, for `multisite` and `openstack multisite`."""
 
-from multisite.cli import quota_classes, quotas, sync_jobs
+from multisite.cli import addresses, inventory, quota_classes, quotas, sync_jobs
 
 COMMANDS = {
     "quota defaults": quotas.DefaultsQuota,
@@ -20,6 +20,12 @@ COMMANDS = {
     "sync list": sync_jobs.ListSync,
     "sync show": sync_jobs.ShowSync,
     "sync delete": sync_jobs.DeleteSync,
+    "inventory list": inventory.ListInventory,
+    "inventory summary": inventory.SummaryInventory,
+    "address list": addresses.ListAddress,
+    "address show": addresses.ShowAddress,
+    "address conflicts": addresses.ConflictsAddress,
+    "address check": addresses.CheckAddress,
 }
 
 

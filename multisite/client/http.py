@@ -99,7 +99,11 @@ class HTTPClient:
 
     def request(self, method, path, *, body=None, params=None, project_scoped=True):
         """The response of ``method`` on ``path``; a typed error for any 4xx/5xx."""
-        url = self.endpoint + (f"/{self.project_id}" if project_scoped else "") + path
+        if path.startswith("/v2/"):
+            # /v2 resources: at the service root, the project comes from the token
+            url = _VERSIONED.sub("", self.endpoint) + path
+        else:
+            url = self.endpoint + (f"/{self.project_id}" if project_scoped else "") + path
         kwargs = {"headers": self._headers(), "raise_exc": False,
                   "authenticated": True if self.authenticated else False}
         if body is not None:
