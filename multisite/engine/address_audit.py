@@ -85,19 +85,24 @@ class AddressAuditor:
                           conflict["id"])
 
     def read_regions(self):
-        """({region: raw Neutron lists}, {region: error}) of every catalog region."""
+        """({region: index entries}, {region: error}) of every catalog region.
+
+        Each region's Neutron lists become entries in the thread that read them, so an
+        audit holds one region's raw lists at a time per thread, never all of them.
+        """
         regions = sorted(self.cloud.catalog.all_regions())
         listers = inventory.listers(self.cloud, regions)
-        return inventory.fan_out({name: lister.address_objects
-                                  for name, lister in listers.items()},
-                                 timeout=self.conf.addresses.audit_timeout)
+        calls = {name: (lambda n=name, lst=lister:
+                        planner.index_entries(n, lst.address_objects(), self.rules))
+                 for name, lister in listers.items()}
+        return inventory.fan_out(calls, timeout=self.conf.addresses.audit_timeout)
 
     def run(self):
         result = Result()
         started = time.monotonic()
-        raw_by_region, failures = self.read_regions()
+        entries, failures = self.read_regions()
         result.timings["read"] = time.monotonic() - started
-        self.apply(raw_by_region, failures, result=result)
+        self.converge(entries, failures, result=result)
         result.timings["total"] = time.monotonic() - started
         LOG.info("Address audit done: regions_ok=%d regions_failed=%s entries=%d "
                  "inserted=%d deleted=%d conflicts=%d raised=%d cleared=%d seconds=%.2f",
@@ -107,30 +112,35 @@ class AddressAuditor:
         return result
 
     def apply(self, raw_by_region, failures, *, result=None):
+        """converge() from Neutron lists ({region: raw}) rather than entries."""
+        result = result or Result()
+        mark = time.monotonic()
+        entries = {region: planner.index_entries(region, raw, self.rules)
+                   for region, raw in sorted(raw_by_region.items())}
+        result.timings["index"] = time.monotonic() - mark
+        return self.converge(entries, failures, result=result)
+
+    def converge(self, entries, failures, *, result=None):
         """Index the regions that answered, keep the others', reconcile the conflicts."""
         result = result or Result()
         now = _now()
+        entries = dict(entries)
         mark = time.monotonic()
-        entries = {}
-        for region in sorted(raw_by_region):
-            entries[region] = planner.index_entries(region, raw_by_region[region],
-                                                    self.rules)
-        result.timings["index"] = time.monotonic() - mark
-        mark = time.monotonic()
-        for region, found in entries.items():
-            inserted, deleted = index.replace_region(self.conf, region, found, now=now)
-            index.record_audit(self.conf, region, now=now, ok=True, entries=len(found))
-            result.inserted += inserted
-            result.deleted += deleted
-            result.regions_ok.append(region)
-        for region, exc in sorted(failures.items()):
-            LOG.warning("Address audit: region %s did not answer, keeping its previous "
-                        "index: %s", region, exc)
-            index.record_audit(self.conf, region, now=now, ok=False, error=str(exc))
-            entries[region] = [planner.Entry(*row)
-                               for row in index.region_entries(self.conf, region)]
-            result.regions_failed[region] = str(exc)
-        index.forget_regions(self.conf, keep=entries)
+        with index.transaction(self.conf) as session:
+            for region, found in entries.items():
+                inserted, deleted = index.replace_region(session, region, found, now=now)
+                index.record_audit(session, region, now=now, ok=True, entries=len(found))
+                result.inserted += inserted
+                result.deleted += deleted
+                result.regions_ok.append(region)
+            for region, exc in sorted(failures.items()):
+                LOG.warning("Address audit: region %s did not answer, keeping its "
+                            "previous index: %s", region, exc)
+                index.record_audit(session, region, now=now, ok=False, error=str(exc))
+                entries[region] = [planner.Entry(*row)
+                                   for row in index.region_entries(session, region)]
+                result.regions_failed[region] = str(exc)
+            index.forget_regions(session, keep=entries)
         result.timings["write"] = time.monotonic() - mark
         mark = time.monotonic()
         conflicts = planner.plan(itertools.chain.from_iterable(entries.values()),

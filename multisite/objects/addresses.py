@@ -34,52 +34,55 @@ def _row(entry, now):
     return values
 
 
-def replace_region(conf, region, entries, *, now):
+def replace_region(session, region, entries, *, now):
     """Make the index of `region` hold exactly `entries`; (inserted, deleted) counts.
 
-    Only the difference is written: an unchanged region costs one read.
+    Only the difference is written: an unchanged region costs one read. `session`: from
+    transaction() (an audit writes every region in one transaction).
     """
     wanted = {tuple(e) for e in entries}
-    with db_api.session_scope(conf) as session:
-        held = {}
-        for row in session.execute(sa.select(_T.c.id, *_COLUMNS).where(_T.c.region == region)):
-            held.setdefault(tuple(row[1:]), []).append(row[0])
-        gone = [i for key, ids in held.items() if key not in wanted for i in ids]
-        # duplicates of one key (a crash between two writes) keep one row
-        gone += [i for ids in held.values() if len(ids) > 1 for i in ids[1:]]
-        new = [_row(key, now) for key in wanted if key not in held]
-        for start in range(0, len(gone), CHUNK):
-            session.execute(_T.delete().where(_T.c.id.in_(gone[start:start + CHUNK])))
-        for start in range(0, len(new), CHUNK):
-            session.execute(_T.insert(), new[start:start + CHUNK])
+    held = {}
+    for row in session.execute(sa.select(_T.c.id, *_COLUMNS).where(_T.c.region == region)):
+        held.setdefault(tuple(row[1:]), []).append(row[0])
+    gone = [i for key, ids in held.items() if key not in wanted for i in ids]
+    # duplicates of one key (a crash between two writes) keep one row
+    gone += [i for ids in held.values() if len(ids) > 1 for i in ids[1:]]
+    new = [_row(key, now) for key in wanted if key not in held]
+    for start in range(0, len(gone), CHUNK):
+        session.execute(_T.delete().where(_T.c.id.in_(gone[start:start + CHUNK])))
+    for start in range(0, len(new), CHUNK):
+        session.execute(_T.insert(), new[start:start + CHUNK])
     return len(new), len(gone)
 
 
-def region_entries(conf, region):
+def region_entries(session, region):
     """The stored entries of one region, as tuples in FIELDS order."""
-    with db_api.session_scope(conf) as session:
-        return [tuple(row) for row in session.execute(
-            sa.select(*_COLUMNS).where(_T.c.region == region))]
+    return [tuple(row) for row in session.execute(
+        sa.select(*_COLUMNS).where(_T.c.region == region))]
 
 
-def forget_regions(conf, keep):
+def forget_regions(session, keep):
     """Drop the index and audit rows of regions that are no longer in the catalog."""
     keep = list(keep)
-    with db_api.session_scope(conf) as session:
-        session.execute(_T.delete().where(_T.c.region.not_in(keep)))
-        audit = models.AddressAudit.__table__
-        session.execute(audit.delete().where(audit.c.region.not_in(keep)))
+    session.execute(_T.delete().where(_T.c.region.not_in(keep)))
+    audit = models.AddressAudit.__table__
+    session.execute(audit.delete().where(audit.c.region.not_in(keep)))
 
 
-def record_audit(conf, region, *, now, ok, error=None, entries=0):
-    with db_api.session_scope(conf) as session:
-        row = session.get(models.AddressAudit, region, with_for_update=True)
-        if row is None:
-            row = models.AddressAudit(region=region, attempted_at=now, ok=ok)
-            session.add(row)
-        row.attempted_at, row.ok, row.error = now, ok, error
-        if ok:
-            row.audited_at, row.entries = now, entries
+def record_audit(session, region, *, now, ok, error=None, entries=0):
+    """The outcome of one region's audit (its freshness)."""
+    row = session.get(models.AddressAudit, region, with_for_update=True)
+    if row is None:
+        row = models.AddressAudit(region=region, attempted_at=now, ok=ok)
+        session.add(row)
+    row.attempted_at, row.ok, row.error = now, ok, error
+    if ok:
+        row.audited_at, row.entries = now, entries
+
+
+def transaction(conf):
+    """One transaction for the audit's writes (replace_region, record_audit, ...)."""
+    return db_api.session_scope(conf)
 
 
 def audits(conf):
@@ -102,14 +105,16 @@ def _as_dict(row):
 def _range(first, last):
     """Selects of the entries whose address range overlaps [first, last].
 
-    Two index-friendly parts: entries starting inside the range (hosts, smaller subnets),
-    and subnets or pools starting before it and reaching into it.
+    Index-friendly parts, each an equality or a range on one index: entries starting
+    inside the range (hosts, smaller subnets), and subnets, then pools, starting before
+    it and reaching into it.
     """
-    inside = sa.select(_T).where(_T.c.addr_key >= first, _T.c.addr_key <= last)
-    around = sa.select(_T).where(_T.c.kind.in_((ad.SUBNET, ad.POOL)),
-                                 _T.c.addr_key < first, _T.c.addr_key >= first[0],
-                                 _T.c.addr_end >= first)
-    return [inside, around]
+    inside = (sa.select(_T).where(_T.c.addr_key == first) if first == last else
+              sa.select(_T).where(_T.c.addr_key >= first, _T.c.addr_key <= last))
+    return [inside] + [sa.select(_T).where(_T.c.kind == kind, _T.c.addr_key < first,
+                                           _T.c.addr_key >= first[0],
+                                           _T.c.addr_end >= first)
+                       for kind in (ad.SUBNET, ad.POOL)]
 
 
 def search(conf, *, ip=None, cidr=None, mac=None, region=None, project_id=None,
@@ -137,14 +142,13 @@ def search(conf, *, ip=None, cidr=None, mac=None, region=None, project_id=None,
         filters.append(_T.c.kind == kind)
     if marker is not None:
         filters.append(_T.c.id > marker)
-    parts = [part.where(*filters) for part in parts] if filters else parts
-    if len(parts) == 1:
-        query = parts[0].order_by(_T.c.id).limit(limit)
-    else:
-        union = sa.union_all(*parts).subquery()
-        query = sa.select(union).order_by(union.c.id).limit(limit)
+    found = {}
     with db_api.session_scope(conf) as session:
-        return [_as_dict(row) for row in session.execute(query)]
+        for part in parts:
+            query = part.where(*filters).order_by(_T.c.id).limit(limit)
+            for row in session.execute(query):
+                found[row.id] = row
+    return [_as_dict(found[i]) for i in sorted(found)[:limit]]
 
 
 def get(conf, entry_id):
@@ -155,8 +159,13 @@ def get(conf, entry_id):
 
 def overlapping_subnets(conf, cidr):
     """Subnet entries whose CIDR overlaps `cidr` (any domain)."""
-    parts = [part.where(_T.c.kind == ad.SUBNET) for part in _range(*ad.cidr_keys(cidr))]
-    union = sa.union_all(*parts).subquery()
+    first, last = ad.cidr_keys(cidr)
+    inside = sa.select(_T).where(_T.c.kind == ad.SUBNET, _T.c.addr_key >= first,
+                                 _T.c.addr_key <= last)
+    around = _range(first, last)[1]
+    found = {}
     with db_api.session_scope(conf) as session:
-        return [_as_dict(row) for row in session.execute(
-            sa.select(union).order_by(union.c.id))]
+        for part in (inside, around):
+            for row in session.execute(part):
+                found[row.id] = row
+    return [_as_dict(found[i]) for i in sorted(found)]

@@ -183,9 +183,14 @@ def _group_conflicts(groups, kind):
 
 
 def _same_address(entries, *, mac_scope):
-    """Host addresses, public addresses and MACs held in two regions of one domain."""
+    """Host addresses, public addresses and MACs held in two regions of one domain.
+
+    One pass; per conflict kind and domain a dict of address -> first entry (no key
+    tuples: at a million addresses the keys would cost more than the entries).
+    """
     first = {CONFLICT_IP: {}, CONFLICT_PUBLIC: {}, CONFLICT_MAC: {}}
     groups = {CONFLICT_IP: {}, CONFLICT_PUBLIC: {}, CONFLICT_MAC: {}}
+    global_mac = mac_scope == "global"
     for entry in entries:
         kind = entry.kind
         if kind in ad.HOST_KINDS:
@@ -196,17 +201,20 @@ def _same_address(entries, *, mac_scope):
             conflict_kind, domain = CONFLICT_PUBLIC, ad.PUBLIC_DOMAIN
         elif kind == ad.MAC:
             conflict_kind = CONFLICT_MAC
-            domain = ad.GLOBAL_DOMAIN if mac_scope == "global" else entry.domain
+            domain = ad.GLOBAL_DOMAIN if global_mac else entry.domain
         else:
             continue
-        key = (domain, entry.address)
-        found = groups[conflict_kind]
-        if key in found:
-            found[key].append(entry)
-            continue
-        held = first[conflict_kind].setdefault(key, entry)
+        seen = first[conflict_kind].get(domain)
+        if seen is None:
+            seen = first[conflict_kind][domain] = {}
+        held = seen.setdefault(entry.address, entry)
         if held is not entry:
-            found[key] = [held, entry]
+            key = (domain, entry.address)
+            found = groups[conflict_kind]
+            if key in found:
+                found[key].append(entry)
+            else:
+                found[key] = [held, entry]
     out = []
     for conflict_kind, found in groups.items():
         out.extend(_group_conflicts(found, conflict_kind))
