@@ -11,10 +11,12 @@ import logging
 import time
 import uuid
 
-from multisite import addressing
+from multisite import addressing, clients
 from multisite.clients import inventory
+from multisite.engine import controller
 from multisite.objects import address_conflicts, events
 from multisite.objects import addresses as index
+from multisite.reconcilers import address_audit as audit_kind
 from multisite.reconcilers import addresses as planner
 
 LOG = logging.getLogger(__name__)
@@ -162,3 +164,14 @@ class AddressAuditor:
                             row["address"], ",".join(row["regions"]), row["id"])
                 self.notify(event, row)
         return result
+
+
+# One full audit of every region's addresses per [addresses] audit_interval, run by the
+# engine that owns the one key on the ring.
+KIND = controller.Kind(
+    name=audit_kind.KIND, reconciler=audit_kind,
+    env=lambda conf, engine_id: AddressAuditor(conf, clients.get_cloud(conf)),
+    lister=audit_kind.keys,
+    resync_interval=lambda conf: (conf.addresses.audit_interval
+                                  if conf.addresses.audit_enable else None),
+    conf_group="addresses")

@@ -18,19 +18,10 @@ lease=...)` and writes its items with objects/work_items.add(); the manager's sc
 them and RPC wake-ups (`Manager.wake`) make it claim at once.
 """
 
-from multisite import clients
-from multisite.engine import address_audit
-from multisite.engine.controller import Kind
-from multisite.reconcilers import address_audit as address_audit_kind
+from multisite.engine import address_audit, quota_manager, sync_manager
 
 KINDS = [
-    # one full audit of every region's addresses per [addresses] audit_interval, run by
-    # the engine that owns the key on the ring
-    Kind(name=address_audit_kind.KIND, reconciler=address_audit_kind,
-         env=lambda conf, engine_id: address_audit.AddressAuditor(
-             conf, clients.get_cloud(conf)),
-         lister=address_audit_kind.keys,
-         resync_interval=lambda conf: (conf.addresses.audit_interval
-                                       if conf.addresses.audit_enable else None),
-         conf_group="addresses"),
+    quota_manager.KIND,
+    sync_manager.KIND,
+    address_audit.KIND,
 ]

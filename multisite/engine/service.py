@@ -1,4 +1,4 @@
-"""Engine service: RPC server, liveness reports, periodic work."""
+"""Engine service: RPC server, liveness reports, and the manager running every kind."""
 
 import logging
 import threading
@@ -7,7 +7,8 @@ import uuid
 import oslo_messaging as messaging
 
 from multisite import clients, rpc
-from multisite.engine import inventory, quota_manager, sync_manager
+from multisite.engine import inventory, quota_manager, registry, sync_manager
+from multisite.engine import manager as manager_mod
 from multisite.objects import services
 
 LOG = logging.getLogger(__name__)
@@ -54,8 +55,14 @@ class EngineService:
         self.engine_id = str(uuid.uuid4())
         self.manager = manager or quota_manager.QuotaManager(conf, engine_id=self.engine_id)
         self.sync = sync_manager.SyncManager(conf, engine_id=self.engine_id)
+        # every registered kind runs on one manager (its threads are the engine's loops)
+        self.engine = manager_mod.Manager(conf, engine_id=self.engine_id, report=self._report)
+        envs = {quota_manager.NAME: self.manager, sync_manager.NAME: self.sync}
+        for kind in registry.KINDS:
+            self.engine.add(kind, shared=envs.get(kind.name))
+        self.manager.attach(self.engine)
+        self.sync.attach(self.engine)
         self._stop = threading.Event()
-        self._threads = []
         self._server = None
 
     def start(self):
@@ -70,16 +77,10 @@ class EngineService:
             serializer=rpc.ContextSerializer())
         self._server.start()
         self._report()
-        self._spawn(self._report_loop, "liveness")
+        self.engine.start()
         self.manager.start()
-        self.sync.start()
         LOG.info("Engine %s started on host %s (transport %s)", self.engine_id,
                  self.conf.host, _safe_url(self.conf.transport_url))
-
-    def _spawn(self, target, name):
-        thread = threading.Thread(target=target, name=f"engine-{name}", daemon=True)
-        thread.start()
-        self._threads.append(thread)
 
     def _report(self):
         try:
@@ -88,20 +89,14 @@ class EngineService:
         except Exception:
             LOG.exception("Engine %s could not report its liveness", self.engine_id)
 
-    def _report_loop(self):
-        while not self._stop.wait(self.conf.report_interval):
-            self._report()
-
     def stop(self, graceful=True):
         self._stop.set()
+        self.engine.stop()
         self.manager.stop()
-        self.sync.stop()
         if self._server is not None:
             self._server.stop()
             if graceful:
                 self._server.wait()
-        for thread in self._threads:
-            thread.join(timeout=5)
         try:
             services.remove(self.conf, self.engine_id)
         except Exception:
