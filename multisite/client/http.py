@@ -97,11 +97,14 @@ class HTTPClient:
                 headers["X-Roles"] = ",".join(self.roles)
         return headers
 
-    def request(self, method, path, *, body=None, params=None, project_scoped=True):
-        """The response of ``method`` on ``path``; a typed error for any 4xx/5xx."""
-        if path.startswith("/v2/"):
-            # /v2 resources: at the service root, the project comes from the token
-            url = _VERSIONED.sub("", self.endpoint) + path
+    def request(self, method, path, *, body=None, params=None, project_scoped=True,
+                version=None):
+        """The response of ``method`` on ``path``; a typed error for any 4xx/5xx.
+
+        ``version="v2"``: ``path`` is under ``<root>/v2`` (no project in the URL).
+        """
+        if version is not None:
+            url = _VERSIONED.sub("", self.endpoint) + f"/{version}" + path
         else:
             url = self.endpoint + (f"/{self.project_id}" if project_scoped else "") + path
         kwargs = {"headers": self._headers(), "raise_exc": False,
