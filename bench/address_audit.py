@@ -85,6 +85,12 @@ def one_size(total, regions, lookups, db_url):
     result = auditor.converge(entries, {})
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     t = result.timings
+    print(json.dumps({"phase": "first audit", "entries": result.entries,
+                      "timings": {k: round(v, 2) for k, v in t.items()},
+                      "index_s": round(t_index, 2), "wall_s": round(wall, 2),
+                      "cpu_s": round(cpu, 2), "rss_mib": round(
+                          resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}),
+          file=sys.stderr, flush=True)
     second = auditor.converge(entries, {})
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = {"ports": per_region * regions, "entries": result.entries,
