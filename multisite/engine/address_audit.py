@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 
-from multisite import addressing, clients
+from multisite import addressing, clients, reconcilers
 from multisite.clients import inventory
 from multisite.engine import controller
 from multisite.objects import address_conflicts, events
@@ -101,8 +101,16 @@ class AddressAuditor:
 
     def run(self):
         result = Result()
+        if not getattr(self.cloud, "configured", True):
+            # no [cache] Keystone: no region to audit, and nothing to forget either
+            LOG.debug("Address audit skipped: [cache] names no Keystone")
+            return result
         started = time.monotonic()
-        entries, failures = self.read_regions()
+        try:
+            entries, failures = self.read_regions()
+        except (clients.RegionError, clients.ServiceCredentialsError) as exc:
+            # the catalog could not be read: keep the index, retry later
+            raise reconcilers.TemporaryError(f"address audit: catalog: {exc}") from exc
         result.timings["read"] = time.monotonic() - started
         self.converge(entries, failures, result=result)
         result.timings["total"] = time.monotonic() - started

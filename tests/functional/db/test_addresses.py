@@ -91,3 +91,15 @@ def test_region_gone_from_catalog_is_forgotten(synced):
     result = audit(synced, {R1: neutron(suffix="1")})
     assert {c["kind"] for c in result.cleared} == {"cidr", "ip"}
     assert {e["region"] for e in index.search(synced)} == {R1}
+
+
+def test_audit_without_keystone_keeps_the_index(synced):
+    audit(synced, {R1: neutron(suffix="1"), R2: neutron(suffix="2", mac="fa:16:3e:00:00:02")})
+
+    class Unconfigured:
+        configured = False
+
+    result = address_audit.AddressAuditor(synced, Unconfigured()).run()
+    assert (result.regions_ok, result.regions_failed) == ([], {})
+    assert {e["region"] for e in index.search(synced)} == {R1, R2}
+    assert len(address_conflicts.search(synced)) == 2
