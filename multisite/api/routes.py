@@ -3,8 +3,11 @@
 import re
 
 from multisite.api.handlers import (
+    address_conflicts,
+    addresses,
     common,
     events,
+    inventory,
     metrics,
     quota_classes,
     quota_settings,
@@ -58,6 +61,13 @@ ROUTES = [
     ("GET", V2 + r"/capacity", regions.capacity),
     ("GET", V2 + r"/capacity/(?P<name>" + SEG + ")", regions.capacity_of),
     ("GET", r"/metrics", metrics.show),
+    ("GET", V2 + r"/inventory", inventory.list_inventory),
+    ("GET", V2 + r"/inventory/summary", inventory.summary),
+    ("GET", V2 + r"/addresses", addresses.list_addresses),
+    ("GET", V2 + r"/addresses/(?P<address_id>" + SEG + ")", addresses.show),
+    ("GET", V2 + r"/address-conflicts", address_conflicts.list_conflicts),
+    ("POST", V2 + r"/address-conflicts/check", address_conflicts.check),
+    ("GET", V2 + r"/address-conflicts/(?P<conflict_id>" + SEG + ")", address_conflicts.show),
 ]
 
 # Routes that need no identity and run no policy check.

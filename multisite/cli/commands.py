@@ -1,6 +1,14 @@
 """The command table: command name -> class, for `multisite` and `openstack multisite`."""
 
-from multisite.cli import events, quota_classes, quotas, regions, sync_jobs
+from multisite.cli import (
+    addresses,
+    events,
+    inventory,
+    quota_classes,
+    quotas,
+    regions,
+    sync_jobs,
+)
 
 COMMANDS = {
     "quota defaults": quotas.DefaultsQuota,
@@ -24,6 +32,12 @@ COMMANDS = {
     "region show": regions.ShowRegion,
     "capacity show": regions.ShowCapacity,
     "event list": events.ListEvent,
+    "inventory list": inventory.ListInventory,
+    "inventory summary": inventory.SummaryInventory,
+    "address list": addresses.ListAddress,
+    "address show": addresses.ShowAddress,
+    "address conflicts": addresses.ConflictsAddress,
+    "address check": addresses.CheckAddress,
 }
 
 

@@ -1,6 +1,14 @@
 """The Multisite client: one HTTP layer and a manager per API resource."""
 
-from multisite.client import events, http, quota_classes, quotas, regions, sync_jobs
+from multisite.client import (
+    addresses,
+    events,
+    http,
+    quota_classes,
+    quotas,
+    regions,
+    sync_jobs,
+)
 
 
 class Client:
@@ -20,6 +28,7 @@ class Client:
         self.sync_jobs = sync_jobs.SyncJobManager(self.http)
         self.regions = regions.RegionManager(self.http)
         self.events = events.EventManager(self.http)
+        self.addresses = addresses.AddressManager(self.http)
 
     @property
     def project_id(self):

@@ -20,6 +20,7 @@ SERVICE_TYPES = {
     "nova": ("compute",),
     "cinder": ("block-storage", "volumev3", "volumev2", "volume"),
     "neutron": ("network",),
+    "glance": ("image",),
 }
 
 _ID = re.compile(r"^[0-9a-f]{32}$|^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$", re.I)

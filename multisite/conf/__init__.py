@@ -3,6 +3,7 @@
 from oslo_config import cfg
 
 from multisite.conf import (
+    addresses,
     api,
     common,
     database,
@@ -16,7 +17,8 @@ from multisite.conf import (
 
 CONF = cfg.CONF
 # Every option module, in the order the sample lists them (oslo-config-generator).
-MODULES = (api, common, global_limit, database, engine, sync, health, metrics, notifications)
+MODULES = (api, common, global_limit, database, engine, sync, health, metrics, notifications,
+           addresses)
 
 for _module in MODULES:
     _module.register_opts(CONF)

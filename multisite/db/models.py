@@ -225,3 +225,70 @@ class RegionCapacity(Base):
     collected_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     error_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AddressEntry(Base):
+    """One address in use in a region (migration 0006): the address index."""
+
+    __tablename__ = "address_index"
+    __table_args__ = (
+        Index("ix_address_index_key", "addr_key"),
+        Index("ix_address_index_kind_key", "kind", "addr_key"),
+        Index("ix_address_index_address", "address"),
+        Index("ix_address_index_region", "region", "project_id"),
+        Index("ix_address_index_project", "project_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    address: Mapped[str] = mapped_column(String(100), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    region: Mapped[str] = mapped_column(String(255), nullable=False)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    network_id: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    subnet_id: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    port_id: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    device_owner: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    device_id: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    resource_id: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    related: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    domain: Mapped[str] = mapped_column(String(255), nullable=False)
+    # sortable text keys of the first and last address ("" for a MAC): range queries
+    addr_key: Mapped[str] = mapped_column(String(33), nullable=False, default="")
+    addr_end: Mapped[str] = mapped_column(String(33), nullable=False, default="")
+    seen_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+
+class AddressAudit(Base):
+    """The last address audit of one region (migration 0006): how fresh its index is."""
+
+    __tablename__ = "address_audit"
+
+    region: Mapped[str] = mapped_column(String(255), primary_key=True)
+    audited_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    attempted_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+    ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entries: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class AddressConflict(Base):
+    """An address held in two regions of one routable domain (migration 0006)."""
+
+    __tablename__ = "address_conflicts"
+    __table_args__ = (
+        Index("ix_address_conflicts_key", "conflict_key", "cleared_at"),
+        Index("ix_address_conflicts_seen", "first_seen"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    conflict_key: Mapped[str] = mapped_column(String(400), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    domain: Mapped[str] = mapped_column(String(255), nullable=False)
+    address: Mapped[str] = mapped_column(String(100), nullable=False)
+    regions: Mapped[str] = mapped_column(Text, nullable=False)    # ",R1,R2,"
+    projects: Mapped[str] = mapped_column(Text, nullable=False)   # ",p1,p2,"
+    sides: Mapped[str] = mapped_column(Text, nullable=False)      # JSON list
+    first_seen: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+    last_seen: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+    cleared_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)

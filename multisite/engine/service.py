@@ -6,8 +6,8 @@ import uuid
 
 import oslo_messaging as messaging
 
-from multisite import metrics, rpc
-from multisite.engine import event_feed, quota_manager, registry, sync_manager
+from multisite import clients, metrics, rpc
+from multisite.engine import event_feed, inventory, quota_manager, registry, sync_manager
 from multisite.engine import manager as manager_mod
 from multisite.objects import services
 
@@ -21,10 +21,11 @@ class EngineEndpoint:
 
     target = messaging.Target(version=rpc.VERSION)
 
-    def __init__(self, manager, sync=None, *, server=None):
+    def __init__(self, manager, sync=None, *, server=None, inventory=None):
         self.manager = manager
         self.sync = sync
         self.server = server
+        self.inventory = inventory
 
     def get_total_usage_for_tenant(self, ctxt, project_id):
         return self.manager.get_total_usage_for_tenant(ctxt, project_id)
@@ -40,6 +41,10 @@ class EngineEndpoint:
                                                    user_id=user_id, job_id=job_id)
         # the API hands the job's rows to this engine: it holds what validation read
         return dict(result, server=self.server, engine_id=self.sync.engine_id)
+
+    def get_inventory(self, ctxt, project_id, user_id=None, refresh=False):
+        """A project's resources in every region (cached; see engine.inventory)."""
+        return self.inventory.read(project_id, user_id=user_id, refresh=refresh)
 
 
 class _KindMetrics(manager_mod.controller_mod.Metrics):
@@ -76,7 +81,10 @@ class EngineService:
     def start(self):
         transport = rpc.get_transport(self.conf)
         target = messaging.Target(topic=rpc.TOPIC, server=f"{self.conf.host}.{self.engine_id}")
-        endpoint = EngineEndpoint(self.manager, self.sync, server=target.server)
+        cloud = getattr(self.manager, "cloud", None) or clients.get_cloud(self.conf)
+        reader = inventory.InventoryReader(self.conf, cloud)
+        endpoint = EngineEndpoint(self.manager, self.sync, server=target.server,
+                                  inventory=reader)
         self._server = messaging.get_rpc_server(
             transport, target, [endpoint], executor="threading",
             serializer=rpc.ContextSerializer())

@@ -52,6 +52,17 @@ class EngineClient:
             raise exception.EngineError(f"Error while validating the sync job: "
                                         f"{exc.value}") from exc
 
+    def get_inventory(self, ctxt, project_id, *, user_id=None, refresh=False):
+        """{"items", "regions", "unreachable_regions", "errors", "read_at", "age"}."""
+        try:
+            return self._client.call(ctxt, "get_inventory", project_id=project_id,
+                                     user_id=user_id, refresh=refresh)
+        except messaging.MessagingTimeout as exc:
+            raise exception.EngineUnavailable() from exc
+        except messaging.RemoteError as exc:
+            raise exception.EngineError(f"Error while reading the inventory: "
+                                        f"{exc.value}") from exc
+
 
 def get_client(conf=None):
     global _CLIENT

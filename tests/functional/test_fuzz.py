@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from schemathesis import checks
 
 from multisite.api import routes
+from multisite.api.schemas import address_conflicts as address_conflict_schemas
 from multisite.api.schemas import quota_classes as quota_class_schemas
 from multisite.api.schemas import quotas as quota_schemas
 from multisite.api.schemas import sync_jobs as sync_job_schemas
@@ -140,7 +141,8 @@ def test_document_request_schemas_are_the_code_schemas():
     for name, code in [("QuotaSetUpdate", quota_schemas.UPDATE),
                        ("QuotaSetDelete", quota_schemas.DELETE),
                        ("QuotaClassSetUpdate", quota_class_schemas.UPDATE),
-                       ("SyncJobCreate", sync_job_schemas.CREATE)]:
+                       ("SyncJobCreate", sync_job_schemas.CREATE),
+                       ("AddressConflictCheck", address_conflict_schemas.CHECK)]:
         assert components[name] == json.loads(json.dumps(code)), name
 
 

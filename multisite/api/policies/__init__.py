@@ -3,8 +3,11 @@
 import itertools
 
 from multisite.api.policies import (
+    address_conflicts,
+    addresses,
     base,
     events,
+    inventory,
     metrics,
     quota_classes,
     quota_settings,
@@ -20,4 +23,5 @@ def list_rules():
         base.list_rules(), quotas.list_rules(), quota_classes.list_rules(),
         sync_jobs.list_rules(), quota_settings.list_rules(),
         sync_status.list_rules(), events.list_rules(),
-        regions.list_rules(), metrics.list_rules()))
+        regions.list_rules(), metrics.list_rules(),
+        inventory.list_rules(), addresses.list_rules(), address_conflicts.list_rules()))

@@ -8,7 +8,7 @@ work on the class `gold`, which `seed()` creates with the project limits.
 import dataclasses
 import uuid
 
-from multisite.objects import events, quota_classes, quotas, regions
+from multisite.objects import address_conflicts, addresses, events, quota_classes, quotas, regions
 
 CLASS = "gold"
 
@@ -29,13 +29,16 @@ class Endpoint:
     foreign: tuple = None
 
     def url(self, caller, target):
-        return self.path.format(caller=caller, target=target, klass=CLASS, event=EVENT_ID)
+        return self.path.format(caller=caller, target=target, klass=CLASS, event=EVENT_ID,
+                                address=SEEDED["address"], conflict=SEEDED["conflict"])
 
 
 V10 = "/v1.0/{caller}/os-quota-sets/{target}"
 V11 = "/v1.1/{target}/os-quota-sets"
 QCS = "/v1.0/{caller}/os-quota-class-sets/{klass}"
 LIMITS = {"quota_set": {"cores": 7, "ram": 2048}}
+# The target project of the persona matrix (tests/functional/test_personas.py), for bodies.
+MATRIX_TARGET = str(uuid.UUID(int=1))
 # The event seed() stores, the first of a fresh database.
 EVENT_ID = 1
 
@@ -74,6 +77,26 @@ ENDPOINTS = [
     Endpoint("v2-capacity", "GET", "/v2/capacity", admin_only=True),
     Endpoint("v2-capacity-region", "GET", "/v2/capacity/RegionOne", admin_only=True),
     Endpoint("metrics", "GET", "/metrics", admin_only=True),
+    Endpoint("v2-inventory-list", "GET", "/v2/inventory", caller_scoped=True),
+    Endpoint("v2-inventory-list-project", "GET", "/v2/inventory?project_id={target}"),
+    Endpoint("v2-inventory-summary", "GET", "/v2/inventory/summary?project_id={target}"),
+    Endpoint("v2-addresses-list", "GET", "/v2/addresses", caller_scoped=True),
+    Endpoint("v2-addresses-list-project", "GET", "/v2/addresses?project_id={target}"),
+    Endpoint("v2-addresses-list-all", "GET", "/v2/addresses?all_projects=true",
+             admin_only=True),
+    Endpoint("v2-addresses-show", "GET", "/v2/addresses/{address}",
+             foreign=(404, "address.not_found")),
+    Endpoint("v2-address-conflicts-list", "GET", "/v2/address-conflicts", caller_scoped=True),
+    Endpoint("v2-address-conflicts-list-project", "GET",
+             "/v2/address-conflicts?project_id={target}"),
+    Endpoint("v2-address-conflicts-list-all", "GET", "/v2/address-conflicts?all_projects=true",
+             admin_only=True),
+    Endpoint("v2-address-conflicts-show", "GET", "/v2/address-conflicts/{conflict}",
+             foreign=(404, "address_conflict.not_found")),
+    Endpoint("v2-address-conflicts-check", "POST", "/v2/address-conflicts/check",
+             {"cidr": "10.0.0.0/24"}, caller_scoped=True),
+    Endpoint("v2-address-conflicts-check-project", "POST", "/v2/address-conflicts/check",
+             {"cidr": "10.0.0.0/24", "project_id": MATRIX_TARGET}),
 ]
 
 
@@ -87,3 +110,23 @@ def seed(conf, target):
     assert events.get(conf, EVENT_ID)["message_id"] == "persona-seed"
     regions.save_probe(conf, "RegionOne", [{"service": "compute", "reachable": True}])
     conf.set_override("enabled", True, group="metrics")   # undone by the conf fixture
+    seed_addresses(conf, uuid.UUID(target).hex)
+
+
+# Ids of the address index entry and the conflict seed_addresses() makes (for url()).
+SEEDED = {"address": "1", "conflict": "none"}
+
+
+def seed_addresses(conf, project):
+    """One subnet in two regions of `project`: an index entry and a cidr conflict."""
+    from multisite.engine import address_audit
+
+    def neutron(suffix):
+        return {"networks": [{"id": f"n{suffix}", "project_id": project}],
+                "subnets": [{"id": f"s{suffix}", "project_id": project,
+                             "network_id": f"n{suffix}", "cidr": "10.0.0.0/24"}]}
+
+    address_audit.AddressAuditor(conf, cloud=None).apply(
+        {"RegionOne": neutron(1), "RegionTwo": neutron(2)}, {})
+    SEEDED["address"] = str(addresses.search(conf, project_id=project, limit=1)[0]["id"])
+    SEEDED["conflict"] = address_conflicts.search(conf, project_id=project)[0]["id"]

@@ -134,9 +134,13 @@ def test_catalog_regions_and_service_types():
                     {"interface": "public", "region_id": "A", "url": "http://a/v3"}]},
                 {"type": "image", "endpoints": [
                     {"interface": "public", "region": "C", "url": "http://c/i"}]},
+                {"type": "object-store", "endpoints": [
+                    {"interface": "public", "region": "D", "url": "http://d/s"}]},
             ]
     regions = keystone.endpoints_by_region(Access.service_catalog.catalog)
-    assert regions == {"A": {"nova": "http://a/c", "cinder": "http://a/v3"}, "C": {}}
+    # glance is listed for the inventory; a service nobody uses still lists its region
+    assert regions == {"A": {"nova": "http://a/c", "cinder": "http://a/v3"},
+                       "C": {"glance": "http://c/i"}, "D": {}}
 
 
 class _Conf:

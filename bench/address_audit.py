@@ -1,0 +1,160 @@
+"""Address audit and lookups over simulated regions: cost at 10k, 100k and 1M ports.
+
+Each size runs in its own process (peak RSS is per process). A simulated region is a
+list of Neutron objects as an admin listing returns them: /24 subnets of 250 ports
+each, one IPv4 address and one MAC per port, spread over 500 projects; one subnet in 97
+reuses the CIDR of the same project's subnet in the first region (so each of those
+holds 250 IP conflicts and a CIDR conflict). Regions are generated one at a time and
+turned into index entries at once, as the audit's region threads do.
+
+Printed per size: generation+indexing, index write (first audit: every row; second
+audit: nothing changed), the conflict computation (plan), conflicts stored, wall and CPU
+of the whole first audit, peak RSS; then `GET /v2/addresses?ip=` latency through the
+in-process WSGI app (p50/p99 over --lookups random addresses).
+
+    python -m bench.address_audit --sizes 10000,100000,1000000 --regions 50
+"""
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+PORTS_PER_SUBNET = 250
+PROJECTS = 500
+
+
+def project(i):
+    return f"{i % PROJECTS:032x}"
+
+
+def region_raw(r, ports):
+    """One simulated region with `ports` ports (raw Neutron lists)."""
+    subnets = (ports + PORTS_PER_SUBNET - 1) // PORTS_PER_SUBNET
+    raw = {"networks": [], "subnets": [], "ports": []}
+    for k in range(subnets):
+        p = project(k)
+        reused = k % 97 == 0 and r > 0
+        cidr = f"10.{k // 256 % 256}.{k % 256}.0/24" if reused else \
+            f"{20 + r}.{k // 256 % 256}.{k % 256}.0/24"
+        prefix = cidr.rsplit(".", 1)[0]
+        net, sub = f"net-{r}-{k}", f"sub-{r}-{k}"
+        raw["networks"].append({"id": net, "project_id": p, "name": net})
+        raw["subnets"].append({"id": sub, "project_id": p, "network_id": net, "cidr": cidr,
+                               "allocation_pools": [{"start": f"{prefix}.2",
+                                                     "end": f"{prefix}.254"}]})
+        for j in range(min(PORTS_PER_SUBNET, ports - k * PORTS_PER_SUBNET)):
+            n = (r * 10_000_000) + k * PORTS_PER_SUBNET + j
+            raw["ports"].append({
+                "id": f"port-{r}-{k}-{j}", "project_id": p, "network_id": net,
+                "mac_address": "fa:" + ":".join(f"{(n >> s) & 0xFF:02x}"
+                                                for s in (32, 24, 16, 8, 0)),
+                "device_owner": "compute:nova", "device_id": f"vm-{r}-{k}-{j}",
+                "fixed_ips": [{"subnet_id": sub, "ip_address": f"{prefix}.{j + 3}"}]})
+    return raw
+
+
+def one_size(total, regions, lookups, db_url):
+    from multisite import rpc
+    from multisite.api import app as api_app
+    from multisite.conf import CONF
+    from multisite.db import migration
+    from multisite.engine import address_audit
+    from multisite.reconcilers import addresses as planner
+
+    rpc.register_opts(CONF)
+    CONF([], project="multisite", default_config_files=[])
+    CONF.set_override("connection", db_url, group="database")
+    CONF.set_override("auth_strategy", "noauth")
+    CONF.set_override("transport_url", "fake://")
+    migration.db_sync(CONF)
+    auditor = address_audit.AddressAuditor(CONF, cloud=None, notify=lambda *_: None)
+    per_region = total // regions
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    entries = {}
+    for r in range(regions):
+        entries[f"Region{r:03d}"] = planner.index_entries(
+            f"Region{r:03d}", region_raw(r, per_region), auditor.rules)
+    t_index = time.perf_counter() - wall0
+    result = auditor.converge(entries, {})
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    t = result.timings
+    print(json.dumps({"phase": "first audit", "entries": result.entries,
+                      "timings": {k: round(v, 2) for k, v in t.items()},
+                      "index_s": round(t_index, 2), "wall_s": round(wall, 2),
+                      "cpu_s": round(cpu, 2), "rss_mib": round(
+                          resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}),
+          file=sys.stderr, flush=True)
+    second = auditor.converge(entries, {})
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = {"ports": per_region * regions, "entries": result.entries,
+           "conflicts": result.conflicts, "index_s": round(t_index, 2),
+           "write_s": round(t["write"], 2), "plan_s": round(t["plan"], 2),
+           "conflicts_s": round(t["conflicts"], 2), "audit_wall_s": round(wall, 2),
+           "audit_cpu_s": round(cpu, 2), "steady_write_s": round(second.timings["write"], 2),
+           "steady_inserted": second.inserted, "peak_rss_mib": round(rss)}
+    del entries
+    app = api_app.build_app(CONF)
+    import webob
+
+    rnd = random.Random(7)
+    headers = {"X-Project-Id": "0" * 32, "X-User-Id": "bench", "X-Roles": "admin"}
+    latencies, cpu = [], []
+    for _ in range(lookups):
+        r = rnd.randrange(regions)
+        k = rnd.randrange(max(1, per_region // PORTS_PER_SUBNET))
+        last = rnd.randrange(3, 3 + min(PORTS_PER_SUBNET, per_region))
+        ip = f"{20 + r}.{k // 256 % 256}.{k % 256}.{last}"
+        req = webob.Request.blank(f"/v2/addresses?all_projects=true&ip={ip}", headers=headers)
+        t0, c0 = time.perf_counter(), time.thread_time()
+        resp = req.get_response(app)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.thread_time() - c0) * 1000)
+        assert resp.status_int == 200, resp.body
+    latencies.sort()
+    out["lookup_p50_ms"] = round(statistics.median(latencies), 2)
+    out["lookup_p99_ms"] = round(latencies[int(len(latencies) * 0.99) - 1], 2)
+    cpu.sort()
+    out["lookup_cpu_p50_ms"] = round(statistics.median(cpu), 2)
+    out["lookup_cpu_p99_ms"] = round(cpu[int(len(cpu) * 0.99) - 1], 2)
+    out["load_avg_1m"] = round(os.getloadavg()[0], 1)
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--regions", type=int, default=50)
+    parser.add_argument("--lookups", type=int, default=1000)
+    parser.add_argument("--db", default="", help="database URL (default: a new SQLite file)")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(one_size(args.one, args.regions, args.lookups, args.db)))
+        return
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = args.db or f"sqlite:///{os.path.join(tmp, 'bench.sqlite')}"
+            done = subprocess.run([sys.executable, "-m", "bench.address_audit",
+                                   "--one", str(size), "--regions", str(args.regions),
+                                   "--lookups", str(args.lookups), "--db", db],
+                                  capture_output=True, text=True, check=False)
+            if done.returncode:
+                sys.exit(done.stderr[-3000:])
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]), flush=True)
+    keys = list(rows[0])
+    print("\n" + " | ".join(keys))
+    for row in rows:
+        print(" | ".join(str(row[k]) for k in keys))
+
+
+if __name__ == "__main__":
+    main()

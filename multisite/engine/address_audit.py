@@ -1,0 +1,185 @@
+"""The address audit: list every region's addresses, rewrite the index, recompute conflicts.
+
+Level-triggered: each audit converges the index on what the regions hold now. A region
+that does not answer keeps its previous entries (marked by its audit row as not
+refreshed) so that an outage never clears, or raises, a conflict by itself.
+"""
+
+import datetime
+import itertools
+import logging
+import time
+import uuid
+
+from multisite import addressing, clients, reconcilers
+from multisite.clients import inventory
+from multisite.engine import controller
+from multisite.objects import address_conflicts, events
+from multisite.objects import addresses as index
+from multisite.reconcilers import address_audit as audit_kind
+from multisite.reconcilers import addresses as planner
+
+LOG = logging.getLogger(__name__)
+
+RAISED = "multisite.address.conflict.raised"
+CLEARED = "multisite.address.conflict.cleared"
+
+
+def _now():
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+def conflict_events(event_type, conflict):
+    """Feed events of a raised/cleared conflict: one per project it involves (members see
+    their own project's events), with a message id that a retried audit cannot repeat."""
+    payload = {k: conflict[k] for k in ("kind", "domain", "address", "regions")}
+    payload["sides"] = [{k: s.get(k) for k in ("region", "project_id", "kind", "port_id",
+                                               "network_id", "subnet_id", "device_id")}
+                        for s in conflict["sides"]]
+    stamp = conflict["cleared_at"] or conflict["first_seen"]
+    return [{"message_id": str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                          f"{conflict['id']}/{event_type}/{project}")),
+             "origin": events.MULTISITE, "project_id": project or None,
+             "event_type": event_type, "resource_id": conflict["id"],
+             "publisher_id": "multisite.address_audit",
+             "priority": "WARN" if event_type.endswith("raised") else "INFO",
+             "generated_at": stamp, "payload": payload}
+            for project in conflict["project_ids"] or [""]]
+
+
+def _side(entry):
+    return {name: getattr(entry, name) for name in planner.FIELDS if name != "domain"}
+
+
+class Result:
+    """What one audit did (for logs, events and the benchmark)."""
+
+    def __init__(self):
+        self.regions_ok, self.regions_failed = [], {}
+        self.entries = self.inserted = self.deleted = 0
+        self.conflicts = 0
+        self.raised, self.cleared = [], []
+        self.timings = {}
+
+    def as_dict(self):
+        return {"regions_ok": self.regions_ok, "regions_failed": self.regions_failed,
+                "entries": self.entries, "inserted": self.inserted,
+                "deleted": self.deleted, "conflicts": self.conflicts,
+                "raised": len(self.raised), "cleared": len(self.cleared),
+                "timings": self.timings}
+
+
+class AddressAuditor:
+    """One full audit per `run()`; `cloud` is a clients.Cloud (or a test double)."""
+
+    def __init__(self, conf, cloud, *, notify=None):
+        self.conf = conf
+        self.cloud = cloud
+        self.rules = addressing.parse_rules(conf.addresses.routable_domain)
+        # notify(event_type, conflict_dict); default: the central event feed
+        self.notify = notify or self._to_feed
+
+    def _to_feed(self, event_type, conflict):
+        try:
+            events.store(self.conf, conflict_events(event_type, conflict))
+        except Exception:
+            LOG.exception("Could not record event event_type=%s conflict=%s", event_type,
+                          conflict["id"])
+
+    def read_regions(self):
+        """({region: index entries}, {region: error}) of every catalog region.
+
+        Each region's Neutron lists become entries in the thread that read them, so an
+        audit holds one region's raw lists at a time per thread, never all of them.
+        """
+        regions = sorted(self.cloud.catalog.all_regions())
+        listers = inventory.listers(self.cloud, regions)
+        calls = {name: (lambda n=name, lst=lister:
+                        planner.index_entries(n, lst.address_objects(), self.rules))
+                 for name, lister in listers.items()}
+        return inventory.fan_out(calls, timeout=self.conf.addresses.audit_timeout)
+
+    def run(self):
+        result = Result()
+        if not getattr(self.cloud, "configured", True):
+            # no [cache] Keystone: no region to audit, and nothing to forget either
+            LOG.debug("Address audit skipped: [cache] names no Keystone")
+            return result
+        started = time.monotonic()
+        try:
+            entries, failures = self.read_regions()
+        except (clients.RegionError, clients.ServiceCredentialsError) as exc:
+            # the catalog could not be read: keep the index, retry later
+            raise reconcilers.TemporaryError(f"address audit: catalog: {exc}") from exc
+        result.timings["read"] = time.monotonic() - started
+        self.converge(entries, failures, result=result)
+        result.timings["total"] = time.monotonic() - started
+        LOG.info("Address audit done: regions_ok=%d regions_failed=%s entries=%d "
+                 "inserted=%d deleted=%d conflicts=%d raised=%d cleared=%d seconds=%.2f",
+                 len(result.regions_ok), sorted(result.regions_failed), result.entries,
+                 result.inserted, result.deleted, result.conflicts, len(result.raised),
+                 len(result.cleared), result.timings["total"])
+        return result
+
+    def apply(self, raw_by_region, failures, *, result=None):
+        """converge() from Neutron lists ({region: raw}) rather than entries."""
+        result = result or Result()
+        mark = time.monotonic()
+        entries = {region: planner.index_entries(region, raw, self.rules)
+                   for region, raw in sorted(raw_by_region.items())}
+        result.timings["index"] = time.monotonic() - mark
+        return self.converge(entries, failures, result=result)
+
+    def converge(self, entries, failures, *, result=None):
+        """Index the regions that answered, keep the others', reconcile the conflicts."""
+        result = result or Result()
+        now = _now()
+        entries = dict(entries)
+        mark = time.monotonic()
+        with index.transaction(self.conf) as session:
+            for region, found in entries.items():
+                inserted, deleted = index.replace_region(session, region, found, now=now)
+                index.record_audit(session, region, now=now, ok=True, entries=len(found))
+                result.inserted += inserted
+                result.deleted += deleted
+                result.regions_ok.append(region)
+            for region, exc in sorted(failures.items()):
+                LOG.warning("Address audit: region %s did not answer, keeping its "
+                            "previous index: %s", region, exc)
+                index.record_audit(session, region, now=now, ok=False, error=str(exc))
+                entries[region] = [planner.Entry(*row)
+                                   for row in index.region_entries(session, region)]
+                result.regions_failed[region] = str(exc)
+            index.forget_regions(session, keep=entries)
+        result.timings["write"] = time.monotonic() - mark
+        mark = time.monotonic()
+        conflicts = planner.plan(itertools.chain.from_iterable(entries.values()),
+                                 mac_scope=self.conf.addresses.mac_scope)
+        result.timings["plan"] = time.monotonic() - mark
+        mark = time.monotonic()
+        found = {key: {"kind": c.kind, "domain": c.domain, "address": c.address,
+                       "sides": [_side(s) for s in c.sides]}
+                 for key, c in conflicts.items()}
+        result.raised, result.cleared = address_conflicts.reconcile(self.conf, found,
+                                                                    now=now)
+        result.timings["conflicts"] = time.monotonic() - mark
+        result.entries = sum(len(e) for e in entries.values())
+        result.conflicts = len(conflicts)
+        for event, rows in ((RAISED, result.raised), (CLEARED, result.cleared)):
+            for row in rows:
+                LOG.warning("Address conflict %s: kind=%s domain=%s address=%s regions=%s "
+                            "id=%s", event.rsplit(".", 1)[1], row["kind"], row["domain"],
+                            row["address"], ",".join(row["regions"]), row["id"])
+                self.notify(event, row)
+        return result
+
+
+# One full audit of every region's addresses per [addresses] audit_interval, run by the
+# engine that owns the one key on the ring.
+KIND = controller.Kind(
+    name=audit_kind.KIND, reconciler=audit_kind,
+    env=lambda conf, engine_id: AddressAuditor(conf, clients.get_cloud(conf)),
+    lister=audit_kind.keys,
+    resync_interval=lambda conf: (conf.addresses.audit_interval
+                                  if conf.addresses.audit_enable else None),
+    conf_group="addresses")
