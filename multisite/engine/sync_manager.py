@@ -16,12 +16,14 @@ from concurrent import futures
 
 from multisite.clients import compute as compute_client
 from multisite.clients import image as image_client
+from multisite.clients import network as network_client
 from multisite.clients import session as region_errors
 from multisite.objects import sync_jobs
 from multisite.reconcilers import PermanentError, TemporaryError
 from multisite.reconcilers import flavor as flavor_reconciler
 from multisite.reconcilers import image as image_reconciler
 from multisite.reconcilers import keypair as keypair_reconciler
+from multisite.reconcilers import security_group as security_group_reconciler
 
 LOG = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ RECONCILERS = {
     "keypair": keypair_reconciler,
     "flavor": flavor_reconciler,
     "image": image_reconciler,
+    "security_group": security_group_reconciler,
 }
 
 
@@ -126,6 +129,9 @@ class Regions:
 
     def image(self, region):
         return self._get("image", image_client.for_region, region)
+
+    def network(self, region):
+        return self._get("network", network_client.for_region, region)
 
     def known(self):
         return region_errors.regions(self.conf)
@@ -251,8 +257,11 @@ class SyncManager:
                 return True
             if resource_type == "flavor":
                 return bool(self.regions.compute(region).find_flavors(resource))
+            if resource_type == "security_group":
+                return security_group_reconciler.source_exists(self.regions, region,
+                                                               project_id, resource)
             image = self.regions.image(region).get_image(resource)
-        except (region_errors.NotFound, region_errors.BadRequest):
+        except (region_errors.NotFound, region_errors.BadRequest, PermanentError):
             return False
         return self._image_readable(project_id, region, image)
 
@@ -324,6 +333,10 @@ class SyncManager:
             # Rows writing the same object in the same region (several sources) take
             # turns in this engine; across engines a conflict is retried.
             key = (item["resource_type"], item["resource"], item["target_region"])
+            if item["resource_type"] == "security_group":
+                # a row writes the groups its group references too: one project's
+                # groups in one target take turns
+                key = (item["resource_type"], item["project_id"], item["target_region"])
             with self._key_locks.hold(key):
                 self.run_row(item)
         except Exception:
