@@ -9,6 +9,7 @@ from multisite.api.handlers import (
     quotas,
     root,
     sync_jobs,
+    sync_policies,
 )
 
 # (method, path pattern, handler). Patterns name their variables; an optional
@@ -49,6 +50,11 @@ ROUTES = [
     ("DELETE", V10 + r"/os-sync/(?P<job_id>" + SEG + ")", sync_jobs.delete),
     ("GET", V2 + r"/events", events.list_events),
     ("GET", V2 + r"/events/(?P<event_id>" + SEG + ")", events.show),
+    ("POST", V2 + r"/sync-policies", sync_policies.create),
+    ("GET", V2 + r"/sync-policies", sync_policies.list_policies),
+    ("GET", V2 + r"/sync-policies/(?P<policy_id>" + SEG + ")", sync_policies.show),
+    ("DELETE", V2 + r"/sync-policies/(?P<policy_id>" + SEG + ")", sync_policies.delete),
+    ("POST", V2 + r"/sync-policies/(?P<policy_id>" + SEG + ")/audit", sync_policies.audit),
 ]
 
 # Routes that need no identity and run no policy check.

@@ -89,6 +89,11 @@ class NetworkClient:
             created = self._api.post(self._url("/security-group-rules"), json=body).json()
         return [normalize_rule(r) for r in created["security_group_rules"]]
 
+    def delete_security_group(self, group_id):
+        _count(self.region, "DELETE")
+        with session.translate(self.region, f"delete security group {group_id}"):
+            self._api.delete(self._url(f"/security-groups/{parse.quote(group_id)}"))
+
     def delete_rule(self, rule_id):
         _count(self.region, "DELETE")
         with session.translate(self.region, f"delete security group rule {rule_id}"):

@@ -7,7 +7,8 @@ import uuid
 import oslo_messaging as messaging
 
 from multisite import rpc
-from multisite.engine import quota_manager, sync_manager
+from multisite.engine import coordination, policy_audit, quota_manager, registry, sync_manager
+from multisite.engine import manager as work_manager
 from multisite.objects import services
 
 LOG = logging.getLogger(__name__)
@@ -20,10 +21,11 @@ class EngineEndpoint:
 
     target = messaging.Target(version=rpc.VERSION)
 
-    def __init__(self, manager, sync=None, *, server=None):
+    def __init__(self, manager, sync=None, *, server=None, work=None):
         self.manager = manager
         self.sync = sync
         self.server = server
+        self.work = work
 
     def get_total_usage_for_tenant(self, ctxt, project_id):
         return self.manager.get_total_usage_for_tenant(ctxt, project_id)
@@ -40,6 +42,9 @@ class EngineEndpoint:
         # the API hands the job's rows to this engine: it holds what validation read
         return dict(result, server=self.server, engine_id=self.sync.engine_id)
 
+    def audit_sync_policies(self, ctxt, project_id):
+        return policy_audit.audit_now(self.work, project_id)
+
 
 class EngineService:
     """One engine worker: serves RPC and reports its liveness every report_interval."""
@@ -47,8 +52,17 @@ class EngineService:
     def __init__(self, conf, *, manager=None):
         self.conf = conf
         self.engine_id = str(uuid.uuid4())
-        self.manager = manager or quota_manager.QuotaManager(conf, engine_id=self.engine_id)
+        # One membership per engine: the quota manager and the work manager share it
+        # (the work manager's heartbeat thread keeps it alive).
+        self.coordinator = coordination.Coordinator(conf, self.engine_id)
+        self.manager = manager or quota_manager.QuotaManager(
+            conf, engine_id=self.engine_id, coordinator=self.coordinator)
         self.sync = sync_manager.SyncManager(conf, engine_id=self.engine_id)
+        # the one mechanism's kinds (registry.KINDS)
+        self.work = work_manager.Manager(conf, engine_id=self.engine_id,
+                                         coordinator=self.coordinator)
+        for kind in registry.KINDS:
+            self.work.add(kind)
         self._stop = threading.Event()
         self._threads = []
         self._server = None
@@ -56,15 +70,18 @@ class EngineService:
     def start(self):
         transport = rpc.get_transport(self.conf)
         target = messaging.Target(topic=rpc.TOPIC, server=f"{self.conf.host}.{self.engine_id}")
-        endpoint = EngineEndpoint(self.manager, self.sync, server=target.server)
+        endpoint = EngineEndpoint(self.manager, self.sync, server=target.server,
+                                  work=self.work)
         self._server = messaging.get_rpc_server(
             transport, target, [endpoint], executor="threading",
             serializer=rpc.ContextSerializer())
         self._server.start()
         self._report()
         self._spawn(self._report_loop, "liveness")
+        self.coordinator.start(heartbeat=False)
         self.manager.start()
         self.sync.start()
+        self.work.start()
         LOG.info("Engine %s started on host %s (transport %s)", self.engine_id,
                  self.conf.host, _safe_url(self.conf.transport_url))
 
@@ -86,8 +103,10 @@ class EngineService:
 
     def stop(self, graceful=True):
         self._stop.set()
+        self.work.stop()
         self.manager.stop()
         self.sync.stop()
+        self.coordinator.stop()
         if self._server is not None:
             self._server.stop()
             if graceful:

@@ -9,10 +9,12 @@ from multisite.api.policies import (
     quota_settings,
     quotas,
     sync_jobs,
+    sync_policies,
 )
 
 
 def list_rules():
     return list(itertools.chain(
         base.list_rules(), quotas.list_rules(), quota_classes.list_rules(),
-        sync_jobs.list_rules(), quota_settings.list_rules(), events.list_rules()))
+        sync_jobs.list_rules(), quota_settings.list_rules(), events.list_rules(),
+        sync_policies.list_rules()))
