@@ -1,6 +1,6 @@
 """The command table: command name -> class, for `multisite` and `openstack multisite`."""
 
-from multisite.cli import quota_classes, quotas, sync_jobs
+from multisite.cli import quota_classes, quotas, sync_jobs, sync_policies
 
 COMMANDS = {
     "quota defaults": quotas.DefaultsQuota,
@@ -20,6 +20,11 @@ COMMANDS = {
     "sync list": sync_jobs.ListSync,
     "sync show": sync_jobs.ShowSync,
     "sync delete": sync_jobs.DeleteSync,
+    "sync policy create": sync_policies.CreatePolicy,
+    "sync policy list": sync_policies.ListPolicies,
+    "sync policy show": sync_policies.ShowPolicy,
+    "sync policy delete": sync_policies.DeletePolicy,
+    "sync policy audit": sync_policies.AuditPolicy,
 }
 
 

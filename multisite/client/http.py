@@ -97,9 +97,16 @@ class HTTPClient:
                 headers["X-Roles"] = ",".join(self.roles)
         return headers
 
-    def request(self, method, path, *, body=None, params=None, project_scoped=True):
-        """The response of ``method`` on ``path``; a typed error for any 4xx/5xx."""
-        url = self.endpoint + (f"/{self.project_id}" if project_scoped else "") + path
+    def request(self, method, path, *, body=None, params=None, project_scoped=True,
+                version=None):
+        """The response of ``method`` on ``path``; a typed error for any 4xx/5xx.
+
+        ``version="v2"``: a /v2 resource (no project in its path: it comes from the token).
+        """
+        if version is not None:
+            url = _VERSIONED.sub("", self.endpoint) + f"/{version}" + path
+        else:
+            url = self.endpoint + (f"/{self.project_id}" if project_scoped else "") + path
         kwargs = {"headers": self._headers(), "raise_exc": False,
                   "authenticated": True if self.authenticated else False}
         if body is not None:
