@@ -9,6 +9,8 @@ SYNC_POLICY_OPTS = [
                       "projects the hash ring gives it)."),
     cfg.IntOpt("workers", default=8, min=1,
                help="Projects one engine worker audits at the same time."),
+    cfg.IntOpt("region_concurrency", default=8, min=1,
+               help="Region list calls one engine's audits make at once to one region."),
     cfg.FloatOpt("audit_timeout", default=60.0, min=1.0,
                  help="Seconds the API waits for an audit requested with POST "
                       "/v2/sync-policies/{id}/audit."),

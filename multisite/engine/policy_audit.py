@@ -5,6 +5,7 @@ engine owns on the hash ring every `[sync_policy] audit_interval`; the reconcile
 reconcilers/sync_policy.py.
 """
 
+import concurrent.futures
 import threading
 
 from multisite.engine import controller, sync_manager
@@ -22,7 +23,20 @@ class AuditEnv:
         self.conf = conf
         self.regions = regions or sync_manager.Regions(conf)
         self._lock = threading.Lock()
+        self._gates = {}
         self.calls = 0      # region list calls made by audits, since start
+        # a pass reads its regions in parallel, at most region_concurrency per region
+        # over every audit of this engine
+        self.pool = concurrent.futures.ThreadPoolExecutor(
+            max(4, conf.sync_policy.workers * 4), thread_name_prefix="sync_policy-read")
+
+    def gate(self, region):
+        with self._lock:
+            gate = self._gates.get(region)
+            if gate is None:
+                gate = self._gates[region] = threading.BoundedSemaphore(
+                    self.conf.sync_policy.region_concurrency)
+            return gate
 
     def keys(self):
         return [Key(KIND_NAME, p) for p in sync_policies.projects(self.conf)]
@@ -30,8 +44,8 @@ class AuditEnv:
     def policies(self, project_id):
         return sync_policies.of_project(self.conf, project_id)
 
-    def record(self, **kwargs):
-        sync_policies.record(self.conf, **kwargs)
+    def record_pass(self, records):
+        sync_policies.record_pass(self.conf, records)
 
     def set_managed(self, **kwargs):
         sync_policies.set_managed(self.conf, **kwargs)

@@ -117,16 +117,40 @@ def set_managed(conf, *, policy_id, region, managed):
     _upsert(conf, policy_id, region, managed=json.dumps(sorted(set(managed))))
 
 
-def record(conf, *, policy_id, region, state, detail, managed=None, repaired=False):
-    """The outcome of one audit of one target; a policy deleted meanwhile is skipped."""
+def record_pass(conf, records):
+    """The outcome of one audit pass, in one transaction: every audited target gets its
+    `audited_at`; state, detail and managed are written only where they changed.
+    Records of policies deleted meanwhile are skipped."""
+    if not records:
+        return
     now = models.utcnow()
-    values = {"state": state, "detail": json.dumps(detail) if detail else None,
-              "audited_at": now}
-    if managed is not None:
-        values["managed"] = json.dumps(sorted(set(managed)))
-    if repaired:
-        values["repaired_at"] = now
-    _upsert(conf, policy_id, region, **values)
+    ids = sorted({r["policy_id"] for r in records})
+    with db_api.session_scope(conf) as session:
+        alive = set(session.scalars(sa.select(_POLICY.id).where(_POLICY.id.in_(ids))).all())
+        rows = {(t.policy_id, t.region): t for t in session.scalars(
+            sa.select(_TARGET).where(_TARGET.policy_id.in_(alive))).all()} if alive else {}
+        for record in records:
+            if record["policy_id"] not in alive:
+                continue
+            values = {"state": record["state"],
+                      "detail": json.dumps(record["detail"]) if record["detail"] else None}
+            if record.get("managed") is not None:
+                values["managed"] = json.dumps(sorted(set(record["managed"])))
+            if record.get("repaired"):
+                values["repaired_at"] = now
+            row = rows.get((record["policy_id"], record["region"]))
+            if row is None:
+                session.add(_TARGET(policy_id=record["policy_id"], region=record["region"],
+                                    audited_at=now, **values))
+                continue
+            for name, value in values.items():
+                if getattr(row, name) != value:
+                    setattr(row, name, value)
+        # one statement stamps every target audited in this pass
+        session.flush()
+        session.execute(sa.update(_TARGET).where(_TARGET.policy_id.in_(alive))
+                        .where(_TARGET.region.in_({r["region"] for r in records}))
+                        .values(audited_at=now))
 
 
 def _upsert(conf, policy_id, region, **values):

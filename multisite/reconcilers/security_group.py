@@ -13,6 +13,7 @@ retry after a crash adopts its own half-made groups instead of failing on them.
 """
 
 import dataclasses
+import functools
 import ipaddress
 
 from multisite.clients import session as region_errors
@@ -27,6 +28,7 @@ PROTOCOLS = {"hopopt": 0, "icmp": 1, "igmp": 2, "ipip": 4, "tcp": 6, "egp": 8, "
 ANY_PREFIXES = ("0.0.0.0/0", "::/0")
 
 
+@functools.lru_cache(maxsize=4096)
 def protocol_number(protocol, ethertype):
     """None for any protocol, else its number (`icmp` in an IPv6 rule is ICMPv6)."""
     if protocol in (None, "", "any"):
@@ -40,6 +42,7 @@ def protocol_number(protocol, ethertype):
     return number
 
 
+@functools.lru_cache(maxsize=65536)   # audits compare the same prefixes over and over
 def canonical_prefix(prefix):
     if not prefix:
         return None

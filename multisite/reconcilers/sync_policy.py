@@ -31,26 +31,46 @@ def worst(findings):
 
 class Reads:
     """One list call per (type, region, owner) per pass; forgotten when that region is
-    written, so the next look sees the write."""
+    written, so the next look sees the write. `prefetch` reads many regions at once in
+    the kind's pool, at most `gate(region)` calls per region."""
 
-    def __init__(self, regions, project_id):
+    def __init__(self, regions, project_id, *, pool=None, gate=None):
         self.regions, self.project_id = regions, project_id
+        self.pool, self.gate = pool, gate
         self._cache = {}
         self.calls = 0
 
+    def _read(self, key):
+        rtype, region, user_id = key
+        try:
+            if self.gate is not None:
+                with self.gate(region):
+                    return self._list(rtype, region, user_id)
+            return self._list(rtype, region, user_id)
+        except region_errors.RegionError as exc:
+            return exc
+
+    def _list(self, rtype, region, user_id):
+        if rtype == "keypair":
+            return self.regions.compute(region).list_keypairs(user_id=user_id)
+        return self.regions.network(region).list_security_groups(self.project_id)
+
+    @staticmethod
+    def key(rtype, region, user_id):
+        return (rtype, region, user_id if rtype == "keypair" else None)
+
+    def prefetch(self, keys):
+        todo = [k for k in dict.fromkeys(keys) if k not in self._cache]
+        self.calls += len(todo)
+        if self.pool is None or len(todo) < 2:
+            found = [self._read(k) for k in todo]
+        else:
+            found = list(self.pool.map(self._read, todo))
+        self._cache.update(zip(todo, found, strict=True))
+
     def get(self, rtype, region, user_id):
-        key = (rtype, region, user_id if rtype == "keypair" else None)
-        if key not in self._cache:
-            self.calls += 1
-            try:
-                if rtype == "keypair":
-                    self._cache[key] = self.regions.compute(region).list_keypairs(
-                        user_id=user_id)
-                else:
-                    self._cache[key] = self.regions.network(region).list_security_groups(
-                        self.project_id)
-            except region_errors.RegionError as exc:
-                self._cache[key] = exc
+        key = self.key(rtype, region, user_id)
+        self.prefetch([key])
         found = self._cache[key]
         if isinstance(found, Exception):
             raise found
@@ -130,7 +150,7 @@ def selected(policy, source):
 
 
 def audit_target(policy, region, reads, shared, target_state):
-    """Audit (and in enforce, repair) one policy in one target; returns (state, findings)."""
+    """Audit (and in enforce, repair) one policy in one target; returns its record."""
     rtype, user_id = policy["resource_type"], policy["user_id"]
     managed = set(target_state.get("managed", []))
     source = reads.get(rtype, policy["source"], user_id)
@@ -148,10 +168,10 @@ def audit_target(policy, region, reads, shared, target_state):
                              managed)
             finding = dict(finding, state=REPAIRED)
         findings.append(finding)
-    shared.record(policy_id=policy["id"], region=region, state=worst(findings),
-                  detail=[f for f in findings if f["state"] != IN_SYNC], managed=managed,
-                  repaired=any(f["state"] == REPAIRED for f in findings))
-    return worst(findings), findings
+    return {"policy_id": policy["id"], "region": region, "state": worst(findings),
+            "detail": [f for f in findings if f["state"] != IN_SYNC],
+            "managed": sorted(managed),
+            "repaired": any(f["state"] == REPAIRED for f in findings)}
 
 
 def _repairable(policy, finding):
@@ -200,24 +220,31 @@ def _delete(rtype, regions, region, name, observed, user_id, managed):
             regions.network(region).delete_security_group(group["id"])
 
 
+def _targets(policy, known):
+    return policy["targets"] or sorted(known - {policy["source"]})
+
+
 def reconcile(key, env):
-    """Audit every policy of the project `key.id`; returns a summary of target states."""
+    """Audit every policy of the project `key.id`; the pass's records in one write."""
     shared = env.shared
-    reads = Reads(shared.regions, key.id)
+    reads = Reads(shared.regions, key.id, pool=getattr(shared, "pool", None),
+                  gate=getattr(shared, "gate", None))
     known = shared.regions.known()
-    summary = {}
-    for policy in shared.policies(key.id):
-        targets = policy["targets"] or sorted(known - {policy["source"]})
-        for region in targets:
+    policies = shared.policies(key.id)
+    reads.prefetch([Reads.key(p["resource_type"], region, p["user_id"]) for p in policies
+                    for region in [p["source"], *_targets(p, known)] if region in known])
+    records = []
+    for policy in policies:
+        for region in _targets(policy, known):
             state = policy["targets_state"].get(region, {})
             try:
                 if region not in known:
                     raise PermanentError(f"region {region} is not in the catalog")
-                summary[(policy["id"], region)] = audit_target(policy, region, reads, shared,
-                                                               state)[0]
+                records.append(audit_target(policy, region, reads, shared, state))
             except (region_errors.RegionError, PermanentError) as exc:
-                shared.record(policy_id=policy["id"], region=region, state=FAILED,
-                              detail=[{"resource": None, "state": FAILED, "detail": str(exc)}])
-                summary[(policy["id"], region)] = FAILED
+                records.append({"policy_id": policy["id"], "region": region, "state": FAILED,
+                                "detail": [{"resource": None, "state": FAILED,
+                                            "detail": str(exc)}]})
+    shared.record_pass(records)
     shared.pass_calls(reads.calls)
-    return Outcome.done(result={"targets": len(summary), "calls": reads.calls})
+    return Outcome.done(result={"targets": len(records), "calls": reads.calls})

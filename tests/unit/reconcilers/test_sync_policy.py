@@ -36,11 +36,13 @@ class Shared:
         return [dict(p, targets_state={r: s for (pid, r), s in self.states.items()
                                        if pid == p["id"]}) for p in self.rows]
 
-    def record(self, *, policy_id, region, state, detail, managed=None, repaired=False):
-        entry = self.states.setdefault((policy_id, region), {"managed": []})
-        entry.update(state=state, detail=detail, repaired=repaired)
-        if managed is not None:
-            entry["managed"] = sorted(managed)
+    def record_pass(self, records):
+        for r in records:
+            entry = self.states.setdefault((r["policy_id"], r["region"]), {"managed": []})
+            entry.update(state=r["state"], detail=r["detail"],
+                         repaired=r.get("repaired", False))
+            if r.get("managed") is not None:
+                entry["managed"] = sorted(r["managed"])
 
     def set_managed(self, *, policy_id, region, managed):
         self.states.setdefault((policy_id, region), {"managed": []})["managed"] = sorted(
