@@ -146,6 +146,9 @@ class Controller:
                 self._items[key] = item
             if self.enqueue(key) is not None:
                 started.append(item)
+            else:                     # stopping: the lease lapses, another engine takes it
+                with self._lock:
+                    self._items.pop(key, None)
         return started
 
     def free_slots(self):
@@ -174,6 +177,8 @@ class Controller:
     # -- workers ----------------------------------------------------------------------------
     def pump(self):
         """Give ready keys to workers while the kind's cap allows (delayed ones when due)."""
+        if self._pool is None and not self._stopped.is_set():
+            self.start()          # workers start with the first key
         while not self._stopped.is_set():
             with self._lock:
                 pool = self._pool
@@ -251,8 +256,8 @@ class Controller:
                 kwargs = {"rand": self._rand} if self._rand is not None else {}
                 outcome = dataclasses.replace(outcome, delay=reconcilers.backoff(
                     attempts, base=retry.base, cap=retry.cap, jitter=retry.jitter, **kwargs))
-        if outcome.status == reconcilers.TEMPORARY:
-            self._failures[key] = attempts
+        if item is None and outcome.status == reconcilers.TEMPORARY:
+            self._failures[key] = attempts   # durable items count attempts in their row
         else:
             self._failures.pop(key, None)
         if item is not None:

@@ -29,11 +29,13 @@ class Leases(typing.Protocol):
 class WorkItemLeases:
     """Leases of one kind over the work-item table."""
 
-    def __init__(self, conf, *, kind, engine_id, lease, max_attempts=None, scan_interval=5.0):
+    def __init__(self, conf, *, kind, engine_id, lease, max_attempts=None, scan_interval=5.0,
+                 now=None):
         self.conf, self.kind, self.engine_id = conf, kind, engine_id
         self.lease, self.max_attempts = lease, max_attempts
         self.scan_interval = scan_interval
         self.renew_period = lease / 3.0
+        self._now = now or (lambda: None)      # None: the database time (tests: virtual)
 
     def key(self, item):
         return Key(item["kind"], item["key_id"], item["region"])
@@ -41,15 +43,16 @@ class WorkItemLeases:
     def claim(self, *, limit, parent_id=None):
         return work_items.claim(self.conf, kind=self.kind, engine_id=self.engine_id,
                                 lease=self.lease, limit=limit,
-                                max_attempts=self.max_attempts, parent_id=parent_id)
+                                max_attempts=self.max_attempts, parent_id=parent_id,
+                                now=self._now())
 
     def renew(self, items):
         work_items.renew(self.conf, engine_id=self.engine_id,
-                         item_ids=[i["id"] for i in items], lease=self.lease)
+                         item_ids=[i["id"] for i in items], lease=self.lease, now=self._now())
 
     def requeue(self, item, *, delay, error, attempt):
         work_items.requeue(self.conf, item_id=item["id"], engine_id=self.engine_id,
-                           delay=delay, error=error or None, attempt=attempt)
+                           delay=delay, error=error or None, attempt=attempt, now=self._now())
 
     def finish(self, item, *, ok, error=None):
         work_items.finish(self.conf, item_id=item["id"], engine_id=self.engine_id, ok=ok,

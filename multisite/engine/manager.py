@@ -13,6 +13,7 @@ import time
 from multisite.engine import controller as controller_mod
 from multisite.engine import coordination, sources
 from multisite.engine import queue as queue_mod
+from multisite.engine import ring as ring_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -50,12 +51,22 @@ class Manager:
     def ring(self):
         return self.coordinator.ring
 
+    @property
+    def running(self):
+        return self._started and not self._stop.is_set()
+
+    @property
+    def stopping(self):
+        """Set when the engine stops: waits in reconcilers end early on it."""
+        return self._stop
+
     # -- life cycle -------------------------------------------------------------------------
     def start(self):
         if self._started:
             return
         self._started = True
         self._stop.clear()
+        self.queue.reopen()
         if self.coordinator is None:
             self.coordinator = coordination.Coordinator(self.conf, self.engine_id)
             self.coordinator.start(heartbeat=False)
@@ -106,7 +117,8 @@ class Manager:
     def resync(self, name):
         """One periodic pass of a kind now, in the caller's thread; returns its summary."""
         ctl = self.controllers[name]
-        pass_ = sources.Resync(ctl, self.coordinator.ring,
+        ring = self.coordinator.ring if self.coordinator is not None else ring_mod.Alone()
+        pass_ = sources.Resync(ctl, ring,
                                lister=lambda: ctl.kind.lister(ctl.shared),
                                refresh_period=max(self.conf.report_interval / 2.0, 0.5),
                                stopped=self._stop)
@@ -117,8 +129,8 @@ class Manager:
     # -- the loops ----------------------------------------------------------------------------
     def _scan_loop(self):
         durable = [c for c in self.controllers.values() if c.leases is not None]
-        interval = min([c.leases.scan_interval for c in durable] or [5.0])
         while not self._stop.is_set():
+            interval = min([c.leases.scan_interval for c in durable] or [5.0])
             for ctl in durable:
                 try:
                     ctl.scan()
@@ -133,8 +145,7 @@ class Manager:
 
     def _renew_loop(self):
         durable = [c for c in self.controllers.values() if c.leases is not None]
-        period = max(1.0, min(c.leases.renew_period for c in durable))
-        while not self._stop.wait(period):
+        while not self._stop.wait(max(1.0, min(c.leases.renew_period for c in durable))):
             for ctl in durable:
                 try:
                     ctl.renew()

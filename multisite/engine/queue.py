@@ -133,6 +133,10 @@ class WorkQueue:
             return (len(self._ready.get(kind, ())), self._busy[kind],
                     sum(1 for k in self._due if k.kind == kind))
 
+    def reopen(self):
+        with self._lock:
+            self._closed = False
+
     def close(self):
         with self._lock:
             self._closed = True

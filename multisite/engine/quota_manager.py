@@ -1,15 +1,15 @@
-"""Quota manager: global limits, usage summed over regions, per-region limits.
+"""Quota rebalancing, the `quota` kind of background work: one key per project.
 
 One pass for a project (`sync_project`): read usage and limits from every region in
 parallel, plan the new limits (multisite.reconcilers.quota, pure), write only what
 changes, record each region's outcome. A failing region never stops the others: its
 last known usage is used, its failure is recorded, and it is retried with backoff.
 
-Scheduling: a periodic pass over the projects this engine owns on the hash ring, and
-on-demand passes (RPC `quota_sync_for_project`). A project is synced by one thread of
-one engine at a time: in-process de-duplication plus a tooz lock across engines.
-`[batch] batch_size` projects run at once; `[batch] region_concurrency` bounds the
-calls in flight to each region.
+Scheduling is the engine's (manager.py): the periodic resync queues the projects this
+engine owns on the hash ring, the RPC `quota_sync_for_project` queues one on demand; the
+work queue runs a project in one thread at a time (`[batch] batch_size` at once), and a
+tooz lock keeps it exclusive across engines (a project has no row to hold a lease on).
+`[batch] region_concurrency` bounds the calls in flight to each region.
 """
 
 import concurrent.futures
@@ -19,35 +19,49 @@ import threading
 import time
 
 from multisite import clients
-from multisite.engine import coordination
+from multisite.engine import controller as controller_mod
+from multisite.engine import manager as manager_mod
 from multisite.objects import project_settings, quotas, sync_status
+from multisite.reconcilers import Key
 from multisite.reconcilers import quota as quota_plan
 
 LOG = logging.getLogger(__name__)
 
 PERIODIC = "periodic"
 ON_DEMAND = "on-demand"
+NAME = "quota"
 
 
 def _utcnow():
     return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
+def _resync_interval(conf):
+    return conf.scheduler.periodic_interval if conf.scheduler.periodic_enable else None
+
+
+# The registry entry (registry.KINDS). A pass never raises for a region (each region's
+# failure is recorded and backed off in sync_status); a crash is retried by the next pass.
+KIND = controller_mod.Kind(
+    name=NAME, reconciler=quota_plan, workers=lambda conf: conf.batch.batch_size,
+    env=lambda conf, engine_id: QuotaManager(conf, engine_id=engine_id),
+    lister=lambda manager: manager.projects_to_sync(), resync_interval=_resync_interval,
+    retry=lambda conf: controller_mod.Retry(max_attempts=1), conf_group="scheduler")
+
+
 class QuotaManager:
+    """The quota kind's environment: clients, region pool, RPC methods, one pass."""
+
     def __init__(self, conf, *, engine_id, cloud=None, coordinator=None):
         self.conf = conf
         self.engine_id = engine_id
         self._cloud = cloud
-        self.coordinator = coordinator
-        self._own_coordinator = coordinator is None
+        self._coordinator = coordinator
         self._lock = threading.Lock()
-        self._queued = set()
-        self._running = set()
-        self._again = set()
-        self._stop = threading.Event()
-        self._projects_pool = None
+        self._reasons = {}
         self._regions_pool = None
-        self._periodic_thread = None
+        self.engine = None
+        self._own_engine = False
         self.last_run = None
 
     # -- life cycle ----------------------------------------------------------------------
@@ -58,42 +72,53 @@ class QuotaManager:
                 self._cloud = clients.get_cloud(self.conf)
             return self._cloud
 
-    def _pools(self):
+    @property
+    def coordinator(self):
+        if self.engine is not None and self.engine.coordinator is not None:
+            return self.engine.coordinator
+        return self._coordinator
+
+    @property
+    def controller(self):
+        return self._engine().controllers[NAME]
+
+    def _engine(self):
+        if self.engine is None:
+            # Alone (tools, tests): a manager of its own with this kind only; its threads
+            # start with start(), its workers with the first key.
+            self.engine = manager_mod.Manager(self.conf, engine_id=self.engine_id,
+                                              coordinator=self._coordinator)
+            self.engine.add(KIND, shared=self)
+            self._own_engine = True
+        return self.engine
+
+    def _pool(self):
         with self._lock:
-            if self._projects_pool is None:
-                size = self.conf.batch.batch_size
-                self._projects_pool = concurrent.futures.ThreadPoolExecutor(
-                    size, thread_name_prefix="quota-project")
+            if self._regions_pool is None:
                 # Each running project has one read or write in flight per region; the
                 # per-region gate in the clients bounds what a region receives.
                 self._regions_pool = concurrent.futures.ThreadPoolExecutor(
-                    min(size * 32, 1024), thread_name_prefix="quota-region")
-            return self._projects_pool, self._regions_pool
+                    min(self.conf.batch.batch_size * 32, 1024),
+                    thread_name_prefix="quota-region")
+            return self._regions_pool
+
+    def attach(self, engine):
+        """Run on `engine` (the engine service's manager), which starts and stops it."""
+        self.engine = engine
 
     def start(self):
-        self._stop.clear()
-        if self.coordinator is None:
-            self.coordinator = coordination.Coordinator(self.conf, self.engine_id)
-            self.coordinator.start()
-        self._pools()
-        if self.conf.scheduler.periodic_enable:
-            self._periodic_thread = threading.Thread(
-                target=self._periodic_loop, name="quota-periodic", daemon=True)
-            self._periodic_thread.start()
+        """Run alone (tools, tests), unless attached to the engine service's manager."""
+        if self._engine() is not None and self._own_engine:
+            self.engine.start()
+        self._pool()
 
     def stop(self):
-        self._stop.set()
-        if self._periodic_thread is not None:
-            self._periodic_thread.join(timeout=5)
+        if self._own_engine and self.engine is not None:
+            self.engine.stop()
         with self._lock:
-            pools = (self._projects_pool, self._regions_pool)
-            self._projects_pool = self._regions_pool = None
-        for pool in pools:
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
-        if self.coordinator is not None and self._own_coordinator:
-            self.coordinator.stop()
-            self.coordinator = None
+            pool, self._regions_pool = self._regions_pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     # -- RPC -----------------------------------------------------------------------------
     def get_total_usage_for_tenant(self, ctxt, project_id):
@@ -119,43 +144,29 @@ class QuotaManager:
 
     # -- scheduling ----------------------------------------------------------------------
     def submit(self, project_id, *, reason=PERIODIC):
-        """Queue a pass for the project unless one is queued; None if deduplicated."""
-        with self._lock:
-            if project_id in self._running:
-                if reason == ON_DEMAND:
-                    # The running pass may have read usage before the change that
-                    # prompted this request: run once more afterwards.
-                    self._again.add(project_id)
-                return None
-            if project_id in self._queued:
-                return None
-            self._queued.add(project_id)
-        projects_pool, _ = self._pools()
-        return projects_pool.submit(self._run, project_id, reason)
+        """Queue a pass for the project unless one is queued; None if deduplicated.
 
-    def _run(self, project_id, reason):
+        On demand, a project whose pass is running is run once more afterwards: that pass
+        may have read usage before the change that prompted this request.
+        """
         with self._lock:
-            self._queued.discard(project_id)
-            self._running.add(project_id)
-        try:
-            return self._locked_sync(project_id, reason)
-        except Exception:
-            LOG.exception("Quota sync failed: project=%s", project_id)
-            return None
-        finally:
-            with self._lock:
-                self._running.discard(project_id)
-                again = project_id in self._again
-                self._again.discard(project_id)
-            if again and not self._stop.is_set():
-                self.submit(project_id, reason=ON_DEMAND)
+            if reason == ON_DEMAND or project_id not in self._reasons:
+                self._reasons[project_id] = reason
+        return self.controller.enqueue(Key(NAME, project_id), again=reason == ON_DEMAND)
+
+    def rebalance(self, project_id):
+        """The reconcile of one key (reconcilers/quota.py calls it): a locked pass."""
+        with self._lock:
+            reason = self._reasons.pop(project_id, PERIODIC)
+        return self._locked_sync(project_id, reason)
 
     def _locked_sync(self, project_id, reason):
         lock = self.coordinator.lock(project_id) if self.coordinator else None
         attempts = self.conf.locks.lock_retry_times if reason == ON_DEMAND else 0
+        stopped = self.engine.stopping if self.engine is not None else threading.Event()
         if lock is not None:
             while not lock.acquire(blocking=False):
-                if attempts <= 0 or self._stop.wait(self.conf.locks.lock_retry_interval):
+                if attempts <= 0 or stopped.wait(self.conf.locks.lock_retry_interval):
                     LOG.info("Quota sync skipped, another engine holds it: project=%s "
                              "reason=%s", project_id, reason)
                     return None
@@ -188,57 +199,22 @@ class QuotaManager:
         of an engine that stopped reporting (crashed) are taken over in this pass, not
         one periodic_interval later.
         """
-        started = time.monotonic()
-        candidates = self.projects_to_sync()
-        futures = {}
+        return self._engine().resync(NAME)
 
-        def take():
-            if self.coordinator is not None:
-                self.coordinator.refresh()
-            for p in candidates:
-                if p not in futures and (self.coordinator is None
-                                         or self.coordinator.owns(p)):
-                    futures[p] = self.submit(p)
-
-        take()
-        period = max(self.conf.report_interval / 2.0, 0.5)
-        while not self._stop.is_set():
-            pending = [f for f in futures.values() if f is not None and not f.done()]
-            if not pending:
-                break
-            concurrent.futures.wait(pending, timeout=period)
-            take()
-        results = [f.result() for f in futures.values()
-                   if f is not None and f.done() and not f.cancelled()]
-        summary = {"projects": len(futures), "synced": sum(1 for r in results if r),
-                   "seconds": round(time.monotonic() - started, 3)}
+    def resync_done(self, summary):
+        """The periodic pass's summary, in this kind's words (the manager calls it)."""
+        summary = {"projects": summary["keys"], "synced": summary["done"],
+                   "seconds": summary["seconds"]}
         self.last_run = summary
         LOG.info("Periodic quota rebalance done: engine=%s projects=%d synced=%d "
                  "seconds=%.3f", self.engine_id, summary["projects"], summary["synced"],
                  summary["seconds"])
         return summary
 
-    def _periodic_loop(self):
-        interval = self.conf.scheduler.periodic_interval
-        # Let engines started together see each other (liveness, tooz group) first, so
-        # that the first pass is already partitioned instead of done by every engine.
-        if self._stop.wait(min(self.conf.report_interval, interval)):
-            return
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                self.run_periodic()
-            except Exception:
-                LOG.exception("Periodic quota rebalance failed: engine=%s", self.engine_id)
-            # Runs never overlap: the next one starts an interval after this one began,
-            # or at once if this one took longer.
-            if self._stop.wait(max(interval - (time.monotonic() - started), 0)):
-                return
-
     # -- one pass for one project ----------------------------------------------------------
     def _read_regions(self, project_id, regions):
         """Read regions in parallel: ({region: RegionQuota}, {region: error text})."""
-        _, pool = self._pools()
+        pool = self._pool()
         futures = {r: pool.submit(self.cloud.read, r, project_id) for r in regions}
         read, failed = {}, {}
         for region, future in futures.items():
@@ -252,7 +228,7 @@ class QuotaManager:
         return read, failed
 
     def _write_regions(self, project_id, changes):
-        _, pool = self._pools()
+        pool = self._pool()
         futures = {r: pool.submit(self.cloud.write_limits, r, project_id, values)
                    for r, values in changes.items()}
         failed = {}

@@ -18,6 +18,10 @@ lease=...)` and writes its items with objects/work_items.add(); the manager's sc
 them and RPC wake-ups (`Manager.wake`) make it claim at once.
 """
 
-from multisite.engine import policy_audit  # noqa: E402 (after the docstring example)
+from multisite.engine import policy_audit, quota_manager, sync_manager
 
-KINDS = [policy_audit.KIND]
+KINDS = [
+    quota_manager.KIND,
+    sync_manager.KIND,
+    policy_audit.KIND,
+]

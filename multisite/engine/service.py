@@ -1,4 +1,4 @@
-"""Engine service: RPC server, liveness reports, periodic work."""
+"""Engine service: RPC server, liveness reports, and the manager running every kind."""
 
 import logging
 import threading
@@ -7,8 +7,8 @@ import uuid
 import oslo_messaging as messaging
 
 from multisite import rpc
-from multisite.engine import coordination, policy_audit, quota_manager, registry, sync_manager
-from multisite.engine import manager as work_manager
+from multisite.engine import manager as manager_mod
+from multisite.engine import policy_audit, quota_manager, registry, sync_manager
 from multisite.objects import services
 
 LOG = logging.getLogger(__name__)
@@ -21,11 +21,11 @@ class EngineEndpoint:
 
     target = messaging.Target(version=rpc.VERSION)
 
-    def __init__(self, manager, sync=None, *, server=None, work=None):
+    def __init__(self, manager, sync=None, *, server=None, engine=None):
         self.manager = manager
         self.sync = sync
         self.server = server
-        self.work = work
+        self.engine = engine
 
     def get_total_usage_for_tenant(self, ctxt, project_id):
         return self.manager.get_total_usage_for_tenant(ctxt, project_id)
@@ -43,7 +43,7 @@ class EngineEndpoint:
         return dict(result, server=self.server, engine_id=self.sync.engine_id)
 
     def audit_sync_policies(self, ctxt, project_id):
-        return policy_audit.audit_now(self.work, project_id)
+        return policy_audit.audit_now(self.engine, project_id)
 
 
 class EngineService:
@@ -52,43 +52,32 @@ class EngineService:
     def __init__(self, conf, *, manager=None):
         self.conf = conf
         self.engine_id = str(uuid.uuid4())
-        # One membership per engine: the quota manager and the work manager share it
-        # (the work manager's heartbeat thread keeps it alive).
-        self.coordinator = coordination.Coordinator(conf, self.engine_id)
-        self.manager = manager or quota_manager.QuotaManager(
-            conf, engine_id=self.engine_id, coordinator=self.coordinator)
+        self.manager = manager or quota_manager.QuotaManager(conf, engine_id=self.engine_id)
         self.sync = sync_manager.SyncManager(conf, engine_id=self.engine_id)
-        # the one mechanism's kinds (registry.KINDS)
-        self.work = work_manager.Manager(conf, engine_id=self.engine_id,
-                                         coordinator=self.coordinator)
+        # every registered kind runs on one manager (its threads are the engine's loops)
+        self.engine = manager_mod.Manager(conf, engine_id=self.engine_id, report=self._report)
+        envs = {quota_manager.NAME: self.manager, sync_manager.NAME: self.sync}
         for kind in registry.KINDS:
-            self.work.add(kind)
+            self.engine.add(kind, shared=envs.get(kind.name))
+        self.manager.attach(self.engine)
+        self.sync.attach(self.engine)
         self._stop = threading.Event()
-        self._threads = []
         self._server = None
 
     def start(self):
         transport = rpc.get_transport(self.conf)
         target = messaging.Target(topic=rpc.TOPIC, server=f"{self.conf.host}.{self.engine_id}")
         endpoint = EngineEndpoint(self.manager, self.sync, server=target.server,
-                                  work=self.work)
+                                  engine=self.engine)
         self._server = messaging.get_rpc_server(
             transport, target, [endpoint], executor="threading",
             serializer=rpc.ContextSerializer())
         self._server.start()
         self._report()
-        self._spawn(self._report_loop, "liveness")
-        self.coordinator.start(heartbeat=False)
+        self.engine.start()
         self.manager.start()
-        self.sync.start()
-        self.work.start()
         LOG.info("Engine %s started on host %s (transport %s)", self.engine_id,
                  self.conf.host, _safe_url(self.conf.transport_url))
-
-    def _spawn(self, target, name):
-        thread = threading.Thread(target=target, name=f"engine-{name}", daemon=True)
-        thread.start()
-        self._threads.append(thread)
 
     def _report(self):
         try:
@@ -97,22 +86,14 @@ class EngineService:
         except Exception:
             LOG.exception("Engine %s could not report its liveness", self.engine_id)
 
-    def _report_loop(self):
-        while not self._stop.wait(self.conf.report_interval):
-            self._report()
-
     def stop(self, graceful=True):
         self._stop.set()
-        self.work.stop()
+        self.engine.stop()
         self.manager.stop()
-        self.sync.stop()
-        self.coordinator.stop()
         if self._server is not None:
             self._server.stop()
             if graceful:
                 self._server.wait()
-        for thread in self._threads:
-            thread.join(timeout=5)
         try:
             services.remove(self.conf, self.engine_id)
         except Exception:

@@ -69,13 +69,15 @@ def _claimable(now):
                    sa.or_(_ITEM.not_before.is_(None), _ITEM.not_before <= now))
 
 
-def claim(conf, *, kind, engine_id, lease, limit, max_attempts=None, parent_id=None):
+def claim(conf, *, kind, engine_id, lease, limit, max_attempts=None, parent_id=None,
+          now=None):
     """Claim up to `limit` claimable items of `kind` (of one parent); returns them.
 
     One read picks the candidates, one UPDATE claims them (an item another engine took
     meanwhile no longer matches it). attempts counts the claims, the crashed ones too.
+    `now` (every function here): the time to use, for tests in virtual time.
     """
-    now = models.utcnow()
+    now = now or models.utcnow()
     eligible = sa.and_(_ITEM.kind == kind, _claimable(now))
     with db_api.session_scope(conf) as session:
         query = sa.select(_ITEM.id, _ITEM.attempts, _ITEM.last_error).where(eligible)
@@ -107,24 +109,24 @@ def _held(item_ids, engine_id):
                    _ITEM.status == WAITING)
 
 
-def renew(conf, *, engine_id, item_ids, lease):
+def renew(conf, *, engine_id, item_ids, lease, now=None):
     """Extend the leases this engine holds."""
     if not item_ids:
         return
-    until = models.utcnow() + datetime.timedelta(seconds=lease)
+    until = (now or models.utcnow()) + datetime.timedelta(seconds=lease)
     with db_api.session_scope(conf) as session:
         session.execute(sa.update(_ITEM).where(_held(item_ids, engine_id))
                         .values(claimed_until=until))
 
 
-def requeue(conf, *, item_id, engine_id, delay, error=None, attempt=True):
+def requeue(conf, *, item_id, engine_id, delay, error=None, attempt=True, now=None):
     """Give an item back, claimable again after `delay` s; False if the lease was lost.
 
     attempt=False (a requeue-after that is no failure) does not count the claim.
     """
+    now = now or models.utcnow()
     values = {"claimed_by": None, "claimed_until": None, "last_error": error and error[:MAX_ERROR],
-              "not_before": models.utcnow() + datetime.timedelta(seconds=delay or 0),
-              "updated_at": models.utcnow()}
+              "not_before": now + datetime.timedelta(seconds=delay or 0), "updated_at": now}
     if not attempt:
         values["attempts"] = _ITEM.attempts - 1
     with db_api.session_scope(conf) as session:

@@ -105,3 +105,11 @@ def apply(item, regions, record_target):
             except region_errors.Conflict:
                 pass  # granted meanwhile
     return flavor["id"]
+
+
+def check_source(regions, *, region, resource, user_id, project_id):
+    """(visible, None): is there a flavor named (or with the id) `resource` in the source?"""
+    try:
+        return bool(regions.compute(region).find_flavors(resource)), None
+    except (region_errors.NotFound, region_errors.BadRequest):
+        return False, None

@@ -202,3 +202,27 @@ def apply(item, regions, record_target):
                                      record, dep, dependencies={}, shared=True)
     return sync_one(dict(item, target_id=",".join(recorded)), regions, record, source,
                     dependencies=dependencies)
+
+
+def check_source(regions, *, region, resource, user_id, project_id):
+    """(visible, None): may the project sync image `resource` of the source region?
+
+    The service user sees every image; the caller may sync only what it can read: its
+    own, public and community images, and shared ones it accepted.
+    """
+    client = regions.image(region)
+    try:
+        image = client.get_image(resource)
+    except (region_errors.NotFound, region_errors.BadRequest):
+        return False, None
+    if image.get("owner") == project_id:
+        return True, None
+    if image.get("visibility") in ("public", "community"):
+        return True, None
+    if image.get("visibility") == "shared":
+        try:
+            member = client.get_member(image["id"], project_id)
+        except region_errors.NotFound:
+            return False, None
+        return member.get("status") == "accepted", None
+    return False, None

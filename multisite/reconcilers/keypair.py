@@ -87,3 +87,14 @@ def apply(item, regions, record_target=None):
                 # another writer (re-)created it between our calls: plan again later
                 raise TemporaryError(f"keypair {name} re-created concurrently") from exc
     return name
+
+
+def check_source(regions, *, region, resource, user_id, project_id):
+    """(visible, snapshot): does the job's user have keypair `resource` in the source?
+
+    The keypair read is the snapshot the job's rows copy (SourceSnapshots).
+    """
+    try:
+        return True, regions.compute(region).get_keypair(resource, user_id=user_id)
+    except (region_errors.NotFound, region_errors.BadRequest):
+        return False, None

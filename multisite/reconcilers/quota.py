@@ -1,7 +1,8 @@
 """Quota balancing: pure decisions of each region's limits from a global limit.
 
-Nothing here does I/O. The engine reads usage and current limits from the regions,
-calls `plan()`, and writes what it returns (only the values that change).
+Nothing here does I/O but `reconcile`, which runs the engine's pass for one project: it
+reads usage and current limits from the regions, calls `plan()`, and writes what it
+returns (only the values that change).
 """
 
 from multisite import reconcilers
@@ -12,6 +13,11 @@ STRICT = "strict"
 POLICIES = (KINGBIRD, STRICT)
 
 UNLIMITED = -1
+
+
+def reconcile(key, env):
+    """Rebalance project `key.id`; the pass's summary (None if skipped) is the result."""
+    return reconcilers.Outcome.done(env.shared.rebalance(key.id))
 
 
 def total_usage(usage_by_region, names):

@@ -201,9 +201,13 @@ def closure(groups, start):
     return result
 
 
-def source_exists(regions, region, project_id, resource):
-    """For validation: the group exists in the source (by name or id)."""
-    return find(regions.network(region).list_security_groups(project_id), resource) is not None
+def check_source(regions, *, region, resource, user_id, project_id):
+    """(visible, None): is there a group named (or with the id) `resource` in the source?"""
+    try:
+        groups = regions.network(region).list_security_groups(project_id)
+        return find(groups, resource) is not None, None
+    except (region_errors.NotFound, region_errors.BadRequest, PermanentError):
+        return False, None
 
 
 # -- applying -------------------------------------------------------------------------------
