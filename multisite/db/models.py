@@ -234,7 +234,8 @@ class SyncPolicy(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    user_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    # the owner of keypair policies' keypairs (NULL for project resources without a user)
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     resource_type: Mapped[str] = mapped_column(String(32), nullable=False)
     # JSON list of names/ids; NULL: every resource of the type in the source.
     resources: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -42,6 +42,9 @@ def create(req):
     common.validate(schemas.CREATE, body, code="sync_policy.invalid",
                     prefix="Invalid sync policy")
     spec = body["sync_policy"]
+    if spec["resource_type"] == "keypair" and not ctx.user_id:
+        raise errors.bad_request("sync_policy.invalid",
+                                 "A keypair policy needs a user (keypairs belong to users)")
     _check_regions(ctx, project, spec)
     policy = sync_policies.create(
         req.environ["multisite.conf"], project_id=project, user_id=ctx.user_id,

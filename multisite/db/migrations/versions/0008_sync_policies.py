@@ -20,7 +20,7 @@ def upgrade():
         "sync_policies",
         sa.Column("id", sa.String(36), primary_key=True),
         sa.Column("project_id", sa.String(64), nullable=False),
-        sa.Column("user_id", sa.String(64), nullable=False),
+        sa.Column("user_id", sa.String(64), nullable=True),
         sa.Column("resource_type", sa.String(32), nullable=False),
         sa.Column("resources", sa.Text(), nullable=True),
         sa.Column("source_region", sa.String(255), nullable=False),
