@@ -7,7 +7,9 @@ is made with the `openstack` client of the devcloud, as an operator would.
 
 import json
 import os
+import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -150,3 +152,81 @@ def test_keypair_policy_all_regions_one_target_down(stack, fresh_project, devclo
                 fresh_project.connect(region).compute.delete_keypair(name, ignore_missing=True)
             except Exception:
                 pass
+
+
+def _engine_process(tmp_path, conf, log_name):
+    """A `multisite-engine` process on the test's database, auditing every second."""
+    path = tmp_path / "engine.conf"
+    path.write_text(f"""[DEFAULT]
+transport_url = fake://
+host = it-policy-engine
+report_interval = 1
+[database]
+connection = {conf.database.connection}
+[cache]
+auth_uri = http://127.0.0.1:5000/v3
+admin_username = admin
+admin_password = adminpw
+admin_tenant = admin
+[sync_policy]
+audit_interval = 1
+[scheduler]
+periodic_enable = false
+[coordination]
+backend_url = file://{tmp_path}/locks
+""")
+    log = open(tmp_path / log_name, "wb")  # noqa: SIM115
+    return subprocess.Popen([sys.executable, "-m", "multisite.cmd.engine", "--config-file",
+                             str(path)], stdout=log, stderr=subprocess.STDOUT)
+
+
+def test_engine_killed_during_a_repair_repairs_once(devcloud, conf, request, fresh_project,
+                                                     tmp_path):
+    """kill -9 of the engine while it creates 8 groups in RegionTwo; a new engine
+    finishes the repair: every group once, every rule once."""
+    _cache_overrides(conf)
+    conf.set_override("audit_interval", 3600, group="sync_policy")   # in-process: no audits
+    app = request.getfixturevalue("wsgi_app")
+    api = V2(app, fresh_project)
+    source = fresh_project.connect(R1)
+    names = [f"tier{i:02d}" for i in range(8)]   # + default: within the quota of 10
+    first = second = None
+    with cleanup_groups(devcloud, fresh_project):
+        for name in names:
+            group = source.network.create_security_group(name=name)
+            for port in (22, 80, 443):
+                source.network.create_security_group_rule(
+                    security_group_id=group.id, direction="ingress", ethertype="IPv4",
+                    protocol="tcp", port_range_min=port, port_range_max=port,
+                    remote_ip_prefix="10.0.0.0/8")
+        policy = api.create(resource_type="security_group", resources="all", source=R1,
+                            targets=[R2], on_drift="enforce")
+        r2 = fresh_project.connect(R2)
+
+        def made():
+            return [g.name for g in r2.network.security_groups(project_id=fresh_project.id)
+                    if g.name in names]
+
+        try:
+            first = _engine_process(tmp_path, conf, "engine1.log")
+            wait_for(lambda: len(made()) >= 2, timeout=120, interval=0.05,
+                     what="the repair to be under way")
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+            partial = made()
+            print(f"\nkilled with {len(partial)} of {len(names)} groups made")
+            assert len(partial) < len(names), "the repair ended before the kill"
+            second = _engine_process(tmp_path, conf, "engine2.log")
+            wait_for(lambda: api.states(policy).get(R2, {}).get("state") == "in_sync",
+                     timeout=180, interval=0.5, what="the policy in sync after the restart")
+        finally:
+            for proc in (first, second):
+                if proc is not None and proc.poll() is None:
+                    proc.terminate()
+                    proc.wait(timeout=30)
+        assert sorted(made()) == names                     # each group exactly once
+        want = _shape(source, fresh_project.id)
+        got = _shape(r2, fresh_project.id)
+        for name in names:
+            assert got[name] == want[name], name           # each rule exactly once
+    conf.clear_override("audit_interval", group="sync_policy")
