@@ -15,6 +15,7 @@ from multisite.api.handlers import (
     regions,
     root,
     sync_jobs,
+    sync_policies,
     sync_status,
 )
 
@@ -68,6 +69,11 @@ ROUTES = [
     ("GET", V2 + r"/address-conflicts", address_conflicts.list_conflicts),
     ("POST", V2 + r"/address-conflicts/check", address_conflicts.check),
     ("GET", V2 + r"/address-conflicts/(?P<conflict_id>" + SEG + ")", address_conflicts.show),
+    ("POST", V2 + r"/sync-policies", sync_policies.create),
+    ("GET", V2 + r"/sync-policies", sync_policies.list_policies),
+    ("GET", V2 + r"/sync-policies/(?P<policy_id>" + SEG + ")", sync_policies.show),
+    ("DELETE", V2 + r"/sync-policies/(?P<policy_id>" + SEG + ")", sync_policies.delete),
+    ("POST", V2 + r"/sync-policies/(?P<policy_id>" + SEG + ")/audit", sync_policies.audit),
 ]
 
 # Routes that need no identity and run no policy check.

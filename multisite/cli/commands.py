@@ -8,6 +8,7 @@ from multisite.cli import (
     quotas,
     regions,
     sync_jobs,
+    sync_policies,
 )
 
 COMMANDS = {
@@ -38,6 +39,11 @@ COMMANDS = {
     "address show": addresses.ShowAddress,
     "address conflicts": addresses.ConflictsAddress,
     "address check": addresses.CheckAddress,
+    "sync policy create": sync_policies.CreatePolicy,
+    "sync policy list": sync_policies.ListPolicies,
+    "sync policy show": sync_policies.ShowPolicy,
+    "sync policy delete": sync_policies.DeletePolicy,
+    "sync policy audit": sync_policies.AuditPolicy,
 }
 
 

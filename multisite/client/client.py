@@ -8,6 +8,7 @@ from multisite.client import (
     quotas,
     regions,
     sync_jobs,
+    sync_policies,
 )
 
 
@@ -29,6 +30,7 @@ class Client:
         self.regions = regions.RegionManager(self.http)
         self.events = events.EventManager(self.http)
         self.addresses = addresses.AddressManager(self.http)
+        self.sync_policies = sync_policies.SyncPolicyManager(self.http)
 
     @property
     def project_id(self):

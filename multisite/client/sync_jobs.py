@@ -5,7 +5,7 @@ import os
 
 import yaml
 
-RESOURCE_TYPES = ("keypair", "flavor", "image")
+RESOURCE_TYPES = ("keypair", "flavor", "image", "security_group")
 FINISHED = ("SUCCESS", "FAILURE")
 _REQUIRED = ("resource_type", "resources", "source", "target")
 

@@ -43,6 +43,13 @@ class ComputeClient:
         return {"name": body["name"], "public_key": body["public_key"],
                 "type": body.get("type", "ssh"), "user_id": body.get("user_id", user_id)}
 
+    def list_keypairs(self, *, user_id):
+        """Every keypair of the user (name, public key, type): one call."""
+        with session.translate(self.region, f"list keypairs of {user_id}"):
+            body = self._kp.get(f"/os-keypairs?user_id={parse.quote(user_id)}").json()
+        return [{"name": k["keypair"]["name"], "public_key": k["keypair"]["public_key"],
+                 "type": k["keypair"].get("type", "ssh")} for k in body["keypairs"]]
+
     def create_keypair(self, *, name, public_key, key_type, user_id):
         body = {"keypair": {"name": name, "public_key": public_key, "type": key_type,
                             "user_id": user_id}}

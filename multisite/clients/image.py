@@ -20,12 +20,7 @@ class ImageClient:
 
     def _url(self, path):
         if self._base is None:
-            with session.translate(self.region, "find the image endpoint"):
-                endpoint = self._api.get_endpoint()
-            if endpoint is None:
-                raise session.UnknownRegion(self.region, "no image endpoint")
-            endpoint = endpoint.rstrip("/")
-            self._base = endpoint if endpoint.endswith("/v2") else endpoint + "/v2"
+            self._base = session.versioned_endpoint(self._api, self.region, "image", "v2")
         return self._base + path
 
     def get_image(self, image_id):

@@ -66,6 +66,16 @@ def adapter(conf, service_type, region, *, microversion=None, retries=1):
         interface="public", default_microversion=microversion, connect_retries=retries)
 
 
+def versioned_endpoint(api, region, service, version):
+    """The catalog endpoint of `api` (an adapter) ending in `/version` (added if absent)."""
+    with translate(region, f"find the {service} endpoint"):
+        endpoint = api.get_endpoint()
+    if endpoint is None:
+        raise UnknownRegion(region, f"no {service} endpoint")
+    endpoint = endpoint.rstrip("/")
+    return endpoint if endpoint.endswith("/" + version) else f"{endpoint}/{version}"
+
+
 def regions(conf, service_type=None):
     """Region ids that have a public endpoint (of service_type, if given) in the catalog."""
     sess = service_session(conf)

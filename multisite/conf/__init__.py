@@ -13,12 +13,13 @@ from multisite.conf import (
     metrics,
     notifications,
     sync,
+    sync_policy,
 )
 
 CONF = cfg.CONF
 # Every option module, in the order the sample lists them (oslo-config-generator).
 MODULES = (api, common, global_limit, database, engine, sync, health, metrics, notifications,
-           addresses)
+           addresses, sync_policy)
 
 for _module in MODULES:
     _module.register_opts(CONF)

@@ -292,3 +292,39 @@ class AddressConflict(Base):
     first_seen: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
     last_seen: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
     cleared_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+class SyncPolicy(Base):
+    """A continuous sync: resources of one type kept converged from a source (0008)."""
+
+    __tablename__ = "sync_policies"
+    __table_args__ = (Index("ix_sync_policies_project_id", "project_id", "id"),)
+
+    # the owner of keypair policies' keypairs (NULL for project resources without a user)
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    resource_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    # JSON list of names/ids; NULL: every resource of the type in the source.
+    resources: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source_region: Mapped[str] = mapped_column(String(255), nullable=False)
+    # JSON list of regions; NULL: every region but the source, ones added later included.
+    targets: Mapped[str | None] = mapped_column(Text, nullable=True)
+    on_drift: Mapped[str] = mapped_column(String(16), nullable=False)
+    propagate_deletes: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    force: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
+                                                          default=utcnow)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class SyncPolicyTarget(Base):
+    """The last audit of one policy in one target region (0008)."""
+
+    __tablename__ = "sync_policy_targets"
+
+    policy_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("sync_policies.id", ondelete="CASCADE"), primary_key=True)
+    # in_sync | missing | drifted | conflict | failed
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    # JSON [{"resource", "state", "detail"}] of the resources not in sync.
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # JSON list of resource names this policy created or adopted in the region.
+    managed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    repaired_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -18,7 +18,13 @@ lease=...)` and writes its items with objects/work_items.add(); the manager's sc
 them and RPC wake-ups (`Manager.wake`) make it claim at once.
 """
 
-from multisite.engine import address_audit, event_feed, quota_manager, sync_manager
+from multisite.engine import (
+    address_audit,
+    event_feed,
+    policy_audit,
+    quota_manager,
+    sync_manager,
+)
 
 
 def feed_env(conf, engine_id):
@@ -34,4 +40,5 @@ KINDS = [
     quota_manager.KIND,
     sync_manager.KIND,
     address_audit.KIND,
+    policy_audit.KIND,
 ]

@@ -7,7 +7,14 @@ import uuid
 import oslo_messaging as messaging
 
 from multisite import clients, metrics, rpc
-from multisite.engine import event_feed, inventory, quota_manager, registry, sync_manager
+from multisite.engine import (
+    event_feed,
+    inventory,
+    policy_audit,
+    quota_manager,
+    registry,
+    sync_manager,
+)
 from multisite.engine import manager as manager_mod
 from multisite.objects import services
 
@@ -21,11 +28,12 @@ class EngineEndpoint:
 
     target = messaging.Target(version=rpc.VERSION)
 
-    def __init__(self, manager, sync=None, *, server=None, inventory=None):
+    def __init__(self, manager, sync=None, *, server=None, inventory=None, engine=None):
         self.manager = manager
         self.sync = sync
         self.server = server
         self.inventory = inventory
+        self.engine = engine
 
     def get_total_usage_for_tenant(self, ctxt, project_id):
         return self.manager.get_total_usage_for_tenant(ctxt, project_id)
@@ -45,6 +53,9 @@ class EngineEndpoint:
     def get_inventory(self, ctxt, project_id, user_id=None, refresh=False):
         """A project's resources in every region (cached; see engine.inventory)."""
         return self.inventory.read(project_id, user_id=user_id, refresh=refresh)
+
+    def audit_sync_policies(self, ctxt, project_id):
+        return policy_audit.audit_now(self.engine, project_id)
 
 
 class _KindMetrics(manager_mod.controller_mod.Metrics):
@@ -84,7 +95,7 @@ class EngineService:
         cloud = getattr(self.manager, "cloud", None) or clients.get_cloud(self.conf)
         reader = inventory.InventoryReader(self.conf, cloud)
         endpoint = EngineEndpoint(self.manager, self.sync, server=target.server,
-                                  inventory=reader)
+                                  inventory=reader, engine=self.engine)
         self._server = messaging.get_rpc_server(
             transport, target, [endpoint], executor="threading",
             serializer=rpc.ContextSerializer())

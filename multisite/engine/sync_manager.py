@@ -17,6 +17,7 @@ import time
 
 from multisite.clients import compute as compute_client
 from multisite.clients import image as image_client
+from multisite.clients import network as network_client
 from multisite.clients import session as region_errors
 from multisite.engine import controller as controller_mod
 from multisite.engine import manager as manager_mod
@@ -25,6 +26,7 @@ from multisite.reconcilers import Key, Outcome, PermanentError, TemporaryError
 from multisite.reconcilers import flavor as flavor_reconciler
 from multisite.reconcilers import image as image_reconciler
 from multisite.reconcilers import keypair as keypair_reconciler
+from multisite.reconcilers import security_group as security_group_reconciler
 
 LOG = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ RECONCILERS = {
     "keypair": keypair_reconciler,
     "flavor": flavor_reconciler,
     "image": image_reconciler,
+    "security_group": security_group_reconciler,
 }
 
 
@@ -129,6 +132,9 @@ class Regions:
 
     def image(self, region):
         return self._get("image", image_client.for_region, region)
+
+    def network(self, region):
+        return self._get("network", network_client.for_region, region)
 
     def known(self):
         return region_errors.regions(self.conf)
@@ -354,8 +360,11 @@ class SyncManager:
         row = item if snapshot is None else dict(item, source_snapshot=snapshot)
         # Rows writing the same object in the same region (several sources) take turns in
         # this engine; across engines a conflict is retried.
-        with self._key_locks.hold((item["resource_type"], item["resource"],
-                                   item["target_region"])):
+        # A security-group row also writes the groups its group references: one
+        # project's groups in one target take turns.
+        lock = (item["project_id"] if item["resource_type"] == "security_group"
+                else item["resource"])
+        with self._key_locks.hold((item["resource_type"], lock, item["target_region"])):
             try:
                 reconciler.apply(row, self.regions, record_target)
             except region_errors.Unavailable as exc:

@@ -64,6 +64,17 @@ class EngineClient:
                                         f"{exc.value}") from exc
 
 
+    def audit_sync_policies(self, ctxt, project_id, *, timeout=60):
+        """Audit (and repair, in enforce) every policy of a project now; waits for it."""
+        try:
+            return self._client.prepare(timeout=timeout).call(
+                ctxt, "audit_sync_policies", project_id=project_id)
+        except messaging.MessagingTimeout as exc:
+            raise exception.EngineUnavailable() from exc
+        except messaging.RemoteError as exc:
+            raise exception.EngineError(f"Error while auditing: {exc.value}") from exc
+
+
 def get_client(conf=None):
     global _CLIENT
     if conf is None:

@@ -119,6 +119,7 @@ def test_foreign_url_project_is_forbidden(wsgi_app):
 # Handler modules whose routes have their own persona tests, and where.
 COVERED_ELSEWHERE = {
     "multisite.api.handlers.sync_jobs": "tests/functional/test_sync_jobs_api.py",
+    "multisite.api.handlers.sync_policies": "tests/functional/test_sync_policies_api.py",
 }
 
 

@@ -14,6 +14,7 @@ from multisite.api.policies import (
     quotas,
     regions,
     sync_jobs,
+    sync_policies,
     sync_status,
 )
 
@@ -24,4 +25,5 @@ def list_rules():
         sync_jobs.list_rules(), quota_settings.list_rules(),
         sync_status.list_rules(), events.list_rules(),
         regions.list_rules(), metrics.list_rules(),
-        inventory.list_rules(), addresses.list_rules(), address_conflicts.list_rules()))
+        inventory.list_rules(), addresses.list_rules(), address_conflicts.list_rules(),
+        sync_policies.list_rules()))

@@ -1,6 +1,6 @@
 """Request schemas of os-sync (Kingbird v1.0 wire format, parsed as JSON)."""
 
-RESOURCE_TYPES = ["keypair", "image", "flavor"]
+RESOURCE_TYPES = ["keypair", "image", "flavor", "security_group"]
 REGION = {"type": "string", "minLength": 1, "maxLength": 255}
 NAME = {"type": "string", "minLength": 1, "maxLength": 255}
 

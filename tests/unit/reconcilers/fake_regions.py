@@ -89,6 +89,13 @@ class FakeCompute:
                 raise region_errors.NotFound(self.region, f"keypair {name}", status=404)
             return dict(found)
 
+    def list_keypairs(self, *, user_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, "list keypairs")
+            return [{"name": k["name"], "public_key": k["public_key"], "type": k["type"]}
+                    for (user, _), k in self.cloud.keypairs[self.region].items()
+                    if user == user_id]
+
     def create_keypair(self, *, name, public_key, key_type, user_id):
         with self.cloud.lock:
             self.cloud.check(self.region, f"create keypair {name}")

@@ -1,0 +1,151 @@
+"""Benchmark: one audit pass of N sync policies over R simulated regions, nothing drifted.
+
+Simulated regions (bench/fake_regions.py, served here with a Neutron security-group list:
+every project has the same groups in every region). N policies are spread over P projects
+(N/P security groups each, targets "all"), so the pass's lower bound of region calls is
+P x R (one list per type, project and region), and of time
+
+    bound = calls / (R x region_concurrency) x median call latency
+
+    python -m bench.policy_audit --policies 1000 --projects 200 --regions 20 --delay 0.05
+"""
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import statistics
+import tempfile
+import time
+import urllib.request
+import uuid
+
+from bench import fake_regions
+from multisite import rpc
+from multisite.conf import CONF
+from multisite.db import migration
+from multisite.objects import sync_policies
+
+GROUPS = 5
+
+
+def _group(project, i):
+    gid = f"{project[:8]}-{i:04d}"
+    return {"id": gid, "name": f"web{i}", "description": "", "stateful": True,
+            "project_id": project, "revision_number": 1,
+            "security_group_rules": [
+                {"id": f"{gid}-r{j}", "direction": "ingress", "ethertype": "IPv4",
+                 "protocol": "tcp", "port_range_min": 20 + j, "port_range_max": 20 + j,
+                 "remote_ip_prefix": "10.0.0.0/8", "remote_group_id": None,
+                 "remote_address_group_id": None, "description": ""} for j in range(4)]}
+
+
+class PolicyWorld(fake_regions.World):
+    """The fake regions plus GET /network/v2.0/security-groups (the same in every region)."""
+
+    async def region_call(self, region, method, path, body):
+        if method == "GET" and path == "/network/v2.0/security-groups":
+            self.calls[(region, "neutron GET security-groups")] += 1
+            self.inflight[region] += 1
+            self.peak[region] = max(self.peak[region], self.inflight[region])
+            try:
+                await asyncio.sleep(self.delay)
+            finally:
+                self.inflight[region] -= 1
+            return 200, {"security_groups": [_group("p", i) for i in range(GROUPS)]}
+        return await super().region_call(region, method, path, body)
+
+
+def _serve(regions, delay, port, ready):
+    world = PolicyWorld(regions=regions, projects=1, delay=delay, port=port)
+    asyncio.run(fake_regions.serve(world, ready=ready.set))
+
+
+def _stats(port, reset=False):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/stats" + ("/reset" if reset else ""),
+                                 method="POST" if reset else "GET")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def _configure(args, workdir):
+    rpc.register_opts(CONF)
+    CONF([], project="multisite", default_config_files=[])
+    CONF.set_override("connection", f"sqlite:///{workdir}/bench.sqlite", group="database")
+    CONF.set_override("transport_url", "fake://")
+    CONF.set_override("workers", args.workers, group="sync_policy")
+    CONF.set_override("region_concurrency", args.region_concurrency, group="sync_policy")
+    for name, value in (("auth_uri", f"http://127.0.0.1:{args.port}/v3"),
+                        ("admin_username", "admin"), ("admin_password", "x"),
+                        ("admin_tenant", "admin")):
+        CONF.set_override(name, value, group="cache")
+    migration.db_sync(CONF)
+    return CONF
+
+
+def run(args):
+    from multisite.engine import manager as manager_mod
+    from multisite.engine import policy_audit
+    from multisite.engine import ring as ring_mod
+
+    ready = multiprocessing.Event()
+    server = multiprocessing.Process(target=_serve, daemon=True,
+                                     args=(args.regions, args.delay, args.port, ready))
+    server.start()
+    ready.wait(30)
+    with tempfile.TemporaryDirectory() as workdir:
+        conf = _configure(args, workdir)
+        projects = [uuid.uuid4().hex for _ in range(args.projects)]
+        for n in range(args.policies):
+            sync_policies.create(conf, project_id=projects[n % len(projects)], user_id="u",
+                                 resource_type="security_group",
+                                 resources=[f"web{(n // len(projects)) % GROUPS}"],
+                                 source=fake_regions.region_name(1), targets=None,
+                                 on_drift="enforce")
+
+        class Coordinator:
+            ring = ring_mod.Alone()
+
+        manager = manager_mod.Manager(conf, engine_id="bench", coordinator=Coordinator())
+        ctl = manager.add(policy_audit.KIND)
+        ctl.start()
+        env = ctl.shared
+        network = env.regions.network(fake_regions.region_name(2))
+        network.list_security_groups("warm-up")          # token, catalog, connection
+        samples = []
+        for _ in range(20):
+            started = time.perf_counter()
+            network.list_security_groups("latency")
+            samples.append(time.perf_counter() - started)
+        latency = statistics.median(samples)
+        for label in ("first pass (records every target)", "steady pass (nothing changed)"):
+            _stats(args.port, reset=True)
+            started = time.perf_counter()
+            summary = manager.resync(policy_audit.KIND_NAME)
+            wall = time.perf_counter() - started
+            calls = _stats(args.port)["calls"]
+            lower = args.projects * args.regions
+            bound = calls / (args.regions * args.region_concurrency) * latency
+            print(f"{label}: {args.policies} policies, {args.projects} projects, "
+                  f"{args.regions} regions: wall {wall:.2f} s, region calls {calls} "
+                  f"(lower bound {lower}: {calls / lower:.2f}x), median call "
+                  f"{latency * 1000:.1f} ms, time bound {bound:.2f} s ({wall / bound:.2f}x)"
+                  f"; keys {summary['keys']}", flush=True)
+        ctl.stop()
+    server.terminate()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--policies", type=int, default=1000)
+    parser.add_argument("--projects", type=int, default=200)
+    parser.add_argument("--regions", type=int, default=20)
+    parser.add_argument("--delay", type=float, default=0.05)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--region-concurrency", type=int, default=8)
+    parser.add_argument("--port", type=int, default=21500)
+    run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""The `sync_policy` kind: its environment (regions, the policy rows) and registry entry.
+
+Keys are projects (`Key("sync_policy", project_id)`): the periodic resync queues those this
+engine owns on the hash ring every `[sync_policy] audit_interval`; the reconciler is
+reconcilers/sync_policy.py.
+"""
+
+import concurrent.futures
+import threading
+
+from multisite.engine import controller, sync_manager
+from multisite.objects import sync_policies
+from multisite.reconcilers import Key
+from multisite.reconcilers import sync_policy as reconciler
+
+KIND_NAME = "sync_policy"
+
+
+class AuditEnv:
+    """What every audit shares: region clients and the policy rows (objects/)."""
+
+    def __init__(self, conf, *, regions=None):
+        self.conf = conf
+        self.regions = regions or sync_manager.Regions(conf)
+        self._lock = threading.Lock()
+        self._gates = {}
+        self.calls = 0      # region list calls made by audits, since start
+        # a pass reads its regions in parallel, at most region_concurrency per region
+        # over every audit of this engine
+        self.pool = concurrent.futures.ThreadPoolExecutor(
+            max(4, conf.sync_policy.workers * 4), thread_name_prefix="sync_policy-read")
+
+    def gate(self, region):
+        with self._lock:
+            gate = self._gates.get(region)
+            if gate is None:
+                gate = self._gates[region] = threading.BoundedSemaphore(
+                    self.conf.sync_policy.region_concurrency)
+            return gate
+
+    def keys(self):
+        return [Key(KIND_NAME, p) for p in sync_policies.projects(self.conf)]
+
+    def policies(self, project_id):
+        return sync_policies.of_project(self.conf, project_id)
+
+    def record_pass(self, records):
+        sync_policies.record_pass(self.conf, records)
+
+    def set_managed(self, **kwargs):
+        sync_policies.set_managed(self.conf, **kwargs)
+
+    def pass_calls(self, calls):
+        with self._lock:
+            self.calls += calls
+
+
+KIND = controller.Kind(
+    name=KIND_NAME, reconciler=reconciler,
+    env=lambda conf, engine_id: AuditEnv(conf),
+    lister=lambda env: env.keys(),
+    resync_interval=lambda conf: conf.sync_policy.audit_interval,
+    workers=lambda conf: conf.sync_policy.workers,
+    retry=lambda conf: controller.Retry(base=5.0, cap=conf.sync_policy.audit_interval,
+                                        max_attempts=None),
+    conf_group="sync_policy")
+
+
+def audit_now(manager, project_id):
+    """Audit a project's policies in the caller's thread (POST .../audit); its summary."""
+    ctl = manager.controllers[KIND_NAME]
+    outcome = ctl.process(Key(KIND_NAME, project_id))
+    return {"status": outcome.status, "reason": outcome.reason, "result": outcome.result}

@@ -1,0 +1,250 @@
+"""Continuous sync policies: audit every policy of a project, and repair drift in enforce.
+
+Level-triggered: desired = the source region now, observed = each target now. The key is
+a project (`Key("sync_policy", project_id)`), so one pass lists each resource type once
+per region and user, whatever the number of policies and resources (`Reads`), and the
+ring spreads projects over engines as the quota engine does. A write re-reads only the
+region written. Repairs use the one-shot jobs' reconcilers (security_group.converge, the
+keypair create); the names a policy creates are recorded first (`managed`), so an audit
+after a crash adopts its own half-made objects and repairs them once.
+"""
+
+import logging
+
+from multisite.clients import session as region_errors
+from multisite.reconcilers import Outcome, PermanentError
+from multisite.reconcilers import security_group as sg
+
+LOG = logging.getLogger(__name__)
+
+IN_SYNC, MISSING, DRIFTED, CONFLICT, FAILED = ("in_sync", "missing", "drifted", "conflict",
+                                               "failed")
+REPAIRED, SOURCE_DELETED = "repaired", "source_deleted"
+# The state of a target is that of its worst resource.
+ORDER = (IN_SYNC, REPAIRED, MISSING, SOURCE_DELETED, DRIFTED, CONFLICT, FAILED)
+
+
+def worst(findings):
+    state = max((f["state"] for f in findings), key=ORDER.index, default=IN_SYNC)
+    return {REPAIRED: IN_SYNC, SOURCE_DELETED: DRIFTED}.get(state, state)
+
+
+class Reads:
+    """One list call per (type, region, owner) per pass; forgotten when that region is
+    written, so the next look sees the write. `prefetch` reads many regions at once in
+    the kind's pool, at most `gate(region)` calls per region."""
+
+    def __init__(self, regions, project_id, *, pool=None, gate=None):
+        self.regions, self.project_id = regions, project_id
+        self.pool, self.gate = pool, gate
+        self._cache = {}
+        self.calls = 0
+
+    def _read(self, key):
+        rtype, region, user_id = key
+        try:
+            if self.gate is not None:
+                with self.gate(region):
+                    return self._list(rtype, region, user_id)
+            return self._list(rtype, region, user_id)
+        except region_errors.RegionError as exc:
+            return exc
+
+    def _list(self, rtype, region, user_id):
+        if rtype == "keypair":
+            return self.regions.compute(region).list_keypairs(user_id=user_id)
+        return self.regions.network(region).list_security_groups(self.project_id)
+
+    @staticmethod
+    def key(rtype, region, user_id):
+        return (rtype, region, user_id if rtype == "keypair" else None)
+
+    def prefetch(self, keys):
+        todo = [k for k in dict.fromkeys(keys) if k not in self._cache]
+        self.calls += len(todo)
+        if self.pool is None or len(todo) < 2:
+            found = [self._read(k) for k in todo]
+        else:
+            found = list(self.pool.map(self._read, todo))
+        self._cache.update(zip(todo, found, strict=True))
+
+    def get(self, rtype, region, user_id):
+        key = self.key(rtype, region, user_id)
+        self.prefetch([key])
+        found = self._cache[key]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def forget(self, rtype, region):
+        for key in [k for k in self._cache if k[:2] == (rtype, region)]:
+            del self._cache[key]
+
+
+# -- keypairs --------------------------------------------------------------------------------
+def audit_keypair(name, source, observed, *, managed, force):
+    """One keypair's finding in one target; no I/O."""
+    desired = {k["name"]: k for k in source}.get(name)
+    have = {k["name"]: k for k in observed}.get(name)
+    if desired is None:
+        return {"resource": name, "state": SOURCE_DELETED if have else IN_SYNC,
+                "detail": f"keypair {name} was deleted in the source"}
+    if have is None:
+        return {"resource": name, "state": MISSING, "detail": f"keypair {name} is missing"}
+    if same_keypair(desired, have):
+        return {"resource": name, "state": IN_SYNC, "detail": ""}
+    state = DRIFTED if (force or name in managed) else CONFLICT
+    return {"resource": name, "state": state,
+            "detail": f"keypair {name} has another public key in the target"}
+
+
+def same_keypair(a, b):
+    return (a["public_key"].strip() == b["public_key"].strip()
+            and a.get("type", "ssh") == b.get("type", "ssh"))
+
+
+def repair_keypair(name, source, target, user_id, state):
+    desired = {k["name"]: k for k in source}[name]
+    if state == DRIFTED:
+        try:
+            target.delete_keypair(name, user_id=user_id)
+        except region_errors.NotFound:
+            pass
+    try:
+        target.create_keypair(name=name, public_key=desired["public_key"],
+                              key_type=desired.get("type", "ssh"), user_id=user_id)
+    except region_errors.Conflict:
+        pass  # made meanwhile (our earlier attempt): the next audit compares it
+
+
+# -- security groups -------------------------------------------------------------------------
+def audit_security_group(name, source, observed, *, managed, force):
+    """One group's finding (its referenced groups included) in one target; no I/O."""
+    group = sg.find(source, name)
+    if group is None:
+        present = any(g["name"] == name for g in observed)
+        return {"resource": name, "state": SOURCE_DELETED if present else IN_SYNC,
+                "detail": f"security group {name} was deleted in the source"}
+    desired = sg.closure(source, group)
+    if not any(g["name"] == group["name"] for g in observed):
+        return {"resource": name, "state": MISSING,
+                "detail": f"security group {group['name']} is missing"}
+    ours = {g["name"] for g in desired} if force else set(managed)
+    result = sg.plan(desired, observed, force=False, ours=ours)
+    if result.conflict:
+        return {"resource": name, "state": CONFLICT, "detail": result.conflict}
+    if result.writes == 0:
+        return {"resource": name, "state": IN_SYNC, "detail": ""}
+    strict = sg.plan(desired, observed, force=False, ours=set())
+    return {"resource": name, "state": DRIFTED,
+            "detail": strict.conflict or f"security group {group['name']} differs"}
+
+
+TYPES = {"keypair": audit_keypair, "security_group": audit_security_group}
+
+
+def selected(policy, source):
+    if policy["resources"] is not None:
+        return list(policy["resources"])
+    return sorted({x["name"] for x in source})
+
+
+def audit_target(policy, region, reads, shared, target_state):
+    """Audit (and in enforce, repair) one policy in one target; returns its record."""
+    rtype, user_id = policy["resource_type"], policy["user_id"]
+    managed = set(target_state.get("managed", []))
+    source = reads.get(rtype, policy["source"], user_id)
+    findings = []
+    for name in selected(policy, source):
+        observed = reads.get(rtype, region, user_id)
+        finding = TYPES[rtype](name, source, observed, managed=managed, force=policy["force"])
+        if finding["state"] == IN_SYNC and finding["detail"] == "":
+            if rtype == "security_group":
+                managed |= {g["name"] for g in sg.closure(source, sg.find(source, name))}
+            else:
+                managed.add(name)             # adopted (identical), or ours
+        if policy["on_drift"] == "enforce" and _repairable(policy, finding):
+            managed = repair(policy, region, name, finding, source, observed, reads, shared,
+                             managed)
+            finding = dict(finding, state=REPAIRED)
+        findings.append(finding)
+    return {"policy_id": policy["id"], "region": region, "state": worst(findings),
+            "detail": [f for f in findings if f["state"] != IN_SYNC],
+            "managed": sorted(managed),
+            "repaired": any(f["state"] == REPAIRED for f in findings)}
+
+
+def _repairable(policy, finding):
+    if finding["state"] in (MISSING, DRIFTED):
+        return True
+    return finding["state"] == SOURCE_DELETED and policy["propagate_deletes"]
+
+
+def repair(policy, region, name, finding, source, observed, reads, shared, managed):
+    """Converge one resource in one target; returns the names the policy now manages."""
+    rtype, user_id = policy["resource_type"], policy["user_id"]
+
+    def own(names):
+        managed.update(names)
+        shared.set_managed(policy_id=policy["id"], region=region, managed=managed)
+
+    if finding["state"] == SOURCE_DELETED:
+        _delete(rtype, shared.regions, region, name, observed, user_id, managed)
+        managed.discard(name)
+    elif rtype == "keypair":
+        own([name])
+        repair_keypair(name, source, shared.regions.compute(region), user_id,
+                       finding["state"])
+    else:
+        group = sg.find(source, name)
+        item = {"project_id": reads.project_id, "force": policy["force"],
+                "target_region": region, "target_id": ",".join(sorted(managed))}
+        sg.converge(item, shared.regions, lambda names: own(names.split(",")),
+                    source_groups=source, desired=sg.closure(source, group),
+                    observed=observed)
+    reads.forget(rtype, region)
+    LOG.info("sync policy repaired policy=%s type=%s resource=%s target=%s state=%s",
+             policy["id"], rtype, name, region, finding["state"])
+    return managed
+
+
+def _delete(rtype, regions, region, name, observed, user_id, managed):
+    if name not in managed:
+        raise PermanentError(f"{rtype} {name} in {region} was not made by this policy: "
+                             "not deleted")
+    if rtype == "keypair":
+        regions.compute(region).delete_keypair(name, user_id=user_id)
+        return
+    for group in observed:
+        if group["name"] == name:
+            regions.network(region).delete_security_group(group["id"])
+
+
+def _targets(policy, known):
+    return policy["targets"] or sorted(known - {policy["source"]})
+
+
+def reconcile(key, env):
+    """Audit every policy of the project `key.id`; the pass's records in one write."""
+    shared = env.shared
+    reads = Reads(shared.regions, key.id, pool=getattr(shared, "pool", None),
+                  gate=getattr(shared, "gate", None))
+    known = shared.regions.known()
+    policies = shared.policies(key.id)
+    reads.prefetch([Reads.key(p["resource_type"], region, p["user_id"]) for p in policies
+                    for region in [p["source"], *_targets(p, known)] if region in known])
+    records = []
+    for policy in policies:
+        for region in _targets(policy, known):
+            state = policy["targets_state"].get(region, {})
+            try:
+                if region not in known:
+                    raise PermanentError(f"region {region} is not in the catalog")
+                records.append(audit_target(policy, region, reads, shared, state))
+            except (region_errors.RegionError, PermanentError) as exc:
+                records.append({"policy_id": policy["id"], "region": region, "state": FAILED,
+                                "detail": [{"resource": None, "state": FAILED,
+                                            "detail": str(exc)}]})
+    shared.record_pass(records)
+    shared.pass_calls(reads.calls)
+    return Outcome.done(result={"targets": len(records), "calls": reads.calls})

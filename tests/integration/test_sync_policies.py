@@ -1,0 +1,232 @@
+"""Continuous sync policies against the devcloud's real Nova and Neutron.
+
+The API and an engine run in this process (noauth headers with the real project and user
+ids, fake:// RPC); the engine audits every `[sync_policy] audit_interval` (2 s here). Drift
+is made with the `openstack` client of the devcloud, as an operator would.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import webob
+
+from multisite.clients import network as network_client
+from tests.integration.test_sync_jobs import _cache_overrides
+from tests.integration.test_sync_security_groups import _make_web_and_app, _shape, cleanup_groups
+from tests.integration.usage import PUBLIC_KEY, region_down, unique, wait_for
+
+pytestmark = pytest.mark.integration
+R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
+PERIOD = 2.0
+
+
+@pytest.fixture
+def stack(devcloud, conf, request):
+    _cache_overrides(conf)
+    conf.set_override("audit_interval", PERIOD, group="sync_policy")
+    conf.set_override("report_interval", 1)
+    yield request.getfixturevalue("wsgi_app")
+    conf.clear_override("audit_interval", group="sync_policy")
+    conf.clear_override("report_interval")
+
+
+class V2:
+    def __init__(self, app, project):
+        self.app, self.project = app, project
+
+    def __call__(self, method, path, body=None):
+        req = webob.Request.blank(f"/v2/sync-policies{path}", method=method, headers={
+            "X-Project-Id": self.project.id, "X-User-Id": self.project.user_id,
+            "X-Roles": "member"})
+        if body is not None:
+            req.body = json.dumps(body).encode()
+            req.content_type = "application/json"
+        resp = req.get_response(self.app)
+        return resp.status_int, json.loads(resp.body)
+
+    def create(self, **spec):
+        status, body = self("POST", "", {"sync_policy": spec})
+        assert status == 200, body
+        return body["sync_policy"]["id"]
+
+    def states(self, policy_id, *, audit=False):
+        status, body = self("POST" if audit else "GET",
+                            f"/{policy_id}/audit" if audit else f"/{policy_id}")
+        assert status == 200, body
+        return {t["region"]: t for t in body["sync_policy"]["targets_state"]}
+
+
+def openstack(devcloud, project, region, *args):
+    """The devcloud's `openstack` client as the project's member user."""
+    env = dict(os.environ, OS_AUTH_URL=devcloud.auth_url, OS_USERNAME=project.username,
+               OS_PASSWORD=project.password, OS_PROJECT_NAME=project.name,
+               OS_USER_DOMAIN_NAME="Default", OS_PROJECT_DOMAIN_NAME="Default",
+               OS_IDENTITY_API_VERSION="3", OS_REGION_NAME=region, OS_INTERFACE="public")
+    env.pop("OS_CLOUD", None)
+    return subprocess.run([str(devcloud.base / "venv" / "bin" / "openstack"), *args],
+                          env=env, check=True, capture_output=True, text=True,
+                          timeout=120).stdout
+
+
+def _ssh_rule(conn, project_id):
+    web = next(iter(conn.network.security_groups(name="web", project_id=project_id)))
+    return next(r for r in web.security_group_rules if r["port_range_min"] == 22)
+
+
+def test_enforce_restores_a_deleted_rule_observe_only_reports(stack, fresh_project, devcloud):
+    api = V2(stack, fresh_project)
+    with cleanup_groups(devcloud, fresh_project):
+        _make_web_and_app(fresh_project.connect(R1))
+        enforce = api.create(resource_type="security_group", resources=["web"], source=R1,
+                             targets=[R2], on_drift="enforce")
+        assert api.states(enforce, audit=True)[R2]["state"] == "in_sync"
+        want = _shape(fresh_project.connect(R1), fresh_project.id)
+        assert _shape(fresh_project.connect(R2), fresh_project.id)["web"] == want["web"]
+
+        r2 = fresh_project.connect(R2)
+        openstack(devcloud, fresh_project, R2, "security group rule delete",
+                  _ssh_rule(r2, fresh_project.id)["id"])
+        deleted = time.monotonic()
+        wait_for(lambda: _shape(r2, fresh_project.id)["web"] == want["web"],
+                 timeout=2 * PERIOD + 5, interval=0.2, what="the rule restored")
+        repaired = time.monotonic() - deleted
+        print(f"\ndrift -> repaired: {repaired:.2f} s (audit period {PERIOD} s)")
+        assert repaired <= 2 * PERIOD + 2
+        assert api.states(enforce)[R2]["repaired_at"] is not None
+
+        # observe, over a target this policy did not write: adopted, then drift reported
+        observe = api.create(resource_type="security_group", resources=["web"], source=R1,
+                             targets=[R3], on_drift="observe")
+        api.states(observe, audit=True)
+        assert api.states(observe)[R3]["state"] == "missing"
+        # the one-shot job syncs R3; the policy then finds it identical (adopted)
+        status, body = api("DELETE", f"/{enforce}")
+        assert status == 200
+        _sync_once(stack, fresh_project)
+        assert api.states(observe, audit=True)[R3]["state"] == "in_sync"
+        r3 = fresh_project.connect(R3)
+        openstack(devcloud, fresh_project, R3, "security group rule delete",
+                  _ssh_rule(r3, fresh_project.id)["id"])
+        writes = network_client.writes()
+        state = api.states(observe, audit=True)[R3]
+        time.sleep(PERIOD * 1.5)             # a periodic audit too
+        assert network_client.writes() == writes
+        assert state["state"] == "drifted", state
+        assert "missing rules: ingress IPv4 tcp 22-22 from 10.0.0.0/8" in \
+            state["detail"][0]["detail"], state
+        assert _shape(r3, fresh_project.id)["web"] != want["web"]
+
+
+def _sync_once(app, project):
+    from tests.integration.test_sync_jobs import Api
+    api = Api(app, project)
+    rows = api.wait(api.create("security_group", ["web"], targets=[R3]))
+    assert {r["sync_status"] for r in rows} == {"SUCCESS"}, rows
+
+
+def test_keypair_policy_all_regions_one_target_down(stack, fresh_project, devcloud):
+    """targets "all": every region but the source; R3's Nova killed -> failed, R2 fine."""
+    api = V2(stack, fresh_project)
+    name = unique("kp")
+    fresh_project.connect(R1).compute.create_keypair(name=name, public_key=PUBLIC_KEY)
+    try:
+        policy = api.create(resource_type="keypair", resources=[name], source=R1,
+                            targets="all", on_drift="enforce")
+        with region_down(R3, services=("nova",)):
+            states = api.states(policy, audit=True)
+        assert states[R2]["state"] == "in_sync", states
+        assert states[R3]["state"] == "failed", states
+        assert "RegionThree" in states[R3]["detail"][0]["detail"], states
+        assert fresh_project.connect(R2).compute.find_keypair(name) is not None
+        wait_for(lambda: api.states(policy)[R3]["state"] == "in_sync", timeout=60,
+                 interval=0.5, what="RegionThree converged after it came back")
+        assert fresh_project.connect(R3).compute.find_keypair(name).public_key == PUBLIC_KEY
+    finally:
+        for region in (R1, R2, R3):
+            try:
+                fresh_project.connect(region).compute.delete_keypair(name, ignore_missing=True)
+            except Exception:
+                pass
+
+
+def _engine_process(tmp_path, conf, log_name):
+    """A `multisite-engine` process on the test's database, auditing every second."""
+    path = tmp_path / "engine.conf"
+    path.write_text(f"""[DEFAULT]
+transport_url = fake://
+host = it-policy-engine
+report_interval = 1
+[database]
+connection = {conf.database.connection}
+[cache]
+auth_uri = http://127.0.0.1:5000/v3
+admin_username = admin
+admin_password = adminpw
+admin_tenant = admin
+[sync_policy]
+audit_interval = 1
+[scheduler]
+periodic_enable = false
+[coordination]
+backend_url = file://{tmp_path}/locks
+""")
+    log = open(tmp_path / log_name, "wb")  # noqa: SIM115
+    return subprocess.Popen([sys.executable, "-m", "multisite.cmd.engine", "--config-file",
+                             str(path)], stdout=log, stderr=subprocess.STDOUT)
+
+
+def test_engine_killed_during_a_repair_repairs_once(devcloud, conf, request, fresh_project,
+                                                     tmp_path):
+    """kill -9 of the engine while it creates 8 groups in RegionTwo; a new engine
+    finishes the repair: every group once, every rule once."""
+    _cache_overrides(conf)
+    conf.set_override("audit_interval", 3600, group="sync_policy")   # in-process: no audits
+    app = request.getfixturevalue("wsgi_app")
+    api = V2(app, fresh_project)
+    source = fresh_project.connect(R1)
+    names = [f"tier{i:02d}" for i in range(8)]   # + default: within the quota of 10
+    first = second = None
+    with cleanup_groups(devcloud, fresh_project):
+        for name in names:
+            group = source.network.create_security_group(name=name)
+            for port in (22, 80, 443):
+                source.network.create_security_group_rule(
+                    security_group_id=group.id, direction="ingress", ethertype="IPv4",
+                    protocol="tcp", port_range_min=port, port_range_max=port,
+                    remote_ip_prefix="10.0.0.0/8")
+        policy = api.create(resource_type="security_group", resources="all", source=R1,
+                            targets=[R2], on_drift="enforce")
+        r2 = fresh_project.connect(R2)
+
+        def made():
+            return [g.name for g in r2.network.security_groups(project_id=fresh_project.id)
+                    if g.name in names]
+
+        try:
+            first = _engine_process(tmp_path, conf, "engine1.log")
+            wait_for(lambda: len(made()) >= 2, timeout=120, interval=0.05,
+                     what="the repair to be under way")
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+            partial = made()
+            print(f"\nkilled with {len(partial)} of {len(names)} groups made")
+            assert len(partial) < len(names), "the repair ended before the kill"
+            second = _engine_process(tmp_path, conf, "engine2.log")
+            wait_for(lambda: api.states(policy).get(R2, {}).get("state") == "in_sync",
+                     timeout=180, interval=0.5, what="the policy in sync after the restart")
+        finally:
+            for proc in (first, second):
+                if proc is not None and proc.poll() is None:
+                    proc.terminate()
+                    proc.wait(timeout=30)
+        assert sorted(made()) == names                     # each group exactly once
+        want = _shape(source, fresh_project.id)
+        got = _shape(r2, fresh_project.id)
+        for name in names:
+            assert got[name] == want[name], name           # each rule exactly once
+    conf.clear_override("audit_interval", group="sync_policy")
