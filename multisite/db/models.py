@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -131,3 +132,23 @@ class ResourceSync(TimestampMixin, Base):
     # Added by migration 0003 (resource sync jobs).
     force: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     target_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class WorkItem(TimestampMixin, Base):
+    """A durable work item of the engine: its key, its lease, its attempts (0004)."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (Index("ix_work_items_claimable", "kind", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(36), nullable=False)
+    key_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    region: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    parent_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    payload: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="WAITING")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    not_before: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
