@@ -26,6 +26,17 @@ IDENTITY_OPTS = [
                  help="Seconds for one call to a key agent."),
     cfg.FloatOpt("retry_delay", default=10.0, min=0.1,
                  help="Seconds a rotation waits before retrying nodes that did not confirm."),
+    cfg.IntOpt("audit_interval", default=300, min=1,
+               help="Seconds between two audits of the nodes' key repositories (hashes "
+                    "recorded, drift repaired, scheduled rotations started)."),
+    cfg.IntOpt("lease", default=60, min=5,
+               help="Seconds a rotation stays with the engine running it without a "
+                    "renewal; a dead engine's rotation is resumed by another after this."),
+    cfg.FloatOpt("scan_interval", default=5.0, min=0.1,
+                 help="Seconds between two scans for rotations to run."),
+    cfg.FloatOpt("verify_timeout", default=30.0, min=0.1,
+                 help="Seconds for one token issue or validation call when verifying a "
+                      "rotation (a password check can take seconds on a busy Keystone)."),
     cfg.StrOpt("verify_username",
                help="User whose tokens verify each rotation (issued at every Keystone, "
                     "validated at every other); default: [cache] admin_username."),

@@ -18,4 +18,6 @@ lease=...)` and writes its items with objects/work_items.add(); the manager's sc
 them and RPC wake-ups (`Manager.wake`) make it claim at once.
 """
 
-KINDS = []
+from multisite.engine import identity
+
+KINDS = [*identity.KINDS]

@@ -22,8 +22,12 @@ reads the nodes' hashes, asks `plan` what to write where, writes, and asks again
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 from multisite.keyagent import repository
+from multisite.reconcilers import Outcome, PermanentError, TemporaryError
+
+LOG = logging.getLogger(__name__)
 
 PREPARE = "prepare"
 DISTRIBUTE = "distribute"
@@ -134,3 +138,88 @@ def plan(phase: str, *, nodes: list[str], observed: dict[str, str | None],
 def verification_failures(matrix: dict[str, int]) -> list[str]:
     """Pairs ("issuer->validator") whose validation did not answer 200."""
     return sorted(pair for pair, status in matrix.items() if status != 200)
+
+
+# -- applying the plan ---------------------------------------------------------------------
+def _progress(names, observed, errors, staged_hash, final_hash):
+    state = {staged_hash: STAGED, final_hash: FINAL}
+    out = {}
+    for name in names:
+        got = observed.get(name)
+        entry = {"hash": got, "state": state.get(got, "unreachable" if got is None else "base")}
+        if errors.get(name):
+            entry["error"] = errors[name]
+        out[name] = entry
+    return out
+
+
+def _prepare(rotation, env, names, observed):
+    """Draw the new key and record both target repositories (once); the refreshed row."""
+    base_node, reason = choose_base(names, observed, env.store.last_final_hash())
+    if base_node is None:
+        env.store.update(rotation["id"], phase=PREPARE, status="waiting", nodes={},
+                         error=reason)
+        raise TemporaryError(reason, delay=env.retry_delay)
+    target = prepare(env.keys(base_node), repository.new_key(), env.max_active_keys)
+    env.store.save_target(rotation["id"], base_node=base_node, staged=target.staged,
+                          final=target.final, staged_hash=target.staged_hash,
+                          final_hash=target.final_hash)
+    return env.store.get(rotation["id"], with_keys=True)
+
+
+def reconcile(key, env):
+    """Move one rotation (key.id) as far as the nodes allow; wait (retry) on any that lag."""
+    shared = env.shared
+    rotation = shared.store.get(key.id, with_keys=True)
+    if rotation["status"] in ("done", "failed"):
+        return Outcome.done()
+    nodes = shared.nodes()
+    if not nodes:
+        shared.store.finish(key.id, ok=False, error="no [identity] node is configured")
+        raise PermanentError("no [identity] node is configured")
+    names = [n["name"] for n in nodes]
+    observed, errors = shared.observe(nodes)
+    if rotation["phase"] == PREPARE:
+        rotation = _prepare(rotation, shared, names, observed)
+    repos = {STAGED: rotation["staged_keys"], FINAL: rotation["final_keys"]}
+    hashes = {"staged_hash": rotation["staged_hash"], "final_hash": rotation["final_hash"]}
+    phase = rotation["phase"]
+    for _ in range(4):  # distribute, then promote; more means an agent answers nonsense
+        step = plan(phase, nodes=names, observed=observed, **hashes)
+        if not step.push:
+            break
+        answers, push_errors = shared.push({n: repos[which] for n, which in step.push.items()})
+        observed.update(answers)
+        errors.update(push_errors)
+        shared.store.update(key.id, phase=step.phase, status="running",
+                            nodes=_progress(names, observed, errors, **hashes))
+        phase = step.phase
+    progress = _progress(names, observed, errors, **hashes)
+    if step.phase != VERIFY:
+        lagging = sorted(set(step.waiting) | set(step.push))
+        reason = f"{step.phase}: waiting for {', '.join(lagging)}"
+        shared.store.update(key.id, phase=step.phase, status="waiting", nodes=progress,
+                            error=reason)
+        LOG.warning("Key rotation waiting: rotation=%s phase=%s nodes=%s", key.id,
+                    step.phase, ",".join(lagging))
+        raise TemporaryError(reason, delay=shared.retry_delay)
+    shared.store.update(key.id, phase=VERIFY, status="running", nodes=progress)
+    matrix = shared.verify(nodes)
+    unreachable = sorted(pair for pair, status in matrix.items() if not status)
+    if unreachable:
+        reason = f"verify: Keystone unreachable for {', '.join(unreachable)}"
+        shared.store.update(key.id, phase=VERIFY, status="waiting", nodes=progress,
+                            error=reason)
+        raise TemporaryError(reason, delay=shared.retry_delay)
+    failures = verification_failures(matrix)
+    shared.store.record_rotation(names, rotation_id=key.id, matrix=matrix)
+    if failures:
+        error = "token validation failed for " + ", ".join(failures)
+        shared.store.finish(key.id, ok=False, verification=matrix, error=error, nodes=progress)
+        LOG.error("Key rotation verification failed: rotation=%s pairs=%s", key.id,
+                  ",".join(failures))
+        raise PermanentError(error)
+    shared.store.finish(key.id, ok=True, verification=matrix, nodes=progress)
+    LOG.info("Key rotation done: rotation=%s nodes=%d hash=%s", key.id, len(names),
+             rotation["final_hash"][:12])
+    return Outcome.done(result=key.id)
