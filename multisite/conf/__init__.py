@@ -2,9 +2,21 @@
 
 from oslo_config import cfg
 
-from multisite.conf import api, common, database, engine, global_limit, identity, keyagent, sync
+from multisite.conf import (
+    api,
+    common,
+    database,
+    engine,
+    global_limit,
+    health,
+    identity,
+    keyagent,
+    notifications,
+    sync,
+)
 
 CONF = cfg.CONF
 
-for _module in (api, common, database, engine, global_limit, identity, keyagent, sync):
+for _module in (api, common, database, engine, global_limit, health, identity, keyagent,
+                notifications, sync):
     _module.register_opts(CONF)

@@ -1,7 +1,7 @@
 """Identity: the Keystone nodes whose keys Multisite manages, and Fernet key rotations.
 
 Revision ID: 0009_identity
-Revises: 0004_work_items (the engine branch merged here; given as 0003)
+Revises: 0005_regions_events (engine and v2regions merged here; given as 0003)
 Create Date: 2026-12-03
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_identity"
-down_revision = "0004_work_items"
+down_revision = "0005_regions_events"
 branch_labels = None
 depends_on = None
 
