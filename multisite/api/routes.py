@@ -4,6 +4,8 @@ import re
 
 from multisite.api.handlers import (
     events,
+    identity_nodes,
+    key_rotations,
     quota_classes,
     quota_settings,
     quotas,
@@ -54,6 +56,11 @@ ROUTES = [
     ("GET", V2 + r"/regions/(?P<name>" + SEG + ")", regions.show),
     ("GET", V2 + r"/capacity", regions.capacity),
     ("GET", V2 + r"/capacity/(?P<name>" + SEG + ")", regions.capacity_of),
+    ("GET", V2 + r"/identity/nodes", identity_nodes.list_nodes),
+    ("GET", V2 + r"/identity/nodes/(?P<name>" + SEG + ")", identity_nodes.show),
+    ("POST", V2 + r"/identity/key-rotations", key_rotations.create),
+    ("GET", V2 + r"/identity/key-rotations", key_rotations.list_rotations),
+    ("GET", V2 + r"/identity/key-rotations/(?P<rotation_id>" + SEG + ")", key_rotations.show),
 ]
 
 # Routes that need no identity and run no policy check.

@@ -74,17 +74,33 @@ def sync(conf, nodes: list[dict]) -> None:
                     setattr(row, field, node[field])
 
 
-def list_nodes(conf) -> list[dict]:
-    with db_api.session_scope(conf) as session:
-        return [_dict(r) for r in session.scalars(sa.select(_NODE).order_by(_NODE.position))]
+def _blank(node) -> dict:
+    return {**{k: None for k in ("fernet_hash", "credential_hash", "checked_at", "error",
+                                 "last_rotation_id", "last_rotation_at", "last_verification",
+                                 "last_verified_at")}, **node}
 
 
-def get(conf, name) -> dict:
+def list_nodes(conf, configured=None) -> list[dict]:
+    """The nodes with what was last seen of them. ``configured`` (parse_config's list) is
+    the truth for which nodes exist and where; the table adds what the engine observed."""
     with db_api.session_scope(conf) as session:
-        row = session.get(_NODE, name)
-        if row is None:
-            raise NodeNotFound(name=name)
-        return _dict(row)
+        rows = {r.name: _dict(r) for r in session.scalars(sa.select(_NODE)
+                                                          .order_by(_NODE.position))}
+    if configured is None:
+        return list(rows.values())
+    out = []
+    for node in configured:
+        seen = rows.get(node["name"]) or _blank({})
+        out.append({**seen, **{k: node[k] for k in ("name", "region", "keystone_url",
+                                                    "agent_url")}})
+    return out
+
+
+def get(conf, name, configured=None) -> dict:
+    for node in list_nodes(conf, configured):
+        if node["name"] == name:
+            return node
+    raise NodeNotFound(name=name)
 
 
 def record_check(conf, name, *, fernet_hash=None, credential_hash=None, error=None):

@@ -5,6 +5,8 @@ import itertools
 from multisite.api.policies import (
     base,
     events,
+    identity_nodes,
+    key_rotations,
     quota_classes,
     quota_settings,
     quotas,
@@ -17,4 +19,4 @@ def list_rules():
     return list(itertools.chain(
         base.list_rules(), quotas.list_rules(), quota_classes.list_rules(),
         sync_jobs.list_rules(), quota_settings.list_rules(), events.list_rules(),
-        regions.list_rules()))
+        regions.list_rules(), identity_nodes.list_rules(), key_rotations.list_rules()))
