@@ -75,8 +75,9 @@ class FailoverAdapter(HTTPAdapter):
 class FailoverPassword(v3.Password):
     """v3 password authentication against the first healthy of ``urls``."""
 
-    def __init__(self, *, urls, connect_timeout=1.0, read_timeout=10.0, retry_after=10.0,
-                 **kwargs):
+    def __init__(self, auth_url, *, failover_urls=(), connect_timeout=1.0, read_timeout=10.0,
+                 retry_after=10.0, **kwargs):
+        urls = [auth_url, *failover_urls]
         self.breakers = Breakers([u.rstrip("/") for u in urls], retry_after=retry_after)
         self._adapter = FailoverAdapter(self.breakers, connect_timeout=connect_timeout,
                                         read_timeout=read_timeout)
@@ -134,9 +135,10 @@ class FailoverLoader(loading.BaseV3Loader):
         return options
 
     def load_from_options(self, **kwargs):
-        extra = [u.strip() for u in (kwargs.pop("failover_urls", None) or "").split(",")
-                 if u.strip()]
-        kwargs["urls"] = [kwargs.pop("auth_url")] + extra
+        urls = kwargs.get("failover_urls") or ""
+        if isinstance(urls, str):
+            urls = urls.split(",")
+        kwargs["failover_urls"] = [u.strip() for u in urls if u.strip()]
         kwargs["connect_timeout"] = kwargs.pop("failover_connect_timeout", None) or 1.0
         kwargs["read_timeout"] = kwargs.pop("failover_read_timeout", None) or 10.0
         kwargs["retry_after"] = kwargs.pop("failover_retry_after", None) or 10.0
