@@ -6,6 +6,7 @@ from multisite.api.handlers import (
     events,
     identity_nodes,
     key_rotations,
+    metrics,
     quota_classes,
     quota_settings,
     quotas,
@@ -61,6 +62,7 @@ ROUTES = [
     ("POST", V2 + r"/identity/key-rotations", key_rotations.create),
     ("GET", V2 + r"/identity/key-rotations", key_rotations.list_rotations),
     ("GET", V2 + r"/identity/key-rotations/(?P<rotation_id>" + SEG + ")", key_rotations.show),
+    ("GET", r"/metrics", metrics.show),
 ]
 
 # Routes that need no identity and run no policy check.

@@ -11,12 +11,15 @@ from multisite.conf import (
     health,
     identity,
     keyagent,
+    metrics,
     notifications,
     sync,
 )
 
 CONF = cfg.CONF
+# Every option module, in the order the sample lists them (oslo-config-generator).
+MODULES = (api, common, global_limit, database, engine, sync, health, identity, keyagent,
+           metrics, notifications)
 
-for _module in (api, common, database, engine, global_limit, health, identity, keyagent,
-                notifications, sync):
+for _module in MODULES:
     _module.register_opts(CONF)

@@ -7,6 +7,7 @@ from multisite.api.policies import (
     events,
     identity_nodes,
     key_rotations,
+    metrics,
     quota_classes,
     quota_settings,
     quotas,
@@ -19,4 +20,5 @@ def list_rules():
     return list(itertools.chain(
         base.list_rules(), quotas.list_rules(), quota_classes.list_rules(),
         sync_jobs.list_rules(), quota_settings.list_rules(), events.list_rules(),
-        regions.list_rules(), identity_nodes.list_rules(), key_rotations.list_rules()))
+        regions.list_rules(), metrics.list_rules(), identity_nodes.list_rules(),
+        key_rotations.list_rules()))

@@ -87,6 +87,7 @@ ENDPOINTS = [
     Endpoint("v2-key-rotations-list", "GET", "/v2/identity/key-rotations", admin_only=True),
     Endpoint("v2-key-rotations-show", "GET", "/v2/identity/key-rotations/{rotation}",
              admin_only=True),
+    Endpoint("metrics", "GET", "/metrics", admin_only=True),
 ]
 
 
@@ -107,3 +108,4 @@ def seed(conf, target):
             session.add(models.KeyRotation(id=ROTATION_ID, phase="done", status="done",
                                            reason="request", nodes="{}",
                                            created_at=models.utcnow()))
+    conf.set_override("enabled", True, group="metrics")   # undone by the conf fixture
