@@ -1,6 +1,6 @@
 """The command table: command name -> class, for `multisite` and `openstack multisite`."""
 
-from multisite.cli import events, quota_classes, quotas, regions, sync_jobs
+from multisite.cli import events, identity, quota_classes, quotas, regions, sync_jobs
 
 COMMANDS = {
     "quota defaults": quotas.DefaultsQuota,
@@ -24,6 +24,9 @@ COMMANDS = {
     "region show": regions.ShowRegion,
     "capacity show": regions.ShowCapacity,
     "event list": events.ListEvent,
+    "identity node list": identity.ListNode,
+    "identity node show": identity.ShowNode,
+    "identity rotate": identity.Rotate,
 }
 
 

@@ -1,6 +1,6 @@
 """The Multisite client: one HTTP layer and a manager per API resource."""
 
-from multisite.client import events, http, quota_classes, quotas, regions, sync_jobs
+from multisite.client import events, http, identity, quota_classes, quotas, regions, sync_jobs
 
 
 class Client:
@@ -20,6 +20,7 @@ class Client:
         self.sync_jobs = sync_jobs.SyncJobManager(self.http)
         self.regions = regions.RegionManager(self.http)
         self.events = events.EventManager(self.http)
+        self.identity = identity.IdentityManager(self.http)
 
     @property
     def project_id(self):
