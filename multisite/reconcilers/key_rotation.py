@@ -212,7 +212,8 @@ def reconcile(key, env):
                             error=reason)
         raise TemporaryError(reason, delay=shared.retry_delay)
     failures = verification_failures(matrix)
-    shared.store.record_rotation(names, rotation_id=key.id, matrix=matrix)
+    shared.store.record_rotation(names, rotation_id=key.id, matrix=matrix,
+                                 fernet_hash=rotation["final_hash"])
     if failures:
         error = "token validation failed for " + ", ".join(failures)
         shared.store.finish(key.id, ok=False, verification=matrix, error=error, nodes=progress)

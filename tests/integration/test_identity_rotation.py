@@ -1,5 +1,6 @@
 """Fernet key rotation across real Keystones (shared database, own key repositories)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -145,8 +146,12 @@ def test_kill_9_between_distribute_and_promote_resumes_exactly_once(pair, identi
     pair.agents[1].stop()
     try:
         rotation = key_rotations.create(conf)
-        wait_for(lambda: key_rotations.get(conf, rotation["id"])["status"] == "waiting",
-                 timeout=30, what="rotation waiting for ks2")
+        try:
+            wait_for(lambda: key_rotations.get(conf, rotation["id"])["status"] == "waiting",
+                     timeout=90, what="rotation waiting for ks2")
+        except AssertionError:
+            tail = (tmp_path / "engine.log").read_text()[-3000:]
+            raise AssertionError(f"{key_rotations.get(conf, rotation['id'])}\n{tail}") from None
         staged = key_rotations.get(conf, rotation["id"])
         assert staged["phase"] == "distribute"
         first.send_signal(signal.SIGKILL)
@@ -167,3 +172,52 @@ def test_kill_9_between_distribute_and_promote_resumes_exactly_once(pair, identi
         assert repository.digest(repository.read(str(agent.fernet))) == done["final_hash"]
     assert [r["status"] for r in key_rotations.list_rotations(conf)] == ["done"]
     assert _all_green(pair.matrix())
+
+
+def test_cli_rotate_wait_against_the_all_in_one(pair, tmp_path):
+    """`multisite identity rotate --wait` through the API and the engine of an all-in-one."""
+    from tests.functional.test_cli import BIN, clean_env, free_port
+
+    port = free_port()
+    nodes = "\n".join(f"node = {n}" for n in pair.node_options())
+    conf = tmp_path / "multisite.conf"
+    conf.write_text(
+        f"[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = {port}\n"
+        "[scheduler]\nperiodic_enable = false\n"
+        f"[identity]\n{nodes}\nagent_cert_file = {pair.client_files['cert_file']}\n"
+        f"agent_key_file = {pair.client_files['key_file']}\n"
+        f"agent_ca_file = {pair.client_files['ca_file']}\n"
+        "verify_username = admin\nverify_password = adminpw\nverify_project_name = admin\n"
+        f"max_active_keys = {pair.max_active_keys}\nretry_delay = 1\nscan_interval = 0.5\n")
+    env = clean_env() | {"MULTISITE_STATE_DIR": str(tmp_path / "state")}
+    log = open(tmp_path / "all-in-one.log", "wb")
+    proc = subprocess.Popen([str(BIN / "multisite-all-in-one"), "--config-file", str(conf)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    cli_env = clean_env() | {"OS_MULTISITE_URL": f"http://127.0.0.1:{port}",
+                             "OS_PROJECT_ID": "0123456789abcdef0123456789abcdef",
+                             "OS_MULTISITE_ROLES": "admin"}
+    try:
+        wait_for(lambda: subprocess.run([str(BIN / "multisite"), "identity", "node", "list",
+                                         "-f", "value", "-c", "NAME"], env=cli_env,
+                                        capture_output=True, text=True).stdout.split()
+                 == ["ks1", "ks2"], timeout=90, what="the all-in-one")
+        done = subprocess.run([str(BIN / "multisite"), "identity", "rotate", "--wait",
+                               "--timeout", "300", "-f", "json"], env=cli_env,
+                              capture_output=True, text=True, timeout=400)
+        assert done.returncode == 0, (done.stderr
+                                      + (tmp_path / "all-in-one.log").read_text()[-3000:])
+        result = json.loads(done.stdout)
+        assert result["status"] == "done" and "phase=distribute" in done.stderr
+        assert {k: v for k, v in result.items() if k.startswith("verification")} == {
+            "verification ks1->ks1": 200, "verification ks1->ks2": 200,
+            "verification ks2->ks1": 200, "verification ks2->ks2": 200}
+        assert _all_green(pair.matrix())
+        shown = subprocess.run([str(BIN / "multisite"), "identity", "node", "show", "ks2",
+                                "-f", "json"], env=cli_env, capture_output=True, text=True)
+        node = json.loads(shown.stdout)
+        assert node["last_rotation"] == result["id"]
+        assert node["fernet_hash"] == result["final_hash"]
+    finally:
+        proc.terminate()
+        proc.wait(30)
