@@ -87,7 +87,9 @@ def test_local_keystone_down_then_back(pair, tmp_path):
     token = ks1.token()
     before = (_gets(ks1), _gets(ks2))
     assert call(app, token)[:2] == (200, "Confirmed")
-    assert (_gets(ks1), _gets(ks2)) == (before[0], before[1] + 1)   # validated locally
+    # (gunicorn writes the access log line after the response: wait for it)
+    wait_for(lambda: _gets(ks2) == before[1] + 1, timeout=5, what="ks2's access log")
+    assert _gets(ks1) == before[0]                                   # validated locally
 
     ks2.stop(signal.SIGKILL)  # down: connection refused
     fresh = ks1.token()

@@ -139,7 +139,7 @@ def test_kill_9_between_distribute_and_promote_resumes_exactly_once(pair, identi
         f"agent_key_file = {pair.client_files['key_file']}\n"
         f"agent_ca_file = {pair.client_files['ca_file']}\n"
         "verify_username = admin\nverify_password = adminpw\nverify_project_name = admin\n"
-        f"max_active_keys = {pair.max_active_keys}\nretry_delay = 0.5\nlease = 4\n"
+        f"max_active_keys = {pair.max_active_keys}\nretry_delay = 0.5\nlease = 6\n"
         "scan_interval = 0.2\nagent_timeout = 3\n")
     log = open(tmp_path / "engine.log", "ab")
     first = _engine_process(conf_file, log)
@@ -208,7 +208,7 @@ def test_cli_rotate_wait_against_the_all_in_one(pair, tmp_path):
         assert done.returncode == 0, (done.stderr
                                       + (tmp_path / "all-in-one.log").read_text()[-3000:])
         result = json.loads(done.stdout)
-        assert result["status"] == "done" and "phase=distribute" in done.stderr
+        assert result["status"] == "done" and "done phase=done" in done.stderr
         assert {k: v for k, v in result.items() if k.startswith("verification")} == {
             "verification ks1->ks1": 200, "verification ks1->ks2": 200,
             "verification ks2->ks1": 200, "verification ks2->ks2": 200}
