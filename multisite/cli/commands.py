@@ -3,6 +3,7 @@
 from multisite.cli import (
     addresses,
     events,
+    identity,
     inventory,
     quota_classes,
     quotas,
@@ -44,6 +45,9 @@ COMMANDS = {
     "sync policy show": sync_policies.ShowPolicy,
     "sync policy delete": sync_policies.DeletePolicy,
     "sync policy audit": sync_policies.AuditPolicy,
+    "identity node list": identity.ListNode,
+    "identity node show": identity.ShowNode,
+    "identity rotate": identity.Rotate,
 }
 
 

@@ -4,6 +4,7 @@ from multisite.client import (
     addresses,
     events,
     http,
+    identity,
     quota_classes,
     quotas,
     regions,
@@ -31,6 +32,7 @@ class Client:
         self.events = events.EventManager(self.http)
         self.addresses = addresses.AddressManager(self.http)
         self.sync_policies = sync_policies.SyncPolicyManager(self.http)
+        self.identity = identity.IdentityManager(self.http)
 
     @property
     def project_id(self):

@@ -10,6 +10,8 @@ from multisite.conf import (
     engine,
     global_limit,
     health,
+    identity,
+    keyagent,
     metrics,
     notifications,
     sync,
@@ -18,8 +20,8 @@ from multisite.conf import (
 
 CONF = cfg.CONF
 # Every option module, in the order the sample lists them (oslo-config-generator).
-MODULES = (api, common, global_limit, database, engine, sync, health, metrics, notifications,
-           addresses, sync_policy)
+MODULES = (api, common, global_limit, database, engine, sync, health, identity, keyagent,
+           metrics, notifications, addresses, sync_policy)
 
 for _module in MODULES:
     _module.register_opts(CONF)

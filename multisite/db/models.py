@@ -156,6 +156,48 @@ class WorkItem(TimestampMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class IdentityNode(TimestampMixin, Base):
+    """A Keystone node whose key repositories Multisite manages, and what was last seen (0009)."""
+
+    __tablename__ = "identity_nodes"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str] = mapped_column(String(255), nullable=False)
+    keystone_url: Mapped[str] = mapped_column(String(255), nullable=False)
+    agent_url: Mapped[str] = mapped_column(String(255), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    fernet_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    credential_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    checked_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_rotation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    last_rotation_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_verification: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_verified_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class KeyRotation(TimestampMixin, Base):
+    """One Fernet key rotation: its phase, target repositories and per-node progress (0009).
+
+    staged_keys/final_keys hold key material only while the rotation runs; they are
+    cleared when it ends. `active` is 1 while it runs (unique: one rotation at a time)."""
+
+    __tablename__ = "identity_key_rotations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    phase: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    active: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    reason: Mapped[str] = mapped_column(String(16), nullable=False, default="request")
+    base_node: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    staged_keys: Mapped[str | None] = mapped_column(Text, nullable=True)
+    final_keys: Mapped[str | None] = mapped_column(Text, nullable=True)
+    staged_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    final_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    nodes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    verification: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finished_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
 # SQLite only auto-increments an INTEGER PRIMARY KEY; elsewhere the ids are 64-bit.
 EVENT_ID = BigInteger().with_variant(Integer, "sqlite")
 

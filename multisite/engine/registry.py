@@ -21,6 +21,7 @@ them and RPC wake-ups (`Manager.wake`) make it claim at once.
 from multisite.engine import (
     address_audit,
     event_feed,
+    identity,
     policy_audit,
     quota_manager,
     sync_manager,
@@ -41,4 +42,6 @@ KINDS = [
     sync_manager.KIND,
     address_audit.KIND,
     policy_audit.KIND,
+    # Fernet key rotations (durable) and the identity audit (docs/identity.md).
+    *identity.KINDS,
 ]

@@ -41,7 +41,7 @@ def expected_status(persona, endpoint):
     if project is None:
         return 401
     if "admin" in roles.lower().split(","):
-        return 200
+        return endpoint.ok
     if endpoint.write or endpoint.admin_only or not roles:
         return 403
     if project == PROJECT or endpoint.caller_scoped:

@@ -7,7 +7,9 @@ from multisite.api.policies import (
     addresses,
     base,
     events,
+    identity_nodes,
     inventory,
+    key_rotations,
     metrics,
     quota_classes,
     quota_settings,
@@ -26,4 +28,4 @@ def list_rules():
         sync_status.list_rules(), events.list_rules(),
         regions.list_rules(), metrics.list_rules(),
         inventory.list_rules(), addresses.list_rules(), address_conflicts.list_rules(),
-        sync_policies.list_rules()))
+        sync_policies.list_rules(), identity_nodes.list_rules(), key_rotations.list_rules()))

@@ -8,6 +8,8 @@ work on the class `gold`, which `seed()` creates with the project limits.
 import dataclasses
 import uuid
 
+from multisite.db import api as db_api
+from multisite.db import models
 from multisite.objects import address_conflicts, addresses, events, quota_classes, quotas, regions
 
 CLASS = "gold"
@@ -27,10 +29,13 @@ class Endpoint:
     admin_only: bool = False
     # What a non-admin of another project gets instead of a 403 (a /v2 item: 404).
     foreign: tuple = None
+    # The success status (202 for what starts background work).
+    ok: int = 200
 
     def url(self, caller, target):
         return self.path.format(caller=caller, target=target, klass=CLASS, event=EVENT_ID,
-                                address=SEEDED["address"], conflict=SEEDED["conflict"])
+                                address=SEEDED["address"], conflict=SEEDED["conflict"],
+                                rotation=ROTATION_ID)
 
 
 V10 = "/v1.0/{caller}/os-quota-sets/{target}"
@@ -41,6 +46,8 @@ LIMITS = {"quota_set": {"cores": 7, "ram": 2048}}
 MATRIX_TARGET = str(uuid.UUID(int=1))
 # The event seed() stores, the first of a fresh database.
 EVENT_ID = 1
+# The key rotation seed() stores (finished, so that a POST may start another).
+ROTATION_ID = "00000000-0000-4000-8000-00000000feed"
 
 ENDPOINTS = [
     Endpoint("root", "GET", "/", public=True),
@@ -76,6 +83,13 @@ ENDPOINTS = [
     Endpoint("v2-regions-show", "GET", "/v2/regions/RegionOne", caller_scoped=True),
     Endpoint("v2-capacity", "GET", "/v2/capacity", admin_only=True),
     Endpoint("v2-capacity-region", "GET", "/v2/capacity/RegionOne", admin_only=True),
+    Endpoint("v2-identity-nodes", "GET", "/v2/identity/nodes", admin_only=True),
+    Endpoint("v2-identity-node", "GET", "/v2/identity/nodes/ks1", admin_only=True),
+    Endpoint("v2-key-rotations-create", "POST", "/v2/identity/key-rotations", {},
+             write=True, admin_only=True, ok=202),
+    Endpoint("v2-key-rotations-list", "GET", "/v2/identity/key-rotations", admin_only=True),
+    Endpoint("v2-key-rotations-show", "GET", "/v2/identity/key-rotations/{rotation}",
+             admin_only=True),
     Endpoint("metrics", "GET", "/metrics", admin_only=True),
     Endpoint("v2-inventory-list", "GET", "/v2/inventory", caller_scoped=True),
     Endpoint("v2-inventory-list-project", "GET", "/v2/inventory?project_id={target}"),
@@ -109,6 +123,14 @@ def seed(conf, target):
                          "payload": {}}])
     assert events.get(conf, EVENT_ID)["message_id"] == "persona-seed"
     regions.save_probe(conf, "RegionOne", [{"service": "compute", "reachable": True}])
+    # one configured Keystone node, and a finished rotation (a POST may start another)
+    conf.set_override("node", ["ks1|RegionOne|http://127.0.0.1:9/v3|https://127.0.0.1:9"],
+                      group="identity")
+    with db_api.session_scope(conf) as session:
+        if session.get(models.KeyRotation, ROTATION_ID) is None:
+            session.add(models.KeyRotation(id=ROTATION_ID, phase="done", status="done",
+                                           reason="request", nodes="{}",
+                                           created_at=models.utcnow()))
     conf.set_override("enabled", True, group="metrics")   # undone by the conf fixture
     seed_addresses(conf, uuid.UUID(target).hex)
 

@@ -1,0 +1,12 @@
+"""Body and query schemas of /v2/identity/key-rotations."""
+
+from multisite.api import v2
+
+CREATE = {
+    "type": "object",
+    "properties": {"key_rotation": {"type": "object", "properties": {},
+                                    "additionalProperties": False}},
+    "additionalProperties": False,
+}
+LIST_QUERY = v2.query_schema({"limit": v2.LIMIT})
+SHOW_QUERY = v2.query_schema({})
