@@ -8,7 +8,7 @@ import webob.dec
 from oslo_middleware import request_id
 
 from multisite import context as ms_context
-from multisite.api import errors, routes
+from multisite.api import cookies, dashboard, errors, routes
 
 LOG = logging.getLogger(__name__)
 ACCESS_LOG = logging.getLogger("multisite.api.access")
@@ -33,15 +33,12 @@ class Router:
             return errors.error_response(404, "request.not_found",
                                          f"No such resource: {req.path_info}")
         req.environ["multisite.conf"] = self.conf
-        if handler not in routes.PUBLIC:
-            ctx = req.environ.get("multisite.context")
-            if ctx is None:
-                return errors.error_response(
-                    401, "auth.unauthenticated",
-                    "Authentication required: missing or invalid token")
-            if req.content_length and req.content_length > self.conf.api_request_max_body_size:
-                return errors.error_response(413, "request.too_large",
-                                             "Request body too large")
+        if handler not in routes.PUBLIC and req.environ.get("multisite.context") is None:
+            return errors.error_response(
+                401, "auth.unauthenticated",
+                "Authentication required: missing or invalid token")
+        if req.content_length and req.content_length > self.conf.api_request_max_body_size:
+            return errors.error_response(413, "request.too_large", "Request body too large")
         try:
             response = handler(req, **kwargs)
         except errors.HTTPError as exc:
@@ -74,6 +71,31 @@ class ContextMiddleware:
         else:
             if environ.get("HTTP_X_PROJECT_ID") or environ.get("HTTP_X_TENANT_ID"):
                 environ["multisite.context"] = ms_context.RequestContext.from_environ(environ)
+        return self.app(environ, start_response)
+
+
+class SessionCookie:
+    """Dashboard sessions: the cookie's token becomes X-Auth-Token, and a write sent with
+    the cookie needs the session's CSRF token in X-CSRF-Token (else 403)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        token = cookies.from_environ(environ)
+        method = environ.get("REQUEST_METHOD", "GET")
+        login = method == "POST" and environ.get("PATH_INFO", "").rstrip("/") == routes.SESSION
+        if token is None or environ.get("HTTP_X_AUTH_TOKEN") or login:
+            # An explicit token wins; a new login does not need the old session.
+            return self.app(environ, start_response)
+        if method not in cookies.SAFE_METHODS and not cookies.csrf_valid(
+                token, environ.get("HTTP_X_CSRF_TOKEN")):
+            response = errors.error_response(
+                403, "auth.csrf_invalid",
+                f"A write authenticated by the session cookie needs the session's "
+                f"{cookies.CSRF_HEADER} header")
+            return response(environ, start_response)
+        environ["HTTP_X_AUTH_TOKEN"] = token
         return self.app(environ, start_response)
 
 
@@ -152,10 +174,14 @@ class PublicRoot:
 
 def build_app(conf):
     """The middleware list, outermost first: request id, fault/access log, public root,
-    auth, context."""
+    dashboard page, session cookie (keystone), auth, context."""
     router = Router(conf)
     app = ContextMiddleware(router, conf)
     app = _auth(app, conf)
+    if conf.auth_strategy == "keystone":
+        app = SessionCookie(app)
+    if conf.dashboard.enabled:
+        app = dashboard.StaticPages(app, conf)
     app = PublicRoot(app, router)
     app = FaultWrapper(app)
     app = request_id.RequestId(app)

@@ -2,7 +2,7 @@
 
 import re
 
-from multisite.api.handlers import quota_classes, quota_settings, quotas, root, sync_jobs
+from multisite.api.handlers import quota_classes, quota_settings, quotas, root, sessions, sync_jobs
 
 # (method, path pattern, handler). Patterns name their variables; an optional
 # trailing slash is accepted everywhere, as Kingbird's client sends one.
@@ -11,6 +11,7 @@ V10 = r"/v1\.0/(?P<project_id>" + SEG + ")"
 V11 = r"/v1\.1/(?P<project_id>" + SEG + ")"
 QS = V10 + r"/os-quota-sets"
 QS11 = V11 + r"/os-quota-sets"
+SESSION = "/auth/session"
 
 ROUTES = [
     ("GET", r"", root.versions),
@@ -38,10 +39,13 @@ ROUTES = [
     ("GET", V10 + r"/os-sync/active", sync_jobs.list_active),
     ("GET", V10 + r"/os-sync/(?P<job_id>" + SEG + ")", sync_jobs.show),
     ("DELETE", V10 + r"/os-sync/(?P<job_id>" + SEG + ")", sync_jobs.delete),
+    ("POST", SESSION, sessions.create),
+    ("GET", SESSION, sessions.show),
+    ("DELETE", SESSION, sessions.delete),
 ]
 
-# Routes that need no identity and run no policy check.
-PUBLIC = {root.versions}
+# Routes that need no identity and run no policy check (logging in makes an identity).
+PUBLIC = {root.versions, sessions.create}
 
 
 class Route:

@@ -2,9 +2,9 @@
 
 from oslo_config import cfg
 
-from multisite.conf import api, common, database, engine, global_limit, sync
+from multisite.conf import api, common, dashboard, database, engine, global_limit, sync
 
 CONF = cfg.CONF
 
-for _module in (api, common, database, engine, global_limit, sync):
+for _module in (api, common, dashboard, database, engine, global_limit, sync):
     _module.register_opts(CONF)

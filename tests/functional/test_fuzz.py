@@ -20,6 +20,7 @@ from schemathesis import checks
 from multisite.api import routes
 from multisite.api.schemas import quota_classes as quota_class_schemas
 from multisite.api.schemas import quotas as quota_schemas
+from multisite.api.schemas import sessions as session_schemas
 from multisite.api.schemas import sync_jobs as sync_job_schemas
 
 OPENAPI = os.path.join(os.path.dirname(routes.__file__), "openapi.json")
@@ -105,7 +106,8 @@ def test_document_request_schemas_are_the_code_schemas():
     for name, code in [("QuotaSetUpdate", quota_schemas.UPDATE),
                        ("QuotaSetDelete", quota_schemas.DELETE),
                        ("QuotaClassSetUpdate", quota_class_schemas.UPDATE),
-                       ("SyncJobCreate", sync_job_schemas.CREATE)]:
+                       ("SyncJobCreate", sync_job_schemas.CREATE),
+                       ("SessionCreate", session_schemas.CREATE)]:
         assert components[name] == json.loads(json.dumps(code)), name
 
 
