@@ -96,8 +96,10 @@ def _keypair(project, name):
                 project.connect(region).compute.delete_keypair(name, ignore_missing=True)
 
 
-def test_dashboard_end_to_end(multisite, devcloud, fresh_project, tmp_path):
+def test_dashboard_end_to_end(multisite, devcloud, fresh_project, usage, tmp_path):
     origin = multisite
+    for region in (R1, R2):  # usage in two regions: two segments in the network bar
+        usage.network(region)
     shots = _shots(tmp_path)
     with browser.chromium() as chromium:
         # -- admin ---------------------------------------------------------------------
@@ -143,6 +145,9 @@ def test_dashboard_end_to_end(multisite, devcloud, fresh_project, tmp_path):
             page.wait_for_timeout(1000)
         assert page.locator("table.passes tbody tr").count() == len(devcloud.regions)
         assert page.locator("table.passes .badge.ok").count() == len(devcloud.regions)
+        network = page.locator("tr[data-resource=network]")
+        assert network.locator("td[data-usage=network]").inner_text().startswith("2")
+        assert network.locator(".bar .seg").count() == 2
         admin.shot("04-quotas-admin")
         page.get_by_role("link", name="Sync").click()
         page.get_by_role("heading", name="Sync", exact=True).wait_for()
