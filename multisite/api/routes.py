@@ -2,7 +2,16 @@
 
 import re
 
-from multisite.api.handlers import quota_classes, quota_settings, quotas, root, sessions, sync_jobs
+from multisite.api.handlers import (
+    events,
+    quota_classes,
+    quota_settings,
+    quotas,
+    regions,
+    root,
+    sessions,
+    sync_jobs,
+)
 
 # (method, path pattern, handler). Patterns name their variables; an optional
 # trailing slash is accepted everywhere, as Kingbird's client sends one.
@@ -12,6 +21,8 @@ V11 = r"/v1\.1/(?P<project_id>" + SEG + ")"
 QS = V10 + r"/os-quota-sets"
 QS11 = V11 + r"/os-quota-sets"
 SESSION = "/auth/session"
+# /v2: Multisite's own resources; no project in the path (it comes from the token).
+V2 = r"/v2"
 
 ROUTES = [
     ("GET", r"", root.versions),
@@ -39,6 +50,12 @@ ROUTES = [
     ("GET", V10 + r"/os-sync/active", sync_jobs.list_active),
     ("GET", V10 + r"/os-sync/(?P<job_id>" + SEG + ")", sync_jobs.show),
     ("DELETE", V10 + r"/os-sync/(?P<job_id>" + SEG + ")", sync_jobs.delete),
+    ("GET", V2 + r"/events", events.list_events),
+    ("GET", V2 + r"/events/(?P<event_id>" + SEG + ")", events.show),
+    ("GET", V2 + r"/regions", regions.list_regions),
+    ("GET", V2 + r"/regions/(?P<name>" + SEG + ")", regions.show),
+    ("GET", V2 + r"/capacity", regions.capacity),
+    ("GET", V2 + r"/capacity/(?P<name>" + SEG + ")", regions.capacity_of),
     ("POST", SESSION, sessions.create),
     ("GET", SESSION, sessions.show),
     ("DELETE", SESSION, sessions.delete),

@@ -129,6 +129,7 @@ class Catalog:
         self.clock = clock
         self._lock = threading.Lock()
         self._all = None
+        self._raw = []
         self._per_project = {}
         self._ep_filter = True
 
@@ -140,10 +141,18 @@ class Catalog:
         with self._lock:
             if self._all and self._fresh(self._all[1]):
                 return self._all[0]
-        regions = endpoints_by_region(self._fetch_catalog())
+        raw = self._fetch_catalog()
+        regions = endpoints_by_region(raw)
         with self._lock:
             self._all = (regions, self.clock())
+            self._raw = raw
         return regions
+
+    def raw(self):
+        """The catalog's entries as last fetched (refreshed after the TTL)."""
+        self.all_regions()
+        with self._lock:
+            return self._raw
 
     def _fetch_catalog(self):
         """The token's catalog at first; GET /auth/catalog when refreshing after the TTL

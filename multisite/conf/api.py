@@ -41,6 +41,15 @@ PECAN_OPTS = [
 ]
 
 
+api_group = cfg.OptGroup("api", title="The /v2 API (Multisite-native resources)")
+V2_OPTS = [
+    cfg.IntOpt("default_limit", default=100, min=1,
+               help="Items a /v2 collection returns when the request has no limit."),
+    cfg.IntOpt("max_limit", default=1000, min=1,
+               help="Most items a /v2 collection returns; a larger limit is lowered to this."),
+]
+
+
 # Kingbird's [keystone_authtoken] auth_uri, renamed www_authenticate_uri by
 # keystonemiddleware; still honoured so an existing kingbird.conf works.
 AUTHTOKEN_COMPAT_OPTS = [
@@ -55,7 +64,9 @@ def register_opts(conf):
     conf.register_opts(AUTHTOKEN_COMPAT_OPTS, group="keystone_authtoken")
     conf.register_group(pecan_group)
     conf.register_opts(PECAN_OPTS, group=pecan_group)
+    conf.register_group(api_group)
+    conf.register_opts(V2_OPTS, group=api_group)
 
 
 def list_opts():
-    return [("DEFAULT", API_OPTS), (pecan_group, PECAN_OPTS)]
+    return [("DEFAULT", API_OPTS), (pecan_group, PECAN_OPTS), (api_group, V2_OPTS)]

@@ -3,9 +3,12 @@
 import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -131,3 +134,93 @@ class ResourceSync(TimestampMixin, Base):
     # Added by migration 0003 (resource sync jobs).
     force: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     target_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class WorkItem(TimestampMixin, Base):
+    """A durable work item of the engine: its key, its lease, its attempts (0004)."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (Index("ix_work_items_claimable", "kind", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(36), nullable=False)
+    key_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    region: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    parent_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    payload: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="WAITING")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    not_before: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; elsewhere the ids are 64-bit.
+EVENT_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Event(Base):
+    """One entry of the central event feed (migration 0005): a region's notification or a
+    Multisite action. `message_id` is unique, so a redelivered notification is stored once."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("message_id", name="uniq_events0message_id"),
+        Index("ix_events_project_id_id", "project_id", "id"),
+        Index("ix_events_region_id", "region", "id"),
+        Index("ix_events_event_type_id", "event_type", "id"),
+        Index("ix_events_resource_id", "resource_id"),
+        Index("ix_events_generated_at", "generated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(EVENT_ID, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    # "region" (a region's notification bus) or "multisite" (our own actions).
+    origin: Mapped[str] = mapped_column(String(16), nullable=False)
+    region: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    event_type: Mapped[str] = mapped_column(String(255), nullable=False)
+    resource_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    publisher_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    priority: Mapped[str] = mapped_column(String(16), nullable=False)
+    generated_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+    received_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+    payload: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RegionService(Base):
+    """The last health probe of one service of one region (migration 0005)."""
+
+    __tablename__ = "region_services"
+
+    region: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # identity, compute, volume, network, image; "notifications" for the region's bus.
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    # NULL until the first probe.
+    reachable: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    probed_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # JSON {"up": n, "down": n, "disabled": n} of Nova/Cinder services or Neutron agents.
+    services: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changed_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class RegionCapacity(Base):
+    """Last known capacity figures of one kind (compute, volume, network, image) of a region."""
+
+    __tablename__ = "region_capacity"
+
+    region: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # JSON figures as last read; kept when a later read fails.
+    figures: Mapped[str | None] = mapped_column(Text, nullable=True)
+    collected_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)

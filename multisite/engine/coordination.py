@@ -1,4 +1,4 @@
-"""Engines sharing projects: tooz membership, a hash ring, and per-project locks.
+"""Engines sharing projects: tooz membership, the hash ring (ring.py), per-project locks.
 
 * Membership: the engines that recently reported liveness (the `service` table, every
   backend), intersected with the tooz group when the backend has groups (Redis, file).
@@ -12,27 +12,20 @@
   PostgreSQL advisory locks die with the process or its connection.
 """
 
-import datetime
 import logging
 import os
 import threading
 import urllib.parse
 
 from tooz import coordination as tooz_coordination
-from tooz import hashring
 
-from multisite.db import models
+from multisite.engine import ring as ring_mod
 from multisite.objects import services
 
 LOG = logging.getLogger(__name__)
 
 GROUP = b"multisite-engine"
-# Points per member on the ring. Measured over 20,000 project ids, 10 random pairs of
-# engines: with 256 points one engine's share was off 50 % by 2.6 % on average and 6.3 % at
-# worst (the wall time of a pass is the busier engine's); with 4,096, 0.6 % and 1.2 %.
-# Engines must agree on it (a rolling upgrade changing it overlaps ownership until every
-# engine runs the new value; the project locks still keep syncs exclusive).
-RING_PARTITIONS = 2**12
+RING_PARTITIONS = ring_mod.RING_PARTITIONS
 
 
 def backend_url(conf):
@@ -73,14 +66,13 @@ class Coordinator:
         self.binary = binary
         self._tooz = None
         self._groups = False
+        self.ring = ring_mod.Ring(member_id, self.members)
         self._stop = threading.Event()
         self._thread = None
-        self._ring = None
-        self._ring_members = ()
-        self._lock = threading.Lock()
 
     # -- life cycle ----------------------------------------------------------------------
-    def start(self):
+    def start(self, *, heartbeat=True):
+        """Join; `heartbeat=False` when the engine manager beats (its heartbeat thread)."""
         url = backend_url(self.conf)
         self._tooz = tooz_coordination.get_coordinator(url, self.member_id.encode())
         self._tooz.start(start_heart=False)
@@ -94,19 +86,28 @@ class Coordinator:
         except tooz_coordination.ToozError as exc:
             # MySQL/PostgreSQL drivers have locks but no groups: liveness alone decides.
             LOG.info("Coordination backend has no groups (%s); membership from liveness", exc)
-        self._thread = threading.Thread(target=self._beat, name="engine-coordination",
-                                        daemon=True)
-        self._thread.start()
+        if heartbeat:
+            self._thread = threading.Thread(target=self._beat, name="engine-coordination",
+                                            daemon=True)
+            self._thread.start()
+
+    def beat_period(self):
+        """Three beats per expiry period."""
+        return max(expiry_seconds(self.conf) / 3.0, 0.5)
 
     def _beat(self):
-        # tooz's own heart sleeps the whole timeout between beats, which lets Redis locks
-        # lapse; beat three times per expiry period instead.
-        period = max(expiry_seconds(self.conf) / 3.0, 0.5)
-        while not self._stop.wait(period):
-            try:
-                self._tooz.heartbeat()
-            except Exception:
-                LOG.exception("Coordination heartbeat failed for engine %s", self.member_id)
+        while not self._stop.wait(self.beat_period()):
+            self.heartbeat()
+
+    def heartbeat(self):
+        """Keep membership and locks alive: the manager calls this three times per expiry
+        period (tooz's own heart sleeps the whole timeout, which lets Redis locks lapse)."""
+        if self._tooz is None:
+            return
+        try:
+            self._tooz.heartbeat()
+        except Exception:
+            LOG.exception("Coordination heartbeat failed for engine %s", self.member_id)
 
     def stop(self):
         self._stop.set()
@@ -126,10 +127,8 @@ class Coordinator:
     # -- membership and partitioning -----------------------------------------------------
     def members(self):
         """Sorted ids of the live engines sharing the work (always including this one)."""
-        cutoff = models.utcnow() - datetime.timedelta(seconds=expiry_seconds(self.conf))
-        live = {row["id"] for row in services.list_services(self.conf)
-                if row["binary"] == self.binary and not row["disabled"]
-                and row["updated_at"] is not None and row["updated_at"] >= cutoff}
+        live = set(services.live_ids(self.conf, binary=self.binary,
+                                     within=expiry_seconds(self.conf)))
         if self._groups:
             try:
                 joined = {m.decode() for m in self._tooz.get_members(GROUP).get()}
@@ -141,25 +140,13 @@ class Coordinator:
 
     def refresh(self):
         """Rebuild the ring from the current members; returns them."""
-        members = self.members()
-        with self._lock:
-            if tuple(members) != self._ring_members:
-                self._ring = hashring.HashRing(members, partitions=RING_PARTITIONS)
-                self._ring_members = tuple(members)
-                LOG.info("Engine %s: ring members %s", self.member_id, ",".join(members))
-        return members
+        return self.ring.refresh()
 
-    def owner(self, project_id):
-        with self._lock:
-            ring = self._ring
-        if ring is None:
-            self.refresh()
-            with self._lock:
-                ring = self._ring
-        return next(iter(ring.get_nodes(project_id.encode())))
+    def owner(self, key):
+        return self.ring.owner(key)
 
-    def owns(self, project_id):
-        return self.owner(project_id) == self.member_id
+    def owns(self, key):
+        return self.ring.owns(key)
 
     # -- locks ---------------------------------------------------------------------------
     def lock(self, project_id):

@@ -7,7 +7,8 @@ import uuid
 import oslo_messaging as messaging
 
 from multisite import rpc
-from multisite.engine import quota_manager, sync_manager
+from multisite.engine import event_feed, quota_manager, registry, sync_manager
+from multisite.engine import manager as manager_mod
 from multisite.objects import services
 
 LOG = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class EngineService:
         self._stop = threading.Event()
         self._threads = []
         self._server = None
+        self.kinds = None
+        self.feed = None
 
     def start(self):
         transport = rpc.get_transport(self.conf)
@@ -65,8 +68,22 @@ class EngineService:
         self._spawn(self._report_loop, "liveness")
         self.manager.start()
         self.sync.start()
+        self._start_kinds()
         LOG.info("Engine %s started on host %s (transport %s)", self.engine_id,
                  self.conf.host, _safe_url(self.conf.transport_url))
+
+    def _start_kinds(self):
+        """The engine mechanism (engine/manager.py) with every kind of the registry."""
+        if not registry.KINDS:
+            return
+        self.feed = event_feed.EventFeed(self.conf)
+        self.feed.start()
+        self.kinds = manager_mod.Manager(
+            self.conf, engine_id=self.engine_id,
+            coordinator=getattr(self.manager, "coordinator", None))
+        for kind in registry.KINDS:
+            self.kinds.add(kind, shared=self.feed if kind.env is registry.feed_env else None)
+        self.kinds.start()
 
     def _spawn(self, target, name):
         thread = threading.Thread(target=target, name=f"engine-{name}", daemon=True)
@@ -86,6 +103,9 @@ class EngineService:
 
     def stop(self, graceful=True):
         self._stop.set()
+        if self.kinds is not None:
+            self.kinds.stop()
+            self.feed.stop()
         self.manager.stop()
         self.sync.stop()
         if self._server is not None:

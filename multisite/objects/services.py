@@ -42,3 +42,11 @@ def cleanup_stale(conf, *, max_age):
         result = session.execute(sa.delete(models.Service).where(
             sa.func.coalesce(models.Service.updated_at, models.Service.created_at) < cutoff))
         return result.rowcount
+
+
+def live_ids(conf, *, binary, within):
+    """Ids of the enabled services of `binary` that reported in the last `within` seconds."""
+    cutoff = models.utcnow() - datetime.timedelta(seconds=within)
+    return sorted(row["id"] for row in list_services(conf)
+                  if row["binary"] == binary and not row["disabled"]
+                  and row["updated_at"] is not None and row["updated_at"] >= cutoff)

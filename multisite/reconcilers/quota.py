@@ -4,6 +4,7 @@ Nothing here does I/O. The engine reads usage and current limits from the region
 calls `plan()`, and writes what it returns (only the values that change).
 """
 
+from multisite import reconcilers
 from multisite.clients import resources
 
 KINGBIRD = "kingbird"
@@ -93,8 +94,6 @@ def _strict(limit, usage_by_region, fixed_by_region, name, writable):
 
 
 def backoff(failures, *, base, cap):
-    """Seconds before retrying a region that failed `failures` times in a row."""
-    if failures <= 0:
-        return 0
-    return min(cap, base * 2 ** min(failures - 1, 30))
-
+    """Seconds before retrying a region that failed `failures` times in a row (no jitter:
+    the wait is stored in the region's status and shown to the user)."""
+    return reconcilers.backoff(failures, base=base, cap=cap)

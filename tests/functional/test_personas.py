@@ -42,11 +42,11 @@ def expected_status(persona, endpoint):
         return 401
     if "admin" in roles.lower().split(","):
         return 200
-    if endpoint.write or not roles:
+    if endpoint.write or endpoint.admin_only or not roles:
         return 403
     if project == PROJECT or endpoint.caller_scoped:
         return 200
-    return 403
+    return endpoint.foreign[0] if endpoint.foreign else 403
 
 
 def call(app, method, url, *, headers=None, body=None):
@@ -97,6 +97,8 @@ def test_persona_matrix(wsgi_app, db, persona):
                     body=endpoint.body)
         status = expected_status(persona, endpoint)
         want = (status, ERROR_CODES.get(status))
+        if endpoint.foreign and status == endpoint.foreign[0]:
+            want = endpoint.foreign
         if outcome(resp) != want:
             wrong.append(f"{endpoint.name}: want {want}, got {outcome(resp)} {resp.body[:200]}")
     assert not wrong, "\n".join(wrong)

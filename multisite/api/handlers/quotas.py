@@ -1,10 +1,10 @@
 """os-quota-sets: global limits of a project (v1.0 and v1.1 URL forms)."""
 
-from multisite.api import errors, wsgi
+from multisite.api import errors, v2, wsgi
 from multisite.api.handlers import common
 from multisite.api.policies import quotas as policies
 from multisite.api.schemas import quotas as schemas
-from multisite.objects import quotas
+from multisite.objects import events, quotas
 from multisite.objects import sync_status as sync_status_objects
 from multisite.rpc import client as rpc_client
 
@@ -15,6 +15,12 @@ def _ctx(req):
 
 def _conf(req):
     return req.environ["multisite.conf"]
+
+
+def _record(req, event_type, target, payload=None):
+    """The action into the event feed, under the target project (which its members see)."""
+    events.record_action(_conf(req), _ctx(req), event_type,
+                         project_id=v2.fold_project_id(target), payload=payload)
 
 
 def _target(ctx, target, rule):
@@ -62,6 +68,7 @@ def update(req, project_id, target):
     common.validate(schemas.UPDATE, body, code="quota.invalid_limits",
                     prefix="Invalid input for quota limits")
     limits = quotas.update(_conf(req), target, body["quota_set"])
+    _record(req, "multisite.quota.update", target, {"limits": body["quota_set"]})
     return wsgi.json_response({target: limits})
 
 
@@ -82,6 +89,7 @@ def sync(req, project_id, target):
     common.check_url_project(ctx, project_id)
     _target(ctx, target, policies.SYNC)
     rpc_client.get_client().quota_sync_for_project(ctx, target)
+    _record(req, "multisite.quota.sync", target)
     return wsgi.json_response(f"triggered quota sync for {target}")
 
 
@@ -95,11 +103,13 @@ def sync_status(req, project_id, target):
 
 def _delete_all(req, target):
     quotas.delete_all(_conf(req), target)
+    _record(req, "multisite.quota.delete", target, {"resources": "all"})
     return wsgi.json_response("Deleted all quota limits for the given project")
 
 
 def _delete_some(req, target, resources):
     deleted = quotas.delete_some(_conf(req), target, resources)
+    _record(req, "multisite.quota.delete", target, {"resources": deleted})
     return wsgi.json_response({"Deleted quota limits": deleted})
 
 
@@ -133,8 +143,9 @@ def update_v11(req, project_id):
     body = wsgi.json_body(req)
     common.validate(schemas.UPDATE, body, code="quota.invalid_limits",
                     prefix="Invalid input for quota limits")
-    return wsgi.json_response({project_id: quotas.update(_conf(req), project_id,
-                                                         body["quota_set"])})
+    limits = quotas.update(_conf(req), project_id, body["quota_set"])
+    _record(req, "multisite.quota.update", project_id, {"limits": body["quota_set"]})
+    return wsgi.json_response({project_id: limits})
 
 
 def delete_v11(req, project_id):
@@ -156,5 +167,6 @@ def delete_v11(req, project_id):
 def sync_v11(req, project_id):
     ctx = _ctx_v11(req, project_id, policies.SYNC)
     rpc_client.get_client().quota_sync_for_project(ctx, project_id)
+    _record(req, "multisite.quota.sync", project_id)
     return wsgi.json_response(f"triggered quota sync for {project_id}")
 

@@ -10,4 +10,10 @@ def versions(req):
         "links": [{"rel": "self", "href": f"{url}/v1.0/"}],
         "id": "v1.0",
         "updated": "2016-03-07",
+    }, {
+        # Multisite's own resources (regions, capacity, events, ...): docs/api.md.
+        "status": "CURRENT",
+        "links": [{"rel": "self", "href": f"{url}/v2/"}],
+        "id": "v2",
+        "updated": "2026-12-03",
     }]})

@@ -2,10 +2,20 @@
 
 import itertools
 
-from multisite.api.policies import base, quota_classes, quota_settings, quotas, sessions, sync_jobs
+from multisite.api.policies import (
+    base,
+    events,
+    quota_classes,
+    quota_settings,
+    quotas,
+    regions,
+    sessions,
+    sync_jobs,
+)
 
 
 def list_rules():
     return list(itertools.chain(
         base.list_rules(), quotas.list_rules(), quota_classes.list_rules(),
-        sync_jobs.list_rules(), quota_settings.list_rules(), sessions.list_rules()))
+        sync_jobs.list_rules(), quota_settings.list_rules(), events.list_rules(),
+        regions.list_rules(), sessions.list_rules()))

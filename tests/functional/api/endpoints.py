@@ -6,8 +6,9 @@ work on the class `gold`, which `seed()` creates with the project limits.
 """
 
 import dataclasses
+import uuid
 
-from multisite.objects import quota_classes, quotas
+from multisite.objects import events, quota_classes, quotas, regions
 
 CLASS = "gold"
 
@@ -22,15 +23,21 @@ class Endpoint:
     # Only the caller's URL project matters: any reader of it may call this.
     caller_scoped: bool = False
     public: bool = False
+    # Only an admin may call it (e.g. /v2 all_projects=true), read or not.
+    admin_only: bool = False
+    # What a non-admin of another project gets instead of a 403 (a /v2 item: 404).
+    foreign: tuple = None
 
     def url(self, caller, target):
-        return self.path.format(caller=caller, target=target, klass=CLASS)
+        return self.path.format(caller=caller, target=target, klass=CLASS, event=EVENT_ID)
 
 
 V10 = "/v1.0/{caller}/os-quota-sets/{target}"
 V11 = "/v1.1/{target}/os-quota-sets"
 QCS = "/v1.0/{caller}/os-quota-class-sets/{klass}"
 LIMITS = {"quota_set": {"cores": 7, "ram": 2048}}
+# The event seed() stores, the first of a fresh database.
+EVENT_ID = 1
 
 ENDPOINTS = [
     Endpoint("root", "GET", "/", public=True),
@@ -56,6 +63,16 @@ ENDPOINTS = [
     Endpoint("class-show", "GET", QCS, caller_scoped=True),
     Endpoint("class-update", "PUT", QCS, {"quota_class_set": {"cores": 3}}, write=True),
     Endpoint("class-delete", "DELETE", QCS, write=True),
+    # /v2: no project in the path; the token's project unless project_id= names one.
+    Endpoint("v2-events-list", "GET", "/v2/events", caller_scoped=True),
+    Endpoint("v2-events-list-project", "GET", "/v2/events?project_id={target}"),
+    Endpoint("v2-events-list-all", "GET", "/v2/events?all_projects=true", admin_only=True),
+    Endpoint("v2-events-show", "GET", "/v2/events/{event}",
+             foreign=(404, "event.not_found")),
+    Endpoint("v2-regions-list", "GET", "/v2/regions", caller_scoped=True),
+    Endpoint("v2-regions-show", "GET", "/v2/regions/RegionOne", caller_scoped=True),
+    Endpoint("v2-capacity", "GET", "/v2/capacity", admin_only=True),
+    Endpoint("v2-capacity-region", "GET", "/v2/capacity/RegionOne", admin_only=True),
 ]
 
 
@@ -63,3 +80,8 @@ def seed(conf, target):
     """Rows for the delete endpoints to delete."""
     quotas.update(conf, target, {"cores": 5, "ram": 1024})
     quota_classes.update(conf, CLASS, {"cores": 1})
+    events.store(conf, [{"message_id": "persona-seed", "region": "RegionOne",
+                         "project_id": uuid.UUID(target).hex, "event_type": "seed.event",
+                         "payload": {}}])
+    assert events.get(conf, EVENT_ID)["message_id"] == "persona-seed"
+    regions.save_probe(conf, "RegionOne", [{"service": "compute", "reachable": True}])

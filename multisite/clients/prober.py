@@ -1,0 +1,54 @@
+"""The health kinds' client: catalog endpoints, concurrent probes and capacity reads."""
+
+import concurrent.futures
+
+from multisite import clients
+from multisite.clients import capacity, health, http
+
+
+class Prober:
+    """A region's services probed (or its capacity read) all at once, on one shared pool
+    of [health] call_concurrency threads, each call bounded by [health] timeout."""
+
+    def __init__(self, conf, *, cloud=None, transport=None, catalog=None):
+        self.conf = conf
+        self.cloud = cloud or clients.Cloud(conf)
+        self._catalog = catalog
+        self._transport = transport
+        self.pool = concurrent.futures.ThreadPoolExecutor(
+            conf.health.call_concurrency, thread_name_prefix="health-call")
+
+    @property
+    def transport(self):
+        if self._transport is None:
+            self._transport = http.Transport(
+                self.cloud.session, maxsize=4, timeout=self.conf.health.timeout,
+                user_agent="multisite-health")
+        return self._transport
+
+    def endpoints(self):
+        """{region: {service: url}}; {} when no Keystone is configured."""
+        if self._catalog is not None:
+            return health.endpoints(self._catalog())
+        if not self.cloud.configured:
+            return {}
+        return health.endpoints(self.cloud.catalog.raw())
+
+    def probe_region(self, region, services):
+        """{service: probe result} for {service: url}, all probed at once."""
+        transport = self.transport
+        futures = {s: self.pool.submit(health.probe, transport, region, s, url)
+                   for s, url in services.items()}
+        return {s: f.result() for s, f in futures.items()}
+
+    def read_capacity(self, region, services):
+        """{kind: (figures or None, error or None)} of the kinds the region has."""
+        transport = self.transport
+        futures = {kind: self.pool.submit(
+            capacity.read, transport, region, kind, services[kind],
+            max_networks=self.conf.health.capacity_max_networks)
+            for kind in capacity.KINDS if kind in services}
+        return {kind: f.result() for kind, f in futures.items()}
+
+    def close(self):
+        self.pool.shutdown(wait=False, cancel_futures=True)

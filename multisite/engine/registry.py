@@ -1,0 +1,60 @@
+"""The registry of background work: one Kind entry per kind, started by every engine.
+
+Adding a kind: a reconciler module (`reconcile(key, env) -> Outcome`), one entry in
+KINDS below, and its oslo.config group in multisite/conf/. Example, a kind with no rows
+of its own ("probe every region every N s"): the lister names the keys, the periodic
+resync queues those this engine owns on the ring, and each key is reconciled once per
+pass (or sooner, if reconcile returns Outcome.requeue_after(seconds)):
+
+    Kind(name="region_health", reconciler=health,
+         env=lambda conf, engine_id: health_env.Env(conf),
+         lister=lambda env: [Key("region_health", r, r) for r in env.regions()],
+         resync_interval=lambda conf: conf.health.interval,
+         workers=lambda conf: conf.health.workers, conf_group="health")
+
+A kind whose items must survive an engine's death (jobs) adds
+`leases=lambda conf, engine_id: leases.WorkItemLeases(conf, kind=..., engine_id=engine_id,
+lease=...)` and writes its items with objects/work_items.add(); the manager's scan claims
+them and RPC wake-ups (`Manager.wake`) make it claim at once.
+"""
+
+from multisite.clients import prober
+from multisite.engine import event_feed
+from multisite.engine.controller import Kind
+from multisite.reconcilers import event_feed as feed_reconcilers
+from multisite.reconcilers import region_capacity, region_health
+
+
+def feed_env(conf, engine_id):
+    """The event feed kinds' env: an EventFeed (EngineService passes its started one)."""
+    return event_feed.EventFeed(conf)
+
+
+def _when_enabled(option):
+    return lambda conf: getattr(conf.health, option) if conf.health.enabled else None
+
+
+KINDS = [
+    # Every region of the catalog probed each [health] interval (docs/regions.md).
+    Kind(name=region_health.KIND, reconciler=region_health,
+         env=lambda conf, engine_id: prober.Prober(conf),
+         lister=lambda env: region_health.keys(env, env.conf),
+         resync_interval=_when_enabled("interval"),
+         workers=lambda conf: conf.health.workers, conf_group="health"),
+    Kind(name=region_capacity.KIND, reconciler=region_capacity,
+         env=lambda conf, engine_id: prober.Prober(conf),
+         lister=region_capacity.keys,
+         resync_interval=_when_enabled("capacity_interval"),
+         workers=lambda conf: max(1, conf.health.workers // 4), conf_group="health"),
+    # The event feed (docs/regions.md): the engine service passes its started EventFeed
+    # (the listeners) as these kinds' env.
+    Kind(name=feed_reconcilers.BUS_KIND, reconciler=feed_reconcilers.BusKind,
+         env=feed_env,
+         lister=feed_reconcilers.bus_keys,
+         resync_interval=_when_enabled("interval"),
+         workers=lambda conf: 4, conf_group="notifications"),
+    Kind(name=feed_reconcilers.RETENTION_KIND, reconciler=feed_reconcilers.RetentionKind,
+         lister=feed_reconcilers.retention_keys,
+         resync_interval=lambda conf: conf.notifications.prune_interval,
+         conf_group="notifications"),
+]
