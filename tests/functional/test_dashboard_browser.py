@@ -64,6 +64,12 @@ def test_noauth_dashboard(all_in_one, tmp_path):
         client.close()
         assert status == 200 and body["quota_set"]["cores"] == 33
 
+        page.get_by_role("link", name="Events").click()
+        page.get_by_role("heading", name="Events").wait_for()
+        page.locator('table.events tr[data-type="multisite.quota.update"]').wait_for()
+        assert page.locator("#events-all-projects").count() == 1
+        watched.shot("noauth-events")
+
         page.get_by_role("link", name="Sync").click()
         page.get_by_text("No sync jobs yet.").wait_for()
         assert page.locator("#all-projects").count() == 1
@@ -82,6 +88,9 @@ def test_noauth_dashboard(all_in_one, tmp_path):
         page.get_by_role("link", name="Sync").click()
         page.get_by_text("No sync jobs yet.").wait_for()
         assert page.locator("#all-projects").count() == 0
+        page.get_by_role("link", name="Events").click()
+        page.locator('table.events tr[data-type="multisite.quota.update"]').wait_for()
+        assert page.locator("#events-all-projects").count() == 0
 
         # keyboard: the nav is reached with Tab and followed with Enter; the skip link
         # moves focus to the content

@@ -37,7 +37,7 @@ def multisite(devcloud, rabbit_vhost, tmp_path):  # noqa: F811 (fixture)
     config = state / "multisite.conf"
     config.write_text(multisite_conf.render(
         state, transport_url=RABBIT.format(vhost=rabbit_vhost), port=port,
-        periodic_enable=False))
+        periodic_enable=False) + "[health]\ninterval = 5\n")
     servers.manage(str(config), "db_sync")
     engine = servers.start("multisite-engine", str(config), str(state))
     api = servers.start("multisite-api", str(config), str(state))
@@ -149,9 +149,25 @@ def test_dashboard_end_to_end(multisite, devcloud, fresh_project, usage, tmp_pat
         assert network.locator("td[data-usage=network]").inner_text().startswith("2")
         assert network.locator(".bar .seg").count() == 2
         admin.shot("04-quotas-admin")
+        page.get_by_role("link", name="Events").click()
+        page.locator('table.events tr[data-type="multisite.quota.update"]').wait_for()
+        page.locator('table.events tr[data-type="multisite.quota.sync"]').wait_for()
+        admin.shot("05-events-admin")
         page.get_by_role("link", name="Sync").click()
         page.get_by_role("heading", name="Sync", exact=True).wait_for()
         assert page.locator("#all-projects").count() == 1
+        # the engine probes every region ([health] interval): the Overview shows them up
+        page.get_by_role("link", name="Overview").click()
+        for _ in range(60):
+            page.get_by_role("heading", name="Overview").wait_for()
+            page.locator("table.regions").wait_for()
+            if page.locator("table.regions tr[data-health=up]").count() == len(
+                    devcloud.regions):
+                break
+            page.wait_for_timeout(1000)
+            page.reload()
+        assert page.locator("table.regions tr[data-health=up]").count() == len(devcloud.regions)
+        admin.shot("06-overview-probed")
         _logout(admin, origin)
         # the revoked token is refused by Keystone itself
         check = urllib3.request("GET", f"{devcloud.keystone_url}/auth/tokens",
@@ -175,7 +191,7 @@ def test_dashboard_end_to_end(multisite, devcloud, fresh_project, usage, tmp_pat
         assert page.locator("input.limit-input").count() == 0
         assert page.get_by_role("button", name="Save limits").count() == 0
         assert page.get_by_role("button", name="Sync now").count() == 0
-        member.shot("05-quotas-member")
+        member.shot("07-quotas-member")
 
         page.get_by_role("link", name="Sync").click()
         page.get_by_role("heading", name="Sync", exact=True).wait_for()
@@ -192,7 +208,7 @@ def test_dashboard_end_to_end(multisite, devcloud, fresh_project, usage, tmp_pat
                 "n => document.querySelectorAll('table.rows tr[data-status=SUCCESS]').length"
                 " === n", arg=len(devcloud.regions) - 1, timeout=120_000)
             assert rows.count() == len(devcloud.regions) - 1
-            member.shot("06-sync-success")
+            member.shot("08-sync-success")
             for region in devcloud.regions[1:]:
                 assert fresh_project.connect(region).compute.get_keypair(name).name == name
 
@@ -206,7 +222,7 @@ def test_dashboard_end_to_end(multisite, devcloud, fresh_project, usage, tmp_pat
                 timeout=120_000)
             failed = page.locator("table.rows tr[data-status=FAILURE]").first
             assert failed.locator(".error-text").inner_text().strip()
-            member.shot("07-sync-failure")
+            member.shot("09-sync-failure")
 
             # an API refusal shows its message and request id
             page.get_by_label("Resources").fill(unique("missing"))
@@ -215,8 +231,8 @@ def test_dashboard_end_to_end(multisite, devcloud, fresh_project, usage, tmp_pat
             alert.wait_for()
             assert "Sync not started" in alert.inner_text()
             assert alert.locator(".request-id").inner_text().startswith("req-")
-            member.shot("08-sync-refused")
+            member.shot("10-sync-refused")
         _logout(member, origin)
-        member.shot("09-logged-out")
+        member.shot("11-logged-out")
         member.assert_clean()
         member.close()

@@ -4,8 +4,9 @@ import { h, replace, errorBox, notice, field } from "./ui.js";
 import * as overview from "./pages/overview.js";
 import * as quotas from "./pages/quotas.js";
 import * as sync from "./pages/sync.js";
+import * as events from "./pages/events.js";
 
-const PAGES = { overview, quotas, sync };
+const PAGES = { overview, quotas, sync, events };
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 const identityBox = document.getElementById("identity");
