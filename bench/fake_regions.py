@@ -30,6 +30,16 @@ NEUTRON = {"network": 100, "subnet": 100, "port": 500, "router": 10, "floatingip
            "security_group": 10, "security_group_rule": 100, "subnetpool": -1}
 DEFAULTS = {"nova": NOVA, "cinder": CINDER, "neutron": NEUTRON}
 
+# Health probes (bench/region_probes.py): version documents and service status lists.
+PROBE_PATHS = {
+    "/compute/v2.1": {"version": {"id": "v2.1", "version": "2.96", "status": "CURRENT"}},
+    "/compute/v2.1/os-services": {"services": [{"status": "enabled", "state": "up"}]},
+    "/volume/": {"versions": [{"id": "v3.0", "version": "3.70", "status": "CURRENT"}]},
+    "/volume/v3/admin/os-services": {"services": [{"status": "enabled", "state": "up"}]},
+    "/network/": {"versions": [{"id": "v2.0", "status": "CURRENT"}]},
+    "/network/v2.0/agents": {"agents": [{"alive": True, "admin_state_up": True}]},
+}
+
 REGION_PATHS = [
     ("GET", re.compile(r"^/compute/v2\.1/os-quota-sets/([^/?]+)/detail$"), "nova"),
     ("PUT", re.compile(r"^/compute/v2\.1/os-quota-sets/([^/?]+)$"), "nova"),
@@ -53,6 +63,8 @@ class World:
         self.regions = regions
         self.projects = project_ids(projects)
         self.delay = delay
+        # The last region answers probes after slow_delay (the "slowest region").
+        self.slow_delay = delay
         self.port = port
         self.host = host
         self.limits = {}
@@ -106,6 +118,11 @@ class World:
         return {"quota" if service == "neutron" else "quota_set": out}
 
     async def region_call(self, region, method, path, body):
+        if method == "GET" and path in PROBE_PATHS:
+            self.calls[(region, "probe")] += 1
+            await asyncio.sleep(self.slow_delay if region == region_name(self.regions)
+                                else self.delay)
+            return 200, PROBE_PATHS[path]
         for verb, pattern, service in REGION_PATHS:
             m = pattern.match(path)
             if verb != method or m is None:
@@ -130,6 +147,9 @@ class World:
     async def keystone_call(self, method, path, body):
         if method == "POST" and path == "/v3/auth/tokens":
             return 201, self.token(), {"X-Subject-Token": "bench-token"}
+        if method == "GET" and path in ("/v3", "/v3/"):
+            await asyncio.sleep(self.delay)
+            return 200, {"version": {"id": "v3.14", "status": "stable"}}, {}
         if method == "GET" and path.startswith("/v3/projects"):
             return 200, {"projects": [{"id": p, "name": p, "enabled": True,
                                        "domain_id": "default"} for p in self.projects],
@@ -231,9 +251,13 @@ def main(argv=None):
     parser.add_argument("--delay", type=float, default=0.05, help="seconds per region call")
     parser.add_argument("--port", type=int, default=21000,
                         help="Keystone port; region i listens on port + i")
+    parser.add_argument("--slow-delay", type=float, default=None,
+                        help="seconds per probe call of the last region (default --delay)")
     args = parser.parse_args(argv)
     world = World(regions=args.regions, projects=args.projects, delay=args.delay,
                   port=args.port)
+    if args.slow_delay is not None:
+        world.slow_delay = args.slow_delay
     asyncio.run(serve(world, ready=lambda: print(f"ready keystone=http://127.0.0.1:"
                                                  f"{args.port}/v3", flush=True)))
 

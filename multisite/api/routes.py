@@ -4,6 +4,7 @@ import re
 
 from multisite.api.handlers import (
     events,
+    metrics,
     quota_classes,
     quota_settings,
     quotas,
@@ -56,6 +57,7 @@ ROUTES = [
     ("GET", V2 + r"/regions/(?P<name>" + SEG + ")", regions.show),
     ("GET", V2 + r"/capacity", regions.capacity),
     ("GET", V2 + r"/capacity/(?P<name>" + SEG + ")", regions.capacity_of),
+    ("GET", r"/metrics", metrics.show),
     ("POST", SESSION, sessions.create),
     ("GET", SESSION, sessions.show),
     ("DELETE", SESSION, sessions.delete),

@@ -1,6 +1,6 @@
 """The command table: command name -> class, for `multisite` and `openstack multisite`."""
 
-from multisite.cli import quota_classes, quotas, sync_jobs
+from multisite.cli import events, quota_classes, quotas, regions, sync_jobs
 
 COMMANDS = {
     "quota defaults": quotas.DefaultsQuota,
@@ -20,6 +20,10 @@ COMMANDS = {
     "sync list": sync_jobs.ListSync,
     "sync show": sync_jobs.ShowSync,
     "sync delete": sync_jobs.DeleteSync,
+    "region list": regions.ListRegion,
+    "region show": regions.ShowRegion,
+    "capacity show": regions.ShowCapacity,
+    "event list": events.ListEvent,
 }
 
 

@@ -1,6 +1,6 @@
 """The Multisite client: one HTTP layer and a manager per API resource."""
 
-from multisite.client import http, quota_classes, quotas, sync_jobs
+from multisite.client import events, http, quota_classes, quotas, regions, sync_jobs
 
 
 class Client:
@@ -18,6 +18,8 @@ class Client:
         self.quotas = quotas.QuotaManager(self.http)
         self.quota_classes = quota_classes.QuotaClassManager(self.http)
         self.sync_jobs = sync_jobs.SyncJobManager(self.http)
+        self.regions = regions.RegionManager(self.http)
+        self.events = events.EventManager(self.http)
 
     @property
     def project_id(self):

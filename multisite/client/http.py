@@ -2,6 +2,7 @@
 
 import json
 import re
+import urllib.parse
 
 from keystoneauth1 import exceptions as ksa_exc
 from keystoneauth1 import session as ksa_session
@@ -97,9 +98,16 @@ class HTTPClient:
                 headers["X-Roles"] = ",".join(self.roles)
         return headers
 
-    def request(self, method, path, *, body=None, params=None, project_scoped=True):
-        """The response of ``method`` on ``path``; a typed error for any 4xx/5xx."""
-        url = self.endpoint + (f"/{self.project_id}" if project_scoped else "") + path
+    def request(self, method, path, *, body=None, params=None, project_scoped=True,
+                version=None):
+        """The response of ``method`` on ``path``; a typed error for any 4xx/5xx.
+
+        ``version="v2"``: ``path`` is under ``<root>/v2`` (no project in the URL).
+        """
+        if version is not None:
+            url = _VERSIONED.sub("", self.endpoint) + f"/{version}" + path
+        else:
+            url = self.endpoint + (f"/{self.project_id}" if project_scoped else "") + path
         kwargs = {"headers": self._headers(), "raise_exc": False,
                   "authenticated": True if self.authenticated else False}
         if body is not None:
@@ -124,6 +132,20 @@ class HTTPClient:
 
     def json(self, method, path, **kwargs):
         return decode(self.request(method, path, **kwargs))
+
+    def v2_collection(self, path, key, params=None, *, limit=None):
+        """Every item of a /v2 collection, following its ``next`` links (at most ``limit``
+        items when given)."""
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        items = []
+        while True:
+            body = self.json("GET", path, params=params, version="v2")
+            items.extend(body[key])
+            nexts = [link["href"] for link in body.get("links", ()) if link["rel"] == "next"]
+            if not nexts or (limit is not None and len(items) >= limit):
+                return items[:limit] if limit is not None else items
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(nexts[0]).query)
+            params = {k: v[-1] for k, v in query.items()}
 
 
 def decode(response):

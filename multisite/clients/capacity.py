@@ -14,7 +14,7 @@ _IMAGE_PAGES = 100
 
 
 def _json(transport, region, url, *, headers=None):
-    resp = transport.request("GET", url, region=region, headers=headers)
+    resp = transport.request("GET", url, region=region, headers=headers, service="capacity")
     if resp.status_code >= 400:
         cls = errors.RegionUnavailable if resp.status_code >= 500 else errors.RegionRejected
         raise cls(region, f"GET {url} answered {resp.status_code}", status=resp.status_code)

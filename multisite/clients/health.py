@@ -98,8 +98,8 @@ def status_url(service, url):
     return None
 
 
-def _get(transport, region, url, *, headers=None):
-    resp = transport.request("GET", url, region=region, headers=headers)
+def _get(transport, region, url, *, service, headers=None):
+    resp = transport.request("GET", url, region=region, headers=headers, service=service)
     if resp.status_code >= 500 or resp.status_code == 429:
         raise errors.RegionUnavailable(region, f"GET {url} answered {resp.status_code}",
                                        status=resp.status_code)
@@ -118,7 +118,8 @@ def probe(transport, region, service, url, *, clock=time.monotonic):
               "services": None}
     started = clock()
     try:
-        resp = _get(transport, region, version_url(service, url), headers=headers)
+        resp = _get(transport, region, version_url(service, url), service=service,
+                    headers=headers)
         result["latency_ms"] = round((clock() - started) * 1000.0, 3)
         try:
             result["version"] = parse_version(resp.json())
@@ -126,7 +127,7 @@ def probe(transport, region, service, url, *, clock=time.monotonic):
             result["version"] = None
         listing = status_url(service, url)
         if listing is not None:
-            resp = _get(transport, region, listing, headers=headers)
+            resp = _get(transport, region, listing, service=service, headers=headers)
             if resp.status_code >= 400:
                 result["error"] = f"GET {listing} answered {resp.status_code}"
             else:

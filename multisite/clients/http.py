@@ -27,6 +27,7 @@ import time
 import urllib3
 from keystoneauth1 import exceptions as ks_exc
 
+from multisite import metrics
 from multisite.clients import errors
 
 LOG = logging.getLogger(__name__)
@@ -109,8 +110,23 @@ class Transport:
                                  {**_JSON, "User-Agent": self._user_agent, **auth})
             return self._headers[1]
 
-    def request(self, method, url, *, region, json=None, headers=None):
-        """Response for one call; raises RegionUnavailable when the region cannot answer."""
+    def request(self, method, url, *, region, json=None, headers=None, service=None):
+        """Response for one call; raises RegionUnavailable when the region cannot answer.
+
+        Each call is counted in multisite.metrics by region, service and method.
+        """
+        started = time.monotonic()
+        try:
+            resp = self._request(method, url, region=region, json=json, headers=headers)
+        except errors.RegionUnavailable:
+            metrics.region_call(region, service, method, time.monotonic() - started,
+                                error=True)
+            raise
+        metrics.region_call(region, service, method, time.monotonic() - started,
+                            status=resp.status_code)
+        return resp
+
+    def _request(self, method, url, *, region, json, headers):
         if self.via_session:
             return self._through_session(method, url, region=region, json=json,
                                          headers=headers)

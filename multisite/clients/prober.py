@@ -15,6 +15,7 @@ class Prober:
         self.cloud = cloud or clients.Cloud(conf)
         self._catalog = catalog
         self._transport = transport
+        self._parsed = (None, {})      # (the raw catalog object, its endpoints)
         self.pool = concurrent.futures.ThreadPoolExecutor(
             conf.health.call_concurrency, thread_name_prefix="health-call")
 
@@ -32,7 +33,12 @@ class Prober:
             return health.endpoints(self._catalog())
         if not self.cloud.configured:
             return {}
-        return health.endpoints(self.cloud.catalog.raw())
+        raw = self.cloud.catalog.raw()
+        held, parsed = self._parsed
+        if held is not raw:          # parsed once per catalog fetch, not per region
+            parsed = health.endpoints(raw)
+            self._parsed = (raw, parsed)
+        return parsed
 
     def probe_region(self, region, services):
         """{service: probe result} for {service: url}, all probed at once."""

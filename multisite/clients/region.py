@@ -57,7 +57,7 @@ class Region:
             if self.counter is not None:
                 self.counter(self.name)
             resp = self.http.request(method, url, region=self.name, json=json,
-                                     headers=headers)
+                                     headers=headers, service=service)
         status = resp.status_code
         if status >= 500 or status == 429:
             raise errors.RegionUnavailable(

@@ -22,9 +22,9 @@ def _watch_parent(parent, stop, period=1.0):
             stop.set()
 
 
-def _run_worker(conf, parent=None):
+def _run_worker(conf, parent=None, worker=0):
     db_api.dispose_all()
-    engine = service.EngineService(conf)
+    engine = service.EngineService(conf, worker=worker)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -43,7 +43,8 @@ def main(argv=None):
         _run_worker(conf)
         return
     ctx = multiprocessing.get_context("fork")
-    children = [ctx.Process(target=_run_worker, args=(conf, os.getpid()), name=f"engine-{i}")
+    children = [ctx.Process(target=_run_worker, args=(conf, os.getpid(), i),
+                            name=f"engine-{i}")
                 for i in range(conf.workers)]
     for child in children:
         child.start()

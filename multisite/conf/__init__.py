@@ -10,12 +10,15 @@ from multisite.conf import (
     engine,
     global_limit,
     health,
+    metrics,
     notifications,
     sync,
 )
 
 CONF = cfg.CONF
+# Every option module, in the order the sample lists them (oslo-config-generator).
+MODULES = (api, common, global_limit, dashboard, database, engine, sync, health, metrics,
+           notifications)
 
-for _module in (api, common, dashboard, database, engine, global_limit, health, notifications,
-                sync):
+for _module in MODULES:
     _module.register_opts(CONF)

@@ -6,7 +6,7 @@ import uuid
 
 import oslo_messaging as messaging
 
-from multisite import rpc
+from multisite import metrics, rpc
 from multisite.engine import event_feed, quota_manager, registry, sync_manager
 from multisite.engine import manager as manager_mod
 from multisite.objects import services
@@ -42,11 +42,19 @@ class EngineEndpoint:
         return dict(result, server=self.server, engine_id=self.sync.engine_id)
 
 
+class _KindMetrics(manager_mod.controller_mod.Metrics):
+    """The engine mechanism's metrics hook, into this process's Prometheus counters."""
+
+    def outcome(self, kind, status, seconds):
+        metrics.reconciled(kind, status, seconds)
+
+
 class EngineService:
     """One engine worker: serves RPC and reports its liveness every report_interval."""
 
-    def __init__(self, conf, *, manager=None):
+    def __init__(self, conf, *, manager=None, worker=0):
         self.conf = conf
+        self.worker = worker
         self.engine_id = str(uuid.uuid4())
         self.manager = manager or quota_manager.QuotaManager(conf, engine_id=self.engine_id)
         self.sync = sync_manager.SyncManager(conf, engine_id=self.engine_id)
@@ -76,10 +84,11 @@ class EngineService:
         """The engine mechanism (engine/manager.py) with every kind of the registry."""
         if not registry.KINDS:
             return
-        self.feed = event_feed.EventFeed(self.conf)
+        self._metrics_server = metrics.serve(self.conf, worker=self.worker)
+        self.feed = event_feed.EventFeed(self.conf, metrics=metrics)
         self.feed.start()
         self.kinds = manager_mod.Manager(
-            self.conf, engine_id=self.engine_id,
+            self.conf, engine_id=self.engine_id, metrics=_KindMetrics(),
             coordinator=getattr(self.manager, "coordinator", None))
         for kind in registry.KINDS:
             self.kinds.add(kind, shared=self.feed if kind.env is registry.feed_env else None)
@@ -106,6 +115,8 @@ class EngineService:
         if self.kinds is not None:
             self.kinds.stop()
             self.feed.stop()
+            if self._metrics_server is not None:
+                self._metrics_server.shutdown()
         self.manager.stop()
         self.sync.stop()
         if self._server is not None:

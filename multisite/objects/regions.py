@@ -41,8 +41,10 @@ def save_probe(conf, region, rows, *, forget=()):
             session.execute(sa.delete(models.RegionService).where(
                 models.RegionService.region == region,
                 models.RegionService.service.in_(list(forget))))
+        held = {row.service: row for row in session.scalars(
+            sa.select(models.RegionService).where(models.RegionService.region == region))}
         for values in rows:
-            row = session.get(models.RegionService, (region, values["service"]))
+            row = held.get(values["service"])
             if row is None:
                 row = models.RegionService(region=region, service=values["service"])
                 session.add(row)

@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import uuid
 
-from multisite import reconcilers
+from multisite import metrics, reconcilers
 from multisite.objects import events, regions
 
 LOG = logging.getLogger(__name__)
@@ -99,9 +99,7 @@ def reconcile(key, env):
         log("Region service %s: region=%s service=%s error=%s",
             "down" if event["event_type"] == DOWN else "up", region,
             event["payload"]["service"], event["payload"]["error"])
-    metrics = getattr(prober, "metrics", None)
-    if metrics is not None:
-        metrics.probed(region, results)
+    metrics.probed(results)
     return reconcilers.Outcome.done(result=True)
 
 

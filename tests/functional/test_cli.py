@@ -144,3 +144,24 @@ def test_docs_cli_md_all_in_one(all_in_one):
 def test_readme_all_in_one(all_in_one):
     """The README's first steps (curl against the all-in-one) work as printed."""
     assert run_doc("all-in-one", clean_env(), url=all_in_one, doc=README) >= 9
+
+
+def test_event_list_follow(all_in_one):
+    """`multisite event list --follow` prints an event made after it started."""
+    env = clean_env() | {"OS_MULTISITE_URL": all_in_one, "OS_MULTISITE_ROLES": "admin",
+                         "OS_PROJECT_ID": "2f6c1b3e8d0a4c5f9e7d6b5a4c3b2a10",
+                         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    target = "0123456789abcdef0123456789abcdef"
+    follow = subprocess.Popen(
+        [str(BIN / "multisite"), "event", "list", "--project", target, "--follow",
+         "--poll-interval", "0.5", "-f", "value"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(3)           # it has printed the (empty) history and is polling
+        subprocess.run([str(BIN / "multisite"), "quota", "update", target, "--cores", "3"],
+                       env=env, check=True, capture_output=True, timeout=60)
+        line = follow.stdout.readline()
+        assert "multisite.quota.update" in line and target in line, line
+    finally:
+        follow.terminate()
+        follow.wait(timeout=10)

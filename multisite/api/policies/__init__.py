@@ -5,6 +5,7 @@ import itertools
 from multisite.api.policies import (
     base,
     events,
+    metrics,
     quota_classes,
     quota_settings,
     quotas,
@@ -18,4 +19,4 @@ def list_rules():
     return list(itertools.chain(
         base.list_rules(), quotas.list_rules(), quota_classes.list_rules(),
         sync_jobs.list_rules(), quota_settings.list_rules(), events.list_rules(),
-        regions.list_rules(), sessions.list_rules()))
+        regions.list_rules(), metrics.list_rules(), sessions.list_rules()))

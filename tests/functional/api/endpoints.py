@@ -73,6 +73,7 @@ ENDPOINTS = [
     Endpoint("v2-regions-show", "GET", "/v2/regions/RegionOne", caller_scoped=True),
     Endpoint("v2-capacity", "GET", "/v2/capacity", admin_only=True),
     Endpoint("v2-capacity-region", "GET", "/v2/capacity/RegionOne", admin_only=True),
+    Endpoint("metrics", "GET", "/metrics", admin_only=True),
 ]
 
 
@@ -85,3 +86,4 @@ def seed(conf, target):
                          "payload": {}}])
     assert events.get(conf, EVENT_ID)["message_id"] == "persona-seed"
     regions.save_probe(conf, "RegionOne", [{"service": "compute", "reachable": True}])
+    conf.set_override("enabled", True, group="metrics")   # undone by the conf fixture

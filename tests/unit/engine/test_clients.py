@@ -25,7 +25,7 @@ class _Transport:
         self.answers = answers
         self.requests = []
 
-    def request(self, method, url, *, region, json=None, headers=None):
+    def request(self, method, url, *, region, json=None, headers=None, service=None):
         self.requests.append((method, url, json))
         answer = self.answers.get((method, url.split("?")[0]))
         if isinstance(answer, Exception):

@@ -1,0 +1,181 @@
+"""Event feed figures: ingestion from RabbitMQ into the database, and GET /v2/events
+latency over a large stored history.
+
+ingest: publishes --count notifications with oslo.messaging's Notifier on a private
+RabbitMQ vhost (made with rabbitmqctl), then starts one region's listener and times how
+long it takes to store them all (notifications/s), into SQLite or MariaDB.
+query: stores --events events (100 projects, 20 regions, one per second of time) with
+Core executemany, then times --samples GET /v2/events filtered by project and a one-hour
+time range through the in-process API (handler, policy, query, JSON): p50/p99.
+
+    .venv/bin/python -m bench.events ingest --count 20000 [--db mysql]
+    .venv/bin/python -m bench.events query --events 1000000
+"""
+
+import argparse
+import datetime
+import random
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+
+import oslo_messaging as messaging
+import sqlalchemy as sa
+import webob
+from oslo_context import context as oslo_context
+
+from multisite import rpc
+from multisite.api import app as api_app
+from multisite.conf import CONF
+from multisite.db import api as db_api
+from multisite.db import migration, models
+from multisite.engine import event_feed
+
+PROJECTS = [uuid.UUID(int=i + 1).hex for i in range(100)]
+T0 = datetime.datetime(2026, 1, 1)
+
+
+def _configure(workdir, db):
+    rpc.register_opts(CONF)
+    CONF([], project="multisite", default_config_files=[])
+    url = f"sqlite:///{workdir}/bench.sqlite"
+    if db == "mysql":
+        name = f"bench_events_{uuid.uuid4().hex[:8]}"
+        engine = sa.create_engine("mysql+pymysql://root@127.0.0.1:3306/")
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"CREATE DATABASE {name}"))
+        url = f"mysql+pymysql://root@127.0.0.1:3306/{name}"
+    CONF.set_override("connection", url, group="database")
+    CONF.set_override("transport_url", "fake://")
+    CONF.set_override("auth_strategy", "noauth")
+    migration.db_sync(CONF)
+    return CONF, url
+
+
+def _drop(url):
+    if url.startswith("mysql"):
+        name = url.rsplit("/", 1)[1]
+        engine = sa.create_engine("mysql+pymysql://root@127.0.0.1:3306/")
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"DROP DATABASE {name}"))
+
+
+def _count(conf):
+    with db_api.get_engine(conf).connect() as connection:
+        return connection.execute(sa.select(sa.func.count()).select_from(models.Event)).scalar()
+
+
+def ingest(args):
+    vhost = f"ms-bench-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["rabbitmqctl", "add_vhost", vhost], check=True, capture_output=True)
+    subprocess.run(["rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+                   check=True, capture_output=True)
+    url = f"rabbit://guest:guest@127.0.0.1:5672/{vhost}"
+    with tempfile.TemporaryDirectory() as workdir:
+        conf, db_url = _configure(workdir, args.db)
+        try:
+            conf.set_override("region_transport_url", [f"RegionOne={url}"],
+                              group="notifications")
+            conf.set_override("batch_size", args.batch_size, group="notifications")
+            feed = event_feed.EventFeed(conf)
+            feed.start()      # creates the pool's queue; then stop and let messages pile up
+            while feed.listeners["RegionOne"].state != "listening":
+                time.sleep(0.1)
+            feed.stop()
+            transport = messaging.get_notification_transport(conf, url=url)
+            notifier = messaging.Notifier(transport, publisher_id="compute.bench",
+                                          driver="messagingv2", topics=["notifications"])
+            started = time.monotonic()
+            for i in range(args.count):
+                project = PROJECTS[i % len(PROJECTS)]
+                notifier.info(oslo_context.RequestContext(project_id=project, overwrite=False),
+                              "compute.instance.create.end",
+                              {"instance_id": str(uuid.UUID(int=i)), "tenant_id": project})
+            published = time.monotonic() - started
+            feed = event_feed.EventFeed(conf)
+            cpu, started = time.process_time(), time.monotonic()
+            feed.start()
+            while _count(conf) < args.count and time.monotonic() - started < args.timeout:
+                time.sleep(0.05)
+            took, cpu = time.monotonic() - started, time.process_time() - cpu
+            stored = _count(conf)
+            feed.stop()
+        finally:
+            subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True)
+            db_api.dispose_all()
+            _drop(db_url)
+    print(f"| {args.db} | {args.count} | {args.batch_size} | {published:.1f} | {took:.2f} | "
+          f"{stored / took:.0f} | {cpu:.2f} | {stored} |")
+
+
+def _fill(conf, total, batch=20000):
+    rng = random.Random(7)
+    engine = db_api.get_engine(conf)
+    table = models.Event.__table__
+    for start in range(0, total, batch):
+        rows = []
+        for i in range(start, min(total, start + batch)):
+            when = T0 + datetime.timedelta(seconds=i)
+            rows.append({"message_id": f"bench-{i}", "origin": "region",
+                         "region": f"Region{rng.randrange(20):03d}",
+                         "project_id": PROJECTS[rng.randrange(len(PROJECTS))],
+                         "event_type": "compute.instance.create.end",
+                         "resource_id": str(uuid.UUID(int=i)), "priority": "INFO",
+                         "generated_at": when, "received_at": when,
+                         "payload": f'{{"n": {i}}}'})
+        with engine.begin() as connection:
+            connection.execute(table.insert(), rows)
+
+
+def query(args):
+    with tempfile.TemporaryDirectory() as workdir:
+        conf, db_url = _configure(workdir, args.db)
+        try:
+            started = time.monotonic()
+            _fill(conf, args.events)
+            print(f"stored {args.events} events in {time.monotonic() - started:.1f} s")
+            app = api_app.build_app(conf)
+            rng = random.Random(11)
+            span = args.events
+            times = []
+            for _ in range(args.samples):
+                project = PROJECTS[rng.randrange(len(PROJECTS))]
+                since = T0 + datetime.timedelta(seconds=rng.randrange(span - 3600))
+                until = since + datetime.timedelta(hours=1)
+                url = (f"/v2/events?project_id={project}&since={since.isoformat()}Z"
+                       f"&until={until.isoformat()}Z&limit=100")
+                req = webob.Request.blank(url, headers={"X-Project-Id": project,
+                                                        "X-Roles": "admin"})
+                t = time.monotonic()
+                resp = req.get_response(app)
+                times.append(time.monotonic() - t)
+                assert resp.status_int == 200, resp.body
+            times.sort()
+            p50 = statistics.median(times) * 1000
+            p99 = times[int(len(times) * 0.99) - 1] * 1000
+            print(f"| {args.db} | {args.events} | {args.samples} | {p50:.1f} | {p99:.1f} |")
+        finally:
+            db_api.dispose_all()
+            _drop(db_url)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    one = sub.add_parser("ingest")
+    one.add_argument("--count", type=int, default=20000)
+    one.add_argument("--batch-size", type=int, default=200)
+    one.add_argument("--timeout", type=float, default=600)
+    one.add_argument("--db", choices=["sqlite", "mysql"], default="sqlite")
+    two = sub.add_parser("query")
+    two.add_argument("--events", type=int, default=1000000)
+    two.add_argument("--samples", type=int, default=300)
+    two.add_argument("--db", choices=["sqlite", "mysql"], default="sqlite")
+    args = parser.parse_args(argv)
+    (ingest if args.what == "ingest" else query)(args)
+
+
+if __name__ == "__main__":
+    main()

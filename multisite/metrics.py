@@ -1,0 +1,89 @@
+"""Prometheus metrics of one process: region calls, probes, events, reconciles.
+
+Labels are bounded: region (the catalog's regions), service (five names), operation
+(the HTTP method), kind and status (fixed sets). Never a project or resource id.
+Engines expose these on their own bind ([metrics] engine_port); the API's /metrics
+adds the database-wide view (api/handlers/metrics.py).
+"""
+
+import logging
+
+import prometheus_client as prom
+
+LOG = logging.getLogger(__name__)
+
+_LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+REGION_CALLS = prom.Histogram(
+    "multisite_region_call_seconds", "Calls to a region's OpenStack APIs, by outcome.",
+    ["region", "service", "operation"], buckets=_LATENCY)
+REGION_CALL_ERRORS = prom.Counter(
+    "multisite_region_call_errors_total",
+    "Region calls that failed: unreachable (connection, timeout), 5xx or 4xx.",
+    ["region", "service", "operation", "reason"])
+PROBES = prom.Histogram(
+    "multisite_probe_seconds", "Health probe latency (version document) per service.",
+    ["service"], buckets=_LATENCY)
+EVENTS = prom.Counter(
+    "multisite_events_received_total",
+    "Notifications received from a region's bus: stored, duplicate (message id already "
+    "stored), invalid (no message id) or failed (requeued).", ["region", "result"])
+RECONCILES = prom.Counter(
+    "multisite_reconcile_total", "Engine reconciles by kind and outcome.", ["kind", "status"])
+RECONCILE_SECONDS = prom.Histogram(
+    "multisite_reconcile_seconds", "Engine reconcile duration by kind.", ["kind"],
+    buckets=_LATENCY)
+
+
+def region_call(region, service, operation, seconds, *, status=None, error=False):
+    """One region call; status is the HTTP status, error True when none came back."""
+    service = service or "other"
+    REGION_CALLS.labels(region, service, operation).observe(seconds)
+    if error:
+        REGION_CALL_ERRORS.labels(region, service, operation, "unreachable").inc()
+    elif status is not None and status >= 500:
+        REGION_CALL_ERRORS.labels(region, service, operation, "5xx").inc()
+    elif status is not None and status >= 400:
+        REGION_CALL_ERRORS.labels(region, service, operation, "4xx").inc()
+
+
+def probed(results):
+    for service, result in results.items():
+        if result.get("latency_ms") is not None and result.get("reachable"):
+            PROBES.labels(service).observe(result["latency_ms"] / 1000.0)
+
+
+def events_received(region, stored, duplicates, invalid):
+    EVENTS.labels(region, "stored").inc(stored)
+    EVENTS.labels(region, "duplicate").inc(duplicates)
+    EVENTS.labels(region, "invalid").inc(invalid)
+
+
+def events_failed(region, count):
+    EVENTS.labels(region, "failed").inc(count)
+
+
+def reconciled(kind, status, seconds):
+    RECONCILES.labels(kind, status).inc()
+    RECONCILE_SECONDS.labels(kind).observe(seconds)
+
+
+def serve(conf, *, worker=0):
+    """Start the engine's metrics listener when [metrics] engine_port is set."""
+    port = conf.metrics.engine_port
+    if not port:
+        return None
+    try:
+        server, _thread = prom.start_http_server(port + worker, addr=conf.metrics.engine_host)
+    except OSError as exc:
+        LOG.error("Metrics listener not started: host=%s port=%d error=%s",
+                  conf.metrics.engine_host, port + worker, exc)
+        return None
+    LOG.info("Metrics listener started: host=%s port=%d", conf.metrics.engine_host,
+             port + worker)
+    return server
+
+
+def prometheus_text():
+    """This process's metrics in the Prometheus text format."""
+    return prom.generate_latest(prom.REGISTRY).decode()
