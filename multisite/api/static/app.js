@@ -12,8 +12,10 @@ const nav = document.getElementById("nav");
 const identityBox = document.getElementById("identity");
 let session = null;
 let stopPage = () => {};
+let current = { page: "overview", params: new URLSearchParams() };
 
 function route() {
+  if (location.hash && !location.hash.startsWith("#/")) return { page: current.page, params: current.params };
   const [path, query] = (location.hash.replace(/^#\/?/, "") || "overview").split("?");
   const params = new URLSearchParams(query || "");
   return { page: PAGES[path] ? path : "overview", params };
@@ -34,11 +36,12 @@ async function render() {
   stopPage();
   stopPage = () => {};
   const { page, params } = route();
+  current = { page, params };
   const target = targetProject(params);
   for (const link of nav.querySelectorAll("a")) {
-    const current = link.dataset.page === page;
-    link.classList.toggle("active", current);
-    if (current) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
+    const isCurrent = link.dataset.page === page;
+    link.classList.toggle("active", isCurrent);
+    if (isCurrent) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
     link.href = `#/${link.dataset.page}` + (target !== session.project.id ? `?project=${encodeURIComponent(target)}` : "");
   }
   renderIdentity(target);
@@ -47,8 +50,14 @@ async function render() {
   const ctx = { session, target, own: target === session.project.id, go: (p) => go(p, target) };
   const stop = await PAGES[page].render(ctx, mount);
   stopPage = typeof stop === "function" ? stop : () => {};
+  // After a page change, focus goes to the new heading, unless the user has moved it
+  // meanwhile (a page renders after its data arrives).
   const heading = mount.querySelector("h1");
-  if (heading) { heading.tabIndex = -1; heading.focus({ preventScroll: true }); }
+  const focused = document.activeElement;
+  if (heading && (!focused || focused === document.body || focused.closest("nav"))) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+  }
 }
 
 function renderIdentity(target) {
@@ -166,6 +175,11 @@ async function boot() {
   document.getElementById("noauth-banner").hidden = api.AUTH !== "noauth";
   api.whenUnauthenticated(() => showLogin(notice("Your session has ended: log in again.", "warn")));
   window.addEventListener("hashchange", render);
+  // The skip link moves focus only; as a hash it would be taken for a page route.
+  document.querySelector("a.skip").addEventListener("click", (event) => {
+    event.preventDefault();
+    main.focus();
+  });
   if (api.AUTH === "noauth" && !api.noauthIdentity()) return showLogin();
   try {
     started((await api.get("/auth/session", { quiet401: true })).data.session);
