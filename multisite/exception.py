@@ -70,3 +70,18 @@ class EngineUnavailable(MultisiteError):
 class EngineError(MultisiteError):
     code = "engine.error"
     message = "Error while requesting usage."
+
+
+class Unauthenticated(MultisiteError):
+    code = "auth.unauthenticated"
+    message = "Authentication required: missing or invalid token"
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "auth.invalid_credentials"
+    message = "The identity service refused these credentials: %(reason)s"
+
+
+class IdentityUnavailable(MultisiteError):
+    code = "auth.identity_unavailable"
+    message = "The identity service did not answer: %(reason)s"

@@ -12,6 +12,13 @@ if [ "${CI:-}" = "true" ] && ! { command -v mount.nfs && command -v qemu-img; } 
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
         nfs-common qemu-utils
 fi
+# The dashboard's browser tests drive Debian's Chromium (never a downloaded browser).
+if [ "${CI:-}" = "true" ] && [ ! -x /usr/bin/chromium ]; then
+    echo "== apt-get install chromium chromium-driver (dashboard browser tests)"
+    SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver
+fi
 echo "== ruff"
 .venv/bin/ruff check multisite tests bench
 echo "== import-linter (layer contracts)"

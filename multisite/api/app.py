@@ -10,7 +10,7 @@ import webob.dec
 from oslo_middleware import request_id
 
 from multisite import context as ms_context
-from multisite.api import errors, routes, wsgi
+from multisite.api import cookies, dashboard, errors, routes, wsgi
 from multisite.api.handlers import common
 
 LOG = logging.getLogger(__name__)
@@ -47,7 +47,8 @@ class Router:
                     return errors.error_response(
                         401, "auth.unauthenticated",
                         "Authentication required: missing or invalid token")
-                wsgi.read_body(req, self.conf.api_request_max_body_size)
+            # the body limit holds for public routes with a body too (the dashboard login)
+            wsgi.read_body(req, self.conf.api_request_max_body_size)
             req.environ["multisite.ids_as_sent"] = dict(kwargs)
             for name, spell in routes.ID_VARIABLES.items():
                 if name in kwargs:
@@ -85,6 +86,31 @@ class ContextMiddleware:
             # the token's project in the one spelling the URLs are brought to
             ctx.project_id = common.same_project_spelling(ctx.project_id)
             environ["multisite.context"] = ctx
+        return self.app(environ, start_response)
+
+
+class SessionCookie:
+    """Dashboard sessions: the cookie's token becomes X-Auth-Token, and a write sent with
+    the cookie needs the session's CSRF token in X-CSRF-Token (else 403)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        token = cookies.from_environ(environ)
+        method = environ.get("REQUEST_METHOD", "GET")
+        login = method == "POST" and environ.get("PATH_INFO", "").rstrip("/") == routes.SESSION
+        if token is None or environ.get("HTTP_X_AUTH_TOKEN") or login:
+            # An explicit token wins; a new login does not need the old session.
+            return self.app(environ, start_response)
+        if method not in cookies.SAFE_METHODS and not cookies.csrf_valid(
+                token, environ.get("HTTP_X_CSRF_TOKEN")):
+            response = errors.error_response(
+                403, "auth.csrf_invalid",
+                f"A write authenticated by the session cookie needs the session's "
+                f"{cookies.CSRF_HEADER} header")
+            return response(environ, start_response)
+        environ["HTTP_X_AUTH_TOKEN"] = token
         return self.app(environ, start_response)
 
 
@@ -199,10 +225,14 @@ class PublicRoot:
 
 def build_app(conf):
     """The middleware list, outermost first: request id, fault/access log, public root,
-    auth, context."""
+    dashboard page, session cookie (keystone), auth, context."""
     router = Router(conf)
     app = ContextMiddleware(router, conf)
     app = _auth(app, conf)
+    if conf.auth_strategy == "keystone":
+        app = SessionCookie(app)
+    if conf.dashboard.enabled:
+        app = dashboard.StaticPages(app, conf)
     app = PublicRoot(app, router)
     app = FaultWrapper(app)
     app = request_id.RequestId(app)

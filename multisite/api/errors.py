@@ -39,6 +39,8 @@ _STATUS_BY_EXCEPTION = (
     (exception.Conflict, 409),
     (exception.EngineError, 400),
     (exception.EngineUnavailable, 503),
+    (exception.Unauthenticated, 401),
+    (exception.IdentityUnavailable, 503),
 )
 
 

@@ -16,6 +16,7 @@ from multisite.api.handlers import (
     quotas,
     regions,
     root,
+    sessions,
     sync_jobs,
     sync_policies,
     sync_status,
@@ -28,6 +29,7 @@ V10 = r"/v1\.0/(?P<project_id>" + SEG + ")"
 V11 = r"/v1\.1/(?P<project_id>" + SEG + ")"
 QS = V10 + r"/os-quota-sets"
 QS11 = V11 + r"/os-quota-sets"
+SESSION = "/auth/session"
 # /v2: Multisite's own resources; no project in the path (it comes from the token).
 V2 = r"/v2"
 
@@ -81,10 +83,13 @@ ROUTES = [
     ("GET", V2 + r"/sync-policies/(?P<policy_id>" + SEG + ")", sync_policies.show),
     ("DELETE", V2 + r"/sync-policies/(?P<policy_id>" + SEG + ")", sync_policies.delete),
     ("POST", V2 + r"/sync-policies/(?P<policy_id>" + SEG + ")/audit", sync_policies.audit),
+    ("POST", SESSION, sessions.create),
+    ("GET", SESSION, sessions.show),
+    ("DELETE", SESSION, sessions.delete),
 ]
 
-# Routes that need no identity and run no policy check.
-PUBLIC = {root.versions}
+# Routes that need no identity and run no policy check (logging in makes an identity).
+PUBLIC = {root.versions, sessions.create}
 
 # Route variables holding ids, and the one spelling each is brought to before any
 # handler runs (a 400 for anything that is not an id): one rule for every resource.

@@ -6,6 +6,7 @@ from multisite.conf import (
     addresses,
     api,
     common,
+    dashboard,
     database,
     engine,
     global_limit,
@@ -20,8 +21,8 @@ from multisite.conf import (
 
 CONF = cfg.CONF
 # Every option module, in the order the sample lists them (oslo-config-generator).
-MODULES = (api, common, global_limit, database, engine, sync, health, identity, keyagent,
-           metrics, notifications, addresses, sync_policy)
+MODULES = (api, common, global_limit, dashboard, database, engine, sync, health, identity,
+           keyagent, metrics, notifications, addresses, sync_policy)
 
 for _module in MODULES:
     _module.register_opts(CONF)

@@ -26,7 +26,9 @@ def list_for_project(conf, project_id):
             {"region": row.region, "status": row.status, "error": row.error,
              "last_sync_at": _iso(row.last_sync_at), "usage_at": _iso(row.usage_at),
              "consecutive_failures": row.failures,
-             "next_attempt_at": _iso(row.next_attempt_at)}
+             "next_attempt_at": _iso(row.next_attempt_at),
+             "usage": json.loads(row.usage) if row.usage else None,
+             "limits": json.loads(row.limits) if row.limits else None}
             for row in rows
         ]
 

@@ -21,6 +21,7 @@ from multisite.api import routes
 from multisite.api.schemas import address_conflicts as address_conflict_schemas
 from multisite.api.schemas import quota_classes as quota_class_schemas
 from multisite.api.schemas import quotas as quota_schemas
+from multisite.api.schemas import sessions as session_schemas
 from multisite.api.schemas import sync_jobs as sync_job_schemas
 from tests.functional import test_hardening as hardening
 
@@ -142,7 +143,8 @@ def test_document_request_schemas_are_the_code_schemas():
                        ("QuotaSetDelete", quota_schemas.DELETE),
                        ("QuotaClassSetUpdate", quota_class_schemas.UPDATE),
                        ("SyncJobCreate", sync_job_schemas.CREATE),
-                       ("AddressConflictCheck", address_conflict_schemas.CHECK)]:
+                       ("AddressConflictCheck", address_conflict_schemas.CHECK),
+                       ("SessionCreate", session_schemas.CREATE)]:
         assert components[name] == json.loads(json.dumps(code)), name
 
 

@@ -120,6 +120,8 @@ def test_foreign_url_project_is_forbidden(wsgi_app):
 COVERED_ELSEWHERE = {
     "multisite.api.handlers.sync_jobs": "tests/functional/test_sync_jobs_api.py",
     "multisite.api.handlers.sync_policies": "tests/functional/test_sync_policies_api.py",
+    "multisite.api.handlers.sessions": "tests/functional/test_dashboard.py and "
+                                       "tests/integration/test_dashboard_sessions.py",
 }
 
 
@@ -132,8 +134,9 @@ def test_matrix_covers_every_route():
     assert called == every
 
 
-def test_public_routes_are_only_the_version_document():
-    assert {h.__qualname__ for h in routes.PUBLIC} == {"versions"}
+def test_public_routes_are_only_the_version_document_and_the_login():
+    assert {f"{h.__module__}.{h.__qualname__}" for h in routes.PUBLIC} == {
+        "multisite.api.handlers.root.versions", "multisite.api.handlers.sessions.create"}
 
 
 def test_handler_without_policy_check_is_a_500(db, monkeypatch):

@@ -15,6 +15,7 @@ from multisite.api.policies import (
     quota_settings,
     quotas,
     regions,
+    sessions,
     sync_jobs,
     sync_policies,
     sync_status,
@@ -28,4 +29,5 @@ def list_rules():
         sync_status.list_rules(), events.list_rules(),
         regions.list_rules(), metrics.list_rules(),
         inventory.list_rules(), addresses.list_rules(), address_conflicts.list_rules(),
-        sync_policies.list_rules(), identity_nodes.list_rules(), key_rotations.list_rules()))
+        sync_policies.list_rules(), identity_nodes.list_rules(), key_rotations.list_rules(),
+        sessions.list_rules()))

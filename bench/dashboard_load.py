@@ -1,0 +1,96 @@
+"""Dashboard load time in headless Chromium, beside the API calls the page makes.
+
+    .venv/bin/python -m bench.dashboard_load [--loads 10]
+
+Starts multisite-all-in-one (noauth, SQLite) on a free loopback port, then for each
+page (Overview, Quotas, Sync, Events) loads it --loads times in a fresh browser context
+(cold cache) and once more warm, timing navigation start to the page's heading. Beside it:
+the same API calls made directly (urllib3, sequential), which is the floor the page
+cannot beat. Prints p50 and max in milliseconds.
+"""
+
+import argparse
+import statistics
+import tempfile
+import time
+import uuid
+
+import urllib3
+
+from tests.functional.api import servers
+
+PAGES = {
+    "overview": ("Overview", ["/auth/session", "/v1.0/{p}/os-quota-sync-status/{p}",
+                              "/v1.0/{p}/os-sync/active", "/v2/regions"]),
+    "quotas": ("Quotas", ["/auth/session", "/v1.0/{p}/os-quota-sets/{p}/detail",
+                          "/v1.0/{p}/os-quota-sync-status/{p}"]),
+    "sync": ("Sync", ["/auth/session", "/v1.0/{p}/os-quota-sync-status/{p}",
+                      "/v1.0/{p}/os-sync"]),
+    "events": ("Events", ["/auth/session", "/v1.0/{p}/os-quota-sync-status/{p}",
+                          "/v2/events?limit=50"]),
+}
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+def _direct(origin, project, paths, loads):
+    http = urllib3.PoolManager()
+    headers = {"X-Project-Id": project, "X-User-Id": "bench", "X-Roles": "admin"}
+    times = []
+    for _ in range(loads):
+        started = time.perf_counter()
+        for path in paths:
+            resp = http.request("GET", origin + path.format(p=project), headers=headers)
+            assert resp.status == 200, (path, resp.status)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _browser(browser, origin, project, page_name, heading, loads):
+    cold = []
+    identity = f'{{"project_id": "{project}", "user_id": "bench", "roles": "admin"}}'
+    script = f"sessionStorage.setItem('multisite.noauth.identity', '{identity}')"
+    for _ in range(loads + 1):
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.add_init_script(script)
+        page = context.new_page()
+        started = time.perf_counter()
+        page.goto(f"{origin}/dashboard/#/{page_name}")
+        page.get_by_role("heading", name=heading, exact=True).wait_for()
+        page.locator(".loading").wait_for(state="detached")
+        cold.append((time.perf_counter() - started) * 1000)
+        context.close()
+    return cold[1:]  # the first load also starts the browser's network service
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loads", type=int, default=10)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config, port = servers.write_config(tmp, connection=f"sqlite:///{tmp}/ms.sqlite")
+        servers.manage(config, "db_sync")
+        proc = servers.start("multisite-all-in-one", config, tmp)
+        try:
+            servers.wait_ready(proc, port, timeout=120)
+            origin = f"http://127.0.0.1:{port}"
+            project = uuid.uuid4().hex
+            print(f"{'page':<10} {'browser p50':>12} {'browser max':>12} "
+                  f"{'direct API p50':>15} {'direct API max':>15}   (ms, {args.loads} loads)")
+            with sync_playwright() as driver:
+                browser = driver.chromium.launch(executable_path="/usr/bin/chromium",
+                                                 args=FLAGS, headless=True)
+                for name, (heading, paths) in PAGES.items():
+                    shown = _browser(browser, origin, project, name, heading, args.loads)
+                    direct = _direct(origin, project, paths, args.loads)
+                    print(f"{name:<10} {statistics.median(shown):>12.0f} {max(shown):>12.0f} "
+                          f"{statistics.median(direct):>15.0f} {max(direct):>15.0f}")
+                browser.close()
+        finally:
+            servers.stop(proc)
+
+
+if __name__ == "__main__":
+    main()

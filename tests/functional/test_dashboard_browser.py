@@ -1,0 +1,112 @@
+"""The dashboard in headless Chromium against multisite-all-in-one in noauth mode.
+
+The identity picker and its banner, the quota form of an admin (the API's value
+changes), what a member does not get, keyboard entry, and the page under its CSP with
+nothing fetched from elsewhere. Keystone logins: tests/integration/test_dashboard_e2e.py.
+"""
+
+import uuid
+
+import pytest
+
+from tests import browser
+from tests.functional.api import servers
+
+PROJECT = uuid.uuid4().hex
+
+
+@pytest.fixture
+def all_in_one(tmp_path):
+    connection = f"sqlite:///{tmp_path / 'multisite.sqlite'}"
+    config, port = servers.write_config(str(tmp_path), connection=connection)
+    servers.manage(config, "db_sync")
+    proc = servers.start("multisite-all-in-one", config, str(tmp_path))
+    try:
+        servers.wait_ready(proc, port)
+        yield port
+    finally:
+        servers.stop(proc)
+
+
+def _pick(page, role):
+    page.get_by_label("Project id", exact=True).fill(PROJECT)
+    page.get_by_label("Role").select_option(role)
+    page.get_by_role("button", name="Continue").click()
+    page.locator("#nav").wait_for()
+
+
+def test_noauth_dashboard(all_in_one, tmp_path):
+    origin = f"http://127.0.0.1:{all_in_one}"
+    with browser.chromium() as chromium:
+        watched = browser.Watched(chromium, origin, tmp_path / "screenshots")
+        page = watched.page
+        response = page.goto("/dashboard/")
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        banner = page.locator("#noauth-banner")
+        banner.wait_for()
+        assert "noauth mode" in banner.inner_text()
+        page.get_by_role("heading", name="Choose an identity").wait_for()
+        watched.shot("noauth-picker")
+
+        _pick(page, "admin")
+        page.get_by_role("heading", name="Overview").wait_for()
+        page.get_by_text("No regions known yet.").wait_for()
+        watched.shot("noauth-overview")
+
+        page.get_by_role("link", name="Quotas").click()
+        cores = page.get_by_label("Global limit of cores")
+        cores.fill("33")
+        page.get_by_role("button", name="Save limits").click()
+        page.get_by_text("Saved: cores = 33").wait_for()
+        watched.shot("noauth-quotas-admin")
+        client = servers.Client(all_in_one, project_id=PROJECT, roles="member")
+        status, _h, body = client.request("GET", f"/v1.0/{PROJECT}/os-quota-sets/{PROJECT}")
+        client.close()
+        assert status == 200 and body["quota_set"]["cores"] == 33
+
+        page.get_by_role("link", name="Events").click()
+        page.get_by_role("heading", name="Events").wait_for()
+        page.locator('table.events tr[data-type="multisite.quota.update"]').wait_for()
+        assert page.locator("#events-all-projects").count() == 1
+        watched.shot("noauth-events")
+
+        page.get_by_role("link", name="Sync").click()
+        page.get_by_text("No sync jobs yet.").wait_for()
+        assert page.locator("#all-projects").count() == 1
+
+        page.get_by_role("button", name="Change identity").click()
+        _pick(page, "member")
+        assert page.locator("#project-switch").count() == 0
+        page.get_by_role("link", name="Quotas").click()
+        page.get_by_role("heading", name="Quotas").wait_for()
+        page.locator("table.quotas").wait_for()
+        assert "33" in page.locator("tr[data-resource=cores]").inner_text()
+        assert page.locator("input.limit-input").count() == 0
+        assert page.get_by_role("button", name="Save limits").count() == 0
+        assert page.get_by_role("button", name="Sync now").count() == 0
+        watched.shot("noauth-quotas-member")
+        page.get_by_role("link", name="Sync").click()
+        page.get_by_text("No sync jobs yet.").wait_for()
+        assert page.locator("#all-projects").count() == 0
+        page.get_by_role("link", name="Events").click()
+        page.locator('table.events tr[data-type="multisite.quota.update"]').wait_for()
+        assert page.locator("#events-all-projects").count() == 0
+
+        # keyboard: the nav is reached with Tab and followed with Enter; the skip link
+        # moves focus to the content
+        page.goto("/dashboard/#/overview")
+        page.get_by_role("heading", name="Overview").wait_for()
+        page.evaluate("document.activeElement.blur()")
+        for _ in range(12):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.textContent") == "Quotas":
+                break
+        page.keyboard.press("Enter")
+        page.locator("table.quotas").wait_for()
+        page.locator("a.skip").focus()
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"
+
+        assert watched.local_storage() == {}
+        watched.assert_clean()
+        watched.close()
