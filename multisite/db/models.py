@@ -340,6 +340,8 @@ class SyncPolicy(Base):
     __tablename__ = "sync_policies"
     __table_args__ = (Index("ix_sync_policies_project_id", "project_id", "id"),)
 
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False)
     # the owner of keypair policies' keypairs (NULL for project resources without a user)
     user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     resource_type: Mapped[str] = mapped_column(String(32), nullable=False)
@@ -363,10 +365,12 @@ class SyncPolicyTarget(Base):
 
     policy_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("sync_policies.id", ondelete="CASCADE"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(255), primary_key=True)
     # in_sync | missing | drifted | conflict | failed
     state: Mapped[str] = mapped_column(String(16), nullable=False)
     # JSON [{"resource", "state", "detail"}] of the resources not in sync.
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     # JSON list of resource names this policy created or adopted in the region.
     managed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    audited_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
     repaired_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
