@@ -5,18 +5,44 @@ from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 
 from multisite.api import policies
-from multisite.api.policies import quota_classes, quota_settings, quotas, sync_jobs, sync_status
+from multisite.api.policies import (
+    address_conflicts,
+    addresses,
+    events,
+    identity_nodes,
+    inventory,
+    key_rotations,
+    metrics,
+    quota_classes,
+    quota_settings,
+    quotas,
+    regions,
+    sessions,
+    sync_jobs,
+    sync_policies,
+    sync_status,
+)
 
 PROJECT = "6f1a3b2c4d5e4f708192a3b4c5d6e7f8"
 OTHER = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
 
 READS = [quotas.DEFAULTS, quotas.SHOW, quotas.DETAIL, sync_status.SHOW, quota_classes.SHOW,
-         quota_settings.SHOW, sync_jobs.LIST, sync_jobs.SHOW]
+         quota_settings.SHOW, sync_jobs.LIST, sync_jobs.SHOW,
+         events.LIST, events.SHOW, regions.LIST, regions.SHOW, inventory.LIST,
+         addresses.LIST, addresses.SHOW, address_conflicts.LIST, address_conflicts.SHOW,
+         address_conflicts.CHECK, sync_policies.LIST, sync_policies.SHOW]
+# admin only (the name says "writes": what only an admin may do, reads of all projects too)
 WRITES = [quotas.UPDATE, quotas.DELETE, quotas.SYNC, quota_classes.UPDATE,
           quota_classes.DELETE, quota_settings.UPDATE, sync_jobs.CREATE_FLAVOR,
-          sync_jobs.LIST_ALL_PROJECTS]
+          sync_jobs.LIST_ALL_PROJECTS, events.LIST_ALL_PROJECTS, regions.CAPACITY,
+          metrics.SHOW, addresses.LIST_ALL_PROJECTS, address_conflicts.LIST_ALL_PROJECTS,
+          sync_policies.LIST_ALL_PROJECTS, identity_nodes.LIST, identity_nodes.SHOW,
+          key_rotations.CREATE, key_rotations.LIST, key_rotations.SHOW]
 # what a member (not a reader) of the project may do besides an admin
-MEMBER_WRITES = [sync_jobs.CREATE, sync_jobs.DELETE]
+MEMBER_WRITES = [sync_jobs.CREATE, sync_jobs.DELETE, sync_policies.CREATE,
+                 sync_policies.DELETE, sync_policies.AUDIT]
+# one's own dashboard session: any authenticated caller
+ANY_CALLER = [sessions.SHOW, sessions.DELETE]
 
 # name: (roles, token project, may read PROJECT, may write PROJECT)
 PERSONAS = {
@@ -46,14 +72,16 @@ def enforcer():
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-@pytest.mark.parametrize("rule", READS + WRITES + MEMBER_WRITES)
+@pytest.mark.parametrize("rule", READS + WRITES + MEMBER_WRITES + ANY_CALLER)
 def test_rule_matrix(enforcer, persona, rule):
     roles, project, may_read, may_write = PERSONAS[persona]
     may_member_write = may_write or (project == PROJECT and bool(
         {"member", "_member_"} & set(roles)))
     creds = {"roles": roles, "project_id": project, "user_id": "u"}
     allowed = enforcer.authorize(rule, {"project_id": PROJECT}, creds, do_raise=False)
-    if rule in MEMBER_WRITES:
+    if rule in ANY_CALLER:
+        assert allowed is True
+    elif rule in MEMBER_WRITES:
         assert allowed is may_member_write
     else:
         assert allowed is (may_write if rule in WRITES else may_read)
@@ -62,7 +90,7 @@ def test_rule_matrix(enforcer, persona, rule):
 def test_every_rule_is_in_the_matrix():
     documented = {rule.name for rule in policies.list_rules()
                   if isinstance(rule, oslo_policy.DocumentedRuleDefault)}
-    assert documented == set(READS + WRITES + MEMBER_WRITES)
+    assert documented == set(READS + WRITES + MEMBER_WRITES + ANY_CALLER)
 
 
 def test_old_sync_status_rule_name_still_works(tmp_path):
