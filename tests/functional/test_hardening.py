@@ -17,8 +17,8 @@ from multisite.db import models
 from multisite.objects import sync_jobs
 from tests.unit.reconcilers.fake_regions import FakeCloud
 
-P = uuid.uuid4().hex
-OTHER = uuid.uuid4().hex
+P = "dcb95d2ce0db40b287a1034830d31a9e"  # fixed: parametrized ids must match across xdist workers
+OTHER = "5f0c1e6a9b7d4c2e8a3f1b0d9c8e7a65"
 R1, R2 = "RegionOne", "RegionTwo"
 
 
@@ -224,7 +224,7 @@ def test_delete_with_a_dict_answers_the_dict(wsgi_app):
     assert json.loads(resp.body) == {"Deleted quota limits": {"ram": 1}}
 
 
-@pytest.mark.parametrize("path", ["os-sync", "os-sync/active", f"os-sync/{uuid.uuid4()}",
+@pytest.mark.parametrize("path", ["os-sync", "os-sync/active", "os-sync/3f2b8c1d-4e5a-4b6c-9d7e-8f9a0b1c2d3e",
                                   f"os-quota-sets/{OTHER}", "os-quota-sets/defaults",
                                   "os-quota-class-sets/default",
                                   f"os-quota-settings/{OTHER}",
