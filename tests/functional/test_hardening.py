@@ -224,7 +224,8 @@ def test_delete_with_a_dict_answers_the_dict(wsgi_app):
     assert json.loads(resp.body) == {"Deleted quota limits": {"ram": 1}}
 
 
-@pytest.mark.parametrize("path", ["os-sync", "os-sync/active", "os-sync/3f2b8c1d-4e5a-4b6c-9d7e-8f9a0b1c2d3e",
+@pytest.mark.parametrize("path", ["os-sync", "os-sync/active",
+                                  "os-sync/3f2b8c1d-4e5a-4b6c-9d7e-8f9a0b1c2d3e",
                                   f"os-quota-sets/{OTHER}", "os-quota-sets/defaults",
                                   "os-quota-class-sets/default",
                                   f"os-quota-settings/{OTHER}",
