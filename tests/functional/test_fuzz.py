@@ -23,6 +23,7 @@ from multisite.api.schemas import quota_classes as quota_class_schemas
 from multisite.api.schemas import quotas as quota_schemas
 from multisite.api.schemas import sessions as session_schemas
 from multisite.api.schemas import sync_jobs as sync_job_schemas
+from multisite.api.schemas import sync_policies as sync_policy_schemas
 from tests.functional import test_hardening as hardening
 
 OPENAPI = os.path.join(os.path.dirname(routes.__file__), "openapi.json")
@@ -144,7 +145,8 @@ def test_document_request_schemas_are_the_code_schemas():
                        ("QuotaClassSetUpdate", quota_class_schemas.UPDATE),
                        ("SyncJobCreate", sync_job_schemas.CREATE),
                        ("AddressConflictCheck", address_conflict_schemas.CHECK),
-                       ("SessionCreate", session_schemas.CREATE)]:
+                       ("SessionCreate", session_schemas.CREATE),
+                       ("SyncPolicyCreate", sync_policy_schemas.CREATE)]:
         assert components[name] == json.loads(json.dumps(code)), name
 
 
