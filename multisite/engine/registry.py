@@ -18,6 +18,7 @@ lease=...)` and writes its items with objects/work_items.add(); the manager's sc
 them and RPC wake-ups (`Manager.wake`) make it claim at once.
 """
 
+from multisite.clients import prober
 from multisite.engine import (
     address_audit,
     event_feed,
@@ -26,6 +27,9 @@ from multisite.engine import (
     quota_manager,
     sync_manager,
 )
+from multisite.engine.controller import Kind
+from multisite.reconcilers import event_feed as feed_reconcilers
+from multisite.reconcilers import region_capacity, region_health
 
 
 def feed_env(conf, engine_id):
@@ -40,6 +44,28 @@ def _when_enabled(option):
 KINDS = [
     quota_manager.KIND,
     sync_manager.KIND,
+    # Every region of the catalog probed each [health] interval (docs/regions.md).
+    Kind(name=region_health.KIND, reconciler=region_health,
+         env=lambda conf, engine_id: prober.Prober(conf),
+         lister=lambda env: region_health.keys(env, env.conf),
+         resync_interval=_when_enabled("interval"),
+         workers=lambda conf: conf.health.workers, conf_group="health"),
+    Kind(name=region_capacity.KIND, reconciler=region_capacity,
+         env=lambda conf, engine_id: prober.Prober(conf),
+         lister=region_capacity.keys,
+         resync_interval=_when_enabled("capacity_interval"),
+         workers=lambda conf: max(1, conf.health.workers // 4), conf_group="health"),
+    # The event feed (docs/regions.md): the engine service passes its started EventFeed
+    # (the listeners) as these kinds' env.
+    Kind(name=feed_reconcilers.BUS_KIND, reconciler=feed_reconcilers.BusKind,
+         env=feed_env,
+         lister=feed_reconcilers.bus_keys,
+         resync_interval=_when_enabled("interval"),
+         workers=lambda conf: 4, conf_group="notifications"),
+    Kind(name=feed_reconcilers.RETENTION_KIND, reconciler=feed_reconcilers.RetentionKind,
+         lister=feed_reconcilers.retention_keys,
+         resync_interval=lambda conf: conf.notifications.prune_interval,
+         conf_group="notifications"),
     address_audit.KIND,
     policy_audit.KIND,
     # Fernet key rotations (durable) and the identity audit (docs/identity.md).

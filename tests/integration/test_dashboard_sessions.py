@@ -123,6 +123,12 @@ def _writes(project):
         "resource_type": "keypair", "resources": ["k"], "source": "RegionOne",
         "target": ["RegionTwo"]}}),
               ("DELETE", f"/v1.0/{project}/os-sync/{OTHER}", None),
+              ("POST", "/v2/sync-policies", {"sync_policy": {
+                  "resource_type": "keypair", "resources": ["k"], "source": "RegionOne",
+                  "targets": ["RegionTwo"]}}),
+              ("DELETE", f"/v2/sync-policies/{OTHER}", None),
+              ("POST", f"/v2/sync-policies/{OTHER}/audit", None),
+              ("POST", "/v2/address-conflicts/check", {"cidr": "10.0.0.0/24"}),
               ("DELETE", routes.SESSION, None)]
     methods = {(m, routes.match(m, p.split("?")[0].rstrip("/"))[0]) for m, p, _b in found}
     table = {(m, h) for m, _pattern, h in routes.ROUTES if m != "GET" and h not in routes.PUBLIC}
