@@ -100,6 +100,19 @@ def test_sync_status_right_after_sync_says_since_when_a_pass_is_pending(cli, pro
         assert (code, err) == (0, "") and out.strip() in ("[]", "")
 
 
+def test_sync_status_shows_the_last_outcome_and_a_newer_pending_request(cli, project_id, db):
+    from multisite.objects import sync_status
+
+    sync_status.record_many(db, project_id, {"RegionOne": {"ok": True}})
+    code, out, err = cli("quota", "sync-status", "--project", project_id)
+    assert (code, err) == (0, "") and "| RegionOne" in out  # nothing pending: no note
+    assert cli("quota", "sync", project_id)[0] == 0
+    code, out, err = cli("quota", "sync-status", "--project", project_id)
+    assert code == 0 and "| RegionOne" in out
+    assert "requested by `quota sync` (requested at " in err
+    assert "pending or running; the table shows the last finished one" in err
+
+
 def test_unreachable_endpoint(cli, monkeypatch):
     monkeypatch.setenv("OS_MULTISITE_URL", "http://127.0.0.1:9")
     code, _, err = cli("quota", "show")
