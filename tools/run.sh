@@ -18,6 +18,8 @@ if [ "${1:-}" = "--devcloud" ]; then
     .venv/bin/multisite-devcloud status >/dev/null 2>&1 \
         || .venv/bin/multisite-devcloud up --regions "${MULTISITE_DEMO_REGIONS:-2}" \
             --profile "${MULTISITE_DEMO_PROFILE:-api}"
+    # the checkout's .devcloud may not exist (a devcloud reused from MULTISITE_DEVCLOUD_BASE)
+    mkdir -p .devcloud
     .venv/bin/multisite-devcloud multisite-conf --output .devcloud/multisite.conf
     echo "Multisite on http://127.0.0.1:8118 with Keystone auth; try:"
     echo "  eval \"\$(.venv/bin/multisite-devcloud env)\"; .venv/bin/multisite quota defaults"

@@ -89,19 +89,36 @@ class SyncStatusQuota(common.ProjectOption, common.Lister):
     """Show per region how the last quota rebalance of a project went."""
 
     def take_action(self, parsed_args):
-        rows = common.client(self.app).quotas.sync_status(parsed_args.project)
+        answer = common.client(self.app).quotas.sync_summary(parsed_args.project)
+        rows = answer["sync_status"]
         columns = ("Region", "Status", "Last Sync At", "Consecutive Failures",
                    "Next Attempt At", "Error")
         keys = ("region", "status", "last_sync_at", "consecutive_failures",
                 "next_attempt_at", "error")
-        if not rows and parsed_args.formatter == "table":
-            # an empty table says nothing; machine formats (json, value...) stay clean
-            which = parsed_args.project or "of your token"
-            self.app.stderr.write(
-                f"No rebalance of project {which} has finished yet: a pass is pending or "
-                "running (after `quota sync`, or at the next periodic pass). Run this again "
-                "in a moment.\n")
+        if parsed_args.formatter == "table":
+            # a note on stderr: machine formats (json, value...) stay clean
+            note = _pending_note(parsed_args.project or "of your token", rows,
+                                 answer.get("sync_pending"), answer.get("sync_requested_at"))
+            if note:
+                self.app.stderr.write(note)
         return columns, [tuple(row.get(key) for key in keys) for row in rows]
+
+
+def _pending_note(which, rows, pending, requested_at):
+    """What the table cannot say: a pass asked for and not finished yet, and since when."""
+    since = f" (requested at {requested_at})" if requested_at else ""
+    if pending and rows:
+        return (f"A rebalance of project {which} requested by `quota sync`{since} is "
+                "pending or running; the table shows the last finished one. Run this "
+                "again in a moment.\n")
+    if pending:
+        return (f"No rebalance of project {which} has finished yet: the pass requested by "
+                f"`quota sync`{since} is pending or running. Run this again in a moment.\n")
+    if not rows:
+        return (f"No rebalance of project {which} has finished yet: a pass is pending or "
+                "running (at the next periodic pass, or after `quota sync`). Run this again "
+                "in a moment.\n")
+    return ""
 
 
 SETTINGS_COLUMNS = ("quota_policy", "quota_sync", "effective_quota_policy")

@@ -48,8 +48,13 @@ class QuotaManager:
 
     def sync_status(self, project=None):
         """Per-region outcome of the last rebalance: a list of dicts."""
+        return self.sync_summary(project)["sync_status"]
+
+    def sync_summary(self, project=None):
+        """The whole sync-status answer: ``sync_status`` (the regions' outcomes),
+        ``sync_requested_at`` (ISO time or None) and ``sync_pending`` (bool)."""
         target = self._target(project)
-        return self.http.json("GET", f"/os-quota-sync-status/{target}")["sync_status"]
+        return self.http.json("GET", f"/os-quota-sync-status/{target}")
 
     def settings(self, project=None):
         """The project's rebalancing settings (Multisite extension os-quota-settings)."""

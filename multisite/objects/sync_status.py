@@ -5,11 +5,15 @@ import json
 
 import sqlalchemy as sa
 
+from multisite import project_ids
 from multisite.db import api as db_api
 from multisite.db import models
 
 OK = "SUCCESS"
 FAILED = "FAILURE"
+# The event the API records in the feed when it accepts a `quota sync` of a project: the
+# durable trace of when a pass was requested (the engine's queue is in memory).
+SYNC_REQUESTED = "multisite.quota.sync"
 
 
 def _iso(value):
@@ -31,6 +35,30 @@ def list_for_project(conf, project_id):
              "limits": json.loads(row.limits) if row.limits else None}
             for row in rows
         ]
+
+
+def last_request(conf, project_id):
+    """When a rebalance of the project was last requested (naive UTC), or None."""
+    with db_api.session_scope(conf) as session:
+        return session.scalar(
+            sa.select(models.Event.generated_at)
+            .where(models.Event.project_id == project_ids.fold(project_id),
+                   models.Event.event_type == SYNC_REQUESTED)
+            .order_by(models.Event.id.desc()).limit(1))
+
+
+def summary(conf, project_id):
+    """The os-quota-sync-status answer: the regions' outcomes, when a pass was last
+    requested, and whether that request is still pending (no outcome recorded since)."""
+    requested = last_request(conf, project_id)
+    with db_api.session_scope(conf) as session:
+        recorded = session.scalar(
+            sa.select(sa.func.max(models.ProjectSyncStatus.updated_at))
+            .where(models.ProjectSyncStatus.project_id == project_id))
+    return {"sync_status": list_for_project(conf, project_id),
+            "sync_requested_at": _iso(requested),
+            "sync_pending": requested is not None and (recorded is None
+                                                       or recorded < requested)}
 
 
 def states(conf, project_id):

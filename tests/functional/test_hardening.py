@@ -1,5 +1,6 @@
 """Hostile and careless requests (issue 10): every one is a JSON 4xx, never a 5xx."""
 
+import datetime
 import json
 import logging
 import threading
@@ -14,7 +15,7 @@ from multisite.clients import image
 from multisite.clients import session as region_errors
 from multisite.db import api as db_api
 from multisite.db import models
-from multisite.objects import sync_jobs
+from multisite.objects import sync_jobs, sync_status
 from tests.unit.reconcilers.fake_regions import FakeCloud
 
 P = "dcb95d2ce0db40b287a1034830d31a9e"  # fixed: parametrized ids must match across xdist workers
@@ -305,6 +306,39 @@ def test_no_request_inherits_the_previous_request_context(wsgi_app):
         access.removeHandler(handler)
     assert handler.seen == [(first.headers["x-openstack-request-id"], P),
                             (second.headers["x-openstack-request-id"], None)]
+
+
+# -- item 17: sync-status says when a pass was requested -----------------------------------
+
+def _sync_state(app, project=P):
+    resp = request(app, "GET", f"/v1.0/{project}/os-quota-sync-status/{project}")
+    assert resp.status_int == 200, resp.body
+    return json.loads(resp.body)
+
+
+def test_sync_status_says_a_requested_pass_is_pending_and_since_when(wsgi_app, db):
+    project = uuid.uuid4().hex  # the in-process engine cannot finish a pass: no cloud
+    assert _sync_state(wsgi_app, project) == {
+        "sync_status": [], "sync_requested_at": None, "sync_pending": False}
+    before = datetime.datetime.now(datetime.UTC)
+    resp = request(wsgi_app, "PUT", f"/v1.0/{project}/os-quota-sets/{project}/sync")
+    assert resp.status_int == 200, resp.body
+    state = _sync_state(wsgi_app, project)
+    requested = datetime.datetime.fromisoformat(state["sync_requested_at"])
+    assert before - datetime.timedelta(seconds=1) <= requested
+    assert requested <= datetime.datetime.now(datetime.UTC)
+    assert (state["sync_status"], state["sync_pending"]) == ([], True)
+    # a pass records its outcome: the request is answered
+    sync_status.record_many(db, project, {R1: {"ok": True, "usage": {}, "limits": {}}})
+    state = _sync_state(wsgi_app, project)
+    assert (len(state["sync_status"]), state["sync_pending"]) == (1, False)
+    assert state["sync_requested_at"] == requested.isoformat()
+    # asked again (the v1.1 form too): pending again, with the last outcome still shown
+    resp = request(wsgi_app, "PUT", f"/v1.1/{project}/os-quota-sets/sync")
+    assert resp.status_int == 200, resp.body
+    state = _sync_state(wsgi_app, project)
+    assert (len(state["sync_status"]), state["sync_pending"]) == (1, True)
+    assert datetime.datetime.fromisoformat(state["sync_requested_at"]) > requested
 
 
 # -- item 18: a database directory that did not exist is created, and said so -------------

@@ -4,7 +4,7 @@ from multisite.api import errors, v2, wsgi
 from multisite.api.handlers import common
 from multisite.api.policies import quotas as policies
 from multisite.api.schemas import quotas as schemas
-from multisite.objects import events, quotas
+from multisite.objects import events, quotas, sync_status
 from multisite.rpc import client as rpc_client
 
 
@@ -79,7 +79,7 @@ def sync(req, project_id, target):
     common.check_url_project(ctx, project_id)
     _target(ctx, target, policies.SYNC)
     rpc_client.get_client().quota_sync_for_project(ctx, target)
-    _record(req, "multisite.quota.sync", target)
+    _record(req, sync_status.SYNC_REQUESTED, target)
     return wsgi.json_response(f"triggered quota sync for {common.as_sent(req, 'target')}")
 
 
@@ -152,7 +152,7 @@ def delete_v11(req, project_id):
 def sync_v11(req, project_id):
     ctx = _ctx_v11(req, project_id, policies.SYNC)
     rpc_client.get_client().quota_sync_for_project(ctx, project_id)
-    _record(req, "multisite.quota.sync", project_id)
+    _record(req, sync_status.SYNC_REQUESTED, project_id)
     return wsgi.json_response(
         f"triggered quota sync for {common.as_sent(req, 'project_id')}")
 

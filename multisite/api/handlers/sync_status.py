@@ -10,5 +10,4 @@ def show(req, project_id, target):
     ctx = common.ctx(req)
     common.check_url_project(ctx, project_id)
     ctx.can(policies.SHOW, {"project_id": target})
-    return wsgi.json_response(
-        {"sync_status": sync_status.list_for_project(common.conf(req), target)})
+    return wsgi.json_response(sync_status.summary(common.conf(req), target))

@@ -1,5 +1,6 @@
 """The `multisite` commands against the real app over HTTP (noauth mode)."""
 
+import datetime
 import json
 
 import pytest
@@ -83,6 +84,33 @@ def test_sync_status_with_no_outcome_yet_says_a_pass_is_pending(cli, project_id)
     code, out, err = cli("quota", "sync-status", "--project", project_id)
     assert code == 0
     assert "pending or running" in err and project_id in err
+
+
+def test_sync_status_right_after_sync_says_since_when_a_pass_is_pending(cli, project_id):
+    before = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1)
+    assert cli("quota", "sync", project_id)[0] == 0
+    code, out, err = cli("quota", "sync-status", "--project", project_id)
+    assert code == 0
+    assert "requested by `quota sync` (requested at " in err and "pending or running" in err
+    stamp = err.split("(requested at ")[1].split(")")[0]
+    assert before <= datetime.datetime.fromisoformat(stamp) <= datetime.datetime.now(
+        datetime.UTC)
+    for fmt in ("json", "value"):  # machine formats stay clean
+        code, out, err = cli("quota", "sync-status", "--project", project_id, "-f", fmt)
+        assert (code, err) == (0, "") and out.strip() in ("[]", "")
+
+
+def test_sync_status_shows_the_last_outcome_and_a_newer_pending_request(cli, project_id, db):
+    from multisite.objects import sync_status
+
+    sync_status.record_many(db, project_id, {"RegionOne": {"ok": True}})
+    code, out, err = cli("quota", "sync-status", "--project", project_id)
+    assert (code, err) == (0, "") and "| RegionOne" in out  # nothing pending: no note
+    assert cli("quota", "sync", project_id)[0] == 0
+    code, out, err = cli("quota", "sync-status", "--project", project_id)
+    assert code == 0 and "| RegionOne" in out
+    assert "requested by `quota sync` (requested at " in err
+    assert "pending or running; the table shows the last finished one" in err
 
 
 def test_unreachable_endpoint(cli, monkeypatch):
