@@ -134,7 +134,9 @@ def devcloud_full():
     yield cloud
     stop = (CI or _flag("MULTISITE_DEVCLOUD_STOP")) and not _flag("MULTISITE_DEVCLOUD_KEEP")
     if started and stop and "PYTEST_XDIST_WORKER" not in os.environ:
-        _devcloud_cli(layout, "down", timeout=300)
+        # --purge: its MariaDB databases (devcloud<offset>_*) are named by the offset, not
+        # the base, so a later run from another checkout must not find them
+        _devcloud_cli(layout, "down", "--purge", timeout=300)
 
 
 @pytest.fixture
