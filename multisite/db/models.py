@@ -174,6 +174,10 @@ class IdentityNode(TimestampMixin, Base):
     last_rotation_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
     last_verification: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_verified_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    # the last time its Fernet repository differed from the last rotation's (0015)
+    drift_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    drift_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    drift_repaired: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class KeyRotation(TimestampMixin, Base):

@@ -69,6 +69,8 @@ def cmd_up(args) -> int:
     if not 1 <= args.keystones <= min(2, n):
         log("error: --keystones is 1 or 2 (2 needs at least 2 regions)")
         return 2
+    if args.keyagents is None:
+        args.keyagents = bool(state.get("keyagents"))
     if not inst.is_installed(layout.venv):
         if args.no_install:
             log(f"error: the devcloud venv {layout.venv} is missing or stale; run "
@@ -86,6 +88,7 @@ def _up(layout: L.Layout, n: int, args) -> int:
     # several processes write each region's databases at once in the full profile
     db = args.db or state.get("db") or ("mysql" if profile == "full" else "sqlite")
     keystones = args.keystones
+    keyagents = args.keyagents
     for key, value in (("db", db), ("profile", profile)):
         if state.get(key, "api" if key == "profile" else None) not in (None, value) \
                 and _any_initialised(layout):
@@ -93,7 +96,7 @@ def _up(layout: L.Layout, n: int, args) -> int:
                 f"{state[key]}; run `multisite-devcloud down --purge` to start over with "
                 f"another {key}")
             return 1
-    wanted = S.all_services(layout, n, db, args.threads, profile, keystones)
+    wanted = S.all_services(layout, n, db, args.threads, profile, keystones, keyagents)
     wanted_names = {s.name for s in wanted}
     running = [s for s in S.known_services(layout) if s.is_running()]
     extra = [s for s in running if s.name not in wanted_names]
@@ -125,7 +128,8 @@ def _up(layout: L.Layout, n: int, args) -> int:
         return 1
 
     layout.write_state({"db": db, "regions": n, "base": str(layout.base), "profile": profile,
-                        "keystones": keystones, "port_offset": layout.port_offset,
+                        "keystones": keystones, "keyagents": keyagents,
+                        "port_offset": layout.port_offset,
                         "vhosts": rabbit.region_vhosts(layout, n)})
     log(f"devcloud up: keystone + {n} regions ({', '.join(regions)}), profile={profile}, "
         f"db={db}, port offset {layout.port_offset}, base={layout.base}")
@@ -167,11 +171,15 @@ def _up(layout: L.Layout, n: int, args) -> int:
         timings["keystone setup"] = time.monotonic() - t
 
     # first keystone(s) and the APIs (they create the databases), then what shares them:
-    # the second keystone (the first one's keys) and the full profile's daemons
-    second = [s for s in to_start if s.port == 0 or (s.kind == "keystone" and s.index >= 2)]
-    first = [s for s in to_start if s not in second]
+    # the second keystone (the first one's keys) and the full profile's daemons; then the key
+    # agents, beside keystones whose key repositories exist by then
+    third = [s for s in to_start if s.kind == "keyagent"]
+    second = [s for s in to_start if s not in third and (
+        s.port == 0 or (s.kind == "keystone" and s.index >= 2))]
+    first = [s for s in to_start if s not in second and s not in third]
     errors: list[BaseException] = []
-    for phase, extra_task in ((first, keystone not in to_start), (second, False)):
+    for phase, extra_task in ((first, keystone not in to_start), (second, False),
+                              (third, False)):
         workers = max(2, min(args.parallel, len(phase) or 1))
         # keystone first in the queue: it is the slowest chain (init, start, catalog)
         order = sorted(phase, key=lambda s: s.kind != "keystone")
@@ -277,6 +285,8 @@ def _down(layout: L.Layout, purge: bool, timeout: float) -> int:
         for p in (layout.state_file, layout.clouds_yaml, layout.openrc, layout.openrc_demo):
             p.unlink(missing_ok=True)
         for d in [*layout.base.glob("r[0-9]*"), *layout.base.glob("keystone*"),
+                  *layout.base.glob("keyagent*"), layout.base / "pki",
+                  layout.base / "multisite-lib",
                   layout.base / "backups", layout.base / "bin", layout.log_dir]:
             shutil.rmtree(d, ignore_errors=True)
         log(f"devcloud data purged from {layout.base} (the venv is kept)")
@@ -323,11 +333,17 @@ def cmd_multisite_conf(args) -> int:
     layout = L.Layout(args.base)
     state = (args.state or layout.base / "multisite").resolve()
     state.mkdir(parents=True, exist_ok=True)
-    n = int(layout.read_state().get("regions", 0))
+    recorded = layout.read_state()
+    n = int(recorded.get("regions", 0))
     urls = {L.region_name(i): layout.transport_url(i) for i in range(1, n + 1)}
     text = multisite_conf.render(state, transport_url=args.transport_url,
                                  periodic_interval=args.periodic_interval,
                                  keystone_url=layout.keystone_url, notification_urls=urls)
+    if recorded.get("keyagents"):
+        from multisite.devcloud import keyagents
+
+        # Multisite manages the Keystones' keys through their agents (docs/identity.md)
+        text += keyagents.identity_section(layout, int(recorded.get("keystones", 1)))
     if args.output:
         Path(args.output).write_text(text)
         log(f"wrote {args.output}")
@@ -379,6 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--keystones", type=int, default=None,
                     help="2: a second keystone (RegionTwo's) on the same database, with its "
                     "own Fernet key repository (needs --db mysql; default: as before, or 1)")
+    sp.add_argument("--keyagents", action=argparse.BooleanOptionalAction, default=None,
+                    help="run a multisite-keyagent beside each keystone (mutual TLS with a "
+                    "test CA in $BASE/pki), so that Multisite manages their Fernet keys "
+                    "(default: as before, or off)")
     sp.add_argument("--port-offset", type=int, default=None,
                     help="shift every port (keystone included) by this much, to run a second "
                     f"devcloud next to one on the default ports (default ${L.PORT_OFFSET_ENV} "

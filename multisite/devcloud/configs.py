@@ -35,6 +35,10 @@ region_name = {svc.region}
 
 
 def authtoken(svc: Service) -> str:
+    from multisite.devcloud import keyagents
+
+    if keyagents.uses_failover(svc):
+        return keyagents.authtoken_failover(svc)
     user = "keystone" if svc.kind == "keystone" else svc.kind
     return _auth(svc, "keystone_authtoken", user, www=True)
 

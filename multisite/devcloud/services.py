@@ -142,6 +142,10 @@ class Service:
     def is_running(self) -> bool:
         return self.pid() is not None
 
+    def answers(self, timeout: float = 5.0) -> bool:
+        """Its API answers HTTP (a daemon without a port: always)."""
+        return http_answers(self.url, timeout=timeout) if self.port else True
+
     # -- config -----------------------------------------------------------------------------
     def write_config(self) -> None:
         configs.write(self)
@@ -303,7 +307,17 @@ class Service:
             env["OS_NEUTRON_CONFIG_FILES"] = "neutron.conf;ml2_conf.ini"
         elif self.kind == "glance":
             env["OS_GLANCE_CONFIG_DIR"] = str(d)
+        from multisite.devcloud import keyagents
+
+        if keyagents.uses_failover(self):
+            # the `multisite_failover` auth plugin of [keystone_authtoken]
+            env["PYTHONPATH"] = str(keyagents.ensure_lib(self.layout))
         return env
+
+    @property
+    def access_log(self) -> Path:
+        """gunicorn's access log (Keystones only: which one validated what)."""
+        return self.layout.log_dir / f"{self.name}-access.log"
 
     def command(self) -> list[str]:
         threads = 4 if self.kind == "keystone" else self.threads
@@ -318,6 +332,7 @@ class Service:
             "--pythonpath", str(WSGI_DIR),
             "--chdir", str(self.dir),
             "--name", self.title,
+            *(["--access-logfile", str(self.access_log)] if self.kind == "keystone" else []),
             f"{self.kind}_app:application",
         ]  # fmt: skip
 
@@ -484,8 +499,11 @@ def running_base(port_offset: int = 0) -> Path | None:
 
 
 def all_services(layout: L.Layout, regions: int, db: str = "sqlite", threads: int = 1,
-                 profile: str = "api", keystones: int = 1) -> list[Service]:
-    """Keystone(s), then per region the APIs (+ placement and the daemons when ``full``)."""
+                 profile: str = "api", keystones: int = 1,
+                 keyagents: bool = False) -> list[Service]:
+    """Keystone(s), then per region the APIs (+ placement and the daemons when ``full``), then
+    the key agents beside the Keystones (``keyagents``)."""
+    from multisite.devcloud import keyagents as K
     from multisite.devcloud.daemons import region_daemons
 
     def make(kind: str, index: int) -> Service:
@@ -497,6 +515,8 @@ def all_services(layout: L.Layout, regions: int, db: str = "sqlite", threads: in
         out += [make(kind, i) for kind in kinds]
         if profile == "full":
             out += region_daemons(layout, i, db, keystones)
+    if keyagents:
+        out += K.agents(layout, db, keystones)
     return out
 
 
@@ -507,9 +527,11 @@ def known_services(layout: L.Layout) -> list[Service]:
     db = state.get("db", "sqlite")
     profile = state.get("profile", "api")
     found = {s.name: s for s in all_services(layout, regions, db, profile=profile,
-                                             keystones=int(state.get("keystones", 1)))}
+                                             keystones=int(state.get("keystones", 1)),
+                                             keyagents=bool(state.get("keyagents")))}
     if layout.run_dir.is_dir():
-        biggest = all_services(layout, L.MAX_REGIONS, db, profile="full", keystones=2)
+        biggest = all_services(layout, L.MAX_REGIONS, db, profile="full", keystones=2,
+                               keyagents=True)
         for s in biggest:
             if s.name not in found and s.pid_file.exists():
                 found[s.name] = s

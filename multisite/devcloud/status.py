@@ -31,7 +31,7 @@ def report(layout: L.Layout, log=print) -> int:
         per_region[s.region] = per_region.get(s.region, 0) + mem
         # a daemon has no port: running is what can be seen from here (`up` checks the
         # region's own service lists)
-        answers = S.http_answers(s.url, timeout=3) if s.port else True
+        answers = s.answers(timeout=3)
         up += answers
         log(f"{s.name:<18} {s.region:<12} {port:>6} {pid:>8} {mem / 2**20:>8.0f}  "
             + (("up" if s.port else "running") if answers else "running, not answering"))

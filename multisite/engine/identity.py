@@ -16,10 +16,11 @@ from multisite.clients import errors as client_errors
 from multisite.clients import identity as identity_client
 from multisite.clients.keyagent import KeyAgentClient
 from multisite.engine import controller, leases
-from multisite.objects import identity_nodes, key_rotations
+from multisite.objects import events, identity_nodes, key_rotations
 from multisite.reconcilers import Key, identity_audit, key_rotation
 
 LOG = logging.getLogger(__name__)
+DRIFT_EVENT = "identity.node.drift"
 
 
 class Store:
@@ -63,6 +64,16 @@ class Store:
 
     def record_check(self, name, **values):
         identity_nodes.record_check(self.conf, name, **values)
+
+    def record_drift(self, node, *, fernet_hash, expected, repaired):
+        """On the node (/v2/identity/nodes) and in the event feed (/v2/events)."""
+        identity_nodes.record_drift(self.conf, node["name"], fernet_hash=fernet_hash,
+                                    repaired=repaired)
+        events.record_action(
+            self.conf, None, DRIFT_EVENT, region=node["region"], resource_id=node["name"],
+            priority="INFO" if repaired else "WARN",
+            payload={"node": node["name"], "fernet_hash": fernet_hash, "expected": expected,
+                     "repaired": repaired})
 
 
 class IdentityEnv:

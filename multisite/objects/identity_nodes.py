@@ -53,7 +53,9 @@ def _dict(row) -> dict:
             "last_rotation_at": _fmt(row.last_rotation_at),
             "last_verification": json.loads(row.last_verification)
             if row.last_verification else None,
-            "last_verified_at": _fmt(row.last_verified_at)}
+            "last_verified_at": _fmt(row.last_verified_at),
+            "drift_at": _fmt(row.drift_at), "drift_hash": row.drift_hash,
+            "drift_repaired": row.drift_repaired}
 
 
 def sync(conf, nodes: list[dict]) -> None:
@@ -77,7 +79,8 @@ def sync(conf, nodes: list[dict]) -> None:
 def _blank(node) -> dict:
     return {**{k: None for k in ("fernet_hash", "credential_hash", "checked_at", "error",
                                  "last_rotation_id", "last_rotation_at", "last_verification",
-                                 "last_verified_at")}, **node}
+                                 "last_verified_at", "drift_at", "drift_hash",
+                                 "drift_repaired")}, **node}
 
 
 def list_nodes(conf, configured=None) -> list[dict]:
@@ -126,3 +129,11 @@ def record_rotation(conf, names, *, rotation_id, matrix, fernet_hash=None):
             if fernet_hash:
                 values.update(fernet_hash=fernet_hash, checked_at=now, error=None)
             session.execute(sa.update(_NODE).where(_NODE.name == name).values(**values))
+
+
+def record_drift(conf, name, *, fernet_hash, repaired):
+    """The node answered ``fernet_hash`` instead of the last rotation's; ``repaired``: the
+    audit rewrote its repository."""
+    with db_api.session_scope(conf) as session:
+        session.execute(sa.update(_NODE).where(_NODE.name == name).values(
+            drift_at=models.utcnow(), drift_hash=fernet_hash, drift_repaired=repaired))

@@ -43,15 +43,19 @@ def reconcile(key, env):
     if running is not None:
         shared.store.ensure_item(running["id"])
         return Outcome.done(result={"rotation": running["id"]})
-    source, drifted = plan_repairs(names, observed, shared.store.last_final_hash())
+    expected = shared.store.last_final_hash()
+    source, drifted = plan_repairs(names, observed, expected)
     repaired = []
     if drifted:
         keys = shared.keys(source)
         answers, push_errors = shared.push({n: keys for n in drifted})
         repaired = sorted(n for n in drifted if n not in push_errors)
+        by_name = {n["name"]: n for n in nodes}
         for name in drifted:
             LOG.warning("Identity node drifted: node=%s hash=%s repaired=%s", name,
                         (observed.get(name) or "")[:12], name in repaired)
+            shared.store.record_drift(by_name[name], fernet_hash=observed.get(name),
+                                      expected=expected, repaired=name in repaired)
         shared.observe([n for n in nodes if n["name"] in drifted], record=True)
     started = None
     interval = shared.rotation_interval

@@ -44,9 +44,10 @@ def _running_regions(layout: L.Layout) -> int:
         return 0
     services = S.all_services(layout, n, state.get("db", "sqlite"),
                               profile=state.get("profile", "api"),
-                              keystones=int(state.get("keystones", 1)))
+                              keystones=int(state.get("keystones", 1)),
+                              keyagents=bool(state.get("keyagents")))
     for svc in services:
-        if not svc.is_running() or (svc.port and not S.http_answers(svc.url, timeout=10)):
+        if not svc.is_running() or not svc.answers(timeout=10):
             return 0
     return n
 
@@ -136,6 +137,48 @@ def devcloud_full():
     if started and stop and "PYTEST_XDIST_WORKER" not in os.environ:
         # --purge: its MariaDB databases (devcloud<offset>_*) are named by the offset, not
         # the base, so a later run from another checkout must not find them
+        _devcloud_cli(layout, "down", "--purge", timeout=300)
+
+
+KEYSTONES_REGIONS = 2
+
+
+@pytest.fixture(scope="session")
+def devcloud_keystones():
+    """A devcloud with two Keystones and a key agent beside each (issue 18, item 3): API
+    profile, MariaDB, ``--keystones 2 --keyagents``; RegionTwo's services validate tokens
+    through the ``multisite_failover`` plugin.
+
+    Own base (``MULTISITE_DEVCLOUD_KEYSTONES_BASE``, default ``<repo>/.devcloud-keystones``)
+    and ports (``MULTISITE_DEVCLOUD_KEYSTONES_PORT_OFFSET``, default 200). Brought up under
+    ``CI=true`` or with ``MULTISITE_DEVCLOUD_KEYSTONES=1``; otherwise its tests skip.
+    """
+    if not CI and not _flag("MULTISITE_DEVCLOUD_KEYSTONES"):
+        pytest.skip("two-Keystone devcloud tests need MULTISITE_DEVCLOUD_KEYSTONES=1 "
+                    "(or CI=true)")
+    base = (os.environ.get("MULTISITE_DEVCLOUD_KEYSTONES_BASE")
+            or str(L.repo_root() / ".devcloud-keystones"))
+    offset = int(os.environ.get("MULTISITE_DEVCLOUD_KEYSTONES_PORT_OFFSET", "200"))
+    layout = L.Layout(base, offset)
+    main_venv = L.Layout(L.default_base()).venv
+    if not layout.venv.exists() and inst.is_installed(main_venv):
+        layout.base.mkdir(parents=True, exist_ok=True)
+        layout.venv.symlink_to(main_venv)
+    state = layout.read_state()
+    started = False
+    if (_running_regions(layout) < KEYSTONES_REGIONS or int(state.get("keystones", 1)) < 2
+            or not state.get("keyagents")):
+        _devcloud_cli(layout, "up", "--regions", str(KEYSTONES_REGIONS), "--db", "mysql",
+                      "--keystones", "2", "--keyagents", "--port-offset", str(offset),
+                      timeout=3600)
+        started = True
+        if _running_regions(layout) < KEYSTONES_REGIONS:
+            raise RuntimeError(f"devcloud in {layout.base} is not answering after `up`")
+    cloud = DevCloud.from_base(layout.base)
+    cloud.token()
+    yield cloud
+    stop = (CI or _flag("MULTISITE_DEVCLOUD_STOP")) and not _flag("MULTISITE_DEVCLOUD_KEEP")
+    if started and stop and "PYTEST_XDIST_WORKER" not in os.environ:
         _devcloud_cli(layout, "down", "--purge", timeout=300)
 
 

@@ -14,7 +14,9 @@ def serialize(node):
         "error": node["error"], "last_rotation": {"id": node["last_rotation_id"],
                                                   "at": node["last_rotation_at"]},
         "last_verification": {"pairs": node["last_verification"],
-                              "at": node["last_verified_at"]}})
+                              "at": node["last_verified_at"]},
+        "last_drift": {"at": node["drift_at"], "hash": node["drift_hash"],
+                       "repaired": node["drift_repaired"]}})
 
 
 def list_nodes(req):
