@@ -32,3 +32,16 @@ def validate_token(keystone_url: str, token: str, *, timeout: float = 10.0,
     except requests.RequestException:
         return 0
     return 0 if resp.status_code >= 500 else resp.status_code
+
+
+def read_credentials(keystone_url: str, token: str, *, timeout: float = 10.0,
+                     session: requests.Session | None = None) -> int:
+    """GET /v3/credentials with ``token``: Keystone decrypts every credential it lists, so 200
+    says this node's credential keys read them all (a 500 that some it cannot). 0 when the
+    Keystone is unreachable."""
+    try:
+        resp = (session or requests).get(keystone_url.rstrip("/") + "/credentials",
+                                         headers={"X-Auth-Token": token}, timeout=timeout)
+    except requests.RequestException:
+        return 0
+    return resp.status_code

@@ -50,5 +50,9 @@ class KeyAgentClient:
         body = {"keys": {str(i): k for i, k in keys.items()}}
         return self._call("PUT", f"/v1/repositories/{name}", json=body)
 
+    def migrate_credentials(self) -> dict:
+        """Have the agent run Keystone's credential_migrate on its node (shared database)."""
+        return self._call("POST", "/v1/repositories/credential/migrate", json={})
+
     def close(self) -> None:
         self._session.close()

@@ -26,6 +26,12 @@ IDENTITY_OPTS = [
                  help="Seconds for one call to a key agent."),
     cfg.FloatOpt("retry_delay", default=10.0, min=0.1,
                  help="Seconds a rotation waits before retrying nodes that did not confirm."),
+    cfg.IntOpt("credential_rotation_interval", default=0, min=0,
+               help="Seconds between two automatic rotations of the Keystones' credential "
+                    "encryption keys ([credential] key_repository); 0 rotates them only on "
+                    "request. Each rotation ends with Keystone's credential_migrate, run by "
+                    "one node's key agent ([keyagent] credential_migrate_command): see "
+                    "docs/identity.md."),
     cfg.IntOpt("audit_interval", default=300, min=1,
                help="Seconds between two audits of the nodes' key repositories (hashes "
                     "recorded, drift repaired, scheduled rotations started)."),

@@ -22,6 +22,14 @@ KEYAGENT_OPTS = [
                     "own user. Keystone must be able to read them (mode 0600)."),
     cfg.StrOpt("group", help="Group (name or gid) of written key files; default: the "
                              "owner's primary group."),
+    cfg.StrOpt("credential_migrate_command",
+               help="Command that re-encrypts this Keystone's credentials with the primary "
+                    "credential key, run when Multisite asks after a credential key rotation "
+                    "(e.g. `keystone-manage --config-file /etc/keystone/keystone.conf "
+                    "credential_migrate`). Unset: the agent refuses (409) and credential "
+                    "rotations wait. Run on one node only (the database is shared)."),
+    cfg.IntOpt("credential_migrate_timeout", default=600, min=1,
+               help="Seconds credential_migrate_command may take."),
     cfg.IntOpt("max_body", default=65536, min=1024,
                help="Largest request body accepted, in bytes."),
 ]

@@ -193,6 +193,9 @@ class KeyRotation(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     active: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
     reason: Mapped[str] = mapped_column(String(16), nullable=False, default="request")
+    # fernet (token keys) or credential (Keystone's credential encryption keys) (0015)
+    repository: Mapped[str] = mapped_column(String(16), nullable=False, default="fernet",
+                                            server_default="fernet")
     base_node: Mapped[str | None] = mapped_column(String(64), nullable=True)
     staged_keys: Mapped[str | None] = mapped_column(Text, nullable=True)
     final_keys: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +32,9 @@ PLUGIN = "multisite_failover"
 FAILOVER_CONNECT_TIMEOUT = 1
 FAILOVER_READ_TIMEOUT = 10
 FAILOVER_RETRY_AFTER = 5
+
+# `up` starts the agents in parallel threads: one CA, made once
+_PKI_LOCK = threading.Lock()
 
 ENTRY_POINTS = f"""[keystoneauth1.plugin]
 {PLUGIN} = multisite.failover.plugin:FailoverLoader
@@ -78,9 +82,10 @@ def ensure_pki(layout: L.Layout) -> None:
     """The test CA and Multisite's client certificate (made once, kept by ``down``)."""
     from multisite.devcloud.pki import TestCA
 
-    ca = TestCA(pki_dir(layout), name="Multisite devcloud CA")
-    if not Path(client_files(layout)["cert_file"]).exists():
-        ca.issue(CLIENT_CERT, client=True)
+    with _PKI_LOCK:
+        ca = TestCA(pki_dir(layout), name="Multisite devcloud CA")
+        if not Path(client_files(layout)["cert_file"]).exists():
+            ca.issue(CLIENT_CERT, client=True)
 
 
 class KeyAgent(Service):
@@ -143,10 +148,15 @@ class KeyAgent(Service):
 
         ensure_pki(self.layout)
         self.dir.mkdir(parents=True, exist_ok=True)
-        ca = TestCA(pki_dir(self.layout))
-        cert, key = Path(ca.dir / f"{self.name}.pem"), Path(ca.dir / f"{self.name}-key.pem")
-        if not cert.exists() or not key.exists():
-            cert, key = ca.issue(self.name, server=True)
+        with _PKI_LOCK:
+            ca = TestCA(pki_dir(self.layout))
+            cert, key = ca.dir / f"{self.name}.pem", ca.dir / f"{self.name}-key.pem"
+            if not cert.exists() or not key.exists():
+                cert, key = ca.issue(self.name, server=True)
+        # Keystone's re-encryption after a credential key rotation (one node is enough: the
+        # database is shared; both are configured so that either can do it)
+        migrate = (f"{self.layout.bin('keystone-manage')} --config-file "
+                   f"{self.keystone_dir / 'keystone.conf'} credential_migrate")
         self.conf_files[0].write_text(f"""[DEFAULT]
 log_file = {self.log_file}
 
@@ -158,6 +168,7 @@ key_file = {key}
 ca_file = {ca.cert_file}
 fernet_repository = {self.keystone_dir / 'fernet-keys'}
 credential_repository = {self.keystone_dir / 'credential-keys'}
+credential_migrate_command = {migrate}
 """)
 
     def initialise(self) -> bool:

@@ -35,20 +35,20 @@ class Store:
     def active(self):
         return key_rotations.active(self.conf)
 
-    def start(self, *, reason):
+    def start(self, *, reason, repository=key_rotations.FERNET):
         try:
-            return key_rotations.create(self.conf, reason=reason)["id"]
+            return key_rotations.create(self.conf, reason=reason, repository=repository)["id"]
         except key_rotations.RotationInProgress:
             return None
 
     def ensure_item(self, rotation_id):
         key_rotations.ensure_item(self.conf, rotation_id)
 
-    def last_final_hash(self):
-        return key_rotations.last_final_hash(self.conf)
+    def last_final_hash(self, repository=key_rotations.FERNET):
+        return key_rotations.last_final_hash(self.conf, repository)
 
-    def last_started_at(self):
-        return key_rotations.last_started_at(self.conf)
+    def last_started_at(self, repository=key_rotations.FERNET):
+        return key_rotations.last_started_at(self.conf, repository)
 
     def save_target(self, rotation_id, **target):
         return key_rotations.save_target(self.conf, rotation_id, **target)
@@ -86,6 +86,7 @@ class IdentityEnv:
         self.max_active_keys = self.opts.max_active_keys
         self.retry_delay = self.opts.retry_delay
         self.rotation_interval = self.opts.fernet_rotation_interval
+        self.credential_rotation_interval = self.opts.credential_rotation_interval
         self.wake = wake or (lambda: None)
         self._clients = {}
         self._pool = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="identity")
@@ -120,8 +121,14 @@ class IdentityEnv:
                 answers[name], errors[name] = None, str(exc)
         return answers, errors
 
-    def observe(self, nodes, *, record=False):
-        """({name: fernet hash or None}, {name: error}) from every agent, in parallel."""
+    def observe(self, nodes, *, record=False, repository="fernet"):
+        """({name: hash of ``repository`` or None}, {name: error}) from every agent, in
+        parallel; ``record``: both hashes written to the node table."""
+        if repository != "fernet":
+            answers, errors = self._each(lambda n: self._agent(n).state(repository)["hash"],
+                                         [(n["name"], n) for n in nodes])
+            return answers, errors
+
         def state(node):
             fernet = self._agent(node).state("fernet")["hash"]
             credential = None
@@ -144,13 +151,30 @@ class IdentityEnv:
     def keys(self, name, repo="fernet"):
         return self._agent(self._by_name[name]).keys(repo)
 
-    def push(self, assignments):
+    def push(self, assignments, repository="fernet"):
         """Write {name: keys} to those agents in parallel: ({name: hash or None}, errors)."""
         def put(item):
             name, keys = item
-            return self._agent(self._by_name[name]).put("fernet", keys)["hash"]
+            return self._agent(self._by_name[name]).put(repository, keys)["hash"]
 
         return self._each(put, [(name, (name, keys)) for name, keys in assignments.items()])
+
+    def migrate_credentials(self, name):
+        """Keystone's credential_migrate on node ``name`` (through its agent)."""
+        return self._agent(self._by_name[name]).migrate_credentials()
+
+    def verify_credentials(self, nodes):
+        """{"credentials@node": status}: each Keystone lists (decrypts) every credential."""
+        creds, timeout = self._credentials(), self.opts.verify_timeout
+        first = nodes[0]["keystone_url"]
+        token = identity_client.issue_token(first, timeout=timeout, **creds)
+        if token is None:
+            return {f"credentials@{n['name']}": 0 for n in nodes}
+        statuses, _ = self._each(
+            lambda n: identity_client.read_credentials(n["keystone_url"], token,
+                                                       timeout=timeout),
+            [(f"credentials@{n['name']}", n) for n in nodes])
+        return statuses
 
     def _credentials(self):
         cache = self.conf.cache

@@ -45,7 +45,9 @@ def build_server(conf) -> server.AgentServer:
                                     ca_file=opts.ca_file)
     return server.AgentServer((opts.bind_host, opts.bind_port), context=context,
                               repositories=repositories, max_body=opts.max_body,
-                              owner=resolve_owner(opts.owner, opts.group))
+                              owner=resolve_owner(opts.owner, opts.group),
+                              migrate_command=opts.credential_migrate_command,
+                              migrate_timeout=opts.credential_migrate_timeout)
 
 
 def main(argv=None):

@@ -5,8 +5,11 @@ from __future__ import annotations
 import http.server
 import json
 import logging
+import shlex
 import ssl
+import subprocess
 import threading
+import time
 import urllib.parse
 
 from multisite.keyagent import repository
@@ -39,9 +42,13 @@ class AgentServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address, *, context: ssl.SSLContext, repositories: dict[str, str],
-                 owner: tuple[int, int] | None = None, max_body: int = 65536):
+                 owner: tuple[int, int] | None = None, max_body: int = 65536,
+                 migrate_command: str | None = None, migrate_timeout: float = 600.0):
         self.context = context
         self.repositories = dict(repositories)
+        # Keystone's `keystone-manage credential_migrate` for this node (None: refused)
+        self.migrate_command = shlex.split(migrate_command) if migrate_command else None
+        self.migrate_timeout = migrate_timeout
         self.owner = owner
         self.max_body = max_body
         self.write_lock = threading.Lock()
@@ -152,3 +159,42 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  "written" if changed else "unchanged", name, state["hash"][:12],
                  state["indexes"])
         return self._send(200, {**state, "changed": changed})
+
+    def do_POST(self):
+        parts, _ = self._route()
+        if parts != ["v1", "repositories", "credential", "migrate"]:
+            return self._error(404, "request.not_found", "No such resource")
+        if "credential" not in self.server.repositories:
+            return self._error(404, "repository.not_found", "No repository 'credential'")
+        if not self.server.migrate_command:
+            return self._error(409, "credential_migrate.not_configured",
+                               "[keyagent] credential_migrate_command is not set on this node")
+        self._drain()
+        with self.server.write_lock:  # never while a repository is being written
+            started = time.monotonic()
+            try:
+                proc = subprocess.run(self.server.migrate_command, stdin=subprocess.DEVNULL,
+                                      capture_output=True, timeout=self.server.migrate_timeout,
+                                      check=False)
+                returncode = proc.returncode
+            except subprocess.TimeoutExpired:
+                returncode = None
+            except OSError as exc:
+                LOG.error("Credential migration could not start: reason=%s", exc)
+                return self._error(500, "credential_migrate.failed", f"could not start: {exc}")
+            state = self._state("credential")
+        took = time.monotonic() - started
+        # the command's output is not logged (it is Keystone's; only its outcome matters here)
+        LOG.info("Credential migration: returncode=%s seconds=%.1f hash=%s", returncode, took,
+                 state["hash"][:12])
+        if returncode != 0:
+            reason = "timed out" if returncode is None else f"exit status {returncode}"
+            return self._error(500, "credential_migrate.failed",
+                               f"credential migration failed: {reason}")
+        return self._send(200, {"migrated": True, "hash": state["hash"],
+                                "seconds": round(took, 3)})
+
+    def _drain(self):
+        length = self.headers.get("Content-Length")
+        if length and length.isdigit() and 0 < int(length) <= self.server.max_body:
+            self.rfile.read(int(length))

@@ -115,19 +115,24 @@ def record_check(conf, name, *, fernet_hash=None, credential_hash=None, error=No
         session.execute(sa.update(_NODE).where(_NODE.name == name).values(**values))
 
 
-def record_rotation(conf, names, *, rotation_id, matrix, fernet_hash=None):
-    """A rotation completed on ``names`` (whose agents answered ``fernet_hash``); ``matrix``
-    maps "issuer->validator" to a status."""
+def record_rotation(conf, names, *, rotation_id, matrix, fernet_hash=None,
+                    credential_hash=None):
+    """A rotation completed on ``names`` (whose agents answered ``fernet_hash`` or
+    ``credential_hash``); ``matrix`` maps "issuer->validator" (Fernet: a token issued at one
+    Keystone, validated at the other) or "credentials@node" (the node read every credential)
+    to a status."""
     now = models.utcnow()
     with db_api.session_scope(conf) as session:
         for name in names:
             mine = {pair: status for pair, status in matrix.items()
-                    if pair.split("->")[0] == name or pair.split("->")[1] == name}
+                    if name in pair.replace("@", "->").split("->")[-2:]}
             values = {"last_rotation_id": rotation_id, "last_rotation_at": now,
                       "last_verification": json.dumps(mine, sort_keys=True),
                       "last_verified_at": now}
             if fernet_hash:
                 values.update(fernet_hash=fernet_hash, checked_at=now, error=None)
+            if credential_hash:
+                values.update(credential_hash=credential_hash, checked_at=now, error=None)
             session.execute(sa.update(_NODE).where(_NODE.name == name).values(**values))
 
 

@@ -23,6 +23,10 @@ WAITING = "waiting"
 DONE = "done"
 FAILED = "failed"
 
+FERNET = "fernet"
+CREDENTIAL = "credential"
+REPOSITORIES = (FERNET, CREDENTIAL)
+
 _ROT = models.KeyRotation
 
 
@@ -45,7 +49,8 @@ def _load(text):
 
 
 def _dict(row, *, with_keys=False) -> dict:
-    out = {"id": row.id, "phase": row.phase, "status": row.status, "reason": row.reason,
+    out = {"id": row.id, "repository": row.repository or FERNET, "phase": row.phase,
+           "status": row.status, "reason": row.reason,
            "base_node": row.base_node, "staged_hash": row.staged_hash,
            "final_hash": row.final_hash, "nodes": _load(row.nodes) or {},
            "verification": _load(row.verification), "error": row.error,
@@ -63,13 +68,15 @@ def active(conf) -> dict | None:
         return None if row is None else _dict(row)
 
 
-def create(conf, *, reason="request") -> dict:
-    """Start a rotation (and its durable work item); RotationInProgress if one runs."""
+def create(conf, *, reason="request", repository=FERNET) -> dict:
+    """Start a rotation of the nodes' ``repository`` (fernet or credential keys) and its
+    durable work item; RotationInProgress if one runs (of either repository)."""
     rotation_id = str(uuid.uuid4())
     try:
         with db_api.session_scope(conf) as session:
             session.add(_ROT(id=rotation_id, phase="prepare", status=RUNNING, active=1,
-                             reason=reason, nodes=json.dumps({}), created_at=models.utcnow()))
+                             reason=reason, repository=repository, nodes=json.dumps({}),
+                             created_at=models.utcnow()))
     except sa_exc.IntegrityError:
         running = active(conf)
         raise RotationInProgress(rotation_id=running["id"] if running else "?") from None
@@ -96,16 +103,18 @@ def list_rotations(conf, *, limit=50) -> list[dict]:
         return [_dict(r) for r in rows]
 
 
-def last_final_hash(conf) -> str | None:
+def last_final_hash(conf, repository=FERNET) -> str | None:
     """The repository hash every node should hold: the last completed rotation's."""
     with db_api.session_scope(conf) as session:
-        return session.scalar(sa.select(_ROT.final_hash).where(_ROT.status == DONE)
-                              .order_by(_ROT.finished_at.desc()).limit(1))
+        return session.scalar(sa.select(_ROT.final_hash).where(
+            _ROT.status == DONE, _ROT.repository == repository)
+            .order_by(_ROT.finished_at.desc()).limit(1))
 
 
-def last_started_at(conf):
+def last_started_at(conf, repository=FERNET):
     with db_api.session_scope(conf) as session:
-        return session.scalar(sa.select(sa.func.max(_ROT.created_at)))
+        return session.scalar(sa.select(sa.func.max(_ROT.created_at)).where(
+            _ROT.repository == repository))
 
 
 def save_target(conf, rotation_id, *, base_node, staged, final, staged_hash, final_hash):

@@ -3,7 +3,8 @@
 One key per deployment, reconciled every audit pass. It records what each key agent answers,
 re-adds the work item of a running rotation if a crash lost it, rewrites the Fernet repository
 of a node whose hash differs from the last completed rotation's (copying it from a node that
-holds it), and starts a rotation when `[identity] fernet_rotation_interval` has passed.
+holds it), and starts a rotation when `[identity] fernet_rotation_interval` (or, for the
+credential keys, `credential_rotation_interval`) has passed.
 """
 
 from __future__ import annotations
@@ -58,12 +59,16 @@ def reconcile(key, env):
                                       expected=expected, repaired=name in repaired)
         shared.observe([n for n in nodes if n["name"] in drifted], record=True)
     started = None
-    interval = shared.rotation_interval
-    if rotation_due(interval=interval, last_started=shared.store.last_started_at(),
-                    now=shared.now()):
-        started = shared.store.start(reason="schedule")
+    for repo, interval in (("fernet", shared.rotation_interval),
+                           ("credential", shared.credential_rotation_interval)):
+        if started or not rotation_due(interval=interval,
+                                       last_started=shared.store.last_started_at(repo),
+                                       now=shared.now()):
+            continue  # one rotation at a time: the other one on a later pass
+        started = shared.store.start(reason="schedule", repository=repo)
         if started:
-            LOG.info("Key rotation scheduled: rotation=%s interval=%d", started, interval)
+            LOG.info("Key rotation scheduled: rotation=%s repository=%s interval=%d",
+                     started, repo, interval)
             shared.wake()
     return Outcome.done(result={"repaired": repaired, "rotation": started,
                                 "unreachable": sorted(errors)})

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from multisite.clients import errors as client_errors
 from multisite.keyagent import repository
 from multisite.reconcilers import Outcome, PermanentError, TemporaryError
 
@@ -38,6 +39,12 @@ PHASES = (PREPARE, DISTRIBUTE, PROMOTE, VERIFY, DONE)
 
 STAGED = "staged"
 FINAL = "final"
+
+FERNET = "fernet"
+CREDENTIAL = "credential"
+# Keystone keeps at most 3 credential keys (staged, primary, one secondary), whatever
+# [fernet_tokens] max_active_keys says
+CREDENTIAL_MAX_ACTIVE_KEYS = 3
 
 
 def primary(keys: dict[int, str]) -> int:
@@ -153,14 +160,19 @@ def _progress(names, observed, errors, staged_hash, final_hash):
     return out
 
 
-def _prepare(rotation, env, names, observed):
+def max_active_keys(repo: str, configured: int) -> int:
+    return CREDENTIAL_MAX_ACTIVE_KEYS if repo == CREDENTIAL else configured
+
+
+def _prepare(rotation, env, names, observed, repo):
     """Draw the new key and record both target repositories (once); the refreshed row."""
-    base_node, reason = choose_base(names, observed, env.store.last_final_hash())
+    base_node, reason = choose_base(names, observed, env.store.last_final_hash(repo))
     if base_node is None:
         env.store.update(rotation["id"], phase=PREPARE, status="waiting", nodes={},
                          error=reason)
         raise TemporaryError(reason, delay=env.retry_delay)
-    target = prepare(env.keys(base_node), repository.new_key(), env.max_active_keys)
+    target = prepare(env.keys(base_node, repo), repository.new_key(),
+                     max_active_keys(repo, env.max_active_keys))
     env.store.save_target(rotation["id"], base_node=base_node, staged=target.staged,
                           final=target.final, staged_hash=target.staged_hash,
                           final_hash=target.final_hash)
@@ -178,9 +190,10 @@ def reconcile(key, env):
         shared.store.finish(key.id, ok=False, error="no [identity] node is configured")
         raise PermanentError("no [identity] node is configured")
     names = [n["name"] for n in nodes]
-    observed, errors = shared.observe(nodes)
+    repo = rotation.get("repository") or FERNET
+    observed, errors = shared.observe(nodes, repository=repo)
     if rotation["phase"] == PREPARE:
-        rotation = _prepare(rotation, shared, names, observed)
+        rotation = _prepare(rotation, shared, names, observed, repo)
     repos = {STAGED: rotation["staged_keys"], FINAL: rotation["final_keys"]}
     hashes = {"staged_hash": rotation["staged_hash"], "final_hash": rotation["final_hash"]}
     phase = rotation["phase"]
@@ -188,7 +201,8 @@ def reconcile(key, env):
         step = plan(phase, nodes=names, observed=observed, **hashes)
         if not step.push:
             break
-        answers, push_errors = shared.push({n: repos[which] for n, which in step.push.items()})
+        answers, push_errors = shared.push({n: repos[which] for n, which in step.push.items()},
+                                           repository=repo)
         observed.update(answers)
         errors.update(push_errors)
         shared.store.update(key.id, phase=step.phase, status="running",
@@ -204,7 +218,11 @@ def reconcile(key, env):
                     step.phase, ",".join(lagging))
         raise TemporaryError(reason, delay=shared.retry_delay)
     shared.store.update(key.id, phase=VERIFY, status="running", nodes=progress)
-    matrix = shared.verify(nodes)
+    if repo == CREDENTIAL:
+        _migrate(key.id, shared, rotation, names, progress)
+        matrix = shared.verify_credentials(nodes)
+    else:
+        matrix = shared.verify(nodes)
     unreachable = sorted(pair for pair, status in matrix.items() if not status)
     if unreachable:
         reason = f"verify: Keystone unreachable for {', '.join(unreachable)}"
@@ -213,7 +231,7 @@ def reconcile(key, env):
         raise TemporaryError(reason, delay=shared.retry_delay)
     failures = verification_failures(matrix)
     shared.store.record_rotation(names, rotation_id=key.id, matrix=matrix,
-                                 fernet_hash=rotation["final_hash"])
+                                 **{f"{repo}_hash": rotation["final_hash"]})
     if failures:
         error = "token validation failed for " + ", ".join(failures)
         shared.store.finish(key.id, ok=False, verification=matrix, error=error, nodes=progress)
@@ -221,6 +239,31 @@ def reconcile(key, env):
                   ",".join(failures))
         raise PermanentError(error)
     shared.store.finish(key.id, ok=True, verification=matrix, nodes=progress)
-    LOG.info("Key rotation done: rotation=%s nodes=%d hash=%s", key.id, len(names),
-             rotation["final_hash"][:12])
+    LOG.info("Key rotation done: rotation=%s repository=%s nodes=%d hash=%s", key.id, repo,
+             len(names), rotation["final_hash"][:12])
     return Outcome.done(result=key.id)
+
+
+def _migrate(rotation_id, shared, rotation, names, progress):
+    """Credential keys: every node holds F, so re-encrypt every credential with F's primary
+    (Keystone's credential_migrate, on one node: the database is shared). The next
+    rotation drops today's secondary; only then is no credential left under it. Retried,
+    visible in the status, until it succeeds: a rotation never ends with credentials under
+    a key the next rotation would remove."""
+    order = [rotation["base_node"], *(n for n in names if n != rotation["base_node"])]
+    failures = []
+    for name in order:
+        if name not in names:
+            continue
+        try:
+            shared.migrate_credentials(name)
+            LOG.info("Credentials migrated: rotation=%s node=%s", rotation_id, name)
+            return
+        except client_errors.RegionError as exc:  # unreachable, refused, failed: the next
+            failures.append(f"{name}: {exc}")
+    reason = "migrate: " + "; ".join(failures)
+    shared.store.update(rotation_id, phase=VERIFY, status="waiting", nodes=progress,
+                        error=reason)
+    LOG.warning("Key rotation waiting: rotation=%s phase=migrate reason=%s", rotation_id,
+                reason)
+    raise TemporaryError(reason, delay=shared.retry_delay)

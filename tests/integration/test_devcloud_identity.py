@@ -21,8 +21,10 @@ import pwd
 import signal
 import subprocess
 import time
+import uuid
 
 import pytest
+import requests
 import webob
 
 from multisite.clients import identity as identity_client
@@ -38,6 +40,7 @@ pytestmark = pytest.mark.integration
 
 ADMIN = {"username": L.ADMIN_USER, "password": L.ADMIN_PASSWORD,
          "project_name": L.ADMIN_PROJECT, "domain_name": L.DOMAIN}
+CREDENTIAL_TYPE = "multisite-test"
 API_HEADERS = {"X-Project-Id": "5f0b8e2c1a4d4c3e9b7a0d2f6e8a1b3c", "X-User-Id": "a",
                "X-Roles": "admin"}
 
@@ -142,14 +145,17 @@ def _api(conf, path):
     return json.loads(resp.body)
 
 
-def _rotate(conf):
-    rotation = key_rotations.create(conf, reason="test")
+def _rotate(conf, repository="fernet"):
+    rotation = key_rotations.create(conf, reason="test", repository=repository)
 
     def finished():
         found = key_rotations.get(conf, rotation["id"])
         return found if found["status"] in ("done", "failed") else None
 
-    return wait_for(finished, timeout=240, what="the key rotation to finish")
+    try:
+        return wait_for(finished, timeout=240, what="the key rotation to finish")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {key_rotations.get(conf, rotation['id'])}") from None
 
 
 def _token(url):
@@ -202,7 +208,9 @@ def test_regiontwo_keeps_validating_tokens_while_its_keystone_is_down(cloud):
 def test_a_multisite_rotation_makes_both_keystones_validate_each_others_tokens(
         cloud, identity_conf, engine):
     urls = cloud.urls()
-    # prove the test real: a Keystone rotated alone issues tokens the other cannot read
+    # prove the test real: a Keystone rotated alone issues tokens the other cannot read (twice:
+    # after one rotation its primary is the staged key 0 that both still share)
+    cloud.rotate_alone(cloud.ks1)
     cloud.rotate_alone(cloud.ks1)
     assert cloud.fernet_repository(cloud.ks1) != cloud.fernet_repository(cloud.ks2)
     early = _token(urls["ks1"])
@@ -261,3 +269,53 @@ def test_a_node_whose_keys_drift_is_reported_and_repaired(cloud, identity_conf, 
     # repaired: tokens of either validate at both again
     tokens = {name: _token(url) for name, url in urls.items()}
     assert all(_validates(urls[b], t) == 200 for t in tokens.values() for b in urls)
+
+
+def _credentials(url, token, marker):
+    """The blobs of this test's credentials as this Keystone decrypts them (a list: never
+    Keystone's per-credential cache), or the HTTP status when it cannot."""
+    resp = requests.get(f"{url}/credentials?type={CREDENTIAL_TYPE}",
+                        headers={"X-Auth-Token": token}, timeout=90)
+    if resp.status_code != 200:
+        return resp.status_code
+    return [c["blob"] for c in resp.json()["credentials"] if c["blob"] == marker]
+
+
+def test_credential_keys_rotate_and_stored_credentials_stay_readable(cloud, identity_conf,
+                                                                     engine):
+    urls = cloud.urls()
+    token = _token(urls["ks1"])
+    user = requests.get(f"{urls['ks1']}/auth/tokens", timeout=90, headers={
+        "X-Auth-Token": token, "X-Subject-Token": token}).json()["token"]["user"]["id"]
+    marker = f"multisite-test-{uuid.uuid4().hex}"
+    resp = requests.post(f"{urls['ks1']}/credentials", timeout=90,
+                         headers={"X-Auth-Token": token},
+                         json={"credential": {"type": CREDENTIAL_TYPE, "blob": marker,
+                                              "user_id": user}})
+    assert resp.status_code == 201, resp.text
+    credential_id = resp.json()["credential"]["id"]
+    try:
+        hashes = set()
+        # Keystone keeps 3 credential keys: after the second rotation the key that encrypted
+        # the credential is gone; it stays readable only because each rotation re-encrypted
+        # every credential (credential_migrate through the agent) under the new primary
+        for n in range(2):
+            before = repository.digest(repository.read(str(cloud.ks1.dir / "credential-keys")))
+            rotation = _rotate(identity_conf, repository="credential")
+            assert rotation["status"] == "done", (n, rotation)
+            assert rotation["repository"] == "credential"
+            assert rotation["verification"] == {"credentials@ks1": 200, "credentials@ks2": 200}
+            for ks in (cloud.ks1, cloud.ks2):
+                got = repository.read(str(ks.dir / "credential-keys"))
+                assert repository.digest(got) == rotation["final_hash"] != before
+                assert len(got) == 3
+            hashes.add(rotation["final_hash"])
+            token = _token(urls["ks1"])
+            for url in urls.values():
+                assert _credentials(url, token, marker) == [marker], (n, url)
+        assert len(hashes) == 2
+        # the Fernet keys were not touched by credential rotations
+        assert _validates(urls["ks2"], _token(urls["ks1"])) == 200
+    finally:
+        requests.delete(f"{urls['ks1']}/credentials/{credential_id}", timeout=90,
+                        headers={"X-Auth-Token": _token(urls["ks1"])})

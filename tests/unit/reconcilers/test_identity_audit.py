@@ -35,8 +35,9 @@ def test_rotation_due(interval, last, due):
 
 
 class FakeStore:
-    def __init__(self, expected, active=None, last_started=None):
+    def __init__(self, expected, active=None, last_started=None, credential_started=None):
         self.expected, self._active, self.last_started = expected, active, last_started
+        self.credential_started = credential_started
         self.ensured, self.started, self.drifts = [], [], []
 
     def active(self):
@@ -48,12 +49,12 @@ class FakeStore:
     def last_final_hash(self):
         return self.expected
 
-    def last_started_at(self):
-        return self.last_started
+    def last_started_at(self, repository):
+        return self.last_started if repository == "fernet" else self.credential_started
 
-    def start(self, *, reason):
-        self.started.append(reason)
-        return "rot-new"
+    def start(self, *, reason, repository):
+        self.started.append((reason, repository))
+        return f"rot-{repository}"
 
     def record_drift(self, node, **values):
         self.drifts.append((node["name"], values))
@@ -62,8 +63,9 @@ class FakeStore:
 class FakeShared:
     """Nodes a, b, c whose agents answer ``hashes`` (None: unreachable); push copies keys."""
 
-    def __init__(self, hashes, store, *, interval=0, refuse=()):
+    def __init__(self, hashes, store, *, interval=0, credential_interval=0, refuse=()):
         self.hashes, self.store, self.rotation_interval = dict(hashes), store, interval
+        self.credential_rotation_interval = credential_interval
         self.refuse = set(refuse)
         self.pushed, self.observed_calls, self.woken = {}, [], 0
         self.repos = {n: f"keys-of-{h}" for n, h in hashes.items()}
@@ -141,8 +143,24 @@ def test_a_rotation_starts_when_the_interval_has_passed():
     store = FakeStore(expected="h1", last_started=NOW - datetime.timedelta(hours=2))
     shared = FakeShared({"a": "h1", "b": "h1"}, store, interval=3600)
     outcome = _run(shared)
-    assert outcome.result["rotation"] == "rot-new" and store.started == ["schedule"]
+    assert outcome.result["rotation"] == "rot-fernet"
+    assert store.started == [("schedule", "fernet")]
     assert shared.woken == 1
+
+
+def test_credential_keys_rotate_on_their_own_interval():
+    recent, old = NOW - datetime.timedelta(minutes=5), NOW - datetime.timedelta(days=2)
+    store = FakeStore(expected="h1", last_started=recent, credential_started=old)
+    shared = FakeShared({"a": "h1"}, store, interval=3600, credential_interval=86400)
+    assert _run(shared).result["rotation"] == "rot-credential"
+    assert store.started == [("schedule", "credential")]
+
+
+def test_one_scheduled_rotation_at_a_time():
+    store = FakeStore(expected="h1")  # neither ever rotated: both due
+    shared = FakeShared({"a": "h1"}, store, interval=3600, credential_interval=3600)
+    assert _run(shared).result["rotation"] == "rot-fernet"
+    assert store.started == [("schedule", "fernet")]
 
 
 def test_no_rotation_before_the_interval_or_when_disabled():
