@@ -65,15 +65,20 @@ def _progress(rotation):
 
 
 class Rotate(common.ShowOne):
-    """Rotate the Fernet keys of every Keystone node now (admin).
+    """Rotate the Fernet keys (or, with --credential, the credential keys) of every Keystone
+    node now (admin).
 
     Distributes a staged repository to every node, promotes only when all confirmed it,
-    then verifies that a token of each Keystone validates at every other."""
+    then verifies that a token of each Keystone validates at every other (credential keys:
+    re-encrypts the credentials on one node, then checks every Keystone reads them)."""
 
     failed = False
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
+        parser.add_argument("--credential", action="store_true",
+                            help="Rotate Keystone's credential encryption keys instead of "
+                                 "the Fernet token keys")
         parser.add_argument("--wait", action="store_true",
                             help="Follow the rotation until it ends; exit 1 if it failed")
         parser.add_argument("--poll-interval", type=common.positive_float, default=1.0,
@@ -84,7 +89,7 @@ class Rotate(common.ShowOne):
 
     def take_action(self, parsed_args):
         manager = common.client(self.app).identity
-        rotation = manager.rotate()
+        rotation = manager.rotate("credential" if parsed_args.credential else None)
         if parsed_args.wait:
             sys.stderr.write(f"Key rotation {rotation['id']} started; waiting for it\n")
             try:
@@ -93,7 +98,8 @@ class Rotate(common.ShowOne):
             except TimeoutError as exc:
                 raise common.CommandError(str(exc)) from None
             self.failed = rotation["status"] != "done"
-        fields = {"id": rotation["id"], "status": rotation["status"],
+        fields = {"id": rotation["id"], "repository": rotation.get("repository", "fernet"),
+                  "status": rotation["status"],
                   "phase": rotation["phase"], "final_hash": rotation.get("final_hash"),
                   "error": rotation.get("error")}
         for pair, status in sorted((rotation.get("verification") or {}).items()):

@@ -15,9 +15,11 @@ class IdentityManager:
     def node(self, name):
         return self.http.json("GET", f"/identity/nodes/{name}", version="v2")["node"]
 
-    def rotate(self):
-        """Start a rotation now; returns it (status running)."""
-        return self.http.json("POST", "/identity/key-rotations", body={},
+    def rotate(self, repository=None):
+        """Start a rotation now (of the Fernet keys, or ``repository="credential"``);
+        returns it (status running)."""
+        body = {"key_rotation": {"repository": repository}} if repository else {}
+        return self.http.json("POST", "/identity/key-rotations", body=body,
                               version="v2")["key_rotation"]
 
     def rotation(self, rotation_id):

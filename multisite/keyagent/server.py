@@ -182,16 +182,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError as exc:
                 LOG.error("Credential migration could not start: reason=%s", exc)
                 return self._error(500, "credential_migrate.failed", f"could not start: {exc}")
-            state = self._state("credential")
+            try:
+                digest = self._state("credential")["hash"]
+            except OSError:
+                digest = None  # no repository here: Keystone's command said what it found
         took = time.monotonic() - started
         # the command's output is not logged (it is Keystone's; only its outcome matters here)
         LOG.info("Credential migration: returncode=%s seconds=%.1f hash=%s", returncode, took,
-                 state["hash"][:12])
+                 (digest or "-")[:12])
         if returncode != 0:
             reason = "timed out" if returncode is None else f"exit status {returncode}"
             return self._error(500, "credential_migrate.failed",
                                f"credential migration failed: {reason}")
-        return self._send(200, {"migrated": True, "hash": state["hash"],
+        return self._send(200, {"migrated": True, "hash": digest,
                                 "seconds": round(took, 3)})
 
     def _drain(self):

@@ -77,3 +77,17 @@ def test_bad_node_config(value, reason):
         identity_nodes.parse_config([value])
     with pytest.raises(identity_nodes.InvalidNodeConfig, match="duplicate"):
         identity_nodes.parse_config(["a|R|http://x|https://y", "a|R|http://x|https://y"])
+
+
+def test_a_credential_key_rotation_is_started_and_shown_as_such(app, db):
+    status, body = call(app, "POST", "/v2/identity/key-rotations",
+                        {"key_rotation": {"repository": "credential"}})
+    assert status == 202
+    rotation = body["key_rotation"]
+    assert rotation["repository"] == "credential" and rotation["phase"] == "prepare"
+    assert key_rotations.get(db, rotation["id"])["repository"] == "credential"
+    status, body = call(app, "POST", "/v2/identity/key-rotations", {})
+    assert (status, body["error"]["code"]) == (409, "key_rotation.in_progress")
+    key_rotations.finish(db, rotation["id"], ok=True)
+    status, body = call(app, "POST", "/v2/identity/key-rotations", {})
+    assert status == 202 and body["key_rotation"]["repository"] == "fernet"

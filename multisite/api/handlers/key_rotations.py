@@ -1,4 +1,5 @@
-"""/v2/identity/key-rotations: start a Fernet key rotation, follow it node by node."""
+"""/v2/identity/key-rotations: start a Fernet (or credential) key rotation, follow it node by
+node."""
 
 from multisite.api import errors, v2, wsgi
 from multisite.api.handlers import common
@@ -8,7 +9,7 @@ from multisite.objects import identity_nodes, key_rotations
 
 
 def serialize(rotation):
-    keep = ("id", "status", "phase", "reason", "base_node", "staged_hash", "final_hash",
+    keep = ("id", "repository", "status", "phase", "reason", "base_node", "staged_hash", "final_hash",
             "nodes", "verification", "error", "created_at", "updated_at", "finished_at")
     return v2.jsonable({k: rotation[k] for k in keep})
 
@@ -16,12 +17,14 @@ def serialize(rotation):
 def create(req):
     ctx, conf = req.environ["multisite.context"], req.environ["multisite.conf"]
     ctx.can(policies.CREATE, {"project_id": ctx.project_id})
-    common.validate(schemas.CREATE, wsgi.json_body(req, required=False) or {},
-                    code="key_rotation.invalid", prefix="Invalid key rotation")
+    body = wsgi.json_body(req, required=False) or {}
+    common.validate(schemas.CREATE, body, code="key_rotation.invalid",
+                    prefix="Invalid key rotation")
     if not identity_nodes.parse_config(conf.identity.node):
         raise errors.HTTPError(409, "identity.no_nodes",
                                "No Keystone node is configured ([identity] node)")
-    rotation = key_rotations.create(conf, reason="request")
+    repository = (body.get("key_rotation") or {}).get("repository", key_rotations.FERNET)
+    rotation = key_rotations.create(conf, reason="request", repository=repository)
     return wsgi.json_response({"key_rotation": serialize(rotation)}, status=202)
 
 

@@ -117,3 +117,41 @@ def test_server_context_requires_client_cert(ca):
                                 ca_file=str(ca.cert_file))
     assert ctx.verify_mode == ssl.CERT_REQUIRED
     assert ctx.minimum_version == ssl.TLSVersion.TLSv1_2
+
+
+def _agent_with_migrate(ca, base, command):
+    agent = keyagents.Agent(ca, base, "migrating")
+    if command is not None:  # [keyagent] is the last section of the agent's file
+        agent.conf.write_text(agent.conf.read_text()
+                              + f"credential_migrate_command = {command}\n")
+    return agent.start()
+
+
+def test_credential_migration_runs_the_configured_command(ca, files, tmp_path):
+    marker = tmp_path / "migrated"
+    agent = _agent_with_migrate(ca, tmp_path, f"/bin/sh -c 'echo run >> {marker}'")
+    try:
+        c = keyagents.client(agent, files)
+        c.put("credential", {0: repo.new_key(), 1: repo.new_key()})
+        answer = c.migrate_credentials()
+        assert answer["migrated"] is True
+        assert answer["hash"] == c.state("credential")["hash"]
+        assert marker.read_text() == "run\n"
+        assert "Credential migration: returncode=0" in keyagents.log_text(agent)
+    finally:
+        agent.stop()
+
+
+def test_a_failing_or_missing_migration_command_is_an_error(ca, files, tmp_path):
+    agent = _agent_with_migrate(ca, tmp_path / "failing", "/bin/false")
+    try:
+        with pytest.raises(errors.RegionUnavailable, match="HTTP 500"):
+            keyagents.client(agent, files).migrate_credentials()
+    finally:
+        agent.stop()
+    agent = _agent_with_migrate(ca, tmp_path / "unset", None)
+    try:
+        with pytest.raises(errors.RegionRejected, match="credential_migrate_command"):
+            keyagents.client(agent, files).migrate_credentials()
+    finally:
+        agent.stop()
