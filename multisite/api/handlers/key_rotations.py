@@ -10,7 +10,8 @@ from multisite.objects import identity_nodes, key_rotations
 
 def serialize(rotation):
     keep = ("id", "repository", "status", "phase", "reason", "base_node", "staged_hash",
-            "final_hash", "nodes", "verification", "error", "created_at", "updated_at", "finished_at")
+            "final_hash", "nodes", "verification", "error", "created_at", "updated_at",
+            "finished_at")
     return v2.jsonable({k: rotation[k] for k in keep})
 
 
