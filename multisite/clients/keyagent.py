@@ -20,9 +20,10 @@ class KeyAgentClient:
         self._session.verify = ca_file
         self._session.trust_env = False  # agents are reached directly, never through a proxy
 
-    def _call(self, method: str, path: str, **kwargs) -> dict:
+    def _call(self, method: str, path: str, *, timeout: float | None = None, **kwargs) -> dict:
         try:
-            resp = self._session.request(method, self.url + path, timeout=self.timeout, **kwargs)
+            resp = self._session.request(method, self.url + path,
+                                         timeout=timeout or self.timeout, **kwargs)
         except requests.RequestException as exc:
             raise errors.RegionUnavailable(self.node, f"key agent: {type(exc).__name__}") from None
         if resp.status_code >= 500 or resp.status_code == 429:
@@ -50,9 +51,11 @@ class KeyAgentClient:
         body = {"keys": {str(i): k for i, k in keys.items()}}
         return self._call("PUT", f"/v1/repositories/{name}", json=body)
 
-    def migrate_credentials(self) -> dict:
-        """Have the agent run Keystone's credential_migrate on its node (shared database)."""
-        return self._call("POST", "/v1/repositories/credential/migrate", json={})
+    def migrate_credentials(self, timeout: float | None = None) -> dict:
+        """Have the agent run Keystone's credential_migrate on its node (shared database);
+        ``timeout``: how long that may take (it reads and rewrites every credential)."""
+        return self._call("POST", "/v1/repositories/credential/migrate", json={},
+                          timeout=timeout)
 
     def close(self) -> None:
         self._session.close()

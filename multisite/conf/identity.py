@@ -32,6 +32,10 @@ IDENTITY_OPTS = [
                     "request. Each rotation ends with Keystone's credential_migrate, run by "
                     "one node's key agent ([keyagent] credential_migrate_command): see "
                     "docs/identity.md."),
+    cfg.FloatOpt("credential_migrate_timeout", default=660.0, min=1.0,
+                 help="Seconds Multisite waits for a key agent's credential migration "
+                      "(Keystone's credential_migrate: every credential read and rewritten); "
+                      "keep it above the agents' [keyagent] credential_migrate_timeout."),
     cfg.IntOpt("audit_interval", default=300, min=1,
                help="Seconds between two audits of the nodes' key repositories (hashes "
                     "recorded, drift repaired, scheduled rotations started)."),

@@ -161,7 +161,8 @@ class IdentityEnv:
 
     def migrate_credentials(self, name):
         """Keystone's credential_migrate on node ``name`` (through its agent)."""
-        return self._agent(self._by_name[name]).migrate_credentials()
+        return self._agent(self._by_name[name]).migrate_credentials(
+            timeout=self.opts.credential_migrate_timeout)
 
     def verify_credentials(self, nodes):
         """{"credentials@node": status}: each Keystone lists (decrypts) every credential."""

@@ -219,7 +219,7 @@ def reconcile(key, env):
         raise TemporaryError(reason, delay=shared.retry_delay)
     shared.store.update(key.id, phase=VERIFY, status="running", nodes=progress)
     if repo == CREDENTIAL:
-        _migrate(key.id, shared, rotation, names, progress)
+        _migrate(key.id, shared, rotation, names, observed, progress)
         matrix = shared.verify_credentials(nodes)
     else:
         matrix = shared.verify(nodes)
@@ -244,24 +244,29 @@ def reconcile(key, env):
     return Outcome.done(result=key.id)
 
 
-def _migrate(rotation_id, shared, rotation, names, progress):
+def migrate_node(base_node, names, observed):
+    """The node that runs credential_migrate: the rotation's base node, else the first that
+    answers (one is enough: the database is shared); None when none answers."""
+    order = [base_node, *(n for n in names if n != base_node)]
+    return next((n for n in order if n in names and observed.get(n) is not None), None)
+
+
+def _migrate(rotation_id, shared, rotation, names, observed, progress):
     """Credential keys: every node holds F, so re-encrypt every credential with F's primary
-    (Keystone's credential_migrate, on one node: the database is shared). The next
-    rotation drops today's secondary; only then is no credential left under it. Retried,
-    visible in the status, until it succeeds: a rotation never ends with credentials under
-    a key the next rotation would remove."""
-    order = [rotation["base_node"], *(n for n in names if n != rotation["base_node"])]
-    failures = []
-    for name in order:
-        if name not in names:
-            continue
+    (Keystone's credential_migrate, on one node). The next rotation drops today's
+    secondary; only then is no credential left under it. Retried, visible in the status,
+    until it succeeds: a rotation never ends with credentials under a key the next
+    rotation would remove."""
+    name = migrate_node(rotation["base_node"], names, observed)
+    if name is not None:
         try:
             shared.migrate_credentials(name)
             LOG.info("Credentials migrated: rotation=%s node=%s", rotation_id, name)
             return
-        except client_errors.RegionError as exc:  # unreachable, refused, failed: the next
-            failures.append(f"{name}: {exc}")
-    reason = "migrate: " + "; ".join(failures)
+        except client_errors.RegionError as exc:
+            reason = f"migrate: {exc}"
+    else:
+        reason = "migrate: no node answers"
     shared.store.update(rotation_id, phase=VERIFY, status="waiting", nodes=progress,
                         error=reason)
     LOG.warning("Key rotation waiting: rotation=%s phase=migrate reason=%s", rotation_id,
