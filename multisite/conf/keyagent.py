@@ -26,7 +26,8 @@ KEYAGENT_OPTS = [
                help="Command that re-encrypts this Keystone's credentials with the primary "
                     "credential key, run when Multisite asks after a credential key rotation "
                     "(e.g. `keystone-manage --config-file /etc/keystone/keystone.conf "
-                    "credential_migrate`). Unset: the agent refuses (409) and credential "
+                    "credential_migrate --keystone-user keystone --keystone-group keystone`). "
+                    "Unset: the agent refuses (409) and credential "
                     "rotations wait. Run on one node only (the database is shared)."),
     cfg.IntOpt("credential_migrate_timeout", default=600, min=1,
                help="Seconds credential_migrate_command may take."),

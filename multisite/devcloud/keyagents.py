@@ -15,7 +15,9 @@ into the (possibly shared) venv.
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import socket
 import threading
 import time
@@ -155,8 +157,11 @@ class KeyAgent(Service):
                 cert, key = ca.issue(self.name, server=True)
         # Keystone's re-encryption after a credential key rotation (one node is enough: the
         # database is shared; both are configured so that either can do it)
+        user = pwd.getpwuid(os.getuid()).pw_name
+        group = grp.getgrgid(os.getgid()).gr_name
         migrate = (f"{self.layout.bin('keystone-manage')} --config-file "
-                   f"{self.keystone_dir / 'keystone.conf'} credential_migrate")
+                   f"{self.keystone_dir / 'keystone.conf'} credential_migrate "
+                   f"--keystone-user {user} --keystone-group {group}")
         self.conf_files[0].write_text(f"""[DEFAULT]
 log_file = {self.log_file}
 
