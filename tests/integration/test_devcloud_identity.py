@@ -298,6 +298,8 @@ def test_credential_keys_rotate_and_stored_credentials_stay_readable(cloud, iden
                                               "user_id": user}})
     assert resp.status_code == 201, resp.text
     credential_id = resp.json()["credential"]["id"]
+    written_under = repository.read(str(cloud.ks1.dir / "credential-keys"))
+    written_under = written_under[max(written_under)]  # the primary that encrypted it
     try:
         hashes = set()
         # Keystone keeps 3 credential keys: after the second rotation the key that encrypted
@@ -318,6 +320,8 @@ def test_credential_keys_rotate_and_stored_credentials_stay_readable(cloud, iden
             for url in urls.values():
                 assert _credentials(url, token, marker) == [marker], (n, url)
         assert len(hashes) == 2
+        for ks in (cloud.ks1, cloud.ks2):  # the key it was written under is gone everywhere
+            assert written_under not in repository.read(str(ks.dir / "credential-keys")).values()
         # the Fernet keys were not touched by credential rotations
         assert _validates(urls["ks2"], _token(urls["ks1"])) == 200
     finally:
