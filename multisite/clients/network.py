@@ -47,7 +47,7 @@ class NetworkClient:
 
     def __init__(self, conf, region):
         self.region = region
-        self._api = session.adapter(conf, "network", region)
+        self._api = session.PooledApi(conf, "network", region)
         self._base = None
 
     def _url(self, path):

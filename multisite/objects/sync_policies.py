@@ -9,7 +9,7 @@ from multisite import exception
 from multisite.db import api as db_api
 from multisite.db import models
 
-RESOURCE_TYPES = ("keypair", "security_group")
+RESOURCE_TYPES = ("keypair", "security_group", "flavor", "image")
 OBSERVE, ENFORCE = "observe", "enforce"
 IN_SYNC, MISSING, DRIFTED, CONFLICT, FAILED = ("in_sync", "missing", "drifted", "conflict",
                                                "failed")
