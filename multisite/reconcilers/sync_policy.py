@@ -365,8 +365,10 @@ def _delete(rtype, regions, region, name, observed, user_id, managed):
             regions.network(region).delete_security_group(group["id"])
 
 
-def _targets(policy, known):
-    return policy["targets"] or sorted(known - {policy["source"]})
+def _targets(policy, known, mine):
+    """The policy's targets; "all" is every region of the project's catalog (its
+    endpoint filter, if any) but the source, read again each pass."""
+    return policy["targets"] or sorted((mine & known) - {policy["source"]})
 
 
 def reconcile(key, env):
@@ -376,11 +378,13 @@ def reconcile(key, env):
                   gate=getattr(shared, "gate", None))
     known = shared.regions.known()
     policies = shared.policies(key.id)
+    mine = (shared.regions.of_project(key.id)
+            if any(p["targets"] is None for p in policies) else set())
     reads.prefetch([Reads.key(p["resource_type"], region, p["user_id"]) for p in policies
-                    for region in [p["source"], *_targets(p, known)] if region in known])
+                    for region in [p["source"], *_targets(p, known, mine)] if region in known])
     records = []
     for policy in policies:
-        for region in _targets(policy, known):
+        for region in _targets(policy, known, mine):
             state = policy["targets_state"].get(region, {})
             try:
                 if region not in known:

@@ -154,6 +154,78 @@ def test_keypair_policy_all_regions_one_target_down(stack, fresh_project, devclo
                 pass
 
 
+def _endpoint_ids(sess):
+    identity = {"service_type": "identity", "interface": "public"}
+    endpoints = sess.get("/endpoints", endpoint_filter=identity).json()["endpoints"]
+    by_region = {}
+    for ep in endpoints:
+        by_region.setdefault(ep.get("region_id") or ep.get("region"), []).append(ep["id"])
+    return by_region
+
+
+def _admin_keypair(sess, region, name, user_id):
+    """The user's keypair `name` in `region` as the admin reads it (None if absent)."""
+    resp = sess.get(f"/os-keypairs/{name}?user_id={user_id}", raise_exc=False,
+                    endpoint_filter={"service_type": "compute", "interface": "public",
+                                     "region_name": region},
+                    headers={"OpenStack-API-Version": "compute 2.10",
+                             "X-OpenStack-Nova-API-Version": "2.10"})
+    return resp.json()["keypair"] if resp.status_code == 200 else None
+
+
+def test_keypair_policy_all_regions_reaches_a_region_added_later(stack, conf, fresh_project,
+                                                                devcloud):
+    """targets "all" are the project's regions in Keystone's catalog: with OS-EP-FILTER
+    the project first has RegionOne and RegionTwo only; RegionThree's endpoints are
+    associated with it afterwards (the region added to its catalog) and the running
+    engine's next audits create the keypair there. Nothing else in the shared devcloud
+    changes: the endpoint filter is the fresh project's own."""
+    conf.set_override("catalog_ttl", 1, group="cache")
+    sess = devcloud.session()
+    identity = {"service_type": "identity", "interface": "public"}
+    by_region = _endpoint_ids(sess)
+    assert {R1, R2, R3} <= set(by_region), by_region
+    p, name = fresh_project.id, unique("kp")
+    associated = []
+
+    def associate(region):
+        for endpoint_id in by_region[region]:
+            sess.put(f"/OS-EP-FILTER/projects/{p}/endpoints/{endpoint_id}",
+                     endpoint_filter=identity)
+            associated.append(endpoint_id)
+
+    api = V2(stack, fresh_project)
+    try:
+        associate(R1)
+        associate(R2)
+        fresh_project.connect(R1).compute.create_keypair(name=name, public_key=PUBLIC_KEY)
+        policy = api.create(resource_type="keypair", resources=[name], source=R1,
+                            targets="all", on_drift="enforce")
+        states = api.states(policy, audit=True)
+        assert set(states) == {R2}, states
+        assert states[R2]["state"] == "in_sync", states
+        assert _admin_keypair(sess, R2, name, fresh_project.user_id) is not None
+        assert _admin_keypair(sess, R3, name, fresh_project.user_id) is None
+
+        associate(R3)
+        wait_for(lambda: api.states(policy).get(R3, {}).get("state") == "in_sync",
+                 timeout=PERIOD * 2 + 20, interval=0.5,
+                 what="RegionThree, added to the project's catalog, audited in sync")
+        got = _admin_keypair(sess, R3, name, fresh_project.user_id)
+        assert got is not None and got["public_key"].strip() == PUBLIC_KEY.strip()
+    finally:
+        conf.clear_override("catalog_ttl", group="cache")
+        for endpoint_id in associated:
+            sess.delete(f"/OS-EP-FILTER/projects/{p}/endpoints/{endpoint_id}",
+                        endpoint_filter=identity, raise_exc=False)
+        for region in (R1, R2, R3):
+            sess.delete(f"/os-keypairs/{name}?user_id={fresh_project.user_id}",
+                        raise_exc=False,
+                        endpoint_filter={"service_type": "compute", "interface": "public",
+                                         "region_name": region},
+                        headers={"OpenStack-API-Version": "compute 2.10"})
+
+
 def _engine_process(tmp_path, conf, log_name):
     """A `multisite-engine` process on the test's database, auditing every second."""
     path = tmp_path / "engine.conf"

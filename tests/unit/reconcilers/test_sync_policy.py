@@ -28,6 +28,9 @@ class Regions:
     def known(self):
         return set(self.cloud.regions)
 
+    def of_project(self, project_id):
+        return set(self.cloud.regions) - self.cloud.filtered_out.get(project_id, set())
+
 
 class Shared:
     """The engine's AuditEnv, with the policy rows in memory."""
@@ -64,6 +67,7 @@ def _policy(pid="pol", rtype="security_group", **kw):
 @pytest.fixture
 def world():
     cloud, neutron = FakeCloud(), FakeNeutron()
+    cloud.filtered_out = {}             # project -> regions its endpoint filter leaves out
     web = neutron.add_group(R1, P, "web")
     app = neutron.add_group(R1, P, "app")
     neutron.add_rule(R1, web["id"], direction="ingress", ethertype="IPv4", protocol="tcp",
@@ -152,6 +156,18 @@ def test_all_regions_includes_one_added_later_and_a_down_target_fails_alone(worl
     _run(shared)
     assert cloud.keypairs["RegionFour"][(U, "k1")]["public_key"] == KEY
     assert _state(shared, R3)["state"] == "in_sync"
+
+
+def test_all_regions_are_the_projects_endpoint_filter_regions(world):
+    cloud, neutron, regions = world
+    cloud.filtered_out[P] = {R3}
+    shared = Shared(regions, [_policy(rtype="keypair", resources=None)])
+    _run(shared)
+    assert (U, "k1") in cloud.keypairs[R2] and (U, "k1") not in cloud.keypairs[R3]
+    assert ("pol", R3) not in shared.states
+    cloud.filtered_out[P] = set()       # RegionThree associated with the project later
+    _run(shared)
+    assert cloud.keypairs[R3][(U, "k1")]["public_key"] == KEY
 
 
 def test_source_delete_is_reported_and_propagated_only_when_asked(world):
