@@ -13,6 +13,7 @@ from multisite.clients import errors, http, keystone
 _LOCK = threading.Lock()
 _SESSIONS = {}
 _TRANSPORTS = {}
+_CATALOGS = {}
 
 
 class NotFound(errors.RegionRejected):
@@ -61,6 +62,7 @@ def reset():
     with _LOCK:
         _SESSIONS.clear()
         _TRANSPORTS.clear()
+        _CATALOGS.clear()
 
 
 def transport(conf):
@@ -188,6 +190,22 @@ def regions(conf, service_type=None):
                 found.add(endpoint.get("region_id") or endpoint.get("region"))
     found.discard(None)
     return found
+
+
+def project_regions(conf, project_id):
+    """The project's regions as the quota engine reads them: its OS-EP-FILTER endpoints
+    if it has any, else every public region. Re-read from Keystone every [cache]
+    catalog_ttl (GET /auth/catalog), so a region added to the catalog, or to the
+    project's endpoint filter, is seen without a restart."""
+    sess, pooled = service_session(conf), transport(conf)
+    key = (id(sess), conf.cache.catalog_ttl)
+    with _LOCK:
+        held = _CATALOGS.get(key)
+        if held is None or held[0] is not sess:
+            held = _CATALOGS[key] = (sess, keystone.Catalog(
+                sess, ttl=conf.cache.catalog_ttl, http=pooled))
+    with translate("keystone", "read the catalog"):
+        return set(held[1].regions_for(project_id))
 
 
 _HTTP = (

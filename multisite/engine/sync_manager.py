@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 
-from multisite import clients
 from multisite.clients import compute as compute_client
 from multisite.clients import image as image_client
 from multisite.clients import network as network_client
@@ -141,20 +140,9 @@ class Regions:
         return region_errors.regions(self.conf)
 
     def of_project(self, project_id):
-        """The project's regions as the quota engine sees them: its OS-EP-FILTER
-        endpoints if it has any, else every public region. Re-read from Keystone every
-        [cache] catalog_ttl, so a region added to the catalog (or to the project's
-        endpoint filter) is a target of "all" without a restart."""
-        with self._lock:
-            cloud = self._cache.get(("cloud", None))
-            if cloud is None:
-                cloud = self._cache[("cloud", None)] = clients.Cloud(self.conf)
-        try:
-            return set(cloud.regions(project_id))
-        except clients.RegionError:
-            raise
-        except Exception as exc:     # keystoneauth: Keystone unreachable or refusing us
-            raise region_errors.Unavailable("keystone", f"read the catalog: {exc}") from exc
+        """The project's regions (clients.session.project_regions): the targets of a
+        policy over "all" regions, added ones included."""
+        return region_errors.project_regions(self.conf, project_id)
 
 
 NAME = "sync"

@@ -30,6 +30,8 @@ class FakeCloud:
         monkeypatch.setattr(image, "for_region", lambda conf, region: FakeImage(self, region))
         monkeypatch.setattr(region_errors, "regions", lambda conf, service_type=None:
                             set(self.regions))
+        monkeypatch.setattr(region_errors, "project_regions", lambda conf, project_id:
+                            set(self.regions))
         return self
 
     def check(self, region, what):
