@@ -88,6 +88,10 @@ def adapter(conf, service_type, region, *, microversion=None, retries=1):
         interface="public", default_microversion=microversion, connect_retries=retries)
 
 
+class Unreachable(Exception):
+    """A PooledApi call that got no answer; `translate` names the action."""
+
+
 class HTTPStatus(Exception):
     """A region's 4xx/5xx answer to a PooledApi call; `translate` maps it to RegionError."""
 
@@ -146,9 +150,15 @@ class PooledApi:
             if endpoint is None:
                 raise UnknownRegion(self.region, f"no {self.service_type} endpoint")
             url = endpoint.rstrip("/") + path
-        resp = transport(self.conf).request(method, url, region=self.region, json=json,
-                                            headers=self._headers,
-                                            service=self.service_type)
+        try:
+            resp = transport(self.conf).request(method, url, region=self.region, json=json,
+                                                headers=self._headers,
+                                                service=self.service_type)
+        except errors.RegionUnavailable as exc:
+            detail = str(exc)
+            if exc.region == self.region:
+                detail = detail.removeprefix(f"{self.region}: ")
+            raise Unreachable(detail) from exc
         if resp.status_code >= 400:
             raise HTTPStatus(resp.status_code, resp.text)
         return resp
@@ -235,6 +245,8 @@ def translate(region, what):
     except ks_exc.EndpointNotFound as exc:
         raise UnknownRegion(region, f"no endpoint for {what}") from exc
     except (ks_exc.ConnectionError, ks_exc.RequestTimeout) as exc:
+        raise Unavailable(region, f"unreachable during {what}: {exc}") from exc
+    except Unreachable as exc:
         raise Unavailable(region, f"unreachable during {what}: {exc}") from exc
     except HTTPStatus as exc:
         _rejected(region, f"{what}: HTTP {exc.status} {exc.message}", exc.status, exc)
