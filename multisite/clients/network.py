@@ -29,7 +29,7 @@ def writes(region=None):
 
 
 def normalize_rule(raw):
-    rule = {key: raw.get(key) for key in RULE_FIELDS}
+    rule = dict(zip(RULE_FIELDS, map(raw.get, RULE_FIELDS)))   # audits parse thousands
     rule["id"] = raw["id"]
     rule["description"] = rule["description"] or ""
     return rule

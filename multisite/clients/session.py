@@ -130,6 +130,7 @@ class PooledApi:
         self.conf, self.service_type, self.region = conf, service_type, region
         self._adapter = adapter(conf, service_type, region)
         self._endpoint = None
+        self._transport = None
         self._headers = None
         if microversion is not None:
             service = service_type
@@ -151,9 +152,10 @@ class PooledApi:
                 raise UnknownRegion(self.region, f"no {self.service_type} endpoint")
             url = endpoint.rstrip("/") + path
         try:
-            resp = transport(self.conf).request(method, url, region=self.region, json=json,
-                                                headers=self._headers,
-                                                service=self.service_type)
+            if self._transport is None:
+                self._transport = transport(self.conf)
+            resp = self._transport.request(method, url, region=self.region, json=json,
+                                           headers=self._headers, service=self.service_type)
         except errors.RegionUnavailable as exc:
             detail = str(exc)
             if exc.region == self.region:

@@ -103,8 +103,11 @@ def of_project(conf, project_id):
         rows = session.scalars(sa.select(_POLICY).where(_POLICY.project_id == project_id)
                                .order_by(_POLICY.id)).all()
         ids = [r.id for r in rows]
-        targets = session.scalars(sa.select(_TARGET).where(_TARGET.policy_id.in_(ids))).all() \
-            if ids else []
+        # plain rows: an audit pass reads every target of the project
+        targets = session.execute(
+            sa.select(_TARGET.policy_id, _TARGET.region, _TARGET.state, _TARGET.detail,
+                      _TARGET.managed, _TARGET.audited_at, _TARGET.repaired_at)
+            .where(_TARGET.policy_id.in_(ids))).all() if ids else []
         by_policy = {}
         for target in targets:
             by_policy.setdefault(target.policy_id, {})[target.region] = _target(target)

@@ -9,8 +9,7 @@ import threading
 
 import pytest
 
-from multisite.clients import errors, http
-from multisite.clients import session
+from multisite.clients import errors, http, session
 from tests.unit.engine.test_http_transport import _Tokens
 
 ANSWERS = {
