@@ -31,11 +31,13 @@ class _Endpoint:
 
 
 class RegionListener:
-    def __init__(self, conf, region, url, *, metrics=None):
+    def __init__(self, conf, region, url, *, metrics=None, subscribers=()):
         self.conf = conf
         self.region = region
         self.url = url
         self.metrics = metrics
+        # callables (region, events) told of every batch once it is stored
+        self.subscribers = subscribers
         self.state = "stopped"
         self.error = None
         self._listener = None
@@ -58,6 +60,12 @@ class RegionListener:
                                          len(messages) - len(found))
         LOG.debug("Events stored: region=%s stored=%d duplicates=%d", self.region, stored,
                   len(found) - stored)
+        for subscriber in self.subscribers:
+            try:
+                subscriber(self.region, found)
+            except Exception:           # a subscriber never loses or requeues events
+                LOG.exception("Event subscriber failed: region=%s subscriber=%r",
+                              self.region, subscriber)
         return messaging.NotificationResult.HANDLED
 
     def start(self):
@@ -107,12 +115,20 @@ class EventFeed:
         self.conf = conf
         self.metrics = metrics
         self.urls = bus.parse_region_urls(conf.notifications.region_transport_url)
-        self.listeners = {region: RegionListener(conf, region, url, metrics=metrics)
+        self.subscribers = []
+        self.listeners = {region: RegionListener(conf, region, url, metrics=metrics,
+                                                 subscribers=self.subscribers)
                           for region, url in self.urls.items()}
         # Extra consumers of the same pool queue: each message is delivered to one.
-        self.extra = [RegionListener(conf, region, url, metrics=metrics)
+        self.extra = [RegionListener(conf, region, url, metrics=metrics,
+                                     subscribers=self.subscribers)
                       for region, url in self.urls.items()
                       for _ in range(conf.notifications.listeners_per_region - 1)]
+
+    def subscribe(self, subscriber):
+        """Call `subscriber(region, events)` after each stored batch (in the listener's
+        thread: keep it short, e.g. wake a kind with Manager.notify)."""
+        self.subscribers.append(subscriber)
 
     def start(self):
         for listener in list(self.listeners.values()) + self.extra:
