@@ -17,7 +17,7 @@ import pytest
 from multisite.devcloud import layout as L
 from multisite.objects import address_conflicts
 from multisite.objects import addresses as index
-from tests.integration.test_addresses import CACHE, osc
+from tests.integration.test_addresses import CACHE, cleanup, osc
 from tests.integration.usage import unique, wait_for
 
 pytestmark = pytest.mark.integration
@@ -65,7 +65,7 @@ def _conflict(db, project_id):
 
 def _region_net(devcloud, region, project_id, made):
     net = osc(devcloud, region, "network", "create", "--project", project_id, unique("ntf"))
-    made.append((region, "network", net["id"]))
+    made[region].append(("network", net["id"]))
     subnet = osc(devcloud, region, "subnet", "create", "--project", project_id, "--network",
                  net["id"], "--subnet-range", "10.0.0.0/24", unique("ntf4"))
     return net, subnet
@@ -76,7 +76,7 @@ def test_port_notifications_update_the_index_and_conflicts_in_a_running_engine(
     pool = f"multisite-it-{uuid.uuid4().hex[:8]}"
     engine, layout = _engine(tmp_path, db, pool)
     project = devcloud.create_project()
-    made = []
+    made = {R1: [], R2: []}
     try:
         # the audit kind inside the engine process: its first full audit at start
         wait_for(lambda: {a["region"] for a in index.audits(db) if a["ok"]} >= {R1, R2},
@@ -89,7 +89,7 @@ def test_port_notifications_update_the_index_and_conflicts_in_a_running_engine(
                        "--network", net["id"], "--fixed-ip",
                        f"subnet={subnet['id']},ip-address={IP}", unique("ntfp"))
             ports[region] = port["id"]
-            made.insert(0, (region, "port", port["id"]))
+            made[region].insert(0, ("port", port["id"]))
         wait_for(lambda: _conflict(db, project.id), timeout=60, interval=0.5,
                  what="the IP conflict raised from port.create.end")
         conflict = _conflict(db, project.id)[0]
@@ -111,17 +111,8 @@ def test_port_notifications_update_the_index_and_conflicts_in_a_running_engine(
     finally:
         engine.terminate()
         engine.wait(30)
-        for region, kind, obj_id in made:
-            conn = devcloud.admin_connection(region)
-            try:
-                if kind == "port":
-                    conn.network.delete_port(obj_id, ignore_missing=True)
-                else:
-                    for sub in conn.network.subnets(network_id=obj_id):
-                        conn.network.delete_subnet(sub, ignore_missing=True)
-                    conn.network.delete_network(obj_id, ignore_missing=True)
-            except Exception:
-                pass
+        for region, objects in made.items():
+            cleanup(devcloud, region, objects)
         devcloud.delete_project(project)
         for i in (1, 2):
             subprocess.run(["rabbitmqctl", "delete_queue", "-p", layout.vhost(i), pool],
