@@ -75,6 +75,9 @@ def _configure(args, workdir):
     CONF.set_override("transport_url", "fake://")
     CONF.set_override("workers", args.workers, group="sync_policy")
     CONF.set_override("region_concurrency", args.region_concurrency, group="sync_policy")
+    # the time bound below assumes regions x region_concurrency calls in flight
+    CONF.set_override("read_concurrency", args.read_concurrency
+                      or args.regions * args.region_concurrency, group="sync_policy")
     for name, value in (("auth_uri", f"http://127.0.0.1:{args.port}/v3"),
                         ("admin_username", "admin"), ("admin_password", "x"),
                         ("admin_tenant", "admin")):
@@ -118,11 +121,14 @@ def run(args):
             network.list_security_groups("latency")
             samples.append(time.perf_counter() - started)
         latency = statistics.median(samples)
+        print(f"read_concurrency {conf.sync_policy.read_concurrency}, workers "
+              f"{conf.sync_policy.workers}, region_concurrency "
+              f"{conf.sync_policy.region_concurrency}", flush=True)
         for label in ("first pass (records every target)", "steady pass (nothing changed)"):
             _stats(args.port, reset=True)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             summary = manager.resync(policy_audit.KIND_NAME)
-            wall = time.perf_counter() - started
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
             calls = _stats(args.port)["calls"]
             lower = args.projects * args.regions
             bound = calls / (args.regions * args.region_concurrency) * latency
@@ -130,7 +136,7 @@ def run(args):
                   f"{args.regions} regions: wall {wall:.2f} s, region calls {calls} "
                   f"(lower bound {lower}: {calls / lower:.2f}x), median call "
                   f"{latency * 1000:.1f} ms, time bound {bound:.2f} s ({wall / bound:.2f}x)"
-                  f"; keys {summary['keys']}", flush=True)
+                  f"; engine CPU {cpu:.2f} s; keys {summary['keys']}", flush=True)
         ctl.stop()
     server.terminate()
 
@@ -143,6 +149,9 @@ def main(argv=None):
     parser.add_argument("--delay", type=float, default=0.05)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--region-concurrency", type=int, default=8)
+    parser.add_argument("--read-concurrency", type=int, default=0,
+                        help="[sync_policy] read_concurrency (default regions x "
+                             "region concurrency)")
     parser.add_argument("--port", type=int, default=21500)
     run(parser.parse_args(argv))
 

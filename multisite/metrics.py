@@ -34,6 +34,16 @@ RECONCILE_SECONDS = prom.Histogram(
     "multisite_reconcile_seconds", "Engine reconcile duration by kind.", ["kind"],
     buckets=_LATENCY)
 
+ADDRESS_CONFLICTS = prom.Gauge(
+    "multisite_address_conflicts",
+    "Open address conflicts after the last address audit of this engine, by kind "
+    "(ip, cidr, mac, public_ip).", ["kind"])
+ADDRESS_CONFLICT_CHANGES = prom.Counter(
+    "multisite_address_conflicts_changes_total",
+    "Address conflicts raised or cleared by this engine's audits, by kind.",
+    ["kind", "change"])
+ADDRESS_CONFLICT_KINDS = ("ip", "cidr", "mac", "public_ip")
+
 
 def region_call(region, service, operation, seconds, *, status=None, error=False):
     """One region call; status is the HTTP status, error True when none came back."""
@@ -66,6 +76,17 @@ def events_failed(region, count):
 def reconciled(kind, status, seconds):
     RECONCILES.labels(kind, status).inc()
     RECONCILE_SECONDS.labels(kind).observe(seconds)
+
+
+def address_conflicts(open_by_kind, raised, cleared):
+    """After an address audit: the open conflicts per kind, and what it raised/cleared
+    (lists of conflict dicts with a `kind`)."""
+    for kind in ADDRESS_CONFLICT_KINDS:
+        ADDRESS_CONFLICTS.labels(kind).set(open_by_kind.get(kind, 0))
+    for change, rows in (("raised", raised), ("cleared", cleared)):
+        for row in rows:
+            if row["kind"] in ADDRESS_CONFLICT_KINDS:
+                ADDRESS_CONFLICT_CHANGES.labels(row["kind"], change).inc()
 
 
 def serve(conf, *, worker=0):

@@ -1,11 +1,8 @@
-"""Project id spelling: 32 lowercase hex digits, as Keystone writes them (one place)."""
+"""Project id spelling: 32 lowercase hex digits, as Keystone writes them (the one place)."""
 
-import re
+import uuid
 
 from multisite import exception
-
-_HEX32 = re.compile(r"^[0-9a-f]{32}$")
-_DASHED = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 class InvalidProjectId(exception.Invalid):
@@ -14,14 +11,17 @@ class InvalidProjectId(exception.Invalid):
 
 
 def normalize(value):
-    """32 lowercase hex digits; a dashed UUID and upper case are folded; else
-    InvalidProjectId."""
-    candidate = value.lower() if isinstance(value, str) else ""
-    if _DASHED.match(candidate):
-        candidate = candidate.replace("-", "")
-    if not _HEX32.match(candidate):
-        raise InvalidProjectId(value=value)
-    return candidate
+    """32 lowercase hex digits. Every spelling of a UUID names the same project: plain,
+    dashed, braced, `urn:uuid:`, upper case; anything else is InvalidProjectId.
+
+    The one rule: /v2 parameters (api/v2.py), v1.0 URL variables (api/handlers/common)
+    and token identities (`fold`) all go through here."""
+    if isinstance(value, str) and 32 <= len(value) <= 45:
+        try:
+            return uuid.UUID(value).hex
+        except ValueError:
+            pass
+    raise InvalidProjectId(value=value)
 
 
 def fold(value):

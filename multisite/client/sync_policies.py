@@ -1,6 +1,6 @@
 """/v2/sync-policies: resources kept converged from a source region (continuous sync)."""
 
-RESOURCE_TYPES = ("keypair", "security_group")
+RESOURCE_TYPES = ("keypair", "security_group", "flavor", "image")
 
 
 class SyncPolicyManager:

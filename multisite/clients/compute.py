@@ -9,6 +9,8 @@ KEYPAIR_MICROVERSION = "2.10"
 # 2.55: flavor description. Below 2.86 extra specs are not validated against a schema,
 # so whatever the source region accepted is copied as is.
 FLAVOR_MICROVERSION = "2.55"
+# 2.61: the flavor list carries each flavor's extra specs (one call for a whole region).
+FLAVOR_LIST_MICROVERSION = "2.61"
 
 
 def normalize_flavor(raw):
@@ -32,8 +34,12 @@ class ComputeClient:
 
     def __init__(self, conf, region):
         self.region = region
-        self._kp = session.adapter(conf, "compute", region, microversion=KEYPAIR_MICROVERSION)
-        self._fl = session.adapter(conf, "compute", region, microversion=FLAVOR_MICROVERSION)
+        self._kp = session.PooledApi(conf, "compute", region,
+                                     microversion=KEYPAIR_MICROVERSION)
+        self._fl = session.PooledApi(conf, "compute", region,
+                                     microversion=FLAVOR_MICROVERSION)
+        self._fl_list = session.PooledApi(conf, "compute", region,
+                                          microversion=FLAVOR_LIST_MICROVERSION)
 
     # -- keypairs ------------------------------------------------------------------------
     def get_keypair(self, name, *, user_id):
@@ -67,6 +73,19 @@ class ComputeClient:
         with session.translate(self.region, f"list flavors named {name}"):
             flavors = self._fl.get("/flavors/detail?is_public=None").json()["flavors"]
         return [normalize_flavor(f) for f in flavors if f["name"] == name]
+
+    def list_flavors(self):
+        """Every flavor (public and private) with its `extra_specs`: one call per 1,000."""
+        path, found = "/flavors/detail?is_public=None", []
+        while path:
+            with session.translate(self.region, "list flavors"):
+                body = self._fl_list.get(path).json()
+            found += [dict(normalize_flavor(f), extra_specs=f.get("extra_specs") or {})
+                      for f in body["flavors"]]
+            nxt = [link["href"] for link in body.get("flavors_links", ())
+                   if link.get("rel") == "next"]
+            path = nxt[0] if nxt and body["flavors"] else None
+        return found
 
     def get_flavor(self, flavor_id):
         with session.translate(self.region, f"get flavor {flavor_id}"):

@@ -13,9 +13,10 @@ class ImageClient:
 
     def __init__(self, conf, region):
         self.region = region
-        self._api = session.adapter(conf, "image", region)
-        # An upload body is a stream that can be read once: never resend it.
-        self._upload = session.adapter(conf, "image", region, retries=0)
+        self._api = session.PooledApi(conf, "image", region)
+        # Data is streamed through keystoneauth; an upload body can be read once: never
+        # resend it.
+        self._stream = session.adapter(conf, "image", region, retries=0)
         self._base = None
 
     def _url(self, path):
@@ -26,6 +27,18 @@ class ImageClient:
     def get_image(self, image_id):
         with session.translate(self.region, f"get image {image_id}"):
             return self._api.get(self._url(f"/images/{parse.quote(image_id)}")).json()
+
+    def list_images(self, owner):
+        """Every image `owner` owns (records, not data): one call per 1,000 images."""
+        path, found = f"/images?owner={parse.quote(owner)}&limit=1000", []
+        while path:
+            with session.translate(self.region, f"list images of {owner}"):
+                body = self._api.get(self._url(path)).json()
+            found += body.get("images", [])
+            nxt = body.get("next")
+            # Glance's `next` is a path from the server root ("/v2/images?marker=...")
+            path = nxt[len("/v2"):] if nxt and nxt.startswith("/v2/") else None
+        return found
 
     def get_member(self, image_id, project_id):
         path = f"/images/{parse.quote(image_id)}/members/{parse.quote(project_id)}"
@@ -45,7 +58,7 @@ class ImageClient:
         """An iterator over the image data in chunks; nothing is held beyond one chunk."""
         url = self._url(f"/images/{parse.quote(image_id)}/file")
         with session.translate(self.region, f"download image {image_id}"):
-            resp = self._api.get(url, stream=True,
+            resp = self._stream.get(url, stream=True,
                                  headers={"Accept": "application/octet-stream"})
         try:
             yield _translated_iter(resp.iter_content(chunk_size), self.region, image_id)
@@ -59,7 +72,7 @@ class ImageClient:
         if size is not None:
             headers["Content-Length"] = str(size)
         with session.translate(self.region, f"upload image {image_id}"):
-            self._upload.put(url, data=stream, headers=headers)
+            self._stream.put(url, data=stream, headers=headers)
 
 
 def _translated_iter(chunks, region, image_id):

@@ -29,7 +29,7 @@ def writes(region=None):
 
 
 def normalize_rule(raw):
-    rule = {key: raw.get(key) for key in RULE_FIELDS}
+    rule = dict(zip(RULE_FIELDS, map(raw.get, RULE_FIELDS), strict=True))  # fast: audits
     rule["id"] = raw["id"]
     rule["description"] = rule["description"] or ""
     return rule
@@ -47,7 +47,7 @@ class NetworkClient:
 
     def __init__(self, conf, region):
         self.region = region
-        self._api = session.adapter(conf, "network", region)
+        self._api = session.PooledApi(conf, "network", region)
         self._base = None
 
     def _url(self, path):

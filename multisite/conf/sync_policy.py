@@ -11,6 +11,10 @@ SYNC_POLICY_OPTS = [
                help="Projects one engine worker audits at the same time."),
     cfg.IntOpt("region_concurrency", default=8, min=1,
                help="Region list calls one engine's audits make at once to one region."),
+    cfg.IntOpt("read_concurrency", default=64, min=1,
+               help="Region list calls one engine's audits make at once over every "
+                    "region (the threads of its read pool). A pass can keep "
+                    "min(this, regions x region_concurrency) calls in flight."),
     cfg.FloatOpt("audit_timeout", default=60.0, min=1.0,
                  help="Seconds the API waits for an audit requested with POST "
                       "/v2/sync-policies/{id}/audit."),

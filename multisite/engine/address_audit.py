@@ -5,13 +5,14 @@ that does not answer keeps its previous entries (marked by its audit row as not
 refreshed) so that an outage never clears, or raises, a conflict by itself.
 """
 
+import collections
 import datetime
 import itertools
 import logging
 import time
 import uuid
 
-from multisite import addressing, clients, reconcilers
+from multisite import addressing, clients, metrics, reconcilers
 from multisite.clients import inventory
 from multisite.engine import controller
 from multisite.objects import address_conflicts, events
@@ -86,20 +87,26 @@ class AddressAuditor:
             LOG.exception("Could not record event event_type=%s conflict=%s", event_type,
                           conflict["id"])
 
-    def read_regions(self):
-        """({region: index entries}, {region: error}) of every catalog region.
+    def read_regions(self, only=None):
+        """({region: index entries}, {region: error}) of every catalog region (or of
+        those of `only` still in the catalog).
 
         Each region's Neutron lists become entries in the thread that read them, so an
         audit holds one region's raw lists at a time per thread, never all of them.
         """
         regions = sorted(self.cloud.catalog.all_regions())
+        if only is not None:
+            regions = [r for r in regions if r in set(only)]
         listers = inventory.listers(self.cloud, regions)
         calls = {name: (lambda n=name, lst=lister:
                         planner.index_entries(n, lst.address_objects(), self.rules))
                  for name, lister in listers.items()}
         return inventory.fan_out(calls, timeout=self.conf.addresses.audit_timeout)
 
-    def run(self):
+    def run(self, regions=None):
+        """A full audit; with `regions`, a refresh of those only (a notification's): the
+        other regions' index is kept as stored and the conflicts are recomputed over
+        the whole index."""
         result = Result()
         if not getattr(self.cloud, "configured", True):
             # no [cache] Keystone: no region to audit, and nothing to forget either
@@ -107,12 +114,15 @@ class AddressAuditor:
             return result
         started = time.monotonic()
         try:
-            entries, failures = self.read_regions()
+            entries, failures = self.read_regions(only=regions)
         except (clients.RegionError, clients.ServiceCredentialsError) as exc:
             # the catalog could not be read: keep the index, retry later
             raise reconcilers.TemporaryError(f"address audit: catalog: {exc}") from exc
         result.timings["read"] = time.monotonic() - started
-        self.converge(entries, failures, result=result)
+        if regions is not None and not entries and not failures:
+            LOG.debug("Address refresh skipped: %s not in the catalog", regions)
+            return result
+        self.converge(entries, failures, result=result, partial=regions is not None)
         result.timings["total"] = time.monotonic() - started
         LOG.info("Address audit done: regions_ok=%d regions_failed=%s entries=%d "
                  "inserted=%d deleted=%d conflicts=%d raised=%d cleared=%d seconds=%.2f",
@@ -121,17 +131,20 @@ class AddressAuditor:
                  len(result.cleared), result.timings["total"])
         return result
 
-    def apply(self, raw_by_region, failures, *, result=None):
+    def apply(self, raw_by_region, failures, *, result=None, partial=False):
         """converge() from Neutron lists ({region: raw}) rather than entries."""
         result = result or Result()
         mark = time.monotonic()
         entries = {region: planner.index_entries(region, raw, self.rules)
                    for region, raw in sorted(raw_by_region.items())}
         result.timings["index"] = time.monotonic() - mark
-        return self.converge(entries, failures, result=result)
+        return self.converge(entries, failures, result=result, partial=partial)
 
-    def converge(self, entries, failures, *, result=None):
-        """Index the regions that answered, keep the others', reconcile the conflicts."""
+    def converge(self, entries, failures, *, result=None, partial=False):
+        """Index the regions that answered, keep the others', reconcile the conflicts.
+
+        `partial`: only these regions were read; every other indexed region keeps its
+        stored entries (and stays in the index) instead of being forgotten."""
         result = result or Result()
         now = _now()
         entries = dict(entries)
@@ -150,7 +163,12 @@ class AddressAuditor:
                 entries[region] = [planner.Entry(*row)
                                    for row in index.region_entries(session, region)]
                 result.regions_failed[region] = str(exc)
-            index.forget_regions(session, keep=entries)
+            if partial:
+                for region in sorted(index.indexed_regions(session) - set(entries)):
+                    entries[region] = [planner.Entry(*row)
+                                       for row in index.region_entries(session, region)]
+            else:
+                index.forget_regions(session, keep=entries)
         result.timings["write"] = time.monotonic() - mark
         mark = time.monotonic()
         conflicts = planner.plan(itertools.chain.from_iterable(entries.values()),
@@ -165,6 +183,9 @@ class AddressAuditor:
         result.timings["conflicts"] = time.monotonic() - mark
         result.entries = sum(len(e) for e in entries.values())
         result.conflicts = len(conflicts)
+        metrics.address_conflicts(
+            collections.Counter(c.kind for c in conflicts.values()), result.raised,
+            result.cleared)
         for event, rows in ((RAISED, result.raised), (CLEARED, result.cleared)):
             for row in rows:
                 LOG.warning("Address conflict %s: kind=%s domain=%s address=%s regions=%s "

@@ -31,11 +31,13 @@ class _Endpoint:
 
 
 class RegionListener:
-    def __init__(self, conf, region, url, *, metrics=None):
+    def __init__(self, conf, region, url, *, metrics=None, subscribers=()):
         self.conf = conf
         self.region = region
         self.url = url
         self.metrics = metrics
+        # callables (region, events) told of every batch once it is stored
+        self.subscribers = subscribers
         self.state = "stopped"
         self.error = None
         self._listener = None
@@ -58,13 +60,20 @@ class RegionListener:
                                          len(messages) - len(found))
         LOG.debug("Events stored: region=%s stored=%d duplicates=%d", self.region, stored,
                   len(found) - stored)
+        for subscriber in self.subscribers:
+            try:
+                subscriber(self.region, found)
+            except Exception:           # a subscriber never loses or requeues events
+                LOG.exception("Event subscriber failed: region=%s subscriber=%r",
+                              self.region, subscriber)
         return messaging.NotificationResult.HANDLED
 
     def start(self):
         """Start listening in the background; returns at once."""
         options = self.conf.notifications
         transport = messaging.get_notification_transport(self.conf, url=self.url)
-        targets = [messaging.Target(topic=topic) for topic in options.topics]
+        targets = [messaging.Target(topic=topic, exchange=exchange)
+                   for topic in options.topics for exchange in options.exchanges]
         self._listener = messaging.get_batch_notification_listener(
             transport, targets, [_Endpoint(self.handle)], executor="threading",
             allow_requeue=True, pool=options.pool, batch_size=options.batch_size,
@@ -107,12 +116,20 @@ class EventFeed:
         self.conf = conf
         self.metrics = metrics
         self.urls = bus.parse_region_urls(conf.notifications.region_transport_url)
-        self.listeners = {region: RegionListener(conf, region, url, metrics=metrics)
+        self.subscribers = []
+        self.listeners = {region: RegionListener(conf, region, url, metrics=metrics,
+                                                 subscribers=self.subscribers)
                           for region, url in self.urls.items()}
         # Extra consumers of the same pool queue: each message is delivered to one.
-        self.extra = [RegionListener(conf, region, url, metrics=metrics)
+        self.extra = [RegionListener(conf, region, url, metrics=metrics,
+                                     subscribers=self.subscribers)
                       for region, url in self.urls.items()
                       for _ in range(conf.notifications.listeners_per_region - 1)]
+
+    def subscribe(self, subscriber):
+        """Call `subscriber(region, events)` after each stored batch (in the listener's
+        thread: keep it short, e.g. wake a kind with Manager.notify)."""
+        self.subscribers.append(subscriber)
 
     def start(self):
         for listener in list(self.listeners.values()) + self.extra:

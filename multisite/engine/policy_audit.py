@@ -28,7 +28,7 @@ class AuditEnv:
         # a pass reads its regions in parallel, at most region_concurrency per region
         # over every audit of this engine
         self.pool = concurrent.futures.ThreadPoolExecutor(
-            max(4, conf.sync_policy.workers * 4), thread_name_prefix="sync_policy-read")
+            conf.sync_policy.read_concurrency, thread_name_prefix="sync_policy-read")
 
     def gate(self, region):
         with self._lock:

@@ -17,6 +17,7 @@ from multisite.engine import (
 )
 from multisite.engine import manager as manager_mod
 from multisite.objects import services
+from multisite.reconcilers import address_audit as address_audit_kind
 
 LOG = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ class EngineService:
             self.engine.add(kind, shared=shared)
         self.manager.attach(self.engine)
         self.sync.attach(self.engine)
+        # notifications wake the kinds they concern (docs/addresses.md: index freshness)
+        self.feed.subscribe(self._notified)
         self._stop = threading.Event()
         self._server = None
         self._metrics_server = None
@@ -107,6 +110,14 @@ class EngineService:
         self.manager.start()
         LOG.info("Engine %s started on host %s (transport %s)", self.engine_id,
                  self.conf.host, _safe_url(self.conf.transport_url))
+
+    def _notified(self, region, found):
+        """A region's stored notifications: wake the address index's key of that region."""
+        if not self.conf.addresses.audit_enable:
+            return
+        for key in {address_audit_kind.key_for(e.get("event_type"), region) for e in found}:
+            if key is not None:
+                self.engine.notify(key)
 
     def _report(self):
         try:

@@ -139,6 +139,11 @@ class Regions:
     def known(self):
         return region_errors.regions(self.conf)
 
+    def of_project(self, project_id):
+        """The project's regions (clients.session.project_regions): the targets of a
+        policy over "all" regions, added ones included."""
+        return region_errors.project_regions(self.conf, project_id)
+
 
 NAME = "sync"
 

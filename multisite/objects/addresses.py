@@ -61,6 +61,12 @@ def region_entries(session, region):
         sa.select(*_COLUMNS).where(_T.c.region == region))]
 
 
+def indexed_regions(session):
+    """Regions that have an audit row (entries in the index, or an attempt)."""
+    audit = models.AddressAudit.__table__
+    return set(session.scalars(sa.select(audit.c.region)))
+
+
 def forget_regions(session, keep):
     """Drop the index and audit rows of regions that are no longer in the catalog."""
     keep = list(keep)

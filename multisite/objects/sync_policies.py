@@ -9,7 +9,7 @@ from multisite import exception
 from multisite.db import api as db_api
 from multisite.db import models
 
-RESOURCE_TYPES = ("keypair", "security_group")
+RESOURCE_TYPES = ("keypair", "security_group", "flavor", "image")
 OBSERVE, ENFORCE = "observe", "enforce"
 IN_SYNC, MISSING, DRIFTED, CONFLICT, FAILED = ("in_sync", "missing", "drifted", "conflict",
                                                "failed")
@@ -103,8 +103,11 @@ def of_project(conf, project_id):
         rows = session.scalars(sa.select(_POLICY).where(_POLICY.project_id == project_id)
                                .order_by(_POLICY.id)).all()
         ids = [r.id for r in rows]
-        targets = session.scalars(sa.select(_TARGET).where(_TARGET.policy_id.in_(ids))).all() \
-            if ids else []
+        # plain rows: an audit pass reads every target of the project
+        targets = session.execute(
+            sa.select(_TARGET.policy_id, _TARGET.region, _TARGET.state, _TARGET.detail,
+                      _TARGET.managed, _TARGET.audited_at, _TARGET.repaired_at)
+            .where(_TARGET.policy_id.in_(ids))).all() if ids else []
         by_policy = {}
         for target in targets:
             by_policy.setdefault(target.policy_id, {})[target.region] = _target(target)
@@ -125,10 +128,15 @@ def record_pass(conf, records):
         return
     now = models.utcnow()
     ids = sorted({r["policy_id"] for r in records})
+    columns = ("state", "detail", "managed")
     with db_api.session_scope(conf) as session:
         alive = set(session.scalars(sa.select(_POLICY.id).where(_POLICY.id.in_(ids))).all())
-        rows = {(t.policy_id, t.region): t for t in session.scalars(
-            sa.select(_TARGET).where(_TARGET.policy_id.in_(alive))).all()} if alive else {}
+        # plain rows, not ORM objects: a pass of thousands of targets mostly changes nothing
+        rows = {(t.policy_id, t.region): t for t in session.execute(
+            sa.select(_TARGET.policy_id, _TARGET.region, *(getattr(_TARGET, c)
+                                                           for c in columns))
+            .where(_TARGET.policy_id.in_(alive)))} if alive else {}
+        inserts, updates = [], []
         for record in records:
             if record["policy_id"] not in alive:
                 continue
@@ -138,19 +146,32 @@ def record_pass(conf, records):
                 values["managed"] = json.dumps(sorted(set(record["managed"])))
             if record.get("repaired"):
                 values["repaired_at"] = now
+            key = {"policy_id": record["policy_id"], "region": record["region"]}
             row = rows.get((record["policy_id"], record["region"]))
             if row is None:
-                session.add(_TARGET(policy_id=record["policy_id"], region=record["region"],
-                                    audited_at=now, **values))
+                inserts.append(dict(key, audited_at=now, **values))
                 continue
-            for name, value in values.items():
-                if getattr(row, name) != value:
-                    setattr(row, name, value)
+            changed = {k: v for k, v in values.items()
+                       if k not in columns or getattr(row, k) != v}
+            if changed:
+                updates.append(dict(key, **changed))
+        for chunk in _same_keys(updates):     # ORM bulk UPDATE by primary key
+            session.execute(sa.update(_TARGET), chunk)
+        for chunk in _same_keys(inserts):
+            session.execute(sa.insert(_TARGET), chunk)
         # one statement stamps every target audited in this pass
-        session.flush()
         session.execute(sa.update(_TARGET).where(_TARGET.policy_id.in_(alive))
                         .where(_TARGET.region.in_({r["region"] for r in records}))
-                        .values(audited_at=now))
+                        .values(audited_at=now)
+                        .execution_options(synchronize_session=False))
+
+
+def _same_keys(rows):
+    """Rows grouped by their set of keys (one executemany per shape)."""
+    groups = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return groups.values()
 
 
 def _upsert(conf, policy_id, region, **values):

@@ -13,6 +13,8 @@ import logging
 
 from multisite.clients import session as region_errors
 from multisite.reconcilers import Outcome, PermanentError
+from multisite.reconcilers import flavor as fl
+from multisite.reconcilers import image as im
 from multisite.reconcilers import security_group as sg
 
 LOG = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ class Reads:
         self.regions, self.project_id = regions, project_id
         self.pool, self.gate = pool, gate
         self._cache = {}
+        self._shapes = {}
         self.calls = 0
 
     def _read(self, key):
@@ -53,10 +56,15 @@ class Reads:
     def _list(self, rtype, region, user_id):
         if rtype == "keypair":
             return self.regions.compute(region).list_keypairs(user_id=user_id)
+        if rtype == "flavor":
+            return self.regions.compute(region).list_flavors()
+        if rtype == "image":
+            return self.regions.image(region).list_images(self.project_id)
         return self.regions.network(region).list_security_groups(self.project_id)
 
     @staticmethod
     def key(rtype, region, user_id):
+        # keypairs are per user; flavors are global (one list serves every project)
         return (rtype, region, user_id if rtype == "keypair" else None)
 
     def prefetch(self, keys):
@@ -79,6 +87,13 @@ class Reads:
     def forget(self, rtype, region):
         for key in [k for k in self._cache if k[:2] == (rtype, region)]:
             del self._cache[key]
+
+    def shapes(self, groups):
+        """security_group.shapes() of a list this pass read, computed once per list."""
+        held = self._shapes.get(id(groups))
+        if held is None or held[0] is not groups:
+            held = self._shapes[id(groups)] = (groups, sg.shapes(groups))
+        return held[1]
 
 
 # -- keypairs --------------------------------------------------------------------------------
@@ -140,12 +155,126 @@ def audit_security_group(name, source, observed, *, managed, force):
             "detail": strict.conflict or f"security group {group['name']} differs"}
 
 
-TYPES = {"keypair": audit_keypair, "security_group": audit_security_group}
+# -- flavors ---------------------------------------------------------------------------------
+def same_flavor(desired, have):
+    """The target flavor serves as the source's: every attribute equal, and the source's
+    extra specs present with the same values (what a one-shot job guarantees)."""
+    return fl.same(desired, have) and not fl.missing_specs(desired["extra_specs"],
+                                                           have["extra_specs"])
+
+
+def audit_flavor(name, source, observed, *, managed, force):
+    """One flavor's finding in one target, by name; no I/O (access lists are compared
+    on repair: the list call does not carry them)."""
+    desired = [f for f in source if f["name"] == name]
+    have = [f for f in observed if f["name"] == name]
+    if not desired:
+        return {"resource": name, "state": SOURCE_DELETED if have else IN_SYNC,
+                "detail": f"flavor {name} was deleted in the source"}
+    if len(desired) > 1:
+        return {"resource": name, "state": FAILED,
+                "detail": f"{len(desired)} flavors named {name} in the source"}
+    if not have:
+        return {"resource": name, "state": MISSING, "detail": f"flavor {name} is missing"}
+    if len(have) == 1 and same_flavor(desired[0], have[0]):
+        return {"resource": name, "state": IN_SYNC, "detail": ""}
+    differs = [k for k in fl.ATTRIBUTES if any(h[k] != desired[0][k] for h in have)]
+    specs = sorted(set().union(*(fl.missing_specs(desired[0]["extra_specs"],
+                                                  h["extra_specs"]) for h in have)))
+    what = ", ".join(differs + [f"extra spec {k}" for k in specs]) or "duplicates"
+    state = DRIFTED if (force or name in managed) else CONFLICT
+    return {"resource": name, "state": state,
+            "detail": f"flavor {name} differs in the target: {what}"}
+
+
+def repair_flavor(policy, region, name, state, regions, own):
+    """Converge with the one-shot job's reconciler: a managed (or forced) flavor that
+    differs is replaced, a missing one created with the source id; access added."""
+    own([name])
+    item = {"source_region": policy["source"], "target_region": region, "resource": name,
+            "force": policy["force"], "target_id": name}
+    fl.apply(item, regions, lambda _name: None)
+
+
+# -- images ----------------------------------------------------------------------------------
+def _source_image(source, ref):
+    by_id = [i for i in source if i["id"] == ref]
+    return by_id or [i for i in source if i.get("name") == ref]
+
+
+def _copies(image, observed, managed):
+    """Target images that are (or were made as) the copy of `image`."""
+    return [i for i in observed if i["id"] == image["id"] or i["id"] in managed
+            and i.get("name") == image.get("name")]
+
+
+def audit_image(ref, source, observed, *, managed, force):
+    """One image's finding in one target (by id, or by name in the source); no I/O.
+
+    The copy keeps the source id; a copy made again after the first was deleted gets an
+    id derived from the policy (Glance never reuses a deleted image's id)."""
+    found = _source_image(source, ref)
+    if not found:
+        present = any(i["id"] == ref or i["id"] in managed and i.get("name") == ref
+                      for i in observed)
+        return {"resource": ref, "state": SOURCE_DELETED if present else IN_SYNC,
+                "detail": f"image {ref} was deleted in the source"}
+    if len(found) > 1:
+        return {"resource": ref, "state": FAILED,
+                "detail": f"{len(found)} images named {ref} in the source: name one by id"}
+    image = found[0]
+    if image.get("status") != "active":
+        return {"resource": ref, "state": FAILED,
+                "detail": f"image {image['id']} is {image.get('status')} in the source"}
+    copies = _copies(image, observed, managed)
+    if any(im.matches(image, c) for c in copies):
+        return {"resource": ref, "state": IN_SYNC, "detail": ""}
+    if not copies:
+        return {"resource": ref, "state": MISSING, "detail": f"image {ref} is missing"}
+    ours = force or any(c["id"] in managed for c in copies)
+    statuses = ", ".join(f"{c['id']} {c.get('status')}" for c in copies)
+    return {"resource": ref, "state": DRIFTED if ours else CONFLICT,
+            "detail": f"image {ref} in the target does not match the source ({statuses})"}
+
+
+def repair_image(policy, region, ref, state, source, observed, regions, managed, own):
+    """Copy the image again with the one-shot job's reconciler (streamed, verified)."""
+    image = _source_image(source, ref)[0]
+    target = regions.image(region)
+    for copy in _copies(image, observed, managed):
+        if state == DRIFTED and (policy["force"] or copy["id"] in managed) \
+                and not im.matches(image, copy) and copy.get("status") != "queued":
+            try:
+                target.delete_image(copy["id"])
+            except region_errors.NotFound:
+                pass
+    # The first copy keeps the source id; later ones (the id is used, even if deleted)
+    # take the n-th id derived from the policy, recorded before it is made.
+    generation = 0
+    while True:
+        row = f"{policy['id']}:{region}:{generation}"
+        new_id = im.target_id(image["id"], force=generation > 0, row_id=row)
+        in_use = any(i["id"] == new_id for i in observed)
+        resumable = in_use and any(i["id"] == new_id and i.get("status") == "queued"
+                                   for i in observed)
+        if resumable or (new_id not in managed and not in_use):
+            break
+        generation += 1
+    item = {"id": row, "source_region": policy["source"], "target_region": region,
+            "resource": image["id"], "force": generation > 0,
+            "target_id": ",".join(sorted(managed))}
+    im.apply(item, regions, lambda names: own(names.split(",")))
+
+
+TYPES = {"keypair": audit_keypair, "security_group": audit_security_group,
+         "flavor": audit_flavor, "image": audit_image}
 
 
 def selected(policy, source):
     if policy["resources"] is not None:
         return list(policy["resources"])
+    if policy["resource_type"] == "image":      # names are not unique in Glance
+        return sorted(x["id"] for x in source if x.get("status") == "active")
     return sorted({x["name"] for x in source})
 
 
@@ -157,10 +286,21 @@ def audit_target(policy, region, reads, shared, target_state):
     findings = []
     for name in selected(policy, source):
         observed = reads.get(rtype, region, user_id)
+        if rtype == "security_group":
+            # nothing changed (the common case): no plan, two lookups per group
+            same = sg.same_closure(name, reads.shapes(source), reads.shapes(observed))
+            if same is not None:
+                managed |= same
+                findings.append({"resource": name, "state": IN_SYNC, "detail": ""})
+                continue
         finding = TYPES[rtype](name, source, observed, managed=managed, force=policy["force"])
         if finding["state"] == IN_SYNC and finding["detail"] == "":
             if rtype == "security_group":
                 managed |= {g["name"] for g in sg.closure(source, sg.find(source, name))}
+            elif rtype == "image":
+                image = _source_image(source, name)[0]
+                managed |= {c["id"] for c in _copies(image, observed, managed)
+                            if im.matches(image, c)}
             else:
                 managed.add(name)             # adopted (identical), or ours
         if policy["on_drift"] == "enforce" and _repairable(policy, finding):
@@ -195,6 +335,11 @@ def repair(policy, region, name, finding, source, observed, reads, shared, manag
         own([name])
         repair_keypair(name, source, shared.regions.compute(region), user_id,
                        finding["state"])
+    elif rtype == "flavor":
+        repair_flavor(policy, region, name, finding["state"], shared.regions, own)
+    elif rtype == "image":
+        repair_image(policy, region, name, finding["state"], source, observed,
+                     shared.regions, managed, own)
     else:
         group = sg.find(source, name)
         item = {"project_id": reads.project_id, "force": policy["force"],
@@ -209,19 +354,36 @@ def repair(policy, region, name, finding, source, observed, reads, shared, manag
 
 
 def _delete(rtype, regions, region, name, observed, user_id, managed):
+    if rtype == "image":
+        copies = [i["id"] for i in observed if i["id"] in managed
+                  and (i["id"] == name or i.get("name") == name)]
+        if not copies:
+            raise PermanentError(f"image {name} in {region} was not made by this policy: "
+                                 "not deleted")
+        for image_id in copies:
+            regions.image(region).delete_image(image_id)
+            managed.discard(image_id)
+        return
     if name not in managed:
         raise PermanentError(f"{rtype} {name} in {region} was not made by this policy: "
                              "not deleted")
     if rtype == "keypair":
         regions.compute(region).delete_keypair(name, user_id=user_id)
         return
+    if rtype == "flavor":
+        for flavor in observed:
+            if flavor["name"] == name:
+                regions.compute(region).delete_flavor(flavor["id"])
+        return
     for group in observed:
         if group["name"] == name:
             regions.network(region).delete_security_group(group["id"])
 
 
-def _targets(policy, known):
-    return policy["targets"] or sorted(known - {policy["source"]})
+def _targets(policy, known, mine):
+    """The policy's targets; "all" is every region of the project's catalog (its
+    endpoint filter, if any) but the source, read again each pass."""
+    return policy["targets"] or sorted((mine & known) - {policy["source"]})
 
 
 def reconcile(key, env):
@@ -231,11 +393,13 @@ def reconcile(key, env):
                   gate=getattr(shared, "gate", None))
     known = shared.regions.known()
     policies = shared.policies(key.id)
+    mine = (shared.regions.of_project(key.id)
+            if any(p["targets"] is None for p in policies) else set())
     reads.prefetch([Reads.key(p["resource_type"], region, p["user_id"]) for p in policies
-                    for region in [p["source"], *_targets(p, known)] if region in known])
+                    for region in [p["source"], *_targets(p, known, mine)] if region in known])
     records = []
     for policy in policies:
-        for region in _targets(policy, known):
+        for region in _targets(policy, known, mine):
             state = policy["targets_state"].get(region, {})
             try:
                 if region not in known:

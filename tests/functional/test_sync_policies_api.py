@@ -63,8 +63,36 @@ def test_policy_story(app, cloud):
     assert status == 404 and body["error"]["code"] == "sync_policy.not_found"
 
 
+def test_flavor_policies_are_an_admins_and_image_policies_copy_the_projects_images(app,
+                                                                                   cloud):
+    project = uuid.uuid4().hex
+    cloud.add_flavor(R1, "m1.policy", flavor_id="f-pol", specs={"hw:mem_page_size": "large"})
+    flavor = _body(resource_type="flavor", resources=["m1.policy"], targets=[R2])
+    status, body = call(app, "POST", "/v2/sync-policies", flavor, project=project)
+    assert status == 403, body
+    status, body = call(app, "POST", "/v2/sync-policies", flavor, project=project,
+                        roles="admin")
+    assert status == 200, body
+    status, body = call(app, "POST", f"/v2/sync-policies/{body['sync_policy']['id']}/audit",
+                        project=project, roles="admin")
+    assert status == 200, body
+    assert [t["state"] for t in body["sync_policy"]["targets_state"]] == ["in_sync"]
+    assert cloud.specs[R2]["f-pol"] == {"hw:mem_page_size": "large"}
+
+    image = cloud.add_image(R1, owner=project, name="cirros", data=b"c" * 4096)
+    status, body = call(app, "POST", "/v2/sync-policies",
+                        _body(resource_type="image", resources="all", targets=[R3]),
+                        project=project)
+    assert status == 200, body
+    status, body = call(app, "POST", f"/v2/sync-policies/{body['sync_policy']['id']}/audit",
+                        project=project)
+    assert status == 200, body
+    assert [t["state"] for t in body["sync_policy"]["targets_state"]] == ["in_sync"]
+    assert cloud.data[R3][image["id"]] == b"c" * 4096
+
+
 @pytest.mark.parametrize("body,code", [
-    (_body(resource_type="image"), "sync_policy.invalid"),
+    (_body(resource_type="volume"), "sync_policy.invalid"),
     (_body(on_drift="maybe"), "sync_policy.invalid"),
     (_body(targets=[]), "sync_policy.invalid"),
     (_body(extra=1), "sync_policy.invalid"),

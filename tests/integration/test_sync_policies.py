@@ -154,6 +154,139 @@ def test_keypair_policy_all_regions_one_target_down(stack, fresh_project, devclo
                 pass
 
 
+def _endpoint_ids(sess):
+    identity = {"service_type": "identity", "interface": "public"}
+    endpoints = sess.get("/endpoints", endpoint_filter=identity).json()["endpoints"]
+    by_region = {}
+    for ep in endpoints:
+        by_region.setdefault(ep.get("region_id") or ep.get("region"), []).append(ep["id"])
+    return by_region
+
+
+def _admin_keypair(sess, region, name, user_id):
+    """The user's keypair `name` in `region` as the admin reads it (None if absent)."""
+    resp = sess.get(f"/os-keypairs/{name}?user_id={user_id}", raise_exc=False,
+                    endpoint_filter={"service_type": "compute", "interface": "public",
+                                     "region_name": region},
+                    headers={"OpenStack-API-Version": "compute 2.10",
+                             "X-OpenStack-Nova-API-Version": "2.10"})
+    return resp.json()["keypair"] if resp.status_code == 200 else None
+
+
+def test_keypair_policy_all_regions_reaches_a_region_added_later(stack, conf, fresh_project,
+                                                                devcloud):
+    """targets "all" are the project's regions in Keystone's catalog: with OS-EP-FILTER
+    the project first has RegionOne and RegionTwo only; RegionThree's endpoints are
+    associated with it afterwards (the region added to its catalog) and the running
+    engine's next audits create the keypair there. Nothing else in the shared devcloud
+    changes: the endpoint filter is the fresh project's own."""
+    conf.set_override("catalog_ttl", 1, group="cache")
+    sess = devcloud.session()
+    identity = {"service_type": "identity", "interface": "public"}
+    by_region = _endpoint_ids(sess)
+    assert {R1, R2, R3} <= set(by_region), by_region
+    p, name = fresh_project.id, unique("kp")
+    associated = []
+
+    def associate(region):
+        for endpoint_id in by_region[region]:
+            sess.put(f"/OS-EP-FILTER/projects/{p}/endpoints/{endpoint_id}",
+                     endpoint_filter=identity)
+            associated.append(endpoint_id)
+
+    api = V2(stack, fresh_project)
+    try:
+        associate(R1)
+        associate(R2)
+        fresh_project.connect(R1).compute.create_keypair(name=name, public_key=PUBLIC_KEY)
+        policy = api.create(resource_type="keypair", resources=[name], source=R1,
+                            targets="all", on_drift="enforce")
+        states = api.states(policy, audit=True)
+        assert set(states) == {R2}, states
+        assert states[R2]["state"] == "in_sync", states
+        assert _admin_keypair(sess, R2, name, fresh_project.user_id) is not None
+        assert _admin_keypair(sess, R3, name, fresh_project.user_id) is None
+
+        associate(R3)
+        wait_for(lambda: api.states(policy).get(R3, {}).get("state") == "in_sync",
+                 timeout=PERIOD * 2 + 20, interval=0.5,
+                 what="RegionThree, added to the project's catalog, audited in sync")
+        got = _admin_keypair(sess, R3, name, fresh_project.user_id)
+        assert got is not None and got["public_key"].strip() == PUBLIC_KEY.strip()
+    finally:
+        conf.clear_override("catalog_ttl", group="cache")
+        for endpoint_id in associated:
+            sess.delete(f"/OS-EP-FILTER/projects/{p}/endpoints/{endpoint_id}",
+                        endpoint_filter=identity, raise_exc=False)
+        for region in (R1, R2, R3):
+            sess.delete(f"/os-keypairs/{name}?user_id={fresh_project.user_id}",
+                        raise_exc=False,
+                        endpoint_filter={"service_type": "compute", "interface": "public",
+                                         "region_name": region},
+                        headers={"OpenStack-API-Version": "compute 2.10"})
+
+
+def test_flavor_and_image_policies_on_the_devcloud(stack, fresh_project, devcloud):
+    """Flavor (admin, extra specs) and image (the project's, data verified) policies over
+    the real Nova and Glance: copied, then a copy deleted in the target is made again
+    (Glance never reuses a deleted image's id: the new copy has a derived id)."""
+    member = V2(stack, fresh_project)
+
+    def as_admin(method, path, body=None):
+        req = webob.Request.blank(f"/v2/sync-policies{path}", method=method, headers={
+            "X-Project-Id": fresh_project.id, "X-User-Id": fresh_project.user_id,
+            "X-Roles": "admin,member"})
+        if body is not None:
+            req.body = json.dumps(body).encode()
+            req.content_type = "application/json"
+        resp = req.get_response(stack)
+        return resp.status_int, json.loads(resp.body)
+
+    name = unique("flv")
+    r1, r2 = devcloud.admin_connection(R1), devcloud.admin_connection(R2)
+    flavor = r1.compute.create_flavor(name=name, ram=128, vcpus=1, disk=1)
+    r1.compute.create_flavor_extra_specs(flavor, {"hw:cpu_policy": "shared"})
+    data = os.urandom(64 * 1024)
+    image = fresh_project.connect(R1).image.create_image(
+        name=unique("img"), data=data, disk_format="raw", container_format="bare")
+    made = []
+    try:
+        status, body = as_admin("POST", "", {"sync_policy": {
+            "resource_type": "flavor", "resources": [name], "source": R1, "targets": [R2],
+            "on_drift": "enforce"}})
+        assert status == 200, body
+        status, body = as_admin("POST", f"/{body['sync_policy']['id']}/audit")
+        assert status == 200, body
+        assert [t["state"] for t in body["sync_policy"]["targets_state"]] == ["in_sync"], body
+        copy = r2.compute.get_flavor(flavor.id)
+        assert (copy.name, copy.ram, copy.vcpus) == (name, 128, 1)
+        assert r2.compute.fetch_flavor_extra_specs(copy).extra_specs == {
+            "hw:cpu_policy": "shared"}
+
+        policy = member.create(resource_type="image", resources=[image.id], source=R1,
+                               targets=[R2], on_drift="enforce")
+        assert member.states(policy, audit=True)[R2]["state"] == "in_sync"
+        first = r2.image.get_image(image.id)
+        made.append(first.id)
+        assert first.checksum == image.checksum and first.owner == fresh_project.id
+        r2.image.delete_image(first.id)
+        assert member.states(policy, audit=True)[R2]["state"] == "in_sync"
+        again = [i for i in r2.image.images(owner=fresh_project.id) if i.name == image.name]
+        made += [i.id for i in again]
+        assert len(again) == 1 and again[0].id != image.id, again
+        assert again[0].checksum == image.checksum
+        assert member.states(policy, audit=True)[R2]["state"] == "in_sync"   # converged:
+        assert [i.id for i in r2.image.images(owner=fresh_project.id)] == [again[0].id]
+    finally:
+        for conn in (r1, r2):
+            for found in conn.compute.flavors(is_public=None):
+                if found.name == name:
+                    conn.compute.delete_flavor(found.id, ignore_missing=True)
+        for image_id in made:
+            r2.image.delete_image(image_id, ignore_missing=True)
+        r1.image.delete_image(image.id, ignore_missing=True)
+
+
 def _engine_process(tmp_path, conf, log_name):
     """A `multisite-engine` process on the test's database, auditing every second."""
     path = tmp_path / "engine.conf"

@@ -34,6 +34,7 @@ READS = [quotas.DEFAULTS, quotas.SHOW, quotas.DETAIL, sync_status.SHOW, quota_cl
 # admin only (the name says "writes": what only an admin may do, reads of all projects too)
 WRITES = [quotas.UPDATE, quotas.DELETE, quotas.SYNC, quota_classes.UPDATE,
           quota_classes.DELETE, quota_settings.UPDATE, sync_jobs.CREATE_FLAVOR,
+          sync_policies.CREATE_FLAVOR,
           sync_jobs.LIST_ALL_PROJECTS, events.LIST_ALL_PROJECTS, regions.CAPACITY,
           metrics.SHOW, addresses.LIST_ALL_PROJECTS, address_conflicts.LIST_ALL_PROJECTS,
           sync_policies.LIST_ALL_PROJECTS, identity_nodes.LIST, identity_nodes.SHOW,

@@ -5,6 +5,7 @@ import uuid
 
 import jsonschema
 
+from multisite import project_ids
 from multisite.api import errors
 
 
@@ -25,11 +26,12 @@ def project_id(value, what="project"):
     project id goes through here (routes.PROJECT_VARIABLES), so a new resource gets
     the rule by naming its variable `project_id` or `target`.
     """
-    parsed = _uuid(value)
-    if parsed is None:
+    try:
+        return project_ids.normalize(value)
+    except project_ids.InvalidProjectId:
         raise errors.bad_request("request.invalid_url",
-                                 f"Invalid request URL: {what} id {value!r} is not a UUID")
-    return parsed.hex
+                                 f"Invalid request URL: {what} id {value!r} is not a UUID"
+                                 ) from None
 
 
 def as_sent(req, name):
@@ -48,8 +50,7 @@ def job_id(value):
 
 def same_project_spelling(value):
     """`value` in the one spelling if it is a UUID, else unchanged (token identities)."""
-    parsed = _uuid(value) if value else None
-    return parsed.hex if parsed is not None else value
+    return project_ids.fold(value) if value else value
 
 
 def _uuid(value):

@@ -42,6 +42,8 @@ def create(req):
     common.validate(schemas.CREATE, body, code="sync_policy.invalid",
                     prefix="Invalid sync policy")
     spec = body["sync_policy"]
+    if spec["resource_type"] == "flavor":
+        ctx.can(policies.CREATE_FLAVOR, {"project_id": ctx.project_id})
     if spec["resource_type"] == "keypair" and not ctx.user_id:
         raise errors.bad_request("sync_policy.invalid",
                                  "A keypair policy needs a user (keypairs belong to users)")

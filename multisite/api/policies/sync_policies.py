@@ -6,6 +6,7 @@ from multisite.api.policies import base
 
 PREFIX = "multisite:sync_policies:%s"
 CREATE = PREFIX % "create"
+CREATE_FLAVOR = PREFIX % "create_flavor"
 LIST = PREFIX % "list"
 LIST_ALL_PROJECTS = PREFIX % "list_all_projects"
 SHOW = PREFIX % "show"
@@ -17,6 +18,10 @@ PATH = "/v2/sync-policies"
 rules = [
     policy.DocumentedRuleDefault(
         CREATE, base.ADMIN_OR_MEMBER, "Create a sync policy in the token's project.",
+        [{"method": "POST", "path": PATH}]),
+    policy.DocumentedRuleDefault(
+        CREATE_FLAVOR, base.ADMIN,
+        "Create a flavor sync policy (flavors are cloud-wide: an admin's).",
         [{"method": "POST", "path": PATH}]),
     policy.DocumentedRuleDefault(
         LIST, base.ADMIN_OR_READER, "List a project's sync policies.",

@@ -11,7 +11,8 @@ CREATE = {
         "sync_policy": {
             "type": "object",
             "properties": {
-                "resource_type": {"type": "string", "enum": ["keypair", "security_group"]},
+                "resource_type": {"type": "string", "enum": ["keypair", "security_group",
+                                                              "flavor", "image"]},
                 # a list of names/ids, or "all" (every resource of the type in the source)
                 "resources": {"oneOf": [
                     {"type": "array", "items": NAME, "minItems": 1, "maxItems": 100},

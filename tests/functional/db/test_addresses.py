@@ -30,8 +30,9 @@ def neutron(*, cidr="10.0.0.0/24", ip="10.0.0.5", mac="fa:16:3e:00:00:01", suffi
     }
 
 
-def audit(conf, raw, failures=None):
-    return address_audit.AddressAuditor(conf, cloud=None).apply(raw, failures or {})
+def audit(conf, raw, failures=None, *, partial=False):
+    return address_audit.AddressAuditor(conf, cloud=None).apply(raw, failures or {},
+                                                                 partial=partial)
 
 
 def test_conflicts_raised_kept_and_cleared(synced):
@@ -103,3 +104,34 @@ def test_audit_without_keystone_keeps_the_index(synced):
     assert (result.regions_ok, result.regions_failed) == ([], {})
     assert {e["region"] for e in index.search(synced)} == {R1, R2}
     assert len(address_conflicts.search(synced)) == 2
+
+
+def test_one_regions_refresh_keeps_the_others_and_updates_conflicts_and_metrics(synced):
+    """A notification's refresh (partial): RegionOne is re-read alone; RegionTwo's stored
+    entries stay and still count for the conflicts; the conflict gauge follows."""
+    from multisite import metrics
+
+    def gauge(kind):
+        return metrics.ADDRESS_CONFLICTS.labels(kind)._value.get()
+
+    def changes(kind, change):
+        return metrics.ADDRESS_CONFLICT_CHANGES.labels(kind, change)._value.get()
+
+    audit(synced, {R1: neutron(suffix="1", ip="10.0.0.7"),
+                   R2: neutron(suffix="2", mac="fa:16:3e:00:00:02")})
+    assert (gauge("cidr"), gauge("ip"), gauge("mac")) == (1, 0, 0)
+    raised = changes("ip", "raised")
+    # RegionOne's port now has RegionTwo's address: only RegionOne is read
+    result = audit(synced, {R1: neutron(suffix="1")}, partial=True)
+    assert [(c["kind"], c["address"]) for c in result.raised] == [("ip", "10.0.0.5")]
+    assert {e["region"] for e in index.search(synced)} == {R1, R2}
+    assert (gauge("cidr"), gauge("ip")) == (1, 1)
+    assert changes("ip", "raised") == raised + 1
+    # and a refresh of RegionTwo where the port went away clears it
+    cleared = changes("ip", "cleared")
+    gone = neutron(suffix="2", mac="fa:16:3e:00:00:02")
+    gone["ports"] = []
+    result = audit(synced, {R2: gone}, partial=True)
+    assert [c["kind"] for c in result.cleared] == ["ip"]
+    assert gauge("ip") == 0 and changes("ip", "cleared") == cleared + 1
+    assert {e["region"] for e in index.search(synced)} == {R1, R2}

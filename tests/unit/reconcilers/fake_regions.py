@@ -30,6 +30,8 @@ class FakeCloud:
         monkeypatch.setattr(image, "for_region", lambda conf, region: FakeImage(self, region))
         monkeypatch.setattr(region_errors, "regions", lambda conf, service_type=None:
                             set(self.regions))
+        monkeypatch.setattr(region_errors, "project_regions", lambda conf, project_id:
+                            set(self.regions))
         return self
 
     def check(self, region, what):
@@ -115,6 +117,12 @@ class FakeCompute:
             return [dict(f) for f in self.cloud.flavors[self.region].values()
                     if f["name"] == name]
 
+    def list_flavors(self):
+        with self.cloud.lock:
+            self.cloud.check(self.region, "list flavors")
+            return [dict(f, extra_specs=dict(self.cloud.specs[self.region].get(f["id"], {})))
+                    for f in self.cloud.flavors[self.region].values()]
+
     def get_flavor(self, flavor_id):
         with self.cloud.lock:
             self.cloud.check(self.region, f"get flavor {flavor_id}")
@@ -174,6 +182,12 @@ class FakeImage:
             if found is None:
                 raise region_errors.NotFound(self.region, f"image {image_id}", status=404)
             return copy.deepcopy(found)
+
+    def list_images(self, owner):
+        with self.cloud.lock:
+            self.cloud.check(self.region, f"list images of {owner}")
+            return [copy.deepcopy(i) for i in self.cloud.images[self.region].values()
+                    if i.get("owner") == owner]
 
     def get_member(self, image_id, project_id):
         with self.cloud.lock:

@@ -5,7 +5,7 @@ import pytest
 from multisite.reconcilers import Key
 from multisite.reconcilers import sync_policy as audit
 from tests.unit.reconcilers.fake_network import FakeNeutron
-from tests.unit.reconcilers.fake_regions import FakeCloud, FakeCompute
+from tests.unit.reconcilers.fake_regions import FakeCloud, FakeCompute, FakeImage
 
 R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
 P, U = "p1", "u1"
@@ -22,8 +22,14 @@ class Regions:
     def network(self, region):
         return self.neutron.client(region)
 
+    def image(self, region):
+        return FakeImage(self.cloud, region)
+
     def known(self):
         return set(self.cloud.regions)
+
+    def of_project(self, project_id):
+        return set(self.cloud.regions) - self.cloud.filtered_out.get(project_id, set())
 
 
 class Shared:
@@ -61,6 +67,7 @@ def _policy(pid="pol", rtype="security_group", **kw):
 @pytest.fixture
 def world():
     cloud, neutron = FakeCloud(), FakeNeutron()
+    cloud.filtered_out = {}             # project -> regions its endpoint filter leaves out
     web = neutron.add_group(R1, P, "web")
     app = neutron.add_group(R1, P, "app")
     neutron.add_rule(R1, web["id"], direction="ingress", ethertype="IPv4", protocol="tcp",
@@ -151,6 +158,18 @@ def test_all_regions_includes_one_added_later_and_a_down_target_fails_alone(worl
     assert _state(shared, R3)["state"] == "in_sync"
 
 
+def test_all_regions_are_the_projects_endpoint_filter_regions(world):
+    cloud, neutron, regions = world
+    cloud.filtered_out[P] = {R3}
+    shared = Shared(regions, [_policy(rtype="keypair", resources=None)])
+    _run(shared)
+    assert (U, "k1") in cloud.keypairs[R2] and (U, "k1") not in cloud.keypairs[R3]
+    assert ("pol", R3) not in shared.states
+    cloud.filtered_out[P] = set()       # RegionThree associated with the project later
+    _run(shared)
+    assert cloud.keypairs[R3][(U, "k1")]["public_key"] == KEY
+
+
 def test_source_delete_is_reported_and_propagated_only_when_asked(world):
     cloud, neutron, regions = world
     shared = Shared(regions, [_policy(rtype="keypair", resources=["k1"], targets=[R2])])
@@ -188,3 +207,121 @@ def test_repair_after_a_crash_is_done_once(world):
     assert _state(shared, R2)["state"] == "in_sync"
     assert [g["name"] for g in neutron.groups[R2].values()].count("web") == 1
     assert [g["name"] for g in neutron.groups[R2].values()].count("app") == 1
+
+
+# -- flavors (admin policies) and images --------------------------------------------------------
+def _flavor_world(world):
+    cloud, neutron, regions = world
+    cloud.add_flavor(R1, "m1.web", flavor_id="f-web", specs={"hw:cpu_policy": "dedicated"})
+    cloud.add_flavor(R1, "m1.priv", flavor_id="f-priv", is_public=False, access=["p9"])
+    return cloud, regions
+
+
+def test_flavor_policy_creates_reports_drift_and_repairs(world):
+    cloud, regions = _flavor_world(world)
+    shared = Shared(regions, [_policy(rtype="flavor", resources=None, targets=[R2],
+                                      on_drift="observe")])
+    _run(shared)
+    state = _state(shared, R2)
+    assert state["state"] == "missing"
+    assert {f["resource"] for f in state["detail"]} == {"m1.web", "m1.priv"}
+    assert cloud.flavors[R2] == {}                                    # observe: no write
+    shared.rows = [_policy(rtype="flavor", resources=None, targets=[R2])]
+    _run(shared)
+    assert _state(shared, R2)["state"] == "in_sync"
+    assert cloud.flavors[R2]["f-web"]["name"] == "m1.web"              # the source id kept
+    assert cloud.specs[R2]["f-web"] == {"hw:cpu_policy": "dedicated"}
+    assert cloud.access[R2]["f-priv"] == ["p9"]
+    # drift: an extra spec removed, then the flavor replaced by another of the same name
+    cloud.specs[R2]["f-web"] = {}
+    shared.rows = [_policy(rtype="flavor", resources=None, targets=[R2],
+                           on_drift="observe")]
+    _run(shared)
+    assert _state(shared, R2)["state"] == "drifted"
+    assert "extra spec hw:cpu_policy" in _state(shared, R2)["detail"][0]["detail"]
+    shared.rows = [_policy(rtype="flavor", resources=None, targets=[R2])]
+    _run(shared)
+    assert cloud.specs[R2]["f-web"] == {"hw:cpu_policy": "dedicated"}
+    del cloud.flavors[R2]["f-web"]
+    cloud.add_flavor(R2, "m1.web", flavor_id="other", ram=4096)
+    _run(shared)
+    web = [f for f in cloud.flavors[R2].values() if f["name"] == "m1.web"]
+    assert len(web) == 1 and web[0]["ram"] == 512
+    calls = len(cloud.calls)
+    _run(shared)
+    assert _state(shared, R2)["state"] == "in_sync"
+    assert len(cloud.calls) - calls == 2                  # one flavor list per region
+
+
+def test_a_foreign_flavor_of_the_same_name_is_a_conflict_until_forced(world):
+    cloud, regions = _flavor_world(world)
+    cloud.add_flavor(R2, "m1.web", flavor_id="theirs", vcpus=8)
+    shared = Shared(regions, [_policy(rtype="flavor", resources=["m1.web"], targets=[R2])])
+    _run(shared)
+    state = _state(shared, R2)
+    assert state["state"] == "conflict"
+    assert "vcpus" in state["detail"][0]["detail"]
+    assert cloud.flavors[R2]["theirs"]["vcpus"] == 8
+    shared.rows = [_policy(rtype="flavor", resources=["m1.web"], targets=[R2], force=True)]
+    _run(shared)
+    web = [f for f in cloud.flavors[R2].values() if f["name"] == "m1.web"]
+    assert [f["vcpus"] for f in web] == [1]
+
+
+def _image_world(world):
+    cloud, neutron, regions = world
+    img = cloud.add_image(R1, owner=P, name="ubuntu", data=b"x" * 5000)
+    cloud.add_image(R1, owner="someone-else", name="theirs")
+    return cloud, regions, img
+
+
+def test_image_policy_copies_adopts_and_recopies_a_deleted_copy_under_a_new_id(world):
+    cloud, regions, img = _image_world(world)
+    cloud.add_image(R3, owner=P, name="ubuntu", data=b"x" * 5000, image_id=img["id"])
+    shared = Shared(regions, [_policy(rtype="image", resources=None)])
+    _run(shared)
+    for region in (R2, R3):
+        assert _state(shared, region)["state"] == "in_sync"
+        assert _state(shared, region)["managed"] == [img["id"]]
+    assert cloud.data[R2][img["id"]] == b"x" * 5000
+    assert all(i["name"] != "theirs" for i in cloud.images[R2].values())   # only P's
+    # deleted in R2: Glance never reuses the id, so the copy is made under a derived one
+    del cloud.images[R2][img["id"]]
+    shared.rows = [_policy(rtype="image", resources=None, on_drift="observe")]
+    _run(shared)
+    assert _state(shared, R2)["state"] == "missing"
+    shared.rows = [_policy(rtype="image", resources=None)]
+    _run(shared)
+    assert _state(shared, R2)["state"] == "in_sync"
+    copies = [i for i in cloud.images[R2].values() if i["name"] == "ubuntu"]
+    assert len(copies) == 1 and copies[0]["id"] != img["id"]
+    assert copies[0]["checksum"] == img["checksum"]
+    writes = len([c for c in cloud.calls if not c[1].startswith("list")])
+    _run(shared)
+    assert len([c for c in cloud.calls if not c[1].startswith("list")]) == writes
+    assert _state(shared, R2)["state"] == "in_sync"
+
+
+def test_image_copy_interrupted_is_resumed_once_and_a_foreign_image_is_a_conflict(world):
+    cloud, regions, img = _image_world(world)
+    cloud.images[R3][img["id"]] = dict(img, checksum="0" * 32, owner=P)   # not ours
+    cloud.used_image_ids[R3].add(img["id"])
+    shared = Shared(regions, [_policy(rtype="image", resources=[img["id"]], targets=[R2, R3])])
+    real = FakeImage.upload
+
+    def killed(self, image_id, stream, *, size):
+        raise SystemExit("killed")
+
+    FakeImage.upload = killed
+    try:
+        with pytest.raises(SystemExit):
+            _run(shared)
+    finally:
+        FakeImage.upload = real
+    assert _state(shared, R2)["managed"] == [img["id"]]     # recorded before creating
+    assert cloud.images[R2][img["id"]]["status"] == "queued"
+    _run(shared)
+    assert _state(shared, R2)["state"] == "in_sync"
+    assert [i["id"] for i in cloud.images[R2].values()] == [img["id"]]
+    assert _state(shared, R3)["state"] == "conflict"
+    assert cloud.images[R3][img["id"]]["checksum"] == "0" * 32
