@@ -5,8 +5,9 @@ import * as overview from "./pages/overview.js";
 import * as quotas from "./pages/quotas.js";
 import * as sync from "./pages/sync.js";
 import * as events from "./pages/events.js";
+import * as addresses from "./pages/addresses.js";
 
-const PAGES = { overview, quotas, sync, events };
+const PAGES = { overview, quotas, sync, events, addresses };
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 const identityBox = document.getElementById("identity");
