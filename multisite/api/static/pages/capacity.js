@@ -39,8 +39,10 @@ function cell(region, kind, label, usedField, totalField, unit) {
   const entry = region[kind];
   if (!entry) return h("td", { class: "muted" }, "—");
   const u = utilization(entry.figures, usedField, totalField);
+  // the error in full in the tooltip; two lines of it in the cell
   const problem = entry.stale || entry.error
-    ? h("div", { class: "stale", title: entry.error || "" }, `stale, ${age(entry.age_seconds)}: ${entry.error || "not answering"}`) : null;
+    ? h("div", { class: "stale", title: entry.error || "" },
+      u ? `stale, ${age(entry.age_seconds)}: ` : "unavailable: ", entry.error || "not answering") : null;
   if (!u) return h("td", { class: "muted", dataset: { kind } }, problem || "not reported");
   return h("td", { dataset: { kind, stale: entry.stale ? "true" : "false" } }, utilBar(label, u, unit), problem);
 }
