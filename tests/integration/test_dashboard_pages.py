@@ -15,11 +15,9 @@ import random
 import pytest
 import urllib3
 
-from multisite.devcloud import multisite_conf
 from tests import browser
-from tests.functional.api import servers
 from tests.functional.test_api_process import rabbit_vhost  # noqa: F401 (fixture)
-from tests.integration.test_dashboard_e2e import RABBIT, _keypair, _login, _logout, _shots
+from tests.integration.test_dashboard_e2e import _keypair, _login, _logout, _shots, api_and_engine
 from tests.integration.usage import unique
 
 pytestmark = pytest.mark.integration
@@ -28,27 +26,12 @@ R1, R2 = "RegionOne", "RegionTwo"
 
 @pytest.fixture
 def multisite(devcloud, rabbit_vhost, tmp_path):  # noqa: F811 (fixture)
-    """multisite-api and multisite-engine, Keystone auth, own vhost, short audit periods."""
-    state = tmp_path / "state"
-    state.mkdir()
-    port = servers.free_port()
-    config = state / "multisite.conf"
-    config.write_text(multisite_conf.render(
-        state, transport_url=RABBIT.format(vhost=rabbit_vhost), port=port,
-        periodic_enable=False)
-        + "[health]\nenabled = true\ninterval = 30\ncapacity_interval = 60\n"
-        + "[addresses]\naudit_interval = 5\n"
-        + "[sync_policy]\naudit_interval = 3600\n")
-    servers.manage(str(config), "db_sync")
-    engine = servers.start("multisite-engine", str(config), str(state))
-    api = servers.start("multisite-api", str(config), str(state))
-    try:
-        servers.wait_engine(engine, f"sqlite:///{state}/multisite.sqlite", timeout=60)
-        servers.wait_ready(api, port, timeout=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        servers.stop(api)
-        servers.stop(engine)
+    """multisite-api and multisite-engine with short capacity and address audit periods
+    (sync policies are audited only when asked, by the page)."""
+    extra = ("[health]\nenabled = true\ninterval = 30\ncapacity_interval = 60\n"
+             "[addresses]\naudit_interval = 5\n[sync_policy]\naudit_interval = 3600\n")
+    with api_and_engine(rabbit_vhost, tmp_path, extra) as origin:
+        yield origin
 
 
 def _api(origin, token, method, path, body=None):
