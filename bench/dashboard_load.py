@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.dashboard_load [--loads 10]
 
 Starts multisite-all-in-one (noauth, SQLite) on a free loopback port, then for each
-page (Overview, Quotas, Sync, Events) loads it --loads times in a fresh browser context
-(cold cache) and once more warm, timing navigation start to the page's heading. Beside it:
+page (Overview, Quotas, Sync, Events, Addresses) loads it --loads times in a fresh browser
+context (cold cache), timing navigation start to the page's heading with nothing left
+loading. Beside it:
 the same API calls made directly (urllib3, sequential), which is the floor the page
 cannot beat. Prints p50 and max in milliseconds.
 """
@@ -21,13 +22,14 @@ from tests.functional.api import servers
 
 PAGES = {
     "overview": ("Overview", ["/auth/session", "/v1.0/{p}/os-quota-sync-status/{p}",
-                              "/v1.0/{p}/os-sync/active", "/v2/regions"]),
+                              "/v1.0/{p}/os-sync/active", "/v2/regions", "/v2/capacity"]),
     "quotas": ("Quotas", ["/auth/session", "/v1.0/{p}/os-quota-sets/{p}/detail",
                           "/v1.0/{p}/os-quota-sync-status/{p}"]),
     "sync": ("Sync", ["/auth/session", "/v1.0/{p}/os-quota-sync-status/{p}",
-                      "/v1.0/{p}/os-sync"]),
+                      "/v1.0/{p}/os-sync", "/v2/sync-policies?limit=25"]),
     "events": ("Events", ["/auth/session", "/v1.0/{p}/os-quota-sync-status/{p}",
                           "/v2/events?limit=50"]),
+    "addresses": ("Addresses", ["/auth/session", "/v2/address-conflicts?limit=50"]),
 }
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]

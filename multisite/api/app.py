@@ -10,7 +10,7 @@ import webob.dec
 from oslo_middleware import request_id
 
 from multisite import context as ms_context
-from multisite.api import cookies, dashboard, errors, routes, wsgi
+from multisite.api import cookies, dashboard, errors, ratelimit, routes, wsgi
 from multisite.api.handlers import common
 
 LOG = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ class Router:
 
     def __init__(self, conf):
         self.conf = conf
+        self.login_limiter = ratelimit.LoginLimiter(conf)
 
     @webob.dec.wsgify
     def __call__(self, req):
@@ -41,6 +42,7 @@ class Router:
             return errors.error_response(404, "request.not_found",
                                          f"No such resource: {path_info}")
         req.environ["multisite.conf"] = self.conf
+        req.environ["multisite.login_limiter"] = self.login_limiter
         try:
             if handler not in routes.PUBLIC:
                 if req.environ.get("multisite.context") is None:

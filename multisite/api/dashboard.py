@@ -78,8 +78,14 @@ class StaticPages:
     def _index(self, req):
         data, kind, _etag = self.files["index.html"]
         root = html.escape(req.script_name, quote=True)
+        static = f"{root}{PREFIX}/static/{self.version}"
+        # Every module announced up front: the browser fetches them in parallel instead
+        # of discovering them import by import (three round trips deep on Sync).
+        preload = "\n".join(f'<link rel="modulepreload" href="{static}/{rel}">'
+                             for rel in sorted(self.files) if rel.endswith(".js"))
         page = (data.decode()
-                .replace("{{STATIC}}", f"{root}{PREFIX}/static/{self.version}")
+                .replace("{{PRELOAD}}", preload)
+                .replace("{{STATIC}}", static)
                 .replace("{{API}}", root)
                 .replace("{{AUTH}}", html.escape(self.conf.auth_strategy, quote=True))
                 .encode())

@@ -18,6 +18,17 @@ DASHBOARD_OPTS = [
                     "[keystone_authtoken] www_authenticate_uri (or auth_uri, auth_url)."),
     cfg.StrOpt("cafile",
                help="CA bundle to verify an https Keystone with; default: certifi's."),
+    cfg.IntOpt("login_attempts_per_source", default=30, min=0,
+               help="Logins (POST /auth/session) one client address may attempt per "
+                    "login_rate_period; more are refused with 429 and Retry-After before "
+                    "Keystone is asked. Counted per API worker process. 0: no limit."),
+    cfg.IntOpt("login_failures_per_user", default=5, min=0,
+               help="Refused logins of one user name (in one domain) per "
+                    "login_rate_period, from any address; a successful login clears "
+                    "them. Counted per API worker process. 0: no limit. Keystone's "
+                    "[security_compliance] lockout_failure_attempts is the durable lockout."),
+    cfg.IntOpt("login_rate_period", default=60, min=1,
+               help="Seconds of the sliding window of the two login limits."),
 ]
 
 

@@ -194,14 +194,16 @@ def list_events(conf, *, project_id=None, region=None, event_type=None,
                 newest_first=True):
     """(events, more): events in arrival (id) order after the id `marker`."""
     event = models.Event
-    query = _filtered(sa.select(event), project_id=project_id, region=region,
+    # Core rows (no ORM objects): a page of 100 events is read in a fraction of the
+    # time an ORM load takes (bench/events.py query).
+    query = _filtered(sa.select(*event.__table__.c), project_id=project_id, region=region,
                       event_type=event_type, resource_id=resource_id, since=since,
                       until=until)
     if marker is not None:
         query = query.where(event.id < marker if newest_first else event.id > marker)
     query = query.order_by(event.id.desc() if newest_first else event.id.asc())
-    with db_api.session_scope(conf) as session:
-        rows = list(session.scalars(query.limit(limit + 1)))
+    with db_api.get_engine(conf).connect() as connection:
+        rows = connection.execute(query.limit(limit + 1)).all()
     return [_dict(r) for r in rows[:limit]], len(rows) > limit
 
 

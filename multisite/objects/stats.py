@@ -6,8 +6,8 @@ from multisite.db import api as db_api
 from multisite.db import models
 
 
-def _grouped(session, column):
-    return dict(session.execute(sa.select(column, sa.func.count()).group_by(column)).all())
+def _grouped(connection, column):
+    return dict(connection.execute(sa.select(column, sa.func.count()).group_by(column)).all())
 
 
 def snapshot(conf):
@@ -17,19 +17,22 @@ def snapshot(conf):
     Nothing here scans a table that grows with the projects (quota limits, quota sync
     status): a scrape with 10,000 projects x 50 regions stays as fast as with one.
     """
-    with db_api.session_scope(conf) as session:
+    # Core rows read as mappings: an ORM session and Row._asdict() cost more than the
+    # queries themselves at 50 regions (300 service and 200 capacity rows a scrape).
+    with db_api.get_engine(conf).connect() as connection:
         svc, cap = models.RegionService, models.RegionCapacity
-        services = [row._asdict() for row in session.execute(sa.select(
-            svc.region, svc.service, svc.reachable, svc.latency_ms, svc.failures))]
-        capacity = [row._asdict() for row in session.execute(sa.select(
-            cap.region, cap.kind, cap.figures, cap.collected_at))]
+        services = connection.execute(sa.select(
+            svc.region, svc.service, svc.reachable, svc.latency_ms, svc.failures)
+        ).mappings().all()
+        capacity = connection.execute(sa.select(
+            cap.region, cap.kind, cap.figures, cap.collected_at)).mappings().all()
         event = models.Event
-        last_id = session.scalar(sa.select(sa.func.max(event.id))) or 0
-        oldest = session.scalar(sa.select(event.received_at).order_by(event.id).limit(1))
+        last_id = connection.scalar(sa.select(sa.func.max(event.id))) or 0
+        oldest = connection.scalar(sa.select(event.received_at).order_by(event.id).limit(1))
         return {
             "services": services, "capacity": capacity,
-            "sync_jobs": _grouped(session, models.SyncJob.sync_status),
-            "sync_rows": _grouped(session, models.ResourceSync.sync_status),
+            "sync_jobs": _grouped(connection, models.SyncJob.sync_status),
+            "sync_rows": _grouped(connection, models.ResourceSync.sync_status),
             "events_last_id": last_id, "events_oldest": oldest,
         }
 

@@ -54,7 +54,12 @@ def test_page_and_assets_with_cache_headers_and_csp(app):
     assert "{{" not in text
     assert "<script>" not in text and "style=" not in text  # nothing inline: CSP forbids it
     assets = _asset_urls(text)
-    assert {a.rsplit("/", 1)[1] for a in assets} == {"favicon.svg", "style.css", "app.js"}
+    modules = {p.relative_to(dashboard.STATIC_DIR).as_posix()
+               for p in dashboard.STATIC_DIR.rglob("*.js")}
+    # the icon, the stylesheet, the entry module and every module preloaded (no waterfall)
+    assert {a.split("/static/", 1)[1].split("/", 1)[1] for a in assets} == {
+        "favicon.svg", "style.css", *modules}
+    assert text.count('rel="modulepreload"') == len(modules)
     for url in assets:
         got = call(app, "GET", url)
         assert got.status_int == 200, url

@@ -28,16 +28,17 @@ R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
 RABBIT = "rabbit://guest:guest@127.0.0.1:5672/{vhost}"
 
 
-@pytest.fixture
-def multisite(devcloud, rabbit_vhost, tmp_path):  # noqa: F811 (fixture)
-    """multisite-api and multisite-engine on a free port, Keystone auth, own vhost."""
+@contextlib.contextmanager
+def api_and_engine(vhost, tmp_path, extra_config):
+    """multisite-api and multisite-engine on a free port, Keystone auth, on `vhost`,
+    with `extra_config` appended to the devcloud's configuration; yields the origin."""
     state = tmp_path / "state"
     state.mkdir()
     port = servers.free_port()
     config = state / "multisite.conf"
     config.write_text(multisite_conf.render(
-        state, transport_url=RABBIT.format(vhost=rabbit_vhost), port=port,
-        periodic_enable=False) + "[health]\nenabled = true\ninterval = 5\n")
+        state, transport_url=RABBIT.format(vhost=vhost), port=port,
+        periodic_enable=False) + extra_config)
     servers.manage(str(config), "db_sync")
     engine = servers.start("multisite-engine", str(config), str(state))
     api = servers.start("multisite-api", str(config), str(state))
@@ -48,6 +49,14 @@ def multisite(devcloud, rabbit_vhost, tmp_path):  # noqa: F811 (fixture)
     finally:
         servers.stop(api)
         servers.stop(engine)
+
+
+@pytest.fixture
+def multisite(devcloud, rabbit_vhost, tmp_path):  # noqa: F811 (fixture)
+    """multisite-api and multisite-engine, probing every region every 5 s."""
+    probes = "[health]\nenabled = true\ninterval = 5\n"
+    with api_and_engine(rabbit_vhost, tmp_path, probes) as origin:
+        yield origin
 
 
 def _shots(tmp_path):

@@ -56,9 +56,9 @@ def app(devcloud, db, engine, tmp_path):
 
 
 def call(app, method, path, *, body=None, cookie=None, csrf=None, headers=None,
-         content_type="application/json", scheme="http"):
+         content_type="application/json", scheme="http", environ=None):
     req = webob.Request.blank(path, method=method, headers=dict(headers or {}),
-                              environ={"wsgi.url_scheme": scheme})
+                              environ={"wsgi.url_scheme": scheme, **(environ or {})})
     if body is not None:
         req.body = json.dumps(body).encode()
         req.content_type = content_type
@@ -199,3 +199,36 @@ def test_member_session(app, fresh_project):
     path = f"/v1.0/{fresh_project.id}/os-quota-sets/{fresh_project.id}"
     denied = call(app, "PUT", path, body={"quota_set": {"cores": 5}}, cookie=token, csrf=csrf)
     assert denied.status_int == 403 and denied.json["error"]["code"] == "policy.forbidden"
+
+
+def test_login_rate_limits_per_user_and_per_source(app, db):
+    """Refused logins of one user (from several addresses) and attempts of one address
+    are limited: 429 with Retry-After and the error format, before Keystone is asked
+    (the right password is refused too while the limit holds)."""
+    failures = db.dashboard.login_failures_per_user
+    for n in range(failures):
+        resp = login(app, password="wrong", **_source(f"192.0.2.{n}"))
+        assert resp.status_int == 401, resp.body
+    held = login(app, **_source("192.0.2.200"))
+    assert held.status_int == 429, held.body
+    assert held.json["error"]["code"] == "auth.rate_limited"
+    assert 1 <= int(held.headers["Retry-After"]) <= db.dashboard.login_rate_period
+    assert "Set-Cookie" not in held.headers
+    # another user is not held back
+    assert login(app, username="nobody-" + uuid.uuid4().hex[:8], password="x",
+                 **_source("192.0.2.201")).status_int == 401
+
+    db.set_override("login_attempts_per_source", 2, group="dashboard")
+    try:
+        fresh = api_app.build_app(db)
+        assert login(fresh, **_source("198.51.100.1")).status_int == 201
+        assert login(fresh, password="wrong", **_source("198.51.100.1")).status_int == 401
+        flooded = login(fresh, **_source("198.51.100.1"))
+        assert flooded.status_int == 429 and "Retry-After" in flooded.headers
+        assert login(fresh, **_source("198.51.100.2")).status_int == 201
+    finally:
+        db.clear_override("login_attempts_per_source", group="dashboard")
+
+
+def _source(address):
+    return {"environ": {"REMOTE_ADDR": address}}

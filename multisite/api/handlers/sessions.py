@@ -9,6 +9,7 @@ DELETE revokes the token and clears the cookie.
 import datetime
 
 from multisite import context as ms_context
+from multisite import exception
 from multisite.api import cookies, errors, identity, wsgi
 from multisite.api.handlers import common
 from multisite.api.policies import sessions as policies
@@ -77,9 +78,18 @@ def create(req):
     body = wsgi.json_body(req)
     common.validate(schemas.CREATE, body, code="auth.invalid_login", prefix="Invalid login")
     login = body["session"]
-    token, token_body = identity.password_token(
-        conf, username=login["username"], password=login["password"],
-        project=login["project"], domain=login.get("domain") or "Default")
+    domain = login.get("domain") or "Default"
+    limits = req.environ["multisite.login_limiter"]
+    user = limits.user_key(login["username"], domain)
+    limits.check(req.remote_addr or "?", user)
+    try:
+        token, token_body = identity.password_token(
+            conf, username=login["username"], password=login["password"],
+            project=login["project"], domain=domain)
+    except exception.InvalidCredentials:
+        limits.refused(user)
+        raise
+    limits.succeeded(user)
     response = wsgi.json_response(describe(_context_of(token_body), conf=conf, token=token,
                                            token_body=token_body), status=201)
     cookies.set_session(response, req, conf, token, _expires_in(token_body.get("expires_at")))

@@ -5,8 +5,9 @@ import * as overview from "./pages/overview.js";
 import * as quotas from "./pages/quotas.js";
 import * as sync from "./pages/sync.js";
 import * as events from "./pages/events.js";
+import * as addresses from "./pages/addresses.js";
 
-const PAGES = { overview, quotas, sync, events };
+const PAGES = { overview, quotas, sync, events, addresses };
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 const identityBox = document.getElementById("identity");
@@ -31,8 +32,13 @@ function go(page, project) {
   location.hash = `#/${page}${query}`;
 }
 
+// Each render has a number; a render overtaken by a newer one (the user moved on while
+// its data was on the way) stops its page at once and touches nothing shared.
+let generation = 0;
+
 async function render() {
   if (!session) return;
+  const mine = ++generation;
   stopPage();
   stopPage = () => {};
   const { page, params } = route();
@@ -47,14 +53,20 @@ async function render() {
   renderIdentity(target);
   const mount = h("div", { class: "page" });
   replace(main, mount);
+  // Where the focus was when the page was asked for: the heading takes it only if the
+  // user has not moved it since (a page renders after its data arrives, and a keyboard
+  // user may be tabbing through the nav meanwhile).
+  const asked = document.activeElement;
   const ctx = { session, target, own: target === session.project.id, go: (p) => go(p, target) };
   const stop = await PAGES[page].render(ctx, mount);
+  if (mine !== generation) {
+    if (typeof stop === "function") stop();
+    return;
+  }
   stopPage = typeof stop === "function" ? stop : () => {};
-  // After a page change, focus goes to the new heading, unless the user has moved it
-  // meanwhile (a page renders after its data arrives).
   const heading = mount.querySelector("h1");
   const focused = document.activeElement;
-  if (heading && (!focused || focused === document.body || focused.closest("nav"))) {
+  if (heading && (focused === asked || !focused || focused === document.body)) {
     heading.tabIndex = -1;
     heading.focus({ preventScroll: true });
   }
@@ -97,7 +109,9 @@ function started(newSession) {
 }
 
 function showLogin(message) {
+  generation++;
   stopPage();
+  stopPage = () => {};
   session = null;
   nav.hidden = true;
   identityBox.hidden = true;

@@ -63,10 +63,16 @@ export function when(iso) {
   return h("time", { datetime: iso, title: date.toISOString() }, ago);
 }
 
+// A heading is its text, or num(text) for a column of numbers: the heading then aligns
+// right over its figures (cells of class "num").
+export function num(text) { return { text, num: true }; }
+
 export function table(headings, rows, { caption, className } = {}) {
   return h("table", { class: className || "grid" },
     caption ? h("caption", {}, caption) : null,
-    h("thead", {}, h("tr", {}, headings.map((text) => h("th", { scope: "col" }, text)))),
+    h("thead", {}, h("tr", {}, headings.map((heading) => (heading && heading.num
+      ? h("th", { scope: "col", class: "num" }, heading.text)
+      : h("th", { scope: "col" }, heading))))),
     h("tbody", {}, rows));
 }
 

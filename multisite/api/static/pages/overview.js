@@ -1,6 +1,7 @@
 // Overview: every region (catalog, last quota pass) and what is running now.
 import * as api from "../api.js";
 import { h, replace, errorBox, emptyState, badge, when, table, card } from "../ui.js";
+import { capacityCard } from "./capacity.js";
 
 export function regionNames(session, statuses, probed) {
   const names = new Set((session.regions || []).map((r) => r.name));
@@ -34,10 +35,12 @@ function stat(label, value, kind) {
 export async function render(ctx, mount) {
   const p = encodeURIComponent(ctx.target);
   replace(mount, h("h1", {}, "Overview"), h("p", { class: "loading" }, "Loading regions…"));
-  const [statusResult, activeResult, healthResult] = await Promise.allSettled([
+  const [statusResult, activeResult, healthResult, capacityResult] = await Promise.allSettled([
     api.get(`/v1.0/${p}/os-quota-sync-status/${p}`),
     api.get(`/v1.0/${p}/os-sync/active`),
     api.get("/v2/regions"),
+    // capacity is for admins (policy multisite:capacity:show), as Nova's hypervisor statistics
+    ctx.session.is_admin ? api.get("/v2/capacity") : Promise.reject(null),
   ]);
   // /v2/regions (issue 12) when this Multisite has it; the catalog alone otherwise
   const probed = healthResult.status === "fulfilled" ? healthResult.value.data.regions : [];
@@ -80,5 +83,6 @@ export async function render(ctx, mount) {
         ctx.session.auth_strategy === "noauth"
           ? "In noauth mode regions are learnt from quota passes: open Quotas and press “Sync now” (admin), or wait for the periodic pass."
           : "Your token's catalog names no region: ask an administrator to add endpoints with a region.")),
+    ctx.session.is_admin ? capacityCard(capacityResult) : null,
     probed.length ? null : h("p", { class: "muted footnote" }, "No region has been probed yet (or this Multisite has no /v2/regions): regions come from the catalog."));
 }

@@ -1,7 +1,7 @@
 // Quotas: a project's global limits, its usage per region as stacked bars, the last
 // rebalance pass per region; admins edit limits and trigger a sync.
 import * as api from "../api.js";
-import { h, replace, errorBox, notice, emptyState, badge, when, table, card, regionColor } from "../ui.js";
+import { h, replace, errorBox, notice, emptyState, badge, when, table, card, regionColor, num } from "../ui.js";
 
 // How a resource's bar is scaled: against its limit, or its usage when unlimited / over.
 export function segments(resource, limit, regions) {
@@ -67,7 +67,7 @@ export async function render(ctx, mount) {
   const legend = h("ul", { class: "legend", "aria-label": "Regions" },
     regions.map((r, index) => h("li", {}, h("span", { class: `swatch ${regionColor(index)}` }), r.region)));
 
-  const limitsTable = table(["Resource", admin ? "Global limit (edit)" : "Global limit", "Used", "Usage per region (last pass)"], rows,
+  const limitsTable = table(["Resource", num(admin ? "Global limit (edit)" : "Global limit"), num("Used"), "Usage per region (last pass)"], rows,
     { className: "grid quotas" });
   let limitsBody = limitsTable;
   if (admin) {
@@ -95,7 +95,7 @@ export async function render(ctx, mount) {
     statuses.status === "rejected" ? errorBox(statuses.reason, "Rebalance status") : null,
     card("Limits and usage", regions.length ? legend : null, limitsBody),
     card("Last rebalance pass per region", regions.length
-      ? table(["Region", "Outcome", "When", "Cores limit set", "Instances limit set", "Error"], passRows, { className: "grid passes" })
+      ? table(["Region", "Outcome", "When", num("Cores limit set"), num("Instances limit set"), "Error"], passRows, { className: "grid passes" })
       : emptyState("No rebalance pass has run for this project yet.",
         admin ? "Press “Sync now” to rebalance it across every region now." : "Passes run periodically; an administrator can start one now.")));
 }

@@ -2,6 +2,7 @@
 import * as api from "../api.js";
 import { h, replace, errorBox, notice, emptyState, badge, when, table, card, field } from "../ui.js";
 import { regionNames } from "./overview.js";
+import { policiesCard } from "./policies.js";
 
 const POLL_MS = 1500;
 const SHOWN = 25;
@@ -133,6 +134,7 @@ export async function render(ctx, mount) {
     refresh();
   }
 
+  const policies = policiesCard(ctx);
   const toggle = ctx.session.is_admin ? h("label", { class: "check" }, h("input", { type: "checkbox", id: "all-projects",
     onchange: (event) => { allProjects = event.target.checked; refresh(); } }), "All projects") : null;
   replace(mount,
@@ -140,7 +142,8 @@ export async function render(ctx, mount) {
       h("p", { class: "muted" }, "Copy keypairs, images and flavors of project ", h("code", {}, ctx.target), " between regions.")),
     card("New sync job", regions.length ? syncForm(ctx, regions, (id) => { open.add(id); refresh(); })
       : emptyState("No regions known.", "Regions come from your token's catalog; without them there is nowhere to copy to.")),
-    h("section", { class: "card", "aria-label": "Jobs" }, h("div", { class: "card-head" }, h("h2", {}, "Jobs"), toggle), problems, listBox));
-  await refresh();
+    h("section", { class: "card", "aria-label": "Jobs" }, h("div", { class: "card-head" }, h("h2", {}, "Jobs"), toggle), problems, listBox),
+    policies.section);
+  await Promise.all([refresh(), policies.load()]);
   return () => { stopped = true; clearTimeout(timer); };
 }
