@@ -49,7 +49,7 @@ def service_session(conf):
         sess = _SESSIONS.get(key)
         if sess is None:
             try:
-                sess = _SESSIONS[key] = keystone.make_session(conf, pool_size=32)
+                sess = _SESSIONS[key] = keystone.shared_session(conf, pool_size=32)
             except errors.ServiceCredentialsError as exc:
                 raise Unavailable("keystone", str(exc)) from exc
         return sess
@@ -58,6 +58,7 @@ def service_session(conf):
 def reset():
     with _LOCK:
         _SESSIONS.clear()
+    keystone.reset_shared()
 
 
 def adapter(conf, service_type, region, *, microversion=None, retries=1):
