@@ -37,7 +37,7 @@ def multisite(devcloud, rabbit_vhost, tmp_path):  # noqa: F811 (fixture)
     config = state / "multisite.conf"
     config.write_text(multisite_conf.render(
         state, transport_url=RABBIT.format(vhost=rabbit_vhost), port=port,
-        periodic_enable=False) + "[health]\nenabled = true\ninterval = 5\n")
+        periodic_enable=False) + "[health]\ninterval = 5\n")
     servers.manage(str(config), "db_sync")
     engine = servers.start("multisite-engine", str(config), str(state))
     api = servers.start("multisite-api", str(config), str(state))
