@@ -96,7 +96,7 @@ def make_session(conf, *, pool_size=10):
 
 
 _SHARED_LOCK = threading.Lock()
-_SHARED = {}          # credentials -> [session or None, failure or None, failed_at, lock]
+_SHARED = {}          # credentials -> [session or None, lock]
 
 
 def _credentials(conf):
@@ -106,7 +106,7 @@ def _credentials(conf):
             c.region_timeout)
 
 
-def shared_session(conf, *, pool_size=32, clock=time.monotonic):
+def shared_session(conf, *, pool_size=32):
     """The process's one service session for the [cache] credentials.
 
     Every client of the engine (each kind's env: quota, sync, probes, capacity, audits)
@@ -117,24 +117,16 @@ def shared_session(conf, *, pool_size=32, clock=time.monotonic):
     once, each retrying after a timeout, kept Keystone busy long enough for the quota
     kind's own calls to time out behind them.
 
-    Callers that arrive while the first authentication runs wait for it instead of
-    starting their own; a failure is handed to the callers of the next
-    [cache] region_timeout seconds without asking Keystone again.
+    Callers that arrive while an authentication runs wait for it instead of starting
+    their own: a process never has two password authentications in flight. After a
+    failure the next caller tries again (one at a time).
     """
     key = _credentials(conf)
     with _SHARED_LOCK:
-        entry = _SHARED.setdefault(key, [None, None, 0.0, threading.Lock()])
-    with entry[3]:
-        if entry[0] is not None:
-            return entry[0]
-        if entry[1] is not None and clock() - entry[2] < conf.cache.region_timeout:
-            raise entry[1]
-        try:
+        entry = _SHARED.setdefault(key, [None, threading.Lock()])
+    with entry[1]:
+        if entry[0] is None:
             entry[0] = make_session(conf, pool_size=pool_size)
-        except Exception as exc:     # refused, timed out, or a 5xx: held down alike
-            entry[1], entry[2] = exc, clock()
-            raise
-        entry[1] = None
         return entry[0]
 
 
