@@ -43,6 +43,50 @@ ADDRESS_CONFLICT_CHANGES = prom.Counter(
     "Address conflicts raised or cleared by this engine's audits, by kind.",
     ["kind", "change"])
 ADDRESS_CONFLICT_KINDS = ("ip", "cidr", "mac", "public_ip")
+# The quota kind's passes (engine/quota_manager.py). reason: periodic or on-demand;
+# result: ok, partial (some region failed or waited for its backoff), skipped (another
+# engine held the project) or error (the pass raised); operation: read or write.
+QUOTA_PROJECT_SECONDS = prom.Histogram(
+    "multisite_quota_project_seconds",
+    "Duration of one project's quota rebalance (reads, plan, writes).", ["reason"],
+    buckets=_LATENCY)
+QUOTA_PROJECTS = prom.Counter(
+    "multisite_quota_projects_total", "Project rebalances by reason and result.",
+    ["reason", "result"])
+QUOTA_REGION_ERRORS = prom.Counter(
+    "multisite_quota_region_errors_total",
+    "Region reads or writes of a quota rebalance that failed.", ["region", "operation"])
+QUOTA_WRITES = prom.Counter(
+    "multisite_quota_region_writes_total",
+    "Regions whose limits a quota rebalance changed.", ["region"])
+QUOTA_PASS_SECONDS = prom.Histogram(
+    "multisite_quota_periodic_pass_seconds",
+    "Duration of this engine's periodic quota pass over the projects it owns.",
+    buckets=(0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0))
+QUOTA_PASS_PROJECTS = prom.Gauge(
+    "multisite_quota_periodic_pass_projects",
+    "Projects of this engine's last periodic quota pass, by outcome (queued: the projects "
+    "it owned; synced: rebalanced).", ["outcome"])
+
+
+def quota_project(reason, seconds, *, result, read_errors=(), write_errors=(),
+                  written=()):
+    """One project's rebalance ended (regions are the catalog's: bounded labels)."""
+    QUOTA_PROJECT_SECONDS.labels(reason).observe(seconds)
+    QUOTA_PROJECTS.labels(reason, result).inc()
+    for region in read_errors:
+        QUOTA_REGION_ERRORS.labels(region, "read").inc()
+    for region in write_errors:
+        QUOTA_REGION_ERRORS.labels(region, "write").inc()
+    for region in written:
+        QUOTA_WRITES.labels(region).inc()
+
+
+def quota_pass(seconds, *, projects, synced):
+    """This engine's periodic pass ended."""
+    QUOTA_PASS_SECONDS.observe(seconds)
+    QUOTA_PASS_PROJECTS.labels("queued").set(projects)
+    QUOTA_PASS_PROJECTS.labels("synced").set(synced)
 
 
 def region_call(region, service, operation, seconds, *, status=None, error=False):

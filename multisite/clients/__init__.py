@@ -41,8 +41,9 @@ class Cloud:
     def session(self):
         with self._lock:
             if self._session is None:
-                pool = max(10, self.conf.batch.region_concurrency * 2)
-                self._session = keystone.make_session(self.conf, pool_size=pool)
+                # one service session (and token) per process, shared by every kind
+                pool = max(32, self.conf.batch.region_concurrency * 2)
+                self._session = keystone.shared_session(self.conf, pool_size=pool)
             return self._session
 
     @property

@@ -45,7 +45,23 @@ def _gb(value):
         return None
 
 
+def _scheduler_up(transport, region, url):
+    """True if the region lists a cinder-scheduler that is up and enabled."""
+    found = _json(transport, region, url + "/os-services?binary=cinder-scheduler")
+    return any(s.get("binary") == "cinder-scheduler" and s.get("state") == "up"
+               and s.get("status") != "disabled" for s in found.get("services", ()))
+
+
 def volume(transport, region, url):
+    # Cinder answers get_pools by an RPC call to its scheduler. With no scheduler up,
+    # that call holds one of the region's API workers until Cinder's RPC timeout (60 s
+    # by default), long after our own timeout gave up; each pass would pin another
+    # worker and the region's other callers (the quota kind's reads) would wait behind
+    # them. os-services is a database read: ask it first.
+    if not _scheduler_up(transport, region, url):
+        raise errors.RegionUnavailable(
+            region, "no cinder-scheduler is up: storage pools not read (Cinder would hold "
+                    "the call until its RPC timeout)")
     pools = _json(transport, region, url + "/scheduler-stats/get_pools?detail=true")["pools"]
     total = free = 0.0
     unknown = 0

@@ -95,6 +95,47 @@ def make_session(conf, *, pool_size=10):
     raise errors.ServiceCredentialsError(f"[cache] credentials refused by Keystone: {last}")
 
 
+_SHARED_LOCK = threading.Lock()
+_SHARED = {}          # credentials -> [session or None, lock]
+
+
+def _credentials(conf):
+    c = conf.cache
+    return (c.auth_uri or c.identity_uri, c.admin_username, c.admin_password,
+            c.admin_tenant, c.admin_user_domain_name, c.admin_project_domain_name,
+            c.region_timeout)
+
+
+def shared_session(conf, *, pool_size=32):
+    """The process's one service session for the [cache] credentials.
+
+    Every client of the engine (each kind's env: quota, sync, probes, capacity, audits)
+    uses this one session, so a process holds one service token: one password
+    authentication when it starts and one per renewal, not one per kind, and one token
+    for each region's keystonemiddleware to validate and cache. Password authentication
+    is the costly call of Keystone (the password hash); several kinds authenticating at
+    once, each retrying after a timeout, kept Keystone busy long enough for the quota
+    kind's own calls to time out behind them.
+
+    Callers that arrive while an authentication runs wait for it instead of starting
+    their own: a process never has two password authentications in flight. After a
+    failure the next caller tries again (one at a time).
+    """
+    key = _credentials(conf)
+    with _SHARED_LOCK:
+        entry = _SHARED.setdefault(key, [None, threading.Lock()])
+    with entry[1]:
+        if entry[0] is None:
+            entry[0] = make_session(conf, pool_size=pool_size)
+        return entry[0]
+
+
+def reset_shared():
+    """Forget the shared sessions (tests; credentials changed)."""
+    with _SHARED_LOCK:
+        _SHARED.clear()
+
+
 def endpoints_by_region(catalog):
     """{region: {service: public url}} for the services the engine manages."""
     out = {}

@@ -52,7 +52,7 @@ def service_session(conf):
         sess = _SESSIONS.get(key)
         if sess is None:
             try:
-                sess = _SESSIONS[key] = keystone.make_session(conf, pool_size=32)
+                sess = _SESSIONS[key] = keystone.shared_session(conf, pool_size=32)
             except errors.ServiceCredentialsError as exc:
                 raise Unavailable("keystone", str(exc)) from exc
         return sess
@@ -63,6 +63,7 @@ def reset():
         _SESSIONS.clear()
         _TRANSPORTS.clear()
         _CATALOGS.clear()
+    keystone.reset_shared()
 
 
 def transport(conf):

@@ -4,11 +4,8 @@ from oslo_config import cfg
 
 health_group = cfg.OptGroup("health", title="Region health probes and capacity")
 HEALTH_OPTS = [
-    cfg.BoolOpt("enabled", default=False,
-                help="Probe every region of the catalog (GET /v2/regions shows the results) "
-                     "and check every region's notification bus. Off by default for now: "
-                     "with it on, the quota kind's on-demand and periodic passes were seen "
-                     "to starve behind slow probes on a loaded engine (see docs/regions.md)."),
+    cfg.BoolOpt("enabled", default=True,
+                help="Probe every region of the catalog (GET /v2/regions shows the results)."),
     cfg.FloatOpt("interval", default=30.0, min=1.0,
                  help="Seconds between two probes of a region."),
     cfg.FloatOpt("timeout", default=5.0, min=0.1,

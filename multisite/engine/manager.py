@@ -1,9 +1,14 @@
 """The engine manager: one queue, a controller per kind, and the engine's only loops.
 
-Threads: `scan` (claims durable items of kinds with leases, and hands due delayed keys to
-workers), `renew` (extends the leases in flight), one `resync-<kind>` ticker per kind
-with a periodic resync, and `heartbeat` (coordination heartbeat and liveness report).
-Workers are the controllers' pools, capped per kind.
+Threads: one `scan-<kind>` per kind with leases (claims its durable items), `timer`
+(hands delayed keys to workers when they come due), `renew` (extends the leases in
+flight), one `resync-<kind>` ticker per kind with a periodic resync, and `heartbeat`
+(coordination heartbeat and liveness report). Workers are the controllers' pools,
+capped per kind.
+
+No kind waits behind another: each has its own workers (its cap), its own scan (a claim
+that waits on the database holds up that kind only), and due keys are handed out by the
+timer, which never does I/O. A slow kind fills its own cap and nothing else.
 """
 
 import logging
@@ -31,7 +36,9 @@ class Manager:
         self.controllers = {}
         self._clock = clock
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        self._scans = {}                      # kind -> Event waking that kind's scan
+        self._timer = threading.Event()       # the earliest due key may have changed
+        self.queue.on_schedule = self._timer.set
         self._threads = []
         self._started = False
 
@@ -43,7 +50,9 @@ class Manager:
         ctl = controller_mod.Controller(kind, conf=self.conf, engine_id=self.engine_id,
                                         queue=self.queue, shared=shared, leases=leases,
                                         metrics=self.metrics, clock=self._clock)
-        ctl.on_slot_free = self._wake.set
+        if leases is not None:
+            event = self._scans[kind.name] = threading.Event()
+            ctl.on_slot_free = event.set
         self.controllers[kind.name] = ctl
         return ctl
 
@@ -75,7 +84,10 @@ class Manager:
         self._spawn(self._heartbeat_loop, "heartbeat")
         if any(c.leases is not None for c in self.controllers.values()):
             self._spawn(self._renew_loop, "renew")
-        self._spawn(self._scan_loop, "scan")
+        for name, ctl in self.controllers.items():
+            if ctl.leases is not None:
+                self._spawn(lambda c=ctl: self._scan_loop(c), f"scan-{name}")
+        self._spawn(self._timer_loop, "timer")
         for name, ctl in self.controllers.items():
             if ctl.kind.lister is not None and ctl.kind.resync_interval(self.conf):
                 self._spawn(lambda c=ctl: self._resync_loop(c), f"resync-{name}")
@@ -89,7 +101,8 @@ class Manager:
 
     def stop(self):
         self._stop.set()
-        self._wake.set()
+        self._wake_scans()
+        self._timer.set()
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads = []
@@ -104,7 +117,11 @@ class Manager:
     # -- sources ----------------------------------------------------------------------------
     def wake(self):
         """Scan now (an RPC wake-up without items)."""
-        self._wake.set()
+        self._wake_scans()
+
+    def _wake_scans(self):
+        for event in self._scans.values():
+            event.set()
 
     def notify(self, key):
         """A notification about `key` (e.g. an OpenStack event): reconcile it soon."""
@@ -127,21 +144,27 @@ class Manager:
         return done(summary) if done is not None else summary
 
     # -- the loops ----------------------------------------------------------------------------
-    def _scan_loop(self):
-        durable = [c for c in self.controllers.values() if c.leases is not None]
+    def _scan_loop(self, ctl):
+        """Claim this kind's durable items while it has free slots (its own thread)."""
+        event = self._scans[ctl.kind.name]
         while not self._stop.is_set():
-            interval = min([c.leases.scan_interval for c in durable] or [5.0])
-            for ctl in durable:
-                try:
-                    ctl.scan()
-                except Exception:
-                    LOG.exception("Scan failed: kind=%s engine=%s", ctl.kind.name,
-                                  self.engine_id)
+            try:
+                ctl.scan()
+            except Exception:
+                LOG.exception("Scan failed: kind=%s engine=%s", ctl.kind.name,
+                              self.engine_id)
+            event.wait(ctl.leases.scan_interval)
+            event.clear()
+
+    def _timer_loop(self):
+        """Hand delayed keys to their kinds' workers as they come due (no I/O here)."""
+        while not self._stop.is_set():
+            self._timer.clear()
             for ctl in self.controllers.values():
-                ctl.pump()         # delayed keys that came due
+                ctl.pump()
             due = self.queue.next_due()
-            self._wake.wait(interval if due is None else min(interval, max(due, 0.01)))
-            self._wake.clear()
+            # a key delayed meanwhile, or made ready by another kind's get(), sets _timer
+            self._timer.wait(5.0 if due is None else min(max(due, 0.01), 5.0))
 
     def _renew_loop(self):
         durable = [c for c in self.controllers.values() if c.leases is not None]

@@ -29,6 +29,14 @@ class WorkQueue:
         self._due = {}                                             # key -> earliest due
         self._seq = itertools.count()
         self._closed = False
+        # Called (outside the lock) when the earliest due time may have moved earlier, or
+        # when a get() of one kind made keys of other kinds ready: whoever hands due keys
+        # to workers (the manager's timer) must look again, not sleep on an old deadline.
+        self.on_schedule = None
+
+    def _scheduled(self):
+        if self.on_schedule is not None:
+            self.on_schedule()
 
     # -- adding -----------------------------------------------------------------------------
     def set_cap(self, kind, cap):
@@ -70,29 +78,40 @@ class WorkQueue:
                 return False
             self._due[key] = due
             heapq.heappush(self._delayed, (due, next(self._seq), key))
-            return True
+        self._scheduled()
+        return True
 
     # -- taking -----------------------------------------------------------------------------
     def _promote(self):
+        """Move the due delayed keys to ready; the kinds that got keys."""
         now = self._clock()
+        kinds = set()
         while self._delayed and self._delayed[0][0] <= now:
             due, _, key = heapq.heappop(self._delayed)
             if self._due.get(key) == due:
                 del self._due[key]
-                self._add(key, again=True)
+                if self._add(key, again=True):
+                    kinds.add(key.kind)
+        return kinds
 
     def get(self, kind):
         """The next key of `kind` a worker may take now, or None (none ready, or capped)."""
         with self._lock:
-            self._promote()
-            ready = self._ready.get(kind)
-            if not ready or self._busy[kind] >= self._caps.get(kind, 1):
-                return None
-            key = ready.popleft()
-            self._queued.discard(key)
-            self._processing.add(key)
-            self._busy[kind] += 1
-            return key
+            others = self._promote() - {kind}
+            key = self._take(kind)
+        if others:
+            self._scheduled()      # their workers are not the caller's: wake the timer
+        return key
+
+    def _take(self, kind):
+        ready = self._ready.get(kind)
+        if not ready or self._busy[kind] >= self._caps.get(kind, 1):
+            return None
+        key = ready.popleft()
+        self._queued.discard(key)
+        self._processing.add(key)
+        self._busy[kind] += 1
+        return key
 
     def done(self, key):
         """The worker finished `key`; True if it was queued again (marked during the pass)."""

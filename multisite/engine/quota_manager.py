@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 
-from multisite import clients
+from multisite import clients, metrics
 from multisite.engine import controller as controller_mod
 from multisite.engine import manager as manager_mod
 from multisite.objects import quota_settings, quotas, sync_status
@@ -169,10 +169,22 @@ class QuotaManager:
                 if attempts <= 0 or stopped.wait(self.conf.locks.lock_retry_interval):
                     LOG.info("Quota sync skipped, another engine holds it: project=%s "
                              "reason=%s", project_id, reason)
+                    metrics.quota_project(reason, 0.0, result="skipped")
                     return None
                 attempts -= 1
+        started = time.monotonic()
         try:
-            return self.sync_project(project_id, periodic=reason == PERIODIC)
+            summary = self.sync_project(project_id, periodic=reason == PERIODIC)
+        except Exception:
+            metrics.quota_project(reason, time.monotonic() - started, result="error")
+            raise
+        else:
+            metrics.quota_project(
+                reason, time.monotonic() - started,
+                result="partial" if summary["failed"] or summary["waiting"] else "ok",
+                read_errors=summary["read_failed"], write_errors=summary["write_failed"],
+                written=summary["written"])
+            return summary
         finally:
             if lock is not None:
                 try:
@@ -206,6 +218,8 @@ class QuotaManager:
         summary = {"projects": summary["keys"], "synced": summary["done"],
                    "seconds": summary["seconds"]}
         self.last_run = summary
+        metrics.quota_pass(summary["seconds"], projects=summary["projects"],
+                           synced=summary["synced"])
         LOG.info("Periodic quota rebalance done: engine=%s projects=%d synced=%d "
                  "seconds=%.3f", self.engine_id, summary["projects"], summary["synced"],
                  summary["seconds"])
@@ -259,6 +273,7 @@ class QuotaManager:
         waiting = {r for r in regions if periodic and known.get(r, {}).get("next_attempt_at")
                    and known[r]["next_attempt_at"] > now}
         read, failed = self._read_regions(project_id, [r for r in regions if r not in waiting])
+        read_failed = sorted(failed)
         usage_by_region, fixed = {}, {}
         for region in regions:
             if region in read:
@@ -270,7 +285,8 @@ class QuotaManager:
         changes = quota_plan.plan(limits, usage_by_region,
                                   {r: q.limits for r, q in read.items()}, policy,
                                   fixed_by_region=fixed)
-        failed.update(self._write_regions(project_id, changes))
+        write_failed = self._write_regions(project_id, changes)
+        failed.update(write_failed)
         outcomes = {}
         for region in read:
             new_limits = dict(read[region].limits)
@@ -292,6 +308,7 @@ class QuotaManager:
         summary = {"project_id": project_id, "policy": policy, "regions": len(regions),
                    "failed": sorted(failed), "waiting": sorted(waiting),
                    "written": {r: v for r, v in changes.items() if r not in failed},
+                   "read_failed": read_failed, "write_failed": sorted(write_failed),
                    "seconds": round(time.monotonic() - started, 3)}
         LOG.info("Quota sync end: project=%s engine=%s regions=%d written=%d failed=%s "
                  "seconds=%.3f", project_id, self.engine_id, len(regions),

@@ -29,7 +29,6 @@ def hconf(db, devcloud):
                         ("admin_password", admin.password),
                         ("admin_tenant", admin.project_name)):
         db.set_override(name, value, group="cache")
-    db.set_override("enabled", True, group="health")
     db.set_override("interval", INTERVAL, group="health")
     db.set_override("timeout", 3.0, group="health")
     db.set_override("enabled", True, group="metrics")
@@ -37,7 +36,7 @@ def hconf(db, devcloud):
     yield db
     for name in ("auth_uri", "admin_username", "admin_password", "admin_tenant"):
         db.clear_override(name, group="cache")
-    for name in ("enabled", "interval", "timeout"):
+    for name in ("interval", "timeout"):
         db.clear_override(name, group="health")
     db.clear_override("enabled", group="metrics")
     db.clear_override("report_interval")
