@@ -14,10 +14,12 @@ NOTIFICATIONS_OPTS = [
                 help="Notification topics listened to in every region (the services' "
                      "[oslo_messaging_notifications] topics)."),
     cfg.ListOpt("exchanges",
-                default=["nova", "neutron", "cinder", "glance", "keystone", "openstack"],
-                help="Exchanges listened to on each topic: every service publishes on its "
-                     "own control exchange (nova, neutron, ...); cinder-volume publishes "
-                     "on the default one, `openstack`."),
+                default=["nova", "neutron", "cinder", "glance", "keystone", "heat",
+                         "openstack"],
+                help="Exchanges listened to in every region, with each topic. Each "
+                     "service publishes on its own control exchange (nova, neutron, "
+                     "cinder, glance, keystone, heat); a service that sets none publishes "
+                     "on 'openstack' (cinder-volume's volume.* and backup.* among them)."),
     cfg.StrOpt("pool", default="multisite-events",
                help="Listener pool name: every engine joins the same pool, so each "
                     "notification is delivered to one of them (its own queue per topic, "

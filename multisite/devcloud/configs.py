@@ -15,6 +15,9 @@ if TYPE_CHECKING:  # pragma: no cover
 PHYSNET = "physnet1"
 EXTERNAL_PHYSNET = "public"  # the flat external network's
 VLAN_RANGE = "100:200"
+# a second VLAN physnet that no host is wired to: the other segment of a routed network
+# (segments map to hosts through the L2 agent's bridge mappings; nothing maps physnet2)
+ROUTED_PHYSNET = "physnet2"
 
 
 def _auth(svc: Service, section: str, user: str, *, www: bool = False) -> str:
@@ -241,7 +244,7 @@ extension_drivers = port_security
 flat_networks = *
 
 [ml2_type_vlan]
-network_vlan_ranges = {PHYSNET}:{VLAN_RANGE}
+network_vlan_ranges = {PHYSNET}:{VLAN_RANGE},{ROUTED_PHYSNET}:{VLAN_RANGE}
 
 [ml2_type_vxlan]
 vni_ranges = 1:10000

@@ -30,6 +30,12 @@ class _Endpoint:
             setattr(self, priority, functools.partial(handle, priority.upper()))
 
 
+def targets_of(options):
+    """Every (exchange, topic) pair: each service publishes on its own exchange."""
+    return [messaging.Target(topic=topic, exchange=exchange)
+            for exchange in options.exchanges for topic in options.topics]
+
+
 class RegionListener:
     def __init__(self, conf, region, url, *, metrics=None, subscribers=()):
         self.conf = conf
@@ -72,8 +78,7 @@ class RegionListener:
         """Start listening in the background; returns at once."""
         options = self.conf.notifications
         transport = messaging.get_notification_transport(self.conf, url=self.url)
-        targets = [messaging.Target(topic=topic, exchange=exchange)
-                   for topic in options.topics for exchange in options.exchanges]
+        targets = targets_of(options)
         self._listener = messaging.get_batch_notification_listener(
             transport, targets, [_Endpoint(self.handle)], executor="threading",
             allow_requeue=True, pool=options.pool, batch_size=options.batch_size,
@@ -92,8 +97,9 @@ class RegionListener:
                       self.region, bus.safe_url(self.url), exc)
             return
         self.state, self.error = "listening", None
-        LOG.info("Event listener started: region=%s url=%s topics=%s", self.region,
-                 bus.safe_url(self.url), ",".join(self.conf.notifications.topics))
+        LOG.info("Event listener started: region=%s url=%s topics=%s exchanges=%s",
+                 self.region, bus.safe_url(self.url), ",".join(self.conf.notifications.topics),
+                 ",".join(self.conf.notifications.exchanges))
 
     def stop(self):
         listener = self._listener

@@ -76,15 +76,19 @@ def store(conf, events):
 
 
 def record_action(conf, ctx, event_type, *, project_id=None, region=None, resource_id=None,
-                  payload=None, priority="INFO"):
+                  payload=None, priority="INFO", message_id=None):
     """A Multisite action into the feed, with who did it (user, project, request id).
 
+    `ctx`: a request context, or anything with user_id, project_id and request_id.
+    `message_id`: for an action that may be recorded twice (an engine retrying, two
+    engines settling the same job), a name of its own: the second one is skipped.
     Never raises: the action already happened, and the feed must not undo it.
     """
     initiator = {"user_id": getattr(ctx, "user_id", None),
                  "project_id": getattr(ctx, "project_id", None),
                  "request_id": getattr(ctx, "request_id", None)}
-    event = {"message_id": str(uuid.uuid4()), "origin": MULTISITE, "region": region,
+    event = {"message_id": message_id or str(uuid.uuid4()), "origin": MULTISITE,
+             "region": region,
              "project_id": project_id, "user_id": initiator["user_id"],
              "request_id": initiator["request_id"], "event_type": event_type,
              "resource_id": resource_id, "publisher_id": "multisite", "priority": priority,
@@ -94,6 +98,24 @@ def record_action(conf, ctx, event_type, *, project_id=None, region=None, resour
     except Exception:
         LOG.exception("Could not record event event_type=%s project=%s region=%s",
                       event_type, project_id, region)
+
+
+def initiator_of(conf, event_type, resource_id):
+    """Who did a recorded Multisite action ({"user_id", "project_id", "request_id"}), or
+    None when the feed has no such action (pruned, or recording it failed)."""
+    table = models.Event.__table__
+    query = (sa.select(table.c.payload)
+             .where(table.c.resource_id == resource_id, table.c.event_type == event_type,
+                    table.c.origin == MULTISITE)
+             .order_by(table.c.id).limit(1))
+    try:
+        with db_api.get_engine(conf).connect() as connection:
+            text = connection.execute(query).scalar()
+        initiator = json.loads(text).get("initiator") if text else None
+    except Exception:
+        LOG.exception("Could not read the initiator of %s %s", event_type, resource_id)
+        return None
+    return initiator if isinstance(initiator, dict) else None
 
 
 def _parse_time(value):

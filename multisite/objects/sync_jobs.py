@@ -6,17 +6,27 @@ strands a row. A job's status is computed only when none of its rows is IN_PROGR
 """
 
 import datetime
+import types
 import uuid
 
 import sqlalchemy as sa
 
-from multisite import exception
+from multisite import exception, project_ids
 from multisite.db import api as db_api
 from multisite.db import models
+from multisite.objects import events
 
 IN_PROGRESS = "IN_PROGRESS"
 SUCCESS = "SUCCESS"
 FAILURE = "FAILURE"
+
+# The event feed's entries of a job: its start (the API, with the caller's context) and its
+# end (the engine that settles it). Each has a message id named after the job, so an end
+# settled twice (two engines, a repair pass) is stored once.
+JOB_START = "multisite.sync_job.start"
+JOB_END = "multisite.sync_job.end"
+# Resources named in a start event (a template may hold thousands; the count is exact).
+EVENT_RESOURCES = 20
 
 # The one timestamp format of os-sync (lists and rows alike); Kingbird's job lists used it.
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -101,6 +111,42 @@ def create(conf, *, project_id, user_id, rows, job_id=None, handoff_to=None,
     return job, items
 
 
+def _event_id(job_id, what):
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"multisite:sync_job:{job_id}:{what}"))
+
+
+def record_start(conf, ctx, *, job_id, project_id, rows):
+    """The job's start into the event feed, with who asked for it (never raises)."""
+    resources = sorted({row["resource"] for row in rows})
+    payload = {"status": IN_PROGRESS, "rows": len(rows),
+               "resource_types": sorted({row["resource_type"] for row in rows}),
+               "resources": resources[:EVENT_RESOURCES], "resource_count": len(resources),
+               "sources": sorted({row["source"] for row in rows}),
+               "targets": sorted({row["target"] for row in rows})}
+    events.record_action(conf, ctx, JOB_START, project_id=project_ids.fold(project_id),
+                         resource_id=job_id, payload=payload,
+                         message_id=_event_id(job_id, "start"))
+
+
+def _record_ends(conf, settled):
+    """The end of each job just settled (after its transaction committed).
+
+    The initiator is the start's (user, project and request id of the os-sync request);
+    the job's owner when the feed no longer has the start.
+    """
+    for job in settled:
+        initiator = events.initiator_of(conf, JOB_START, job["job_id"]) or {
+            "user_id": job["user_id"], "project_id": job["project_id"], "request_id": None}
+        payload = {"status": job["status"], "rows": job["rows"], "failed": job["failed"],
+                   "started_at": fmt_time(job["created_at"]),
+                   "ended_at": fmt_time(job["updated_at"])}
+        events.record_action(
+            conf, types.SimpleNamespace(**initiator), JOB_END,
+            project_id=project_ids.fold(job["project_id"]), resource_id=job["job_id"],
+            payload=payload, priority="INFO" if job["status"] == SUCCESS else "ERROR",
+            message_id=_event_id(job["job_id"], "end"))
+
+
 def _visible(query, project_id):
     if project_id is not None:
         query = query.where(models.SyncJob.project_id == project_id)
@@ -181,18 +227,26 @@ def delete(conf, job_id, *, project_id=None):
 # -- engine side ------------------------------------------------------------------------------
 
 def _settle_parent(session, job_id):
-    """Set the job's status once none of its rows is IN_PROGRESS (FAILURE if any failed)."""
+    """Set the job's status once none of its rows is IN_PROGRESS (FAILURE if any failed).
+
+    Returns what the end event needs when this call settled the job, else None.
+    """
     job = session.scalars(sa.select(models.SyncJob).where(models.SyncJob.job_id == job_id)
                           .with_for_update()).first()
     if job is None or job.sync_status != IN_PROGRESS:
-        return
-    statuses = set(session.scalars(
-        sa.select(models.ResourceSync.sync_status).where(models.ResourceSync.job_id == job_id)
-        .distinct()))
-    if IN_PROGRESS in statuses or not statuses:
-        return
-    job.sync_status = FAILURE if FAILURE in statuses else SUCCESS
+        return None
+    counts = dict(session.execute(
+        sa.select(models.ResourceSync.sync_status, sa.func.count())
+        .where(models.ResourceSync.job_id == job_id)
+        .group_by(models.ResourceSync.sync_status)).all())
+    if counts.get(IN_PROGRESS) or not counts:
+        return None
+    job.sync_status = FAILURE if counts.get(FAILURE) else SUCCESS
     job.updated_at = _now()
+    return {"job_id": job.job_id, "status": job.sync_status, "user_id": job.user_id,
+            "project_id": job.project_id, "rows": sum(counts.values()),
+            "failed": counts.get(FAILURE, 0), "created_at": job.created_at,
+            "updated_at": job.updated_at}
 
 
 def claim(conf, *, engine_id, lease, limit, max_attempts, job_id=None):
@@ -221,13 +275,15 @@ def claim(conf, *, engine_id, lease, limit, max_attempts, job_id=None):
         reason = f"gave up after {attempts} attempts"
         if last_error:
             reason += f": {last_error}"
+        settled = None
         with db_api.session_scope(conf) as session:
             done = session.execute(sa.update(row).where(
                 row.resource_sync_id == row_id, eligible).values(
                     sync_status=FAILURE, error=reason[:MAX_ERROR], claimed_by=None,
                     claimed_until=None, updated_at=now))
             if done.rowcount:
-                _settle_parent(session, row_job)
+                settled = _settle_parent(session, row_job)
+        _record_ends(conf, [settled] if settled else [])
     if not fresh:
         return []
     with db_api.session_scope(conf) as session:
@@ -288,8 +344,9 @@ def finish(conf, *, row_id, engine_id, status, error=None):
                 claimed_by=None, claimed_until=None, updated_at=_now()))
         if not done.rowcount:
             return False  # the lease was lost; whoever holds it now decides
-        _settle_parent(session, job_id)
-        return True
+        settled = _settle_parent(session, job_id)
+    _record_ends(conf, [settled] if settled else [])
+    return True
 
 
 def requeue(conf, *, row_id, engine_id, delay, error):
@@ -313,5 +370,6 @@ def settle_all(conf):
             models.SyncJob.job_id.not_in(running))))
     for job_id in job_ids:
         with db_api.session_scope(conf) as session:
-            _settle_parent(session, job_id)
+            settled = _settle_parent(session, job_id)
+        _record_ends(conf, [settled] if settled else [])
     return job_ids

@@ -384,3 +384,65 @@ def test_lost_wakeup_and_dead_engine_do_not_strand_jobs(app, cloud, project_id, 
         manager.stop()
     assert {r["sync_status"] for r in rows} == {"SUCCESS"}
     assert job_status(app, project_id, job_id)["sync_status"] == "SUCCESS"
+
+
+def feed(app, project, job_id, *, user=USER):
+    """The job's events in /v2/events as its project's member sees them, oldest first."""
+    status, body = call(app, "GET", f"/v2/events?resource_id={job_id}&sort_dir=asc",
+                        project=project, user=user)
+    assert status == 200, body
+    return body["events"]
+
+
+def test_job_start_and_end_are_in_the_event_feed(app, cloud, project_id, conf):
+    cloud.add_keypair(R1, USER, "k1")
+    req = webob.Request.blank(f"/v1.0/{project_id}/os-sync", method="POST", headers={
+        "X-Project-Id": project_id, "X-User-Id": USER, "X-Roles": "member"})
+    req.body = json.dumps(sync_body(["k1"])).encode()
+    req.content_type = "application/json"
+    resp = req.get_response(app)
+    assert resp.status_int == 200, resp.body
+    request_id = resp.headers["x-openstack-request-id"]
+    job_id = resp.json["job_status"]["id"]
+    wait_done(app, project_id, job_id)
+    start, end = feed(app, project_id, job_id)
+    initiator = {"user_id": USER, "project_id": project_id, "request_id": request_id}
+    assert start["event_type"] == sync_jobs.JOB_START
+    assert (start["origin"], start["project_id"], start["user_id"], start["request_id"]) == (
+        "multisite", project_id, USER, request_id)
+    assert start["payload"] == {
+        "status": "IN_PROGRESS", "rows": 2, "resource_types": ["keypair"],
+        "resources": ["k1"], "resource_count": 1, "sources": [R1], "targets": sorted([R2, R3]),
+        "initiator": initiator}
+    # the engine ended it; who asked for it is the start's initiator (same request id)
+    assert end["event_type"] == sync_jobs.JOB_END and end["priority"] == "INFO"
+    assert (end["project_id"], end["user_id"], end["request_id"]) == (
+        project_id, USER, request_id)
+    assert end["payload"]["initiator"] == initiator
+    assert {k: end["payload"][k] for k in ("status", "rows", "failed")} == {
+        "status": "SUCCESS", "rows": 2, "failed": 0}
+    assert TIME.match(end["payload"]["started_at"]) and TIME.match(end["payload"]["ended_at"])
+    # another project's member does not see them
+    other = uuid.uuid4().hex
+    assert feed(app, other, job_id, user=uuid.uuid4().hex) == []
+    # settling again (a second engine, the repair pass) records no second end
+    with db_api.session_scope(conf) as session:
+        job = session.get(models.SyncJob, job_id)
+        job.sync_status = sync_jobs.IN_PROGRESS
+    assert sync_jobs.settle_all(conf) == [job_id]
+    assert [e["event_type"] for e in feed(app, project_id, job_id)] == [
+        sync_jobs.JOB_START, sync_jobs.JOB_END]
+
+
+def test_failed_job_ends_in_the_feed_as_an_error(app, cloud, project_id):
+    cloud.add_keypair(R1, USER, "k1")
+    body = sync_body(["k1"], target=[R2], force="False")
+    first = call(app, "POST", f"/v1.0/{project_id}/os-sync", body, project=project_id)[1]
+    wait_done(app, project_id, first["job_status"]["id"])
+    job_id = call(app, "POST", f"/v1.0/{project_id}/os-sync", body,
+                  project=project_id)[1]["job_status"]["id"]
+    wait_done(app, project_id, job_id)
+    end = feed(app, project_id, job_id)[-1]
+    assert (end["event_type"], end["priority"]) == (sync_jobs.JOB_END, "ERROR")
+    assert {k: end["payload"][k] for k in ("status", "rows", "failed")} == {
+        "status": "FAILURE", "rows": 1, "failed": 1}

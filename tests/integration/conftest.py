@@ -138,6 +138,28 @@ def devcloud_full():
         # --purge: its MariaDB databases (devcloud<offset>_*) are named by the offset, not
         # the base, so a later run from another checkout must not find them
         _devcloud_cli(layout, "down", "--purge", timeout=300)
+        _assert_nothing_left(layout)
+
+
+def _assert_nothing_left(layout: L.Layout) -> None:
+    """`down --purge` stopped every process and removed the vhosts and MariaDB databases."""
+    import pymysql
+
+    from multisite.devcloud import rabbit
+
+    running = [s.name for s in S.known_services(layout) if s.is_running()]
+    prefix = f"{layout.tag}-r"
+    vhosts = sorted(v for v in rabbit.vhosts() if v.startswith(prefix))
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW DATABASES LIKE %s", (layout.mysql_prefix.replace("_", r"\_") + "%",))
+            databases = sorted(row[0] for row in cur.fetchall())
+    finally:
+        conn.close()
+    assert (running, vhosts, databases) == ([], [], []), (
+        f"left after `down --purge` of {layout.base}: processes {running}, vhosts {vhosts}, "
+        f"databases {databases}")
 
 
 KEYSTONES_REGIONS = 2

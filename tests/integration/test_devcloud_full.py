@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import re
+import subprocess
+import sys
 import time
 
+import openstack
 import pytest
 import requests
 
-from multisite.devcloud import full_setup
+from multisite.devcloud import configs, full_setup
 from multisite.devcloud import layout as L
+from multisite.devcloud import services as S
 from tests.integration.notifications import Listener
 from tests.integration.usage import create_network, create_subnet, unique
 from tests.polling import wait_for
@@ -170,10 +175,25 @@ def test_second_keystone_shares_db_not_key_directory(devcloud_full):
     assert cloud.endpoint("identity", "RegionTwo").rstrip("/") == ks2
     assert cloud.endpoint("identity", "RegionOne").rstrip("/") == ks1
     token = cloud.token()  # issued by the first keystone
+    # ... and one issued by the second: each keystone validates the other's token
+    resp = requests.post(f"{ks2}/auth/tokens", timeout=30, json={"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": cloud.admin.username, "password": cloud.admin.password,
+            "domain": {"name": cloud.admin.user_domain_name}}}},
+        "scope": {"project": {"name": cloud.admin.project_name,
+                              "domain": {"name": cloud.admin.project_domain_name}}}}})
+    assert resp.status_code == 201, resp.text
+    token2 = resp.headers["X-Subject-Token"]
+    assert token2 != token
     for url in (ks1, ks2):
-        resp = requests.get(f"{url}/auth/tokens", timeout=30,
-                            headers={"X-Auth-Token": token, "X-Subject-Token": token})
-        assert resp.status_code == 200, (url, resp.text)
+        for subject in (token, token2):
+            resp = requests.get(f"{url}/auth/tokens", timeout=30,
+                                headers={"X-Auth-Token": token, "X-Subject-Token": subject})
+            assert resp.status_code == 200, (url, resp.text)
+    # the first keystone's services accept the second's token (RegionOne's nova)
+    resp = requests.get(f"{cloud.endpoint('compute', 'RegionOne').rstrip('/')}/flavors",
+                        timeout=30, headers={"X-Auth-Token": token2})
+    assert resp.status_code == 200, resp.text
     # a project made through one is seen by the other (one database)
     project = cloud.create_project()
     try:
@@ -185,3 +205,147 @@ def test_second_keystone_shares_db_not_key_directory(devcloud_full):
     keys1, keys2 = cloud.base / "keystone" / "fernet-keys", cloud.base / "keystone2" / "fernet-keys"
     assert keys1.resolve() != keys2.resolve() and not keys2.is_symlink()
     assert sorted(p.name for p in keys1.iterdir()) == sorted(p.name for p in keys2.iterdir())
+
+
+def test_trunk_vlan_and_routed_segments(devcloud_full, project):
+    """Neutron's trunk and segments plugins with the VLAN ranges, on a real bound port.
+
+    * a VLAN provider network on physnet1 with a segment id from the range (and a physnet
+      Neutron does not know refused);
+    * a trunk whose parent port is a server's port and whose subport is on that VLAN
+      network, a second subport added and removed while the server runs;
+    * a routed network: a physnet1 segment (the compute host's agent is wired to it) and a
+      physnet2 segment (no host is); a port bound to the compute host gets its address
+      from the physnet1 segment's subnet, an unbound port none (deferred).
+    """
+    cloud = devcloud_full
+    _, cleanups = project
+    region = cloud.regions[0]
+    admin = cloud.admin_connection(region)
+    net = admin.network
+    host = next(a.host for a in net.agents(agent_type="Open vSwitch agent") if a.is_alive)
+
+    def later(fn, *args, **kwargs):
+        cleanups.append(lambda: fn(*args, **kwargs))
+
+    # a VLAN network on physnet1, segment id from the range
+    lo, hi = (int(x) for x in configs.VLAN_RANGE.split(":"))
+    vlan = net.create_network(name=unique("vlan"), provider_network_type="vlan",
+                              provider_physical_network=configs.PHYSNET,
+                              provider_segmentation_id=lo + 50)
+    later(net.delete_network, vlan, ignore_missing=True)
+    assert (vlan.provider_network_type, vlan.provider_physical_network,
+            vlan.provider_segmentation_id) == ("vlan", configs.PHYSNET, lo + 50)
+    segments = list(net.segments(network_id=vlan.id))
+    assert [(s.network_type, s.physical_network, s.segmentation_id) for s in segments] == [
+        ("vlan", configs.PHYSNET, lo + 50)]
+    vlan_subnet = net.create_subnet(network_id=vlan.id, ip_version=4, cidr="10.61.0.0/24")
+    later(net.delete_subnet, vlan_subnet, ignore_missing=True)
+    with pytest.raises(openstack.exceptions.BadRequestException):
+        net.create_network(name=unique("vlan-bad"), provider_network_type="vlan",
+                           provider_physical_network="physnet9",
+                           provider_segmentation_id=lo)
+
+    # a trunk: parent port on another VLAN network (a subport's MTU may not exceed its
+    # parent's, and a vxlan network's is 50 bytes smaller), subport on the first one
+    parent_net = net.create_network(name=unique("vlan-parent"), provider_network_type="vlan",
+                                    provider_physical_network=configs.PHYSNET,
+                                    provider_segmentation_id=lo + 40)
+    later(net.delete_network, parent_net, ignore_missing=True)
+    parent_subnet = create_subnet(admin, parent_net, cidr="10.63.0.0/24")
+    later(net.delete_subnet, parent_subnet, ignore_missing=True)
+    parent = net.create_port(network_id=parent_net.id, name=unique("trunk-parent"))
+    later(net.delete_port, parent, ignore_missing=True)
+    sub1 = net.create_port(network_id=vlan.id, name=unique("trunk-sub"))
+    later(net.delete_port, sub1, ignore_missing=True)
+    trunk = net.create_trunk(name=unique("trunk"), port_id=parent.id, sub_ports=[
+        {"port_id": sub1.id, "segmentation_type": "vlan", "segmentation_id": lo + 1}])
+    later(net.delete_trunk, trunk, ignore_missing=True)
+    flavor = admin.compute.find_flavor(full_setup.FLAVOR, ignore_missing=False)
+    image = admin.image.find_image(full_setup.IMAGE, ignore_missing=False)
+    server = admin.compute.create_server(name=unique("vm-trunk"), flavor_id=flavor.id,
+                                         image_id=image.id, networks=[{"port": parent.id}])
+    later(admin.compute.delete_server, server, ignore_missing=True)
+    server = admin.compute.wait_for_server(server, status="ACTIVE", wait=180, interval=1)
+    parent = net.get_port(parent.id)
+    assert (parent.device_id, parent.binding_host_id, parent.binding_vif_type) == (
+        server.id, host, "ovs")
+    assert parent.trunk_details["trunk_id"] == trunk.id
+    assert [(s["port_id"], s["segmentation_id"]) for s in parent.trunk_details["sub_ports"]
+            ] == [(sub1.id, lo + 1)]
+    sub2 = net.create_port(network_id=vlan.id, name=unique("trunk-sub"))
+    later(net.delete_port, sub2, ignore_missing=True)
+    net.add_trunk_subports(trunk, [{"port_id": sub2.id, "segmentation_type": "vlan",
+                                    "segmentation_id": lo + 2}])
+    assert sorted(s["segmentation_id"] for s in net.get_trunk(trunk).sub_ports) == [
+        lo + 1, lo + 2]
+    net.delete_trunk_subports(trunk, [{"port_id": sub2.id}])
+    assert [s["port_id"] for s in net.get_trunk(trunk).sub_ports] == [sub1.id]
+    print(f"{region}: trunk {trunk.id} status {net.get_trunk(trunk).status} (no agent "
+          "wires trunks: the stand-in reports state only)")
+
+    # a routed network: one segment the compute host reaches (physnet1), one it does not
+    routed = net.create_network(name=unique("routed"), provider_network_type="vlan",
+                                provider_physical_network=configs.PHYSNET,
+                                provider_segmentation_id=lo + 60)
+    later(net.delete_network, routed, ignore_missing=True)
+    seg_a = next(iter(net.segments(network_id=routed.id)))
+    seg_b = net.create_segment(network_id=routed.id, name=unique("seg-b"),
+                               network_type="vlan", physical_network=configs.ROUTED_PHYSNET,
+                               segmentation_id=lo + 60)
+    later(net.delete_segment, seg_b, ignore_missing=True)
+    subnets = {}
+    for seg, cidr in ((seg_a, "10.62.1.0/24"), (seg_b, "10.62.2.0/24")):
+        subnets[seg.id] = net.create_subnet(network_id=routed.id, ip_version=4, cidr=cidr,
+                                            segment_id=seg.id)
+        later(net.delete_subnet, subnets[seg.id], ignore_missing=True)
+    routed = net.get_network(routed.id)
+    assert routed.provider_network_type is None  # several segments: no single provider
+    bound = net.create_port(network_id=routed.id, binding_host_id=host,
+                            name=unique("routed-bound"))
+    later(net.delete_port, bound, ignore_missing=True)
+    assert [ip["subnet_id"] for ip in bound.fixed_ips] == [subnets[seg_a.id].id]
+    assert bound.binding_vif_type == "ovs"
+    unbound = net.create_port(network_id=routed.id, name=unique("routed-unbound"))
+    later(net.delete_port, unbound, ignore_missing=True)
+    assert unbound.fixed_ips == [] and unbound.ip_allocation == "deferred"
+
+
+def devcloud_cli(*args, timeout=300):
+    out = subprocess.run([sys.executable, "-m", "multisite.devcloud", *args],
+                         capture_output=True, text=True, timeout=timeout,
+                         stdin=subprocess.DEVNULL)
+    return out.returncode, out.stdout + out.stderr
+
+
+def test_status_idempotent_up_and_port_checks(devcloud_full, tmp_path):
+    """The operator's view of a running full devcloud: `status` (every process answering,
+    RSS per region, the vhosts), `up` again changes nothing, and a second devcloud on the
+    same ports is refused with the port, the owner and the way out."""
+    cloud = devcloud_full
+    base, offset = str(cloud.base), str(cloud.layout.port_offset)
+    code, text = devcloud_cli("--base", base, "status")
+    assert code == 0, text
+    for region in cloud.regions:
+        assert re.search(rf"^memory {region}: \d+ MB$", text, re.M), text
+        for daemon in ("nova-compute", "ovs-agent", "cinder-volume", "cinder-backup"):
+            name = f"r{L.region_index(region)}-{daemon}"
+            assert re.search(rf"^{name}\s+{region}\s+-\s+\d+\s+\d+\s+running$", text, re.M), (
+                name, text)
+    assert re.search(r"^keystone2\s+\S+\s+\d+\s+\d+\s+\d+\s+up$", text, re.M), text
+    for vhost in cloud.vhosts:
+        assert f"rabbitmq vhost {vhost}: present" in text
+    pids = {s.name: s.pid() for s in S.known_services(cloud.layout)}
+    code, text = devcloud_cli("--base", base, "up")
+    assert code == 0 and "nothing to do" in text, text
+    assert {s.name: s.pid() for s in S.known_services(cloud.layout)} == pids
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "venv").symlink_to(cloud.layout.venv.resolve())  # installed: reach the port check
+    code, text = devcloud_cli("--base", str(other), "up", "--no-install", "--profile", "full",
+                              "--regions", "2", "--port-offset", offset)
+    assert code == 1, text
+    assert re.search(r"error: port \d+ for keystone is already in use by another process",
+                     text), text
+    assert f"hint: a devcloud from {cloud.base} is running" in text, text
+    assert not (other / "state.json").exists()

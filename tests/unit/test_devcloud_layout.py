@@ -111,8 +111,11 @@ def test_full_profile_configs(tmp_path):
     assert _read(neutron / "neutron.conf")["DEFAULT"]["service_plugins"] == \
         "router,trunk,segments"
     assert _read(neutron / "ml2_conf.ini")["ml2_type_vlan"]["network_vlan_ranges"] == \
-        "physnet1:100:200"
-    assert _read(neutron / "ovs_agent.ini")["DEFAULT"]["host"] == "r2-compute"
+        "physnet1:100:200,physnet2:100:200"
+    agent = _read(neutron / "ovs_agent.ini")
+    assert agent["DEFAULT"]["host"] == "r2-compute"
+    # the compute host is wired to physnet1 only: physnet2 is a routed network's far segment
+    assert agent["standin"]["physnets"] == "physnet1,public"
     cinder = _read(layout.service_dir("cinder", 2) / "cinder.conf")
     assert cinder["DEFAULT"]["backup_posix_path"] == str(layout.backup_dir)  # shared
     assert cinder["nfs"]["volume_driver"] == "cinder.volume.drivers.nfs.NfsDriver"

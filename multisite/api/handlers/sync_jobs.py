@@ -100,6 +100,7 @@ def create(req, project_id):
                                   rows=rows, job_id=job_id,
                                   handoff_to=engine_id if server else None,
                                   handoff_lease=conf.sync.handoff_lease)
+    sync_jobs.record_start(conf, ctx, job_id=job["id"], project_id=project_id, rows=rows)
     try:
         rpc_client.get_client().sync_job_created(ctx, job["id"], server=server, items=items)
     except Exception as exc:  # the job is durable: an engine's scan picks it up (after the lease)
