@@ -31,8 +31,9 @@ class _Endpoint:
 
 
 class RegionListener:
-    def __init__(self, conf, region, url, *, metrics=None):
+    def __init__(self, conf, region, url, *, metrics=None, subscribers=()):
         self.conf = conf
+        self.subscribers = subscribers
         self.region = region
         self.url = url
         self.metrics = metrics
@@ -58,6 +59,11 @@ class RegionListener:
                                          len(messages) - len(found))
         LOG.debug("Events stored: region=%s stored=%d duplicates=%d", self.region, stored,
                   len(found) - stored)
+        for subscriber in self.subscribers:
+            try:
+                subscriber(found)
+            except Exception:
+                LOG.exception("Event subscriber failed: region=%s", self.region)
         return messaging.NotificationResult.HANDLED
 
     def start(self):
@@ -107,10 +113,14 @@ class EventFeed:
         self.conf = conf
         self.metrics = metrics
         self.urls = bus.parse_region_urls(conf.notifications.region_transport_url)
-        self.listeners = {region: RegionListener(conf, region, url, metrics=metrics)
+        # callables given each batch of stored events (kinds woken by events)
+        self.subscribers = []
+        self.listeners = {region: RegionListener(conf, region, url, metrics=metrics,
+                                                 subscribers=self.subscribers)
                           for region, url in self.urls.items()}
         # Extra consumers of the same pool queue: each message is delivered to one.
-        self.extra = [RegionListener(conf, region, url, metrics=metrics)
+        self.extra = [RegionListener(conf, region, url, metrics=metrics,
+                                     subscribers=self.subscribers)
                       for region, url in self.urls.items()
                       for _ in range(conf.notifications.listeners_per_region - 1)]
 
