@@ -13,6 +13,11 @@ NOTIFICATIONS_OPTS = [
     cfg.ListOpt("topics", default=["notifications"],
                 help="Notification topics listened to in every region (the services' "
                      "[oslo_messaging_notifications] topics)."),
+    cfg.ListOpt("exchanges",
+                default=["nova", "neutron", "cinder", "glance", "keystone", "openstack"],
+                help="Control exchanges listened to on every topic: each service publishes "
+                     "on its own (glance, nova, ...), cinder-volume on the default "
+                     "'openstack'."),
     cfg.StrOpt("pool", default="multisite-events",
                help="Listener pool name: every engine joins the same pool, so each "
                     "notification is delivered to one of them (its own queue per topic, "

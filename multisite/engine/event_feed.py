@@ -70,7 +70,8 @@ class RegionListener:
         """Start listening in the background; returns at once."""
         options = self.conf.notifications
         transport = messaging.get_notification_transport(self.conf, url=self.url)
-        targets = [messaging.Target(topic=topic) for topic in options.topics]
+        targets = [messaging.Target(topic=topic, exchange=exchange)
+                   for topic in options.topics for exchange in options.exchanges]
         self._listener = messaging.get_batch_notification_listener(
             transport, targets, [_Endpoint(self.handle)], executor="threading",
             allow_requeue=True, pool=options.pool, batch_size=options.batch_size,

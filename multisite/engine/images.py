@@ -118,10 +118,18 @@ def attach(manager, feed=None):
         feed.subscribers.append(lambda found: on_events(manager, found))
 
 
+def _owner(event):
+    """The image's project: Glance's notification context carries none, its payload the
+    image's owner."""
+    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+    owner = payload.get("owner") or event.get("project_id")
+    return str(owner).replace("-", "").lower() if owner else None
+
+
 def on_events(manager, found):
     """image.* events of a project with a distribution mode: audit that project now."""
-    projects = {e["project_id"] for e in found if e.get("project_id")
-                and e.get("event_type", "").startswith(IMAGE_EVENTS)}
+    projects = {_owner(e) for e in found
+                if str(e.get("event_type", "")).startswith(IMAGE_EVENTS)} - {None}
     if not projects:
         return
     with_mode = set(store.projects(manager.conf))

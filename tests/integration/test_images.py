@@ -172,6 +172,7 @@ def with_events(devcloud, conf, request):
     for name, value in FAST:
         conf.set_override(name, value, group="image_distribution")
     conf.set_override("audit_interval", 3600.0, group="image_distribution")
+    conf.set_override("report_interval", 1)
     app = request.getfixturevalue("wsgi_app")
     feed = request.getfixturevalue("engine").feed
     wait_for(lambda: all(lst.state == "listening" for lst in feed.listeners.values()),
@@ -179,12 +180,19 @@ def with_events(devcloud, conf, request):
     yield app
     for name in ("region_transport_url", "pool", "batch_timeout"):
         conf.clear_override(name, group="notifications")
+    conf.clear_override("report_interval")
     for name, _ in FAST:
         conf.clear_override(name, group="image_distribution")
 
 
-def test_auto_is_woken_by_the_image_activate_event(with_events, fresh_project, devcloud):
-    """No periodic audit runs (1 h); image.activate wakes the project's audit."""
+def test_auto_is_woken_by_the_image_activate_event(with_events, fresh_project, devcloud,
+                                                  engine, monkeypatch):
+    """The periodic audit runs once at start, then every hour: with no pass from the
+    upload to the copies, only the image.* events can have made them."""
+    passes = []
+    env = engine.engine.controllers["image_distribution"].shared
+    real = env.audit_keys
+    monkeypatch.setattr(env, "audit_keys", lambda: passes.append(time.monotonic()) or real())
     api = V2(with_events, fresh_project)
     api.mode("auto")
     name = unique("evt")
@@ -196,6 +204,7 @@ def test_auto_is_woken_by_the_image_activate_event(with_events, fresh_project, d
             wait_for(lambda r=region: _active(fresh_project.connect(r), source.id),
                      timeout=90, interval=0.2, what=f"the copy in {region}")
         done = time.monotonic()
+        assert not [t for t in passes if t >= started]     # no periodic pass meanwhile
         print(f"\nauto via image.activate: upload {active_at - started:.2f} s, source active "
               f"-> active in 2 targets {done - active_at:.2f} s (2 MiB, no periodic audit)")
 
