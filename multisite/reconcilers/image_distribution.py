@@ -178,6 +178,20 @@ def _fail(conf, copy, reason):
 
 
 def copy_one(key, env):
+    """Reconcile one copy; an unreachable region is a temporary error (retried with the
+    kind's backoff, the row stays pending/copying), any other region error fails it."""
+    try:
+        return _copy_one(key, env)
+    except client_errors.RegionUnavailable as exc:
+        raise TemporaryError(str(exc)) from exc
+    except client_errors.RegionRejected as exc:
+        copy = store.get_copy(env.conf, key.id)
+        if copy is None:
+            return Outcome.done()
+        return _fail(env.conf, copy, str(exc))
+
+
+def _copy_one(key, env):
     conf, shared = env.conf, env.shared
     copy = store.get_copy(conf, key.id)
     if copy is None or copy["state"] in (store.ACTIVE, store.FAILED):
@@ -491,9 +505,24 @@ class CopyKind:
     reconcile = staticmethod(copy_one)
 
 
+def audit_one(key, env):
+    try:
+        return audit(key, env)
+    except client_errors.RegionUnavailable as exc:   # Keystone's catalog unreachable
+        raise TemporaryError(str(exc)) from exc
+
+
 class AuditKind:
-    reconcile = staticmethod(audit)
+    reconcile = staticmethod(audit_one)
+
+
+def rollout_one(key, env):
+    """A region unreachable in the middle of a step: retried (each step is idempotent)."""
+    try:
+        return rollout(key, env)
+    except client_errors.RegionUnavailable as exc:
+        raise TemporaryError(str(exc)) from exc
 
 
 class RolloutKind:
-    reconcile = staticmethod(rollout)
+    reconcile = staticmethod(rollout_one)

@@ -151,6 +151,31 @@ def test_lazy_twenty_concurrent_ensures_make_one_copy(app, cloud):
     assert creates(cloud, R2) == 1
 
 
+def test_a_copy_waits_while_its_source_is_unreachable(app, cloud, kinds):
+    """An unreachable region is a temporary error: the copy is retried, never failed."""
+    project = uuid.uuid4().hex
+    image = cloud.add_image(R1, owner=project)
+    status, body = call(app, "POST", f"/v2/images/{image['id']}/ensure",
+                        {"region": R2, "source": R1}, project=project)
+    assert status == 200, body
+    copy_id = body["image_copy"]["id"]
+    cloud.down.add(R1)
+    try:
+        wait_for(lambda: any(r == R1 and what.startswith("get image") for r, what in
+                             cloud.calls[-50:]), what="an attempt while R1 is down")
+        time.sleep(0.3)
+        status, body = call(app, "POST", f"/v2/images/{image['id']}/ensure",
+                            {"region": R2, "source": R1}, project=project)
+        assert body["image_copy"]["id"] == copy_id
+        assert body["image_copy"]["state"] in ("pending", "copying"), body
+    finally:
+        cloud.down.discard(R1)
+    status, body = call(app, "POST", f"/v2/images/{image['id']}/ensure",
+                        {"region": R2, "source": R1, "wait": True, "timeout": 30},
+                        project=project)
+    assert body["image_copy"]["state"] == "active", body
+
+
 def test_auto_copies_new_images_and_repairs_properties(app, cloud, kinds):
     project = uuid.uuid4().hex
     status, body = call(app, "PUT", "/v2/image-distributions/default", _dist("auto"),
