@@ -4,6 +4,7 @@ from multisite.cli import (
     addresses,
     events,
     identity,
+    images,
     inventory,
     quota_classes,
     quotas,
@@ -48,6 +49,17 @@ COMMANDS = {
     "identity node list": identity.ListNode,
     "identity node show": identity.ShowNode,
     "identity rotate": identity.Rotate,
+    "image distribution set": images.SetDistribution,
+    "image distribution show": images.ShowDistribution,
+    "image distribution list": images.ListDistribution,
+    "image distribution unset": images.UnsetDistribution,
+    "image ensure": images.EnsureImage,
+    "image rollout start": images.StartRollout,
+    "image rollout list": images.ListRollout,
+    "image rollout show": images.ShowRollout,
+    "image rollout promote": images.PromoteRollout,
+    "image rollout abort": images.AbortRollout,
+    "image rollout rollback": images.RollbackRollout,
 }
 
 

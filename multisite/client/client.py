@@ -5,6 +5,7 @@ from multisite.client import (
     events,
     http,
     identity,
+    images,
     quota_classes,
     quotas,
     regions,
@@ -33,6 +34,7 @@ class Client:
         self.addresses = addresses.AddressManager(self.http)
         self.sync_policies = sync_policies.SyncPolicyManager(self.http)
         self.identity = identity.IdentityManager(self.http)
+        self.images = images.ImageManager(self.http)
 
     @property
     def project_id(self):

@@ -12,6 +12,7 @@ from multisite.conf import (
     global_limit,
     health,
     identity,
+    images,
     keyagent,
     metrics,
     notifications,
@@ -22,7 +23,8 @@ from multisite.conf import (
 CONF = cfg.CONF
 # Every option module, in the order the sample lists them (oslo-config-generator).
 MODULES = (api, common, global_limit, dashboard, database, engine, sync, health, identity,
-           keyagent, metrics, notifications, addresses, sync_policy)
+           keyagent, metrics, notifications, addresses, sync_policy,
+           images)
 
 for _module in MODULES:
     _module.register_opts(CONF)

@@ -381,3 +381,75 @@ class SyncPolicyTarget(Base):
     managed: Mapped[str | None] = mapped_column(Text, nullable=True)
     audited_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
     repaired_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ImageDistribution(Base):
+    """How a project's images (or one image) are distributed to other regions (0011)."""
+
+    __tablename__ = "image_distributions"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # "default": the project default; else the id of the image it overrides
+    image_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16), nullable=False)   # none|auto|lazy|controlled
+    source_region: Mapped[str] = mapped_column(String(255), nullable=False)
+    # JSON list of regions; NULL: every region but the source
+    targets: Mapped[str | None] = mapped_column(Text, nullable=True)
+    propagate_deletes: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
+                                                          default=utcnow)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ImageCopy(Base):
+    """One image in one target region: the durable record of its copy (0011).
+
+    Unique per (image, region): however many callers ask, there is one copy.
+    """
+
+    __tablename__ = "image_copies"
+    __table_args__ = (
+        UniqueConstraint("image_id", "region", name="uniq_image_copies0image0region"),
+        Index("ix_image_copies_project_id", "project_id", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    image_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    source_region: Mapped[str] = mapped_column(String(255), nullable=False)
+    region: Mapped[str] = mapped_column(String(255), nullable=False)
+    origin: Mapped[str] = mapped_column(String(16), nullable=False)   # auto|lazy|rollout
+    hidden: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)  # pending|copying|active|failed
+    target_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    checksum: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
+                                                          default=utcnow)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ImageRollout(Base):
+    """A controlled rollout of an image in waves of regions (0011)."""
+
+    __tablename__ = "image_rollouts"
+    __table_args__ = (Index("ix_image_rollouts_project_id", "project_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    image_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    source_region: Mapped[str] = mapped_column(String(255), nullable=False)
+    waves: Mapped[str] = mapped_column(Text, nullable=False)            # JSON [[region]]
+    pause: Mapped[float | None] = mapped_column(Float, nullable=True)
+    manual_promote: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # running|waiting|rolling_back|succeeded|rolled_back
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    wave: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # JSON {region: {"state", "previous": [ids], "reason"}}
+    regions: Mapped[str] = mapped_column(Text, nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    paused_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_wave_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
+                                                          default=utcnow)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -23,6 +23,7 @@ from multisite.engine import (
     address_audit,
     event_feed,
     identity,
+    images,
     policy_audit,
     quota_manager,
     sync_manager,
@@ -70,4 +71,6 @@ KINDS = [
     policy_audit.KIND,
     # Fernet key rotations (durable) and the identity audit (docs/identity.md).
     *identity.KINDS,
+    # Image distribution: copies, rollouts (durable) and the auto audit (docs/images.md).
+    *images.KINDS,
 ]

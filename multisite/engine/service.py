@@ -9,6 +9,7 @@ import oslo_messaging as messaging
 from multisite import clients, metrics, rpc
 from multisite.engine import (
     event_feed,
+    images,
     inventory,
     policy_audit,
     quota_manager,
@@ -58,6 +59,10 @@ class EngineEndpoint:
     def audit_sync_policies(self, ctxt, project_id):
         return policy_audit.audit_now(self.engine, project_id)
 
+    def image_work_created(self, ctxt):
+        """A copy or rollout was recorded (or promoted, aborted): claim it now."""
+        self.engine.wake()
+
 
 class _KindMetrics(manager_mod.controller_mod.Metrics):
     """The engine mechanism's metrics hook, into this process's Prometheus counters."""
@@ -88,6 +93,7 @@ class EngineService:
         self.sync.attach(self.engine)
         # notifications wake the kinds they concern (docs/addresses.md: index freshness)
         self.feed.subscribe(self._notified)
+        images.attach(self.engine, self.feed)
         self._stop = threading.Event()
         self._server = None
         self._metrics_server = None

@@ -74,6 +74,10 @@ class EngineClient:
         except messaging.RemoteError as exc:
             raise exception.EngineError(f"Error while auditing: {exc.value}") from exc
 
+    def image_work_created(self, ctxt):
+        """Wake an engine's scan: an image copy or rollout is waiting (rows are the truth)."""
+        self._client.cast(ctxt, "image_work_created")
+
 
 def get_client(conf=None):
     global _CLIENT

@@ -8,6 +8,7 @@ from multisite.api.policies import (
     base,
     events,
     identity_nodes,
+    images,
     inventory,
     key_rotations,
     metrics,
@@ -30,4 +31,4 @@ def list_rules():
         regions.list_rules(), metrics.list_rules(),
         inventory.list_rules(), addresses.list_rules(), address_conflicts.list_rules(),
         sync_policies.list_rules(), identity_nodes.list_rules(), key_rotations.list_rules(),
-        sessions.list_rules()))
+        sessions.list_rules(), images.list_rules()))

@@ -247,3 +247,30 @@ class FakeImage:
             if image_id not in self.cloud.images[self.region]:
                 raise region_errors.NotFound(self.region, f"image {image_id}", status=404)
             self.cloud._store(self.region, image_id, b"".join(parts))
+
+
+def _list_images(self, **filters):
+    with self.cloud.lock:
+        self.cloud.check(self.region, "list images")
+        return [copy.deepcopy(i) for i in self.cloud.images[self.region].values()
+                if all(i.get(k) == v for k, v in filters.items())]
+
+
+def _update_image(self, image_id, operations):
+    with self.cloud.lock:
+        self.cloud.check(self.region, f"update image {image_id}")
+        record = self.cloud.images[self.region].get(image_id)
+        if record is None:
+            raise region_errors.NotFound(self.region, f"image {image_id}", status=404)
+        for op in operations:
+            key = op["path"].lstrip("/")
+            if op["op"] == "remove":
+                record.pop(key, None)
+            else:
+                record[key] = op["value"]
+        return copy.deepcopy(record)
+
+
+# Glance calls of image distribution (list, JSON-patch update), added to the fake.
+FakeImage.list_images = _list_images
+FakeImage.update_image = _update_image

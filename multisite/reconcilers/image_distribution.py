@@ -1,0 +1,528 @@
+"""Image distribution (docs/images.md): three kinds over the one engine mechanism.
+
+- `image_copy` (durable): one image into one region, streamed and verified with the os-sync
+  copy (reconcilers/image.py); the copy keeps the source id, so a retry, a second engine
+  or a resumed crash finds the copy it started instead of making another.
+- `image_distribution` (periodic per project, and woken by image.* notifications): the
+  audit of `auto` images; it records copies (objects/images.ensure_copy) and repairs
+  properties, and mirrors each image's mode in the `multisite_distribution` property.
+- `image_rollout` (durable): a controlled rollout, wave after wave, verified, with rollback.
+
+The decisions are pure functions (`plan_audit`, `plan_wave`, `property_ops`); the reconcile
+functions read, call `plan_*`, and apply, each step idempotent.
+"""
+
+import datetime
+import logging
+import uuid
+
+from multisite.clients import errors as client_errors
+from multisite.clients import session as region_errors
+from multisite.objects import images as store
+from multisite.reconcilers import Outcome, TemporaryError
+from multisite.reconcilers import image as image_copy
+
+LOG = logging.getLogger(__name__)
+
+COPY_KIND = store.COPY_KIND
+AUDIT_KIND = "image_distribution"
+ROLLOUT_KIND = store.ROLLOUT_KIND
+PROPERTY = "multisite_distribution"
+
+# Attributes never patched on a copy: computed by Glance, fixed once data is uploaded, or
+# owned by rollouts (os_hidden).
+FIXED = image_copy.READ_ONLY | {"disk_format", "container_format", "os_hidden"}
+
+
+def _now():
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+# -- pure decisions ----------------------------------------------------------------------------
+def effective(dists, image_id):
+    """The distribution that applies to an image: its override, else the project default."""
+    return dists.get(image_id) or dists.get(None)
+
+
+def targets_of(dist, known):
+    regions = dist["targets"] if dist["targets"] is not None else sorted(known)
+    return [r for r in regions if r != dist["source"]]
+
+
+def _patchable(key):
+    return key not in FIXED and not key.startswith("os_glance")
+
+
+def property_ops(source, target):
+    """JSON-patch operations that make `target`'s record equal to `source`'s."""
+    ops = []
+    for key, value in sorted(source.items()):
+        if not _patchable(key) or value is None:
+            continue
+        if key not in target:
+            ops.append({"op": "add", "path": f"/{key}", "value": value})
+        elif target[key] != value:
+            ops.append({"op": "replace", "path": f"/{key}", "value": value})
+    for key in sorted(target):
+        if _patchable(key) and key not in source and not key.startswith("os_") \
+                and target[key] is not None:
+            ops.append({"op": "remove", "path": f"/{key}"})
+    return ops
+
+
+def plan_audit(dists, sources, copies, observed, known):
+    """The actions of one audit of a project; no I/O.
+
+    dists: {image id or None: distribution}; sources: {region: [images] or None (that
+    region could not be listed)}; copies: {(image id, region): copy row}; observed:
+    {region: {image id: image} or None (unreachable)}; known: the catalog's regions.
+    Actions: ("mirror", region, image id, mode), ("copy", image, region),
+    ("restart", copy) (failed, or gone/changed in its region), ("update", region,
+    image id, ops), ("delete", copy) (the source image is gone, propagate_deletes).
+    An unreachable region is skipped, never taken for an empty one.
+    """
+    actions, seen = [], set()
+    for region, found in sorted(sources.items()):
+        if found is None:
+            continue
+        for image in found:
+            dist = effective(dists, image["id"])
+            if dist is None or dist["source"] != region:
+                continue
+            seen.add(image["id"])
+            if image.get(PROPERTY) != dist["mode"]:
+                actions.append(("mirror", region, image["id"], dist["mode"]))
+            if dist["mode"] != "auto" or image.get("status") != "active":
+                continue
+            for target in targets_of(dist, known):
+                there = observed.get(target)
+                if there is None:
+                    continue
+                copy = copies.get((image["id"], target))
+                current = there.get((copy or {}).get("target_id") or image["id"])
+                if copy is None:
+                    actions.append(("copy", image, target))
+                elif copy["state"] == store.FAILED:
+                    actions.append(("restart", copy))
+                elif copy["state"] == store.ACTIVE:
+                    if current is None or not image_copy.matches(image, current):
+                        actions.append(("restart", copy))
+                    else:
+                        ops = property_ops(dict(image, **{PROPERTY: dist["mode"]}), current)
+                        if ops:
+                            actions.append(("update", target, image["id"], ops))
+    for (image_id, _region), copy in sorted(copies.items()):
+        if image_id in seen or copy["origin"] != "auto" or sources.get(copy["source"]) is None:
+            continue
+        dist = effective(dists, image_id)
+        if dist is not None and dist["propagate_deletes"]:
+            actions.append(("delete", copy))
+    return actions
+
+
+def plan_wave(regions, copies):
+    """(per-region action, failure or None) for the current wave of a rollout; no I/O.
+
+    regions: {region: its rollout state}; copies: {region: copy row or None}. Actions:
+    "copy" (start it), "wait", "switch" (verified: make the new image the visible one),
+    "done" (already switched).
+    """
+    actions = {}
+    for region, state in sorted(regions.items()):
+        if state["state"] == "switched":
+            actions[region] = "done"
+            continue
+        copy = copies.get(region)
+        if copy is None or (copy["state"] == store.FAILED and state["state"] == "pending"):
+            actions[region] = "copy"        # (a failure left by an earlier run: again)
+        elif copy["state"] == store.FAILED:
+            return actions, f"{region}: {copy['reason'] or 'copy failed'}"
+        elif copy["state"] == store.ACTIVE:
+            actions[region] = "switch"
+        else:
+            actions[region] = "wait"
+    return actions, None
+
+
+# -- image_copy ---------------------------------------------------------------------------------
+class CorruptingReader:
+    """Test hook (env.corrupt): flips the first byte it passes on, so the copy fails
+    verification the way a truncated or damaged upload would."""
+
+    def __init__(self, reader):
+        self._reader, self._done = reader, False
+
+    def read(self, size=-1):
+        data = self._reader.read(size)
+        if data and not self._done:
+            self._done = True
+            data = bytes([data[0] ^ 0xFF]) + data[1:]
+        return data
+
+
+def _stream(source_client, target, source, image_id, *, corrupt):
+    with source_client.download(source["id"]) as chunks:
+        reader = image_copy.HashingReader(chunks, source.get("os_hash_algo"))
+        target.upload(image_id, CorruptingReader(reader) if corrupt else reader,
+                      size=source.get("size"))
+    if source.get("checksum") and reader.md5.hexdigest() != source["checksum"]:
+        raise TemporaryError(f"data of image {source['id']} read from the source does not "
+                             "match its checksum")
+
+
+def _fail(conf, copy, reason):
+    store.update_copy(conf, copy["id"], state=store.FAILED, reason=reason[:2000])
+    LOG.warning("Image copy failed: image=%s region=%s reason=%s", copy["image_id"],
+                copy["region"], reason)
+    return Outcome.permanent(reason)
+
+
+def copy_one(key, env):
+    """Reconcile one copy; an unreachable region is a temporary error (retried with the
+    kind's backoff, the row stays pending/copying), any other region error fails it."""
+    try:
+        return _copy_one(key, env)
+    except client_errors.RegionUnavailable as exc:
+        raise TemporaryError(str(exc)) from exc
+    except client_errors.RegionRejected as exc:
+        copy = store.get_copy(env.conf, key.id)
+        if copy is None:
+            return Outcome.done()
+        return _fail(env.conf, copy, str(exc))
+
+
+def _copy_one(key, env):
+    conf, shared = env.conf, env.shared
+    copy = store.get_copy(conf, key.id)
+    if copy is None or copy["state"] in (store.ACTIVE, store.FAILED):
+        return Outcome.done()
+    source_client = shared.regions.image(copy["source"])
+    target = shared.regions.image(copy["region"])
+    image_id = copy["image_id"]
+    try:
+        source = source_client.get_image(image_id)
+    except region_errors.NotFound:
+        return _fail(conf, copy, f"image {image_id} not found in {copy['source']}")
+    if source.get("status") in ("queued", "saving", "uploading", "importing"):
+        raise TemporaryError(f"image {image_id} is {source['status']} in {copy['source']}",
+                             delay=2)
+    if source.get("status") != "active":
+        return _fail(conf, copy, f"image {image_id} is {source.get('status')} in "
+                                 f"{copy['source']}, not active")
+    with shared.gates(copy["source"], copy["region"]) as admitted:
+        if not admitted:       # the region's concurrent copies are at the limit
+            return Outcome.requeue_after(conf.image_distribution.gate_retry)
+        new_id = copy["target_id"] or image_id
+        outcome = _converge(conf, shared, copy, source, new_id, source_client, target)
+        if outcome is not None:
+            return outcome
+    return Outcome.done(result=image_id)
+
+
+def next_id(copy_id, used_id):
+    """The id to use when `used_id` cannot be (Glance never reuses a deleted image's id)."""
+    return str(uuid.uuid5(image_copy.NAMESPACE, f"{copy_id}:{used_id}"))
+
+
+def _converge(conf, shared, copy, source, new_id, source_client, target):
+    """Create, upload and verify the copy `new_id`; None when it is active and verified."""
+    for _ in range(5):
+        try:
+            observed = target.get_image(new_id)
+        except region_errors.NotFound:
+            observed = None
+        actions, conflict = image_copy.plan(source, observed, ours=copy["target_id"] == new_id)
+        if conflict:
+            return _fail(conf, copy, conflict)
+        if image_copy.WAIT in actions:
+            raise TemporaryError(f"image {new_id} is {observed['status']} in "
+                                 f"{copy['region']}", delay=5)
+        if image_copy.CREATE not in actions:
+            break
+        # recorded before the create: a retry after a crash knows the copy is ours
+        store.update_copy(conf, copy["id"], state=store.COPYING, target_id=new_id)
+        copy = dict(copy, target_id=new_id)
+        deps = {k: source[k] for k in image_copy.DEPENDENCIES if source.get(k)}
+        body = image_copy.create_attributes(source, new_id=new_id, dependencies=deps)
+        if copy["hidden"]:
+            body["os_hidden"] = True
+        try:
+            target.create_image(body)
+            break
+        except region_errors.Conflict:
+            # not visible (deleted earlier, e.g. a copy that failed verification): Glance
+            # keeps its id reserved, so the copy gets the next id of this row
+            new_id = next_id(copy["id"], new_id)
+    else:
+        return _fail(conf, copy, f"no free image id in {copy['region']} after 5 tries")
+    if image_copy.UPLOAD in actions:
+        store.update_copy(conf, copy["id"], state=store.COPYING, target_id=new_id)
+        _stream(source_client, target, source, new_id,
+                corrupt=copy["region"] in shared.corrupt)
+        copied = target.get_image(new_id)
+        if not image_copy.matches(source, copied):
+            target.delete_image(new_id)
+            return _fail(conf, copy, (
+                f"verification failed in {copy['region']}: status {copied.get('status')}, "
+                f"checksum {copied.get('checksum')} vs {source.get('checksum')}; the copy "
+                "was deleted"))
+    store.update_copy(conf, copy["id"], state=store.ACTIVE, reason=None, target_id=new_id,
+                      checksum=source.get("checksum"))
+    LOG.info("Image copied: image=%s source=%s region=%s target_id=%s size=%s", source["id"],
+             copy["source"], copy["region"], new_id, source.get("size"))
+    return None
+
+
+# -- image_distribution (the auto audit) ----------------------------------------------------------
+def _list(client, project_id):
+    try:
+        return {i["id"]: i for i in client.list_images(owner=project_id)}
+    except client_errors.RegionError as exc:
+        LOG.warning("Image audit could not list a region: region=%s project=%s error=%s",
+                    client.region, project_id, exc)
+        return None
+
+
+def audit(key, env):
+    conf, shared, project_id = env.conf, env.shared, key.id
+    dists = store.distributions_of(conf, project_id)
+    if not dists:
+        return Outcome.done(result=0)
+    known = shared.known()
+    auto = [d for d in dists.values() if d["mode"] == "auto"]
+    source_regions = sorted({d["source"] for d in dists.values()})
+    target_regions = sorted({t for d in auto for t in targets_of(d, known)})
+    every = list(dict.fromkeys(source_regions + target_regions))
+    listed = dict(zip(every, shared.map(lambda r: _list(shared.regions.image(r), project_id),
+                                        every), strict=True))
+    sources = {r: None if listed[r] is None else list(listed[r].values())
+               for r in source_regions}
+    copies = {(c["image_id"], c["region"]): c
+              for c in store.copies_of(conf, project_id=project_id)}
+    observed = {r: listed[r] for r in target_regions}
+    actions = plan_audit(dists, sources, copies, observed, known)
+    started = 0
+    for action in actions:
+        try:
+            started += _apply(conf, shared, project_id, action)
+        except client_errors.RegionError as exc:
+            LOG.warning("Image audit action failed: project=%s action=%s error=%s",
+                        project_id, action[0], exc)
+    if started:
+        shared.wake()
+    return Outcome.done(result=len(actions))
+
+
+def _apply(conf, shared, project_id, action):
+    """Apply one audit action; returns the number of copies it started."""
+    verb = action[0]
+    if verb == "mirror":
+        _, region, image_id, mode = action
+        shared.regions.image(region).update_image(
+            image_id, [{"op": "add", "path": f"/{PROPERTY}", "value": mode}])
+    elif verb == "copy":
+        _, image, region = action
+        _, started = store.ensure_copy(conf, project_id=project_id, image_id=image["id"],
+                                       source=effective(store.distributions_of(
+                                           conf, project_id), image["id"])["source"],
+                                       region=region, origin="auto")
+        return int(started)
+    elif verb == "restart":
+        _, started = store.restart_copy(conf, action[1]["id"],
+                                        from_states=(store.FAILED, store.ACTIVE))
+        return int(started)
+    elif verb == "update":
+        _, region, image_id, ops = action
+        shared.regions.image(region).update_image(image_id, ops)
+        LOG.info("Image properties repaired: image=%s region=%s ops=%d", image_id, region,
+                 len(ops))
+    elif verb == "delete":
+        copy = action[1]
+        try:
+            shared.regions.image(copy["source"]).get_image(copy["image_id"])
+            return 0                       # still there (listed under another owner)
+        except region_errors.NotFound:
+            pass
+        try:
+            shared.regions.image(copy["region"]).delete_image(copy["image_id"])
+        except region_errors.NotFound:
+            pass
+        store.delete_copy(conf, copy["id"])
+        LOG.info("Image deletion propagated: image=%s region=%s", copy["image_id"],
+                 copy["region"])
+    return 0
+
+
+# -- image_rollout ------------------------------------------------------------------------------
+def _visible_previous(client, name, new_id, project_id):
+    """Ids of the images a user gets under `name` in a region (not the new one)."""
+    return [i["id"] for i in client.list_images(name=name, owner=project_id)
+            if i["id"] != new_id and not i.get("os_hidden") and i.get("status") == "active"]
+
+
+def _hide(client, image_id, hidden):
+    try:
+        client.update_image(image_id, [{"op": "replace", "path": "/os_hidden",
+                                        "value": hidden}])
+    except region_errors.NotFound:
+        pass
+
+
+def rollout(key, env):
+    conf, shared = env.conf, env.shared
+    found = store.get_rollout(conf, key.id)
+    if found is None or found["state"] in store.ROLLOUT_FINAL:
+        return Outcome.done()
+    if found["state"] == store.ROLLING_BACK:
+        return _roll_back(conf, shared, found)
+    if found["state"] == store.WAITING:
+        if found["manual_promote"]:
+            return Outcome.done()          # `promote` starts it again
+        left = (found["next_wave_at"] - _now()).total_seconds() if found["next_wave_at"] else 0
+        if left > 0:
+            return Outcome.requeue_after(left)
+        store.update_rollout(conf, found["id"], from_states=(store.WAITING,),
+                             state=store.RUNNING, next_wave_at=None)
+    source_region = found["source"]
+    try:
+        source = shared.regions.image(source_region).get_image(found["image_id"])
+    except region_errors.NotFound:
+        return _start_roll_back(conf, shared, found,
+                                f"image {found['image_id']} deleted in {source_region}")
+    except client_errors.RegionUnavailable as exc:
+        reason = f"paused: source region {source_region} unreachable: {exc}"
+        store.update_rollout(conf, found["id"], paused_reason=reason[:2000])
+        return Outcome.requeue_after(conf.image_distribution.rollout_poll * 5)
+    if found["paused_reason"]:
+        store.update_rollout(conf, found["id"], paused_reason=None)
+    index = found["wave"]
+    regions = found["regions"]
+    wave = {r: regions[r] for r in found["waves"][index]}
+    copies = {r: store.find_copy(conf, found["image_id"], r) for r in wave}
+    actions, failure = plan_wave(wave, copies)
+    if failure:
+        return _start_roll_back(conf, shared, found, f"wave {index + 1} failed: {failure}")
+    started = False
+    for region, action in actions.items():
+        if action == "copy":
+            _, new = store.ensure_copy(conf, project_id=found["project_id"],
+                                       image_id=source["id"], source=source_region,
+                                       region=region, origin="rollout", hidden=True)
+            started = started or new
+            regions[region]["state"] = "copying"
+        elif action == "switch":
+            try:
+                _switch(shared.regions.image(region), source, copies[region]["target_id"],
+                        found, regions[region])
+            except client_errors.RegionUnavailable as exc:
+                raise TemporaryError(f"{region} unreachable during switch: {exc}") from exc
+            except _Unverified as exc:
+                store.update_rollout(conf, found["id"], regions=regions)
+                return _start_roll_back(conf, shared, found, f"wave {index + 1} failed: "
+                                                             f"{region}: {exc}")
+            store.update_rollout(conf, found["id"], regions=regions)
+    store.update_rollout(conf, found["id"], regions=regions)
+    if started:
+        shared.wake()
+    if any(a in ("copy", "wait") for a in actions.values()):
+        return Outcome.requeue_after(conf.image_distribution.rollout_poll)
+    # the wave is switched everywhere: the next one, a pause, a promote, or the end
+    if index + 1 >= len(found["waves"]):
+        store.update_rollout(conf, found["id"], from_states=(store.RUNNING,),
+                             state=store.SUCCEEDED, reason="every wave verified and switched")
+        LOG.info("Image rollout succeeded: rollout=%s image=%s", found["id"], source["id"])
+        return Outcome.done()
+    if found["manual_promote"] or found["pause"]:
+        at = None if found["manual_promote"] else _now() + datetime.timedelta(
+            seconds=found["pause"])
+        store.update_rollout(conf, found["id"], from_states=(store.RUNNING,),
+                             state=store.WAITING, wave=index + 1,
+                             next_wave_at=at, reason=(
+                                 f"wave {index + 1} done; waiting for promote"
+                                 if found["manual_promote"] else
+                                 f"wave {index + 1} done; pausing {found['pause']:g} s"))
+        return Outcome.done() if found["manual_promote"] else Outcome.requeue_after(
+            found["pause"])
+    store.update_rollout(conf, found["id"], from_states=(store.RUNNING,), wave=index + 1)
+    return Outcome.requeue_after(0.01)
+
+
+class _Unverified(Exception):
+    pass
+
+
+def _switch(client, source, new_id, found, state):
+    """Verify the copy, then make it the image under the name; the previous ones hidden."""
+    copied = client.get_image(new_id)
+    if not image_copy.matches(source, copied):
+        raise _Unverified(f"copy is {copied.get('status')}, checksum "
+                          f"{copied.get('checksum')} vs {source.get('checksum')}")
+    if state["state"] != "switching":
+        state["previous"] = _visible_previous(client, source["name"], new_id,
+                                              found["project_id"])
+        state["state"] = "switching"
+    state["image_id"] = new_id
+    _hide(client, new_id, False)
+    for previous in state["previous"]:
+        _hide(client, previous, True)
+    state["state"] = "switched"
+
+
+def _start_roll_back(conf, shared, found, reason):
+    LOG.warning("Image rollout rolling back: rollout=%s reason=%s", found["id"], reason)
+    store.update_rollout(conf, found["id"], from_states=(store.RUNNING, store.WAITING),
+                         state=store.ROLLING_BACK, reason=reason[:2000])
+    return _roll_back(conf, shared, store.get_rollout(conf, found["id"]))
+
+
+def _roll_back(conf, shared, found):
+    """Every region the rollout touched gets its previous images back under the name; the
+    new copies are hidden (os_hidden), not deleted: Glance never gives a deleted image's id
+    again, and a later rollout of the same image reuses them (docs/images.md)."""
+    regions = found["regions"]
+    for region, state in sorted(regions.items()):
+        if state["state"] in ("pending", "rolled_back"):
+            continue                                   # never touched, or done
+        copy = store.find_copy(conf, found["image_id"], region)
+        client = shared.regions.image(region)
+        try:
+            for previous in state.get("previous") or []:
+                _hide(client, previous, False)
+            if copy is not None and copy["target_id"]:
+                _hide(client, copy["target_id"], True)
+        except client_errors.RegionUnavailable as exc:
+            raise TemporaryError(f"{region} unreachable during rollback: {exc}") from exc
+        state["state"] = "rolled_back"
+        store.update_rollout(conf, found["id"], regions=regions)
+    store.update_rollout(conf, found["id"], from_states=(store.ROLLING_BACK,),
+                         state=store.ROLLED_BACK)
+    LOG.warning("Image rollout rolled back: rollout=%s reason=%s", found["id"],
+                found["reason"])
+    return Outcome.done()
+
+
+class CopyKind:
+    reconcile = staticmethod(copy_one)
+
+
+def audit_one(key, env):
+    try:
+        return audit(key, env)
+    except client_errors.RegionUnavailable as exc:   # Keystone's catalog unreachable
+        raise TemporaryError(str(exc)) from exc
+
+
+class AuditKind:
+    reconcile = staticmethod(audit_one)
+
+
+def rollout_one(key, env):
+    """A region unreachable in the middle of a step: retried (each step is idempotent)."""
+    try:
+        return rollout(key, env)
+    except client_errors.RegionUnavailable as exc:
+        raise TemporaryError(str(exc)) from exc
+
+
+class RolloutKind:
+    reconcile = staticmethod(rollout_one)

@@ -1,0 +1,95 @@
+"""The pure decisions of image distribution: the auto audit, a rollout wave, property ops."""
+
+from multisite.reconcilers import image_distribution as idist
+
+R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
+KNOWN = {R1, R2, R3}
+
+
+def _image(image_id="i1", **kw):
+    return {"id": image_id, "name": "base", "status": "active", "checksum": "c", "size": 3,
+            "os_hash_algo": "sha512", "os_hash_value": "h", "visibility": "private",
+            "multisite_distribution": "auto", **kw}
+
+
+def _dist(mode="auto", targets=None, propagate_deletes=False):
+    return {"mode": mode, "source": R1, "targets": targets,
+            "propagate_deletes": propagate_deletes}
+
+
+def _copy(image_id="i1", region=R2, state="active", origin="auto"):
+    return {"id": f"c-{image_id}-{region}", "image_id": image_id, "region": region,
+            "source": R1, "state": state, "origin": origin, "target_id": image_id}
+
+
+def test_an_auto_image_missing_in_the_targets_is_copied_there():
+    image = _image()
+    actions = idist.plan_audit({None: _dist()}, {R1: [image]}, {}, {R2: {}, R3: {}}, KNOWN)
+    assert sorted(a[2] for a in actions) == [R3, R2] and {a[0] for a in actions} == {"copy"}
+    assert all(a[1] is image for a in actions)
+
+
+def test_a_converged_project_needs_nothing_and_an_unreachable_region_is_skipped():
+    image = _image()
+    copies = {("i1", R2): _copy()}
+    actions = idist.plan_audit({None: _dist()}, {R1: [image]}, copies,
+                               {R2: {"i1": dict(image)}, R3: None}, KNOWN)
+    assert actions == []
+    # the source unreachable: no delete is ever decided from an empty listing
+    actions = idist.plan_audit({None: _dist(propagate_deletes=True)}, {R1: None}, copies,
+                               {R2: {}, R3: {}}, KNOWN)
+    assert actions == []
+
+
+def test_modes_other_than_auto_only_mirror_and_overrides_win():
+    image, other = _image(), _image("i2", multisite_distribution=None)
+    dists = {None: _dist(), "i1": _dist("lazy")}
+    actions = idist.plan_audit(dists, {R1: [image, other]}, {}, {R2: {}, R3: {}}, KNOWN)
+    assert ("mirror", R1, "i1", "lazy") in actions
+    assert ("mirror", R1, "i2", "auto") in actions
+    copies = [a for a in actions if a[0] == "copy"]
+    assert sorted(a[2] for a in copies) == [R3, R2] and all(a[1] is other for a in copies)
+
+
+def test_changed_properties_are_patched_and_a_vanished_copy_restarted():
+    image = _image(os_distro="debian")
+    there = dict(_image(), os_distro="ubuntu", stale="x")
+    copies = {("i1", R2): _copy(), ("i1", R3): _copy(region=R3)}
+    actions = idist.plan_audit({None: _dist()}, {R1: [image]}, copies,
+                               {R2: {"i1": there}, R3: {}}, KNOWN)
+    assert ("update", R2, "i1", [{"op": "replace", "path": "/os_distro", "value": "debian"},
+                                 {"op": "remove", "path": "/stale"}]) in actions
+    assert ("restart", copies[("i1", R3)]) in actions
+
+
+def test_deletes_propagate_only_when_asked():
+    copies = {("gone", R2): _copy("gone")}
+    assert idist.plan_audit({None: _dist()}, {R1: []}, copies, {R2: {}, R3: {}}, KNOWN) == []
+    actions = idist.plan_audit({None: _dist(propagate_deletes=True)}, {R1: []}, copies,
+                               {R2: {}, R3: {}}, KNOWN)
+    assert actions == [("delete", copies[("gone", R2)])]
+
+
+def test_property_ops_never_touch_fixed_attributes():
+    ops = idist.property_ops({"disk_format": "raw", "os_hidden": False, "checksum": "a"},
+                             {"disk_format": "qcow2", "os_hidden": True, "checksum": "b"})
+    assert ops == []
+
+
+def test_a_wave_copies_waits_switches_and_fails():
+    pending = {"state": "pending"}
+    actions, failure = idist.plan_wave({R2: pending, R3: pending}, {R2: None, R3: None})
+    assert actions == {R2: "copy", R3: "copy"} and failure is None
+    actions, failure = idist.plan_wave(
+        {R2: {"state": "copying"}, R3: {"state": "switched"}},
+        {R2: dict(_copy(), state="copying"), R3: _copy(region=R3)})
+    assert actions == {R2: "wait", R3: "done"} and failure is None
+    actions, failure = idist.plan_wave({R2: {"state": "copying"}},
+                                       {R2: dict(_copy(), state="active")})
+    assert actions == {R2: "switch"}
+    actions, failure = idist.plan_wave({R2: {"state": "copying"}},
+                                       {R2: dict(_copy(), state="failed", reason="bad sum")})
+    assert failure == f"{R2}: bad sum"
+    # a failure left by an earlier rollout is copied again, not taken for this one's
+    actions, failure = idist.plan_wave({R2: pending}, {R2: dict(_copy(), state="failed")})
+    assert actions == {R2: "copy"} and failure is None
