@@ -5,6 +5,7 @@ from multisite.cli import (
     events,
     identity,
     inventory,
+    pods,
     quota_classes,
     quotas,
     regions,
@@ -48,6 +49,17 @@ COMMANDS = {
     "identity node list": identity.ListNode,
     "identity node show": identity.ShowNode,
     "identity rotate": identity.Rotate,
+    "pod create": pods.CreatePod,
+    "pod list": pods.ListPod,
+    "pod show": pods.ShowPod,
+    "pod delete": pods.DeletePod,
+    "routing list": pods.ListRouting,
+    "routing show": pods.ShowRouting,
+    "routing delete": pods.DeleteRouting,
+    "job list": pods.ListJob,
+    "job show": pods.ShowJob,
+    "job redo": pods.RedoJob,
+    "job delete": pods.DeleteJob,
 }
 
 

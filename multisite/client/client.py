@@ -5,6 +5,7 @@ from multisite.client import (
     events,
     http,
     identity,
+    pods,
     quota_classes,
     quotas,
     regions,
@@ -33,6 +34,9 @@ class Client:
         self.addresses = addresses.AddressManager(self.http)
         self.sync_policies = sync_policies.SyncPolicyManager(self.http)
         self.identity = identity.IdentityManager(self.http)
+        self.pods = pods.PodManager(self.http)
+        self.routings = pods.RoutingManager(self.http)
+        self.jobs = pods.JobManager(self.http)
 
     @property
     def project_id(self):

@@ -57,6 +57,10 @@ class EngineEndpoint:
     def audit_sync_policies(self, ctxt, project_id):
         return policy_audit.audit_now(self.engine, project_id)
 
+    def known_regions(self, ctxt):
+        """The regions of Keystone's catalog (pods must be among them)."""
+        return self.sync.known_regions()
+
 
 class _KindMetrics(manager_mod.controller_mod.Metrics):
     """The engine mechanism's metrics hook, into this process's Prometheus counters."""

@@ -74,6 +74,16 @@ class EngineClient:
         except messaging.RemoteError as exc:
             raise exception.EngineError(f"Error while auditing: {exc.value}") from exc
 
+    def known_regions(self, ctxt):
+        """{"regions": [names in Keystone's catalog], "error": None or why unreadable}."""
+        try:
+            return self._client.call(ctxt, "known_regions")
+        except messaging.MessagingTimeout as exc:
+            raise exception.EngineUnavailable() from exc
+        except messaging.RemoteError as exc:
+            raise exception.EngineError(f"Error while reading the catalog: "
+                                        f"{exc.value}") from exc
+
 
 def get_client(conf=None):
     global _CLIENT

@@ -122,6 +122,9 @@ COVERED_ELSEWHERE = {
     "multisite.api.handlers.sync_policies": "tests/functional/test_sync_policies_api.py",
     "multisite.api.handlers.sessions": "tests/functional/test_dashboard.py and "
                                        "tests/integration/test_dashboard_sessions.py",
+    "multisite.api.handlers.pods": "tests/functional/test_pods_api.py",
+    "multisite.api.handlers.routings": "tests/functional/test_pods_api.py",
+    "multisite.api.handlers.jobs": "tests/functional/test_pods_api.py",
 }
 
 
