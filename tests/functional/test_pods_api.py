@@ -6,8 +6,10 @@ tests/functional/db/test_pods.py)."""
 import json
 import uuid
 
+import hypothesis
 import pytest
 import webob
+from hypothesis import strategies as st
 
 from multisite.clients import session as region_errors
 from multisite.objects import jobs, pods, routings
@@ -170,3 +172,27 @@ def test_catalog_unreadable_is_a_503_naming_why(app, db, monkeypatch):
     assert body["error"]["code"] == "pod.catalog_unavailable"
     assert "connection refused" in body["error"]["message"]
     assert pods.list_pods(db) == []
+
+
+NAMES = st.sampled_from(["RegionOne", "RegionTwo", "RegionThree", "", "  ", "Atlantis"]) \
+    | st.text(max_size=300)
+FIELD = st.sampled_from(["pod_name", "region_name", "az_name", "pod_az_name", "dc_name",
+                         "colour"])
+BODIES = st.fixed_dictionaries({"pod": st.dictionaries(
+    FIELD, NAMES | st.integers() | st.none(), max_size=5)}) | st.dictionaries(
+    st.text(max_size=5), st.text(max_size=5), max_size=2)
+
+
+@hypothesis.given(body=BODIES)
+@hypothesis.settings(max_examples=150, deadline=None, database=None, derandomize=True,
+                     suppress_health_check=list(hypothesis.HealthCheck))
+def test_random_pod_bodies_are_never_a_server_error(app, db, body):
+    """Whatever the body: 200, or a 400/409 with the error shape (the catalog in memory)."""
+    resp, document = call(app, "POST", "/v1.0/pods", body)
+    if resp.status_int == 200:
+        name = document["pod"]["pod_name"]
+        assert name in ("RegionOne", "RegionTwo", "RegionThree")
+        pods.delete(db, document["pod"]["pod_id"])
+    else:
+        assert resp.status_int in (400, 409), resp.body
+        assert set(document["error"]) == {"code", "message"}
