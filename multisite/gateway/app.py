@@ -84,7 +84,8 @@ def build_app(conf):
     if conf.auth_strategy == "keystone":
         from keystonemiddleware import auth_token
 
-        # the middleware refuses what it cannot validate (401) before the gateway runs
+        # the middleware only annotates (X-Identity-Status); `caller` refuses what is not
+        # Confirmed with a 401, and the root document stays public
         app = auth_token.AuthProtocol(app, {"oslo_config_config": conf,
-                                            "delay_auth_decision": False})
+                                            "delay_auth_decision": True})
     return app
