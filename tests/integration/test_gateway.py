@@ -18,6 +18,7 @@ from pathlib import Path
 
 import openstack
 import pytest
+import yaml
 
 from multisite.db import migration
 from multisite.devcloud import layout as L
@@ -69,10 +70,18 @@ def gateway(devcloud, conf, tmp_path):
 
 
 def openstack_cli(devcloud, gateway, *args):
-    """The devcloud's `openstack`, in the top region, its compute endpoint the gateway."""
-    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(devcloud.clouds_yaml),
-               OS_CLOUD="devcloud-admin", OS_REGION_NAME="RegionOne",
-               OS_COMPUTE_ENDPOINT_OVERRIDE=gateway["compute"])
+    """The devcloud's `openstack`, in the top region, its compute endpoint the gateway (a
+    clouds.yaml entry with compute_endpoint_override, as a catalog entry would give)."""
+    clouds = yaml.safe_load(devcloud.clouds_yaml.read_text())
+    cloud = dict(clouds["clouds"]["devcloud-admin"], region_name="RegionOne",
+                 compute_endpoint_override=gateway["compute"])
+    cloud.pop("regions", None)
+    path = gateway["log"].parent / "clouds.yaml"
+    path.write_text(yaml.safe_dump({"clouds": {"big-region": cloud}}))
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(path), OS_CLOUD="big-region")
+    for name in [n for n in env if n.startswith("OS_") and n not in (
+            "OS_CLIENT_CONFIG_FILE", "OS_CLOUD")]:
+        del env[name]
     openstack = L.Layout(devcloud.base).venv / "bin" / "openstack"
     return subprocess.run([str(openstack), *args], env=env, capture_output=True, text=True,
                           timeout=180)
