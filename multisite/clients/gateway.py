@@ -99,3 +99,32 @@ def forwarder(conf):
         if _FORWARDER is None or _FORWARDER.conf is not conf:
             _FORWARDER = Forwarder(conf)
         return _FORWARDER
+
+
+class ServerJanitor:
+    """What the routing reconciler asks of a pod, with Multisite's service credentials:
+    the servers a gateway create tagged, and deleting a duplicate one."""
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    def tagged_servers(self, pod, tag):
+        """[{"id", "created", "tag"}] of every server of the pod whose metadata has `tag`."""
+        api = session.adapter(self.conf, "compute", pod)
+        found, query = [], "all_tenants=1&limit=1000"
+        with session.translate(pod, "list servers"):
+            while True:
+                body = api.get(f"/servers/detail?{query}").json()
+                found += [{"id": s["id"], "created": s.get("created", ""),
+                           "tag": s["metadata"][tag]}
+                          for s in body["servers"] if tag in (s.get("metadata") or {})]
+                if not body.get("servers_links") or not body["servers"]:
+                    return found
+                query = f"all_tenants=1&limit=1000&marker={body['servers'][-1]['id']}"
+
+    def delete_server(self, pod, server_id):
+        api = session.adapter(self.conf, "compute", pod)
+        with session.translate(pod, f"delete server {server_id}"):
+            resp = api.delete(f"/servers/{server_id}", raise_exc=False)
+        if resp.status_code not in (202, 204, 404):
+            raise session.Unavailable(pod, f"delete server {server_id}: {resp.status_code}")

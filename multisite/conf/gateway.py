@@ -14,6 +14,13 @@ GATEWAY_OPTS = [
     cfg.IntOpt("list_max_per_pod", default=1000, min=1,
                help="Most servers read from one pod for a merged `server list` (the pods "
                     "are read whole, merged, sorted and paginated by the gateway)."),
+    cfg.FloatOpt("adopt_interval", default=60.0, min=1.0,
+                 help="Seconds between two passes of the engine over the pods holding "
+                      "interrupted gateway creates (routings with no bottom id)."),
+    cfg.FloatOpt("adopt_grace", default=300.0, min=0.0,
+                 help="Age in seconds before an incomplete routing counts as interrupted "
+                      "(a create still in flight is never touched): its tagged server is "
+                      "adopted, or the routing forgotten if the pod has none."),
     cfg.StrOpt("interface", default="public", choices=["public", "internal", "admin"],
                help="Which catalog endpoint of the pods the gateway forwards to."),
 ]

@@ -25,8 +25,7 @@ LOG = logging.getLogger(__name__)
 SERVICE_TYPE = "compute"
 SERVICE = "Nova"
 SERVER = "server"
-# the server metadata key naming the routing of a create (crash recovery finds it)
-ROUTING_TAG = "multisite_routing"
+ROUTING_TAG = routings.ROUTING_TAG
 ID = r"(?P<server_id>[^/]+)"
 
 

@@ -19,6 +19,8 @@ RESOURCE_TYPES = (
     "security_group", "floatingip", "qos_policy",
     "server", "volume", "snapshot", "keypair", "flavor",
 )
+# the server metadata key naming the routing of a gateway create (crash recovery finds it)
+ROUTING_TAG = "multisite_routing"
 FILTERS = ("id", "top_id", "bottom_id", "pod_id", "project_id", "resource_type")
 
 _ROUTING = models.ResourceRouting
@@ -148,3 +150,18 @@ def incomplete(conf, *, pod_id=None, resource_type=None):
         query = query.where(_ROUTING.resource_type == resource_type)
     with db_api.session_scope(conf) as session:
         return [_routing(r) for r in session.scalars(query)]
+
+
+def pods_with_incomplete(conf, resource_type):
+    """Names of the pods holding incomplete routings of `resource_type`."""
+    with db_api.session_scope(conf) as session:
+        return sorted(session.scalars(
+            sa.select(_POD.pod_name).join(_ROUTING, _ROUTING.pod_id == _POD.pod_id)
+            .where(_ROUTING.bottom_id.is_(None), _ROUTING.resource_type == resource_type)
+            .distinct()).all())
+
+
+def is_routed(conf, top_id, resource_type):
+    with db_api.session_scope(conf) as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(_ROUTING).where(
+            _ROUTING.top_id == top_id, _ROUTING.resource_type == resource_type)) > 0
