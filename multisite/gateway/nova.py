@@ -120,6 +120,8 @@ def _rewrite(answer, conf, pod, base):
 # -- servers --------------------------------------------------------------------------------
 def _requested_zone(server, conf, call):
     zone = server.get("availability_zone")
+    if zone is not None and not isinstance(zone, str):
+        raise faults.Fault(400, "Invalid input: availability_zone must be a string")
     zones = sorted({p["az_name"] for p in _bottom_pods(conf)})
     if not zone:
         bound = {p["az_name"] for p in pods.bindings_of(conf, call.project_id)}
@@ -142,6 +144,8 @@ def create_server(conf, req, call, base):
             raise TypeError
     except (ValueError, KeyError, TypeError):
         raise faults.Fault(400, "Invalid request body: expected {\"server\": {...}}") from None
+    if not isinstance(server.get("metadata", {}), dict):
+        raise faults.Fault(400, "Invalid input: metadata must be an object")
     zone = _requested_zone(server, conf, call)
     pod = pods.bind(conf, project_id=call.project_id, az_name=zone)
     routing = routings.create(conf, top_id=f"pending-{uuid.uuid4()}", pod_id=pod["pod_id"],
@@ -150,9 +154,7 @@ def create_server(conf, req, call, base):
         server["availability_zone"] = pod["pod_az_name"]
     else:
         server.pop("availability_zone", None)
-    metadata = server.setdefault("metadata", {})
-    if isinstance(metadata, dict):
-        metadata[ROUTING_TAG] = str(routing["id"])
+    server.setdefault("metadata", {})[ROUTING_TAG] = str(routing["id"])
     LOG.info("Creating server: project=%s az=%s pod=%s routing=%s", call.project_id, zone,
              pod["pod_name"], routing["id"])
     try:
