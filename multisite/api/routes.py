@@ -10,13 +10,16 @@ from multisite.api.handlers import (
     identity_nodes,
     images,
     inventory,
+    jobs,
     key_rotations,
     metrics,
+    pods,
     quota_classes,
     quota_settings,
     quotas,
     regions,
     root,
+    routings,
     sessions,
     sync_jobs,
     sync_policies,
@@ -31,6 +34,11 @@ V11 = r"/v1\.1/(?P<project_id>" + SEG + ")"
 QS = V10 + r"/os-quota-sets"
 QS11 = V11 + r"/os-quota-sets"
 SESSION = "/auth/session"
+# Tricircle's resources keep their paths (no project: they are admin-wide). Project
+# ids are 32 hex digits, so these never collide with Kingbird's /v1.0/{project_id}.
+PODS = r"/v1\.0/pods"
+ROUTINGS = r"/v1\.0/routings"
+JOBS = r"/v1\.0/jobs"
 # /v2: Multisite's own resources; no project in the path (it comes from the token).
 V2 = r"/v2"
 
@@ -97,6 +105,21 @@ ROUTES = [
     ("POST", V2 + r"/image-rollouts/(?P<rollout_id>" + SEG + ")/abort", images.abort),
     ("POST", V2 + r"/image-rollouts/(?P<rollout_id>" + SEG + ")/rollback", images.rollback),
     ("POST", SESSION, sessions.create),
+    ("POST", PODS, pods.create),
+    ("GET", PODS, pods.list_pods),
+    ("GET", PODS + r"/(?P<pod_id>" + SEG + ")", pods.show),
+    ("DELETE", PODS + r"/(?P<pod_id>" + SEG + ")", pods.delete),
+    ("POST", ROUTINGS, routings.create),
+    ("GET", ROUTINGS, routings.list_routings),
+    ("GET", ROUTINGS + r"/(?P<routing_id>" + SEG + ")", routings.show),
+    ("PUT", ROUTINGS + r"/(?P<routing_id>" + SEG + ")", routings.update),
+    ("DELETE", ROUTINGS + r"/(?P<routing_id>" + SEG + ")", routings.delete),
+    ("POST", JOBS, jobs.create),
+    ("GET", JOBS, jobs.list_jobs),
+    ("GET", JOBS + r"/schemas", jobs.list_schemas),
+    ("GET", JOBS + r"/(?P<job_id>" + SEG + ")", jobs.show),
+    ("PUT", JOBS + r"/(?P<job_id>" + SEG + ")", jobs.redo),
+    ("DELETE", JOBS + r"/(?P<job_id>" + SEG + ")", jobs.delete),
     ("GET", SESSION, sessions.show),
     ("DELETE", SESSION, sessions.delete),
 ]

@@ -6,6 +6,7 @@ from multisite.cli import (
     identity,
     images,
     inventory,
+    pods,
     quota_classes,
     quotas,
     regions,
@@ -60,6 +61,17 @@ COMMANDS = {
     "image rollout promote": images.PromoteRollout,
     "image rollout abort": images.AbortRollout,
     "image rollout rollback": images.RollbackRollout,
+    "pod create": pods.CreatePod,
+    "pod list": pods.ListPod,
+    "pod show": pods.ShowPod,
+    "pod delete": pods.DeletePod,
+    "routing list": pods.ListRouting,
+    "routing show": pods.ShowRouting,
+    "routing delete": pods.DeleteRouting,
+    "job list": pods.ListJob,
+    "job show": pods.ShowJob,
+    "job redo": pods.RedoJob,
+    "job delete": pods.DeleteJob,
 }
 
 

@@ -6,6 +6,7 @@ from multisite.client import (
     http,
     identity,
     images,
+    pods,
     quota_classes,
     quotas,
     regions,
@@ -35,6 +36,9 @@ class Client:
         self.sync_policies = sync_policies.SyncPolicyManager(self.http)
         self.identity = identity.IdentityManager(self.http)
         self.images = images.ImageManager(self.http)
+        self.pods = pods.PodManager(self.http)
+        self.routings = pods.RoutingManager(self.http)
+        self.jobs = pods.JobManager(self.http)
 
     @property
     def project_id(self):

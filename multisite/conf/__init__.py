@@ -9,6 +9,7 @@ from multisite.conf import (
     dashboard,
     database,
     engine,
+    gateway,
     global_limit,
     health,
     identity,
@@ -23,8 +24,7 @@ from multisite.conf import (
 CONF = cfg.CONF
 # Every option module, in the order the sample lists them (oslo-config-generator).
 MODULES = (api, common, global_limit, dashboard, database, engine, sync, health, identity,
-           keyagent, metrics, notifications, addresses, sync_policy,
-           images)
+           keyagent, metrics, notifications, addresses, sync_policy, images, gateway)
 
 for _module in MODULES:
     _module.register_opts(CONF)

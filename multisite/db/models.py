@@ -453,3 +453,81 @@ class ImageRollout(Base):
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
                                                           default=utcnow)
     updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+ROUTING_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Pod(Base):
+    """A region of the big region: the top (no AZ, at most one) or a bottom pod (0012)."""
+
+    __tablename__ = "pods"
+
+    pod_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # the Keystone region name (Tricircle 2.0.1 `pod_name`, later `region_name`)
+    pod_name: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    pod_az_name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    dc_name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    # the AZ users see; "" for the top region
+    az_name: Mapped[str] = mapped_column(String(255), nullable=False, default="", index=True)
+    # True for the top region, NULL for pods: a unique column allows one top only,
+    # on every backend (NULLs are distinct), without a read-then-write race.
+    is_top: Mapped[bool | None] = mapped_column(Boolean, nullable=True, unique=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
+                                                          default=utcnow)
+
+
+class ResourceRouting(Base):
+    """A top resource id mapped to its bottom copy in a pod (0012).
+
+    Written before the pod is asked to create (bottom_id NULL), completed after: a
+    routing with no bottom id is a create in flight or interrupted.
+    """
+
+    __tablename__ = "resource_routings"
+    __table_args__ = (
+        UniqueConstraint("top_id", "pod_id", "resource_type",
+                         name="uniq_resource_routings0top0pod0type"),
+        Index("ix_resource_routings_project", "project_id", "resource_type"),
+    )
+
+    id: Mapped[int] = mapped_column(ROUTING_ID, primary_key=True, autoincrement=True)
+    top_id: Mapped[str] = mapped_column(String(127), nullable=False)
+    bottom_id: Mapped[str | None] = mapped_column(String(127), nullable=True, index=True)
+    pod_id: Mapped[str] = mapped_column(String(36), ForeignKey("pods.pod_id"), nullable=False,
+                                        index=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    resource_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
+                                                          default=utcnow)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class PodBinding(Base):
+    """A project bound to one pod of an AZ: its later resources there go to it (0012)."""
+
+    __tablename__ = "pod_bindings"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    az_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    pod_id: Mapped[str] = mapped_column(String(36), ForeignKey("pods.pod_id"), nullable=False,
+                                        index=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
+                                                          default=utcnow)
+
+
+class AsyncJob(Base):
+    """Asynchronous work of the big region (Tricircle's jobs): NEW, RUNNING, SUCCESS, FAIL."""
+
+    __tablename__ = "async_jobs"
+    __table_args__ = (Index("ix_async_jobs_project", "project_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    type: Mapped[str] = mapped_column(String(36), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    # "#"-joined ids of the job's resource fields, in the type's order (Tricircle's key)
+    resource_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    timestamp: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
+                                                         default=utcnow, index=True)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)

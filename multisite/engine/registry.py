@@ -18,6 +18,7 @@ lease=...)` and writes its items with objects/work_items.add(); the manager's sc
 them and RPC wake-ups (`Manager.wake`) make it claim at once.
 """
 
+from multisite.clients import gateway as gateway_client
 from multisite.clients import prober
 from multisite.engine import (
     address_audit,
@@ -30,7 +31,7 @@ from multisite.engine import (
 )
 from multisite.engine.controller import Kind
 from multisite.reconcilers import event_feed as feed_reconcilers
-from multisite.reconcilers import region_capacity, region_health
+from multisite.reconcilers import gateway_routing, region_capacity, region_health
 
 
 def feed_env(conf, engine_id):
@@ -73,4 +74,11 @@ KINDS = [
     *identity.KINDS,
     # Image distribution: copies, rollouts (durable) and the auto audit (docs/images.md).
     *images.KINDS,
+    # Interrupted gateway creates: adopt the pod's server or forget the routing
+    # (docs/gateway.md).
+    Kind(name=gateway_routing.KIND, reconciler=gateway_routing,
+         env=lambda conf, engine_id: gateway_client.ServerJanitor(conf),
+         lister=gateway_routing.keys,
+         resync_interval=lambda conf: conf.gateway.adopt_interval,
+         workers=lambda conf: 2, conf_group="gateway"),
 ]

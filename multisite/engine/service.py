@@ -63,6 +63,10 @@ class EngineEndpoint:
         """A copy or rollout was recorded (or promoted, aborted): claim it now."""
         self.engine.wake()
 
+    def known_regions(self, ctxt):
+        """The regions of Keystone's catalog (pods must be among them)."""
+        return self.sync.known_regions()
+
 
 class _KindMetrics(manager_mod.controller_mod.Metrics):
     """The engine mechanism's metrics hook, into this process's Prometheus counters."""

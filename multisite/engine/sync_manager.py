@@ -299,6 +299,13 @@ class SyncManager:
         return self.controller.scan(parent_id=job_id)
 
     # -- RPC: validation before the API writes anything ------------------------------------
+    def known_regions(self):
+        """{"regions", "error"}: the catalog's regions, never an exception."""
+        try:
+            return {"regions": sorted(self.regions.known()), "error": None}
+        except region_errors.RegionError as exc:  # Keystone unreachable or refusing us
+            return {"regions": [], "error": str(exc)}
+
     def validate_sync_resources(self, ctxt, entries, *, project_id, user_id, job_id=None):
         """Check regions and source resources with service credentials.
 

@@ -78,6 +78,16 @@ class EngineClient:
         """Wake an engine's scan: an image copy or rollout is waiting (rows are the truth)."""
         self._client.cast(ctxt, "image_work_created")
 
+    def known_regions(self, ctxt):
+        """{"regions": [names in Keystone's catalog], "error": None or why unreadable}."""
+        try:
+            return self._client.call(ctxt, "known_regions")
+        except messaging.MessagingTimeout as exc:
+            raise exception.EngineUnavailable() from exc
+        except messaging.RemoteError as exc:
+            raise exception.EngineError(f"Error while reading the catalog: "
+                                        f"{exc.value}") from exc
+
 
 def get_client(conf=None):
     global _CLIENT

@@ -38,7 +38,10 @@ SETTINGS = hypothesis.settings(
     max_examples=30, deadline=None, derandomize=True, database=None,
     suppress_health_check=list(hypothesis.HealthCheck))
 
-schema = schemathesis.openapi.from_dict(DOCUMENT).exclude(tag="os-sync")
+# POST /v1.0/pods reads Keystone's catalog: fuzzed with an in-memory catalog in
+# tests/functional/test_pods_api.py.
+schema = (schemathesis.openapi.from_dict(DOCUMENT).exclude(tag="os-sync")
+          .exclude(operation_id="pods_create"))
 
 
 @schema.parametrize()

@@ -123,6 +123,9 @@ COVERED_ELSEWHERE = {
     "multisite.api.handlers.images": "tests/functional/test_images_api.py",
     "multisite.api.handlers.sessions": "tests/functional/test_dashboard.py and "
                                        "tests/integration/test_dashboard_sessions.py",
+    "multisite.api.handlers.pods": "tests/functional/test_pods_api.py",
+    "multisite.api.handlers.routings": "tests/functional/test_pods_api.py",
+    "multisite.api.handlers.jobs": "tests/functional/test_pods_api.py",
 }
 
 

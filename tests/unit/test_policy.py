@@ -11,12 +11,15 @@ from multisite.api.policies import (
     events,
     identity_nodes,
     inventory,
+    jobs,
     key_rotations,
     metrics,
+    pods,
     quota_classes,
     quota_settings,
     quotas,
     regions,
+    routings,
     sessions,
     sync_jobs,
     sync_policies,
@@ -39,6 +42,8 @@ WRITES = [quotas.UPDATE, quotas.DELETE, quotas.SYNC, quota_classes.UPDATE,
           metrics.SHOW, addresses.LIST_ALL_PROJECTS, address_conflicts.LIST_ALL_PROJECTS,
           sync_policies.LIST_ALL_PROJECTS, identity_nodes.LIST, identity_nodes.SHOW,
           key_rotations.CREATE, key_rotations.LIST, key_rotations.SHOW]
+# the big region's pods, routings and jobs: admin only (Tricircle's admin API)
+WRITES += [rule.name for module in (pods, routings, jobs) for rule in module.list_rules()]
 # what a member (not a reader) of the project may do besides an admin
 MEMBER_WRITES = [sync_jobs.CREATE, sync_jobs.DELETE, sync_policies.CREATE,
                  sync_policies.DELETE, sync_policies.AUDIT]

@@ -10,12 +10,15 @@ from multisite.api.policies import (
     identity_nodes,
     images,
     inventory,
+    jobs,
     key_rotations,
     metrics,
+    pods,
     quota_classes,
     quota_settings,
     quotas,
     regions,
+    routings,
     sessions,
     sync_jobs,
     sync_policies,
@@ -31,4 +34,5 @@ def list_rules():
         regions.list_rules(), metrics.list_rules(),
         inventory.list_rules(), addresses.list_rules(), address_conflicts.list_rules(),
         sync_policies.list_rules(), identity_nodes.list_rules(), key_rotations.list_rules(),
-        sessions.list_rules(), images.list_rules()))
+        sessions.list_rules(), images.list_rules(), pods.list_rules(),
+        routings.list_rules(), jobs.list_rules()))

@@ -1,0 +1,144 @@
+"""multisite-gateway overhead on the devcloud: the same Nova calls through the gateway and
+straight to the pod, in one run (issue 16's goals: GET /servers/{id} p50/p99 <= 1.10 x
+direct + 2 ms; GET /servers/detail over the pods <= 1.2 x the slowest pod alone).
+
+Starts its own gateway (keystone auth, SQLite in a temporary directory) with RegionOne as
+the top region and RegionTwo, RegionThree as the pods of az1, az2; boots --servers servers
+per pod through the gateway (they stay in BUILD on the API-only devcloud), measures, and
+deletes them.
+
+    python -m bench.gateway --rounds 50 --servers 3
+"""
+
+import argparse
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import openstack
+
+from multisite.conf import CONF
+from multisite.db import migration
+from multisite.devcloud import layout as L
+from multisite.devcloud import multisite_conf
+from multisite.objects import pods
+
+PODS = {"RegionTwo": "az1", "RegionThree": "az2"}
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gateway(state):
+    port = free_port()
+    conf = state / "gateway.conf"
+    conf.write_text(multisite_conf.render(state) + f"[gateway]\nbind_port = {port}\n"
+                    "workers = 2\n")
+    CONF(["--config-file", str(conf)], project="multisite")
+    migration.db_sync(CONF)
+    pods.create(CONF, name="RegionOne")
+    for name, zone in PODS.items():
+        pods.create(CONF, name=name, az_name=zone)
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "multisite-gateway"),
+                             "--config-file", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url + "/", timeout=2):
+                return proc, url + "/compute/v2.1"
+        time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("multisite-gateway did not start")
+
+
+def timings(fn, rounds):
+    out = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--servers", type=int, default=3, help="servers per pod")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OS_CLIENT_CONFIG_FILE", str(L.default_base() / "clouds.yaml"))
+    state = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
+    proc, compute = start_gateway(state)
+    direct = {name: openstack.connect(cloud="devcloud-admin", region_name=name)
+              for name in PODS}
+    via = openstack.connect(cloud="devcloud-admin", region_name="RegionOne",
+                            compute_endpoint_override=compute)
+    top = openstack.connect(cloud="devcloud-admin", region_name="RegionOne")
+    image = top.image.create_image(name=f"bench-{uuid.uuid4().hex[:8]}", data=b"\0" * 1024,
+                                   disk_format="raw", container_format="bare",
+                                   visibility="public", allow_duplicates=True)
+    flavor_id = str(uuid.uuid4())
+    made = []
+    try:
+        for conn in direct.values():
+            conn.compute.create_flavor(name=f"bench-{flavor_id[:8]}", ram=64, vcpus=1,
+                                       disk=0, id=flavor_id)
+        for name, zone in PODS.items():
+            for i in range(args.servers):
+                body = {"server": {"name": f"bench-{i}", "imageRef": image.id,
+                                   "flavorRef": flavor_id, "networks": "none",
+                                   "availability_zone": zone}}
+                resp = via.compute.post("/servers", json=body, microversion="2.37")
+                assert resp.status_code == 202, resp.text
+                made.append((name, resp.json()["server"]["id"]))
+        name, server_id = made[0]
+        for conn in [via, *direct.values()]:                       # warm: tokens, pools
+            conn.compute.get("/servers/detail")
+        show_via = timings(lambda: via.compute.get(f"/servers/{server_id}"), args.rounds)
+        show_direct = timings(lambda: direct[name].compute.get(f"/servers/{server_id}"),
+                              args.rounds)
+        list_via = timings(lambda: via.compute.get("/servers/detail"), args.rounds)
+        list_direct = {n: timings(lambda c=c: c.compute.get("/servers/detail"), args.rounds)
+                       for n, c in direct.items()}
+    finally:
+        for name, server_id in made:
+            with contextlib.suppress(Exception):
+                direct[name].compute.delete(f"/servers/{server_id}")
+        for conn in direct.values():
+            with contextlib.suppress(Exception):
+                conn.compute.delete_flavor(flavor_id)
+        with contextlib.suppress(Exception):
+            top.image.delete_image(image.id)
+        proc.terminate()
+        proc.wait(timeout=30)
+    p50d, p99d = pct(show_direct, 50), pct(show_direct, 99)
+    p50v, p99v = pct(show_via, 50), pct(show_via, 99)
+    print(f"rounds={args.rounds} pods={len(PODS)} servers_per_pod={args.servers}")
+    print(f"GET /servers/{{id}}   direct p50 {p50d:6.1f} ms p99 {p99d:6.1f} ms | gateway p50 "
+          f"{p50v:6.1f} ms p99 {p99v:6.1f} ms | goal p50 <= {1.1 * p50d + 2:6.1f} ms")
+    slowest = max(statistics.median(v) for v in list_direct.values())
+    for n, values in list_direct.items():
+        print(f"GET /servers/detail direct {n}: median {statistics.median(values):6.1f} ms")
+    print(f"GET /servers/detail gateway over {len(PODS)} pods: median "
+          f"{statistics.median(list_via):6.1f} ms | ratio to the slowest pod "
+          f"{statistics.median(list_via) / slowest:.2f} (goal <= 1.2)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""The gateway's one way to the pods: forward a user's call, with the user's token, to a
+pod's catalog endpoint, and hand back the pod's answer as it is.
+
+The pods' endpoints come from the catalog read with Multisite's service credentials; the
+call itself carries the caller's own token (one Keystone serves the big region), so each
+pod applies its own policy and quotas to the user exactly as if called directly.
+"""
+
+import dataclasses
+import json
+import logging
+import threading
+
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import session as ks_session
+
+from multisite.clients import session
+
+LOG = logging.getLogger(__name__)
+
+# request headers a pod needs from the caller; the others stay at the gateway
+FORWARDED_REQUEST = ("x-auth-token", "content-type", "accept", "openstack-api-version",
+                     "x-openstack-nova-api-version", "x-openstack-request-id", "user-agent")
+# response headers the caller gets from the pod
+FORWARDED_RESPONSE = ("content-type", "openstack-api-version", "x-openstack-nova-api-version",
+                      "x-openstack-request-id", "x-compute-request-id", "vary", "location")
+
+
+# the errors a forward raises, for the gateway (which imports no other clients module)
+RegionError = session.RegionError
+UnknownRegion = session.UnknownRegion
+
+
+class PodUnavailable(session.Unavailable):
+    """The pod did not answer (refused, reset, timed out)."""
+
+
+@dataclasses.dataclass
+class Answer:
+    status: int
+    headers: dict
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body) if self.body else None
+
+
+class Forwarder:
+    """Forwards calls to pods; endpoints are cached per (pod, service type)."""
+
+    def __init__(self, conf):
+        self.conf = conf
+        self._http = ks_session.Session()  # no auth plugin: the caller's token is sent
+        self._lock = threading.Lock()
+        self._endpoints = {}
+
+    def endpoint(self, pod, service_type):
+        """The pod's catalog URL of `service_type` (e.g. http://h:8774/v2.1)."""
+        key = (pod, service_type)
+        with self._lock:
+            if key in self._endpoints:
+                return self._endpoints[key]
+        sess = session.service_session(self.conf)
+        with session.translate(pod, f"find the {service_type} endpoint"):
+            url = sess.get_endpoint(service_type=service_type, region_name=pod,
+                                    interface=self.conf.gateway.interface)
+        if not url:
+            raise session.UnknownRegion(pod, f"no {service_type} endpoint")
+        with self._lock:
+            self._endpoints[key] = url.rstrip("/")
+        return self._endpoints[key]
+
+    def forward(self, pod, service_type, method, path, *, query="", headers=None, body=None):
+        """The pod's Answer to `method` `path` (below the service's catalog URL)."""
+        url = self.endpoint(pod, service_type) + path + (f"?{query}" if query else "")
+        sent = {k: v for k, v in (headers or {}).items() if k.lower() in FORWARDED_REQUEST}
+        try:
+            resp = self._http.request(url, method, headers=sent, data=body, raise_exc=False,
+                                      authenticated=False, redirect=False,
+                                      connect_retries=0,
+                                      timeout=self.conf.gateway.pod_timeout)
+        except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout, ks_exc.RequestTimeout,
+                ks_exc.UnknownConnectionError) as exc:
+            LOG.warning("Pod unreachable: pod=%s method=%s path=%s error=%s", pod, method,
+                        path, exc)
+            raise PodUnavailable(pod, f"{method} {path}: {exc.__class__.__name__}") from exc
+        kept = {k: v for k, v in resp.headers.items() if k.lower() in FORWARDED_RESPONSE}
+        return Answer(resp.status_code, kept, resp.content)
+
+
+_FORWARDER = None
+_FLOCK = threading.Lock()
+
+
+def forwarder(conf):
+    """The process's Forwarder (one connection pool, one endpoint cache)."""
+    global _FORWARDER
+    with _FLOCK:
+        if _FORWARDER is None or _FORWARDER.conf is not conf:
+            _FORWARDER = Forwarder(conf)
+        return _FORWARDER
+
+
+class ServerJanitor:
+    """What the routing reconciler asks of a pod, with Multisite's service credentials:
+    the servers a gateway create tagged, and deleting a duplicate one."""
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    def tagged_servers(self, pod, tag):
+        """[{"id", "created", "tag"}] of every server of the pod whose metadata has `tag`."""
+        api = session.adapter(self.conf, "compute", pod)
+        found, query = [], "all_tenants=1&limit=1000"
+        with session.translate(pod, "list servers"):
+            while True:
+                body = api.get(f"/servers/detail?{query}").json()
+                found += [{"id": s["id"], "created": s.get("created", ""),
+                           "tag": s["metadata"][tag]}
+                          for s in body["servers"] if tag in (s.get("metadata") or {})]
+                if not body.get("servers_links") or not body["servers"]:
+                    return found
+                query = f"all_tenants=1&limit=1000&marker={body['servers'][-1]['id']}"
+
+    def delete_server(self, pod, server_id):
+        api = session.adapter(self.conf, "compute", pod)
+        with session.translate(pod, f"delete server {server_id}"):
+            resp = api.delete(f"/servers/{server_id}", raise_exc=False)
+        if resp.status_code not in (202, 204, 404):
+            raise session.Unavailable(pod, f"delete server {server_id}: {resp.status_code}")

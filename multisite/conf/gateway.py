@@ -1,0 +1,35 @@
+"""API gateway options: [gateway] (the big region's Nova/Cinder/Neutron endpoint)."""
+
+from oslo_config import cfg
+
+gateway_group = cfg.OptGroup("gateway", title="multisite-gateway: one endpoint for the pods")
+GATEWAY_OPTS = [
+    cfg.HostAddressOpt("bind_host", default="127.0.0.1",
+                       help="The host IP multisite-gateway listens on."),
+    cfg.PortOpt("bind_port", default=8119, help="The port multisite-gateway listens on."),
+    cfg.IntOpt("workers", default=2, min=1, help="Gateway worker processes."),
+    cfg.FloatOpt("pod_timeout", default=60.0, min=1.0,
+                 help="Seconds to wait for a pod's answer before the call is a 503 naming "
+                      "the pod."),
+    cfg.IntOpt("list_max_per_pod", default=1000, min=1,
+               help="Most servers read from one pod for a merged `server list` (the pods "
+                    "are read whole, merged, sorted and paginated by the gateway)."),
+    cfg.FloatOpt("adopt_interval", default=60.0, min=1.0,
+                 help="Seconds between two passes of the engine over the pods holding "
+                      "interrupted gateway creates (routings with no bottom id)."),
+    cfg.FloatOpt("adopt_grace", default=300.0, min=0.0,
+                 help="Age in seconds before an incomplete routing counts as interrupted "
+                      "(a create still in flight is never touched): its tagged server is "
+                      "adopted, or the routing forgotten if the pod has none."),
+    cfg.StrOpt("interface", default="public", choices=["public", "internal", "admin"],
+               help="Which catalog endpoint of the pods the gateway forwards to."),
+]
+
+
+def register_opts(conf):
+    conf.register_group(gateway_group)
+    conf.register_opts(GATEWAY_OPTS, group=gateway_group)
+
+
+def list_opts():
+    return [(gateway_group, GATEWAY_OPTS)]

@@ -1,0 +1,172 @@
+"""multisite-gateway's compute proxy against two Nova pods over real HTTP (fake Novas):
+zones from the pods, flavors, create bound to a pod with the routing written first,
+merged list with limit/marker across pods, show/actions/delete, a pod down."""
+
+import json
+import uuid
+
+import pytest
+import webob
+
+from multisite.clients import gateway as pod_client
+from multisite.gateway import app as gateway_app
+from multisite.objects import pods, routings
+from tests.functional.gateway.fake_nova import FakeNova
+
+PROJECT = uuid.uuid4().hex
+BASE = "http://localhost/compute/v2.1"
+
+
+@pytest.fixture
+def cloud(db, monkeypatch):
+    novas = {"RegionTwo": FakeNova("RegionTwo"), "RegionThree": FakeNova("RegionThree")}
+    monkeypatch.setattr(pod_client.Forwarder, "endpoint",
+                        lambda self, pod, service_type: novas[pod].url)
+    pods.create(db, name="RegionOne")
+    pods.create(db, name="RegionTwo", az_name="az1")
+    pods.create(db, name="RegionThree", az_name="az2")
+    yield novas
+    for nova in novas.values():
+        nova.stop()
+
+
+@pytest.fixture
+def gateway(db, cloud):
+    return gateway_app.build_app(db)
+
+
+def call(app, method, path, body=None, *, project=PROJECT, roles="member"):
+    req = webob.Request.blank("/compute/v2.1" + path, method=method, headers={
+        "X-Project-Id": project, "X-Roles": roles, "X-Auth-Token": f"token-of-{project}"})
+    if body is not None:
+        req.body = json.dumps(body).encode()
+        req.content_type = "application/json"
+    resp = req.get_response(app)
+    return resp, (json.loads(resp.body) if resp.body else None)
+
+
+def boot(app, name, zone=None, **kw):
+    server = {"name": name, "imageRef": "img", "flavorRef": "f1"}
+    if zone:
+        server["availability_zone"] = zone
+    return call(app, "POST", "/servers", {"server": server}, **kw)
+
+
+def test_zones_are_the_pods_zones(gateway):
+    resp, body = call(gateway, "GET", "/os-availability-zone")
+    assert resp.status_int == 200
+    assert [z["zoneName"] for z in body["availabilityZoneInfo"]] == ["az1", "az2"]
+
+
+def test_flavors_come_from_a_pod_with_gateway_links(gateway):
+    resp, body = call(gateway, "GET", "/flavors/detail")
+    assert resp.status_int == 200 and body["flavors"][0]["name"] == "m1.tiny"
+    assert body["flavors"][0]["links"][0]["href"] == BASE + "/flavors/f1"
+    assert resp.headers["x-openstack-request-id"].startswith("req-RegionTwo-")
+
+
+def test_create_binds_the_project_and_routes_the_server(gateway, cloud, db):
+    resp, body = boot(gateway, "vm1", "az1")
+    assert resp.status_int == 202, body
+    vm1 = body["server"]["id"]
+    assert body["server"]["links"][0]["href"] == f"{BASE}/servers/{vm1}"
+    assert vm1 in cloud["RegionTwo"].servers
+    # the pod got the caller's token, and the routing id in the metadata
+    sent = [r for r in cloud["RegionTwo"].requests if r[0] == "POST"][0]
+    assert sent[3] == f"token-of-{PROJECT}"
+    (routing,) = routings.find(db, top_id=vm1, resource_type="server")
+    assert routing["bottom_id"] == vm1 and routing["project_id"] == PROJECT
+    assert json.loads(sent[4])["server"]["metadata"] == {"multisite_routing":
+                                                         str(routing["id"])}
+    # later resources of the project in az1 follow the binding; az2 is another pod
+    _, body = boot(gateway, "vm2", "az1")
+    assert body["server"]["id"] in cloud["RegionTwo"].servers
+    _, body = boot(gateway, "vm3", "az2")
+    assert body["server"]["id"] in cloud["RegionThree"].servers
+    assert routings.incomplete(db) == []
+
+
+def test_create_without_a_zone_or_in_an_unknown_one_is_a_400(gateway, db):
+    resp, body = boot(gateway, "vm", None)
+    assert resp.status_int == 400 and "az1, az2" in body["badRequest"]["message"]
+    resp, body = boot(gateway, "vm", "az9")
+    assert resp.status_int == 400 and "az9" in body["badRequest"]["message"]
+    assert routings.list_routings(db)[0] == []
+
+
+def test_list_merges_the_pods_newest_first_with_limit_and_marker(gateway):
+    made = [boot(gateway, f"vm{i}", "az1" if i % 2 else "az2")[1]["server"]["id"]
+            for i in range(5)]
+    other = boot(gateway, "not-mine", "az1", project=uuid.uuid4().hex)[1]["server"]["id"]
+    resp, body = call(gateway, "GET", "/servers/detail")
+    assert resp.status_int == 200
+    assert [s["id"] for s in body["servers"]] == made[::-1]
+    seen, path = [], "/servers?limit=2"
+    while path:
+        resp, body = call(gateway, "GET", path)
+        assert resp.status_int == 200, body
+        seen += [s["id"] for s in body["servers"]]
+        links = body.get("servers_links")
+        path = links[0]["href"][len(BASE):] if links else None
+    assert seen == made[::-1] and other not in seen
+    resp, body = call(gateway, "GET", "/servers?marker=no-such-server")
+    assert resp.status_int == 400
+
+
+def test_show_actions_delete(gateway, cloud, db):
+    vm = boot(gateway, "vm", "az2")[1]["server"]["id"]
+    resp, body = call(gateway, "GET", f"/servers/{vm}")
+    assert resp.status_int == 200 and body["server"]["name"] == "vm"
+    assert body["server"]["links"][0]["href"] == f"{BASE}/servers/{vm}"
+    for action, status in (("os-stop", "SHUTOFF"), ("os-start", "ACTIVE"),
+                           ("pause", "PAUSED"), ("reboot", "ACTIVE")):
+        resp, _ = call(gateway, "POST", f"/servers/{vm}/action", {action: None})
+        assert resp.status_int == 202
+        assert cloud["RegionThree"].servers[vm]["status"] == status
+    # another project's server is not found (no routing of the caller's project)
+    resp, _ = call(gateway, "GET", f"/servers/{vm}", project=uuid.uuid4().hex)
+    assert resp.status_int == 404
+    resp, _ = call(gateway, "DELETE", f"/servers/{vm}")
+    assert resp.status_int == 204 and vm not in cloud["RegionThree"].servers
+    resp, _ = call(gateway, "GET", f"/servers/{vm}")
+    assert resp.status_int == 404
+    assert routings.find(db, top_id=vm, resource_type="server") == []
+
+
+def test_a_pod_down(gateway, cloud):
+    up = boot(gateway, "up", "az1")[1]["server"]["id"]
+    down = boot(gateway, "down", "az2")[1]["server"]["id"]
+    cloud["RegionThree"].stop()
+    resp, body = call(gateway, "GET", f"/servers/{down}")
+    assert resp.status_int == 503
+    assert "Pod RegionThree is unavailable" in body["serviceUnavailable"]["message"]
+    resp, body = call(gateway, "GET", "/servers/detail")
+    assert resp.status_int == 200
+    listed = {s["id"]: s for s in body["servers"]}
+    assert listed[up]["status"] == "ACTIVE" and listed[down]["status"] == "UNKNOWN"
+    resp, body = call(gateway, "GET", f"/servers/{up}")
+    assert resp.status_int == 200
+
+
+def test_routing_is_written_before_the_pod_is_asked(gateway, cloud, db):
+    """A create whose pod does not answer: 503 naming the pod, and the routing written
+    before the call stays (incomplete, naming the pod) for the reconciler."""
+    cloud["RegionThree"].stop()
+    resp, body = boot(gateway, "lost", "az2")
+    assert resp.status_int == 503 and "RegionThree" in body["serviceUnavailable"]["message"]
+    (pending,) = routings.incomplete(db)
+    assert pending["top_id"].startswith("pending-")
+    assert pods.get(db, pending["pod_id"])["pod_name"] == "RegionThree"
+
+
+def test_what_is_not_routed_is_a_501_naming_it(gateway):
+    resp, body = call(gateway, "GET", "/os-hypervisors")
+    assert resp.status_int == 501
+    assert "GET /os-hypervisors" in body["notImplemented"]["message"]
+    assert resp.headers["x-openstack-request-id"].startswith("req-")
+
+
+def test_no_identity_is_a_401(db):
+    app = gateway_app.build_app(db)
+    resp = webob.Request.blank("/compute/v2.1/servers").get_response(app)
+    assert resp.status_int == 401

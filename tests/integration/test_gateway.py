@@ -1,0 +1,161 @@
+"""multisite-gateway in front of the devcloud's regions, driven by the real `openstack` CLI
+and openstacksdk (issue 16): RegionOne is the top region (images, identity), RegionTwo is
+the pod of az1, RegionThree the pod of az2; the CLI's compute endpoint is the gateway.
+
+On the API-only devcloud servers stay in BUILD (no conductor): creation, routing, merged
+listing, show and delete are real Nova calls; ACTIVE servers need the full profile.
+"""
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+import uuid
+from pathlib import Path
+
+import openstack
+import pytest
+import yaml
+
+from multisite.db import migration
+from multisite.devcloud import layout as L
+from multisite.devcloud import multisite_conf
+from multisite.objects import pods, routings
+from tests.polling import wait_for
+
+pytestmark = pytest.mark.integration
+
+BIN = Path(sys.executable).parent
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def gateway(devcloud, conf, tmp_path):
+    """A multisite-gateway process (keystone auth) on this test's database, pods registered."""
+    port = free_port()
+    text = multisite_conf.render(tmp_path, keystone_url=devcloud.keystone_url)
+    text = text.replace(f"sqlite:///{tmp_path}/multisite.sqlite",
+                        conf.database.connection)
+    text += f"[gateway]\nbind_port = {port}\nworkers = 1\npod_timeout = 30\n"
+    path = tmp_path / "gateway.conf"
+    path.write_text(text)
+    migration.db_sync(conf)
+    pods.create(conf, name="RegionOne")
+    pods.create(conf, name="RegionTwo", az_name="az1")
+    pods.create(conf, name="RegionThree", az_name="az2")
+    log = open(tmp_path / "gateway.log", "wb")
+    proc = subprocess.Popen([str(BIN / "multisite-gateway"), "--config-file", str(path)],
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+
+    def answers():
+        assert proc.poll() is None, (tmp_path / "gateway.log").read_text()[-3000:]
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url + "/", timeout=2):
+                return True
+        return False
+
+    wait_for(answers, timeout=60, what="multisite-gateway answering")
+    yield {"url": url, "compute": url + "/compute/v2.1", "log": tmp_path / "gateway.log"}
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def openstack_cli(devcloud, gateway, *args):
+    """The devcloud's `openstack`, in the top region, its compute endpoint the gateway (a
+    clouds.yaml entry with compute_endpoint_override, as a catalog entry would give)."""
+    clouds = yaml.safe_load(devcloud.clouds_yaml.read_text())
+    cloud = dict(clouds["clouds"]["devcloud-admin"], region_name="RegionOne",
+                 compute_endpoint_override=gateway["compute"])
+    cloud.pop("regions", None)
+    path = gateway["log"].parent / "clouds.yaml"
+    path.write_text(yaml.safe_dump({"clouds": {"big-region": cloud}}))
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(path), OS_CLOUD="big-region")
+    for name in [n for n in env if n.startswith("OS_") and n not in (
+            "OS_CLIENT_CONFIG_FILE", "OS_CLOUD")]:
+        del env[name]
+    openstack = L.Layout(devcloud.base).venv / "bin" / "openstack"
+    return subprocess.run([str(openstack), *args], env=env, capture_output=True, text=True,
+                          timeout=180)
+
+
+@pytest.fixture
+def image_and_flavor(devcloud):
+    """A tiny image in RegionOne (Nova of every region reads RegionOne's Glance here) and
+    one flavor with the same id in both pods (what the flavor sync keeps)."""
+    top = devcloud.admin_connection("RegionOne")
+    image = top.image.create_image(name=f"gw-{uuid.uuid4().hex[:8]}", data=b"\0" * 1024,
+                                   disk_format="raw", container_format="bare",
+                                   visibility="public", allow_duplicates=True)
+    flavor_id = str(uuid.uuid4())
+    name = f"gw-{flavor_id[:8]}"
+    for region in ("RegionTwo", "RegionThree"):
+        devcloud.admin_connection(region).compute.create_flavor(
+            name=name, ram=64, vcpus=1, disk=0, id=flavor_id)
+    yield image.id, flavor_id, name
+    for region in ("RegionTwo", "RegionThree"):
+        with contextlib.suppress(Exception):
+            devcloud.admin_connection(region).compute.delete_flavor(flavor_id)
+    with contextlib.suppress(Exception):
+        top.image.delete_image(image.id)
+
+
+def test_openstack_cli_zones_and_flavors(devcloud, gateway, image_and_flavor):
+    out = openstack_cli(devcloud, gateway, "availability", "zone", "list", "--compute",
+                        "-f", "value", "-c", "Zone Name")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["az1", "az2"]
+    _, flavor_id, name = image_and_flavor
+    out = openstack_cli(devcloud, gateway, "flavor", "show", name, "-f", "value", "-c", "id")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == flavor_id
+    out = openstack_cli(devcloud, gateway, "hypervisor", "list")
+    assert out.returncode != 0 and "does not support" in out.stderr + out.stdout
+
+
+def test_openstack_cli_servers_through_the_gateway(devcloud, gateway, image_and_flavor, conf):
+    image_id, flavor_id, _ = image_and_flavor
+    made = {}
+    try:
+        for zone, pod in (("az1", "RegionTwo"), ("az2", "RegionThree")):
+            out = openstack_cli(devcloud, gateway, "--os-compute-api-version", "2.37",
+                                "server", "create", "--availability-zone", zone,
+                                "--image", image_id, "--flavor", flavor_id, "--nic", "none",
+                                f"gw-{zone}", "-f", "json")
+            assert out.returncode == 0, out.stderr + gateway["log"].read_text()[-2000:]
+            made[pod] = json.loads(out.stdout)["id"]
+        # each server is in its pod, as the pod's own API says
+        for pod, server_id in made.items():
+            direct = devcloud.admin_connection(pod).compute.get(f"/servers/{server_id}")
+            assert direct.status_code == 200, (pod, direct.text)
+            (routing,) = routings.find(conf, top_id=server_id, resource_type="server")
+            assert pods.get(conf, routing["pod_id"])["pod_name"] == pod
+        out = openstack_cli(devcloud, gateway, "server", "list", "-f", "json")
+        assert out.returncode == 0, out.stderr
+        listed = {s["ID"] for s in json.loads(out.stdout)}
+        assert set(made.values()) <= listed
+        out = openstack_cli(devcloud, gateway, "server", "show", made["RegionThree"],
+                            "-f", "value", "-c", "name")
+        assert out.returncode == 0 and out.stdout.strip() == "gw-az2", out.stderr
+        # openstacksdk against the same endpoint: one page of one, then the next
+        sdk = openstack.connection.Connection(
+            session=devcloud.session(), region_name="RegionOne", identity_api_version="3",
+            compute_endpoint_override=gateway["compute"])
+        assert [z.name for z in sdk.compute.availability_zones()] == ["az1", "az2"]
+        first = sdk.compute.get("/servers?limit=1").json()
+        assert len(first["servers"]) == 1 and first["servers_links"]
+    finally:
+        for server_id in made.values():
+            openstack_cli(devcloud, gateway, "server", "delete", server_id)
+    for pod, server_id in made.items():
+        conn = devcloud.admin_connection(pod)
+        wait_for(lambda c=conn, s=server_id: c.compute.get(f"/servers/{s}").status_code == 404,
+                 timeout=60, what=f"server {server_id} gone from {pod}")
