@@ -8,6 +8,7 @@ from multisite.conf import (
     common,
     dashboard,
     database,
+    dr,
     engine,
     global_limit,
     health,
@@ -22,7 +23,7 @@ from multisite.conf import (
 CONF = cfg.CONF
 # Every option module, in the order the sample lists them (oslo-config-generator).
 MODULES = (api, common, global_limit, dashboard, database, engine, sync, health, identity,
-           keyagent, metrics, notifications, addresses, sync_policy)
+           keyagent, metrics, notifications, addresses, sync_policy, dr)
 
 for _module in MODULES:
     _module.register_opts(CONF)

@@ -21,6 +21,7 @@ them and RPC wake-ups (`Manager.wake`) make it claim at once.
 from multisite.clients import prober
 from multisite.engine import (
     address_audit,
+    dr,
     event_feed,
     identity,
     policy_audit,
@@ -70,4 +71,6 @@ KINDS = [
     policy_audit.KIND,
     # Fernet key rotations (durable) and the identity audit (docs/identity.md).
     *identity.KINDS,
+    # Disaster recovery: plan discovery and checkpoints, durable (docs/dr.md).
+    *dr.KINDS,
 ]

@@ -11,6 +11,7 @@ from multisite.api.policies import (
     inventory,
     key_rotations,
     metrics,
+    protection_plans,
     quota_classes,
     quota_settings,
     quotas,
@@ -30,4 +31,4 @@ def list_rules():
         regions.list_rules(), metrics.list_rules(),
         inventory.list_rules(), addresses.list_rules(), address_conflicts.list_rules(),
         sync_policies.list_rules(), identity_nodes.list_rules(), key_rotations.list_rules(),
-        sessions.list_rules()))
+        sessions.list_rules(), protection_plans.list_rules()))
