@@ -19,6 +19,7 @@ from schemathesis import checks
 
 from multisite.api import routes
 from multisite.api.schemas import address_conflicts as address_conflict_schemas
+from multisite.api.schemas import protection_plans as protection_plan_schemas
 from multisite.api.schemas import quota_classes as quota_class_schemas
 from multisite.api.schemas import quotas as quota_schemas
 from multisite.api.schemas import sessions as session_schemas
@@ -146,7 +147,9 @@ def test_document_request_schemas_are_the_code_schemas():
                        ("SyncJobCreate", sync_job_schemas.CREATE),
                        ("AddressConflictCheck", address_conflict_schemas.CHECK),
                        ("SessionCreate", session_schemas.CREATE),
-                       ("SyncPolicyCreate", sync_policy_schemas.CREATE)]:
+                       ("SyncPolicyCreate", sync_policy_schemas.CREATE),
+                       ("ProtectionPlanCreate", protection_plan_schemas.CREATE),
+                       ("CheckpointCreate", protection_plan_schemas.CHECKPOINT_CREATE)]:
         assert components[name] == json.loads(json.dumps(code)), name
 
 
