@@ -2,6 +2,7 @@
 
 from multisite.cli import (
     addresses,
+    dr,
     events,
     identity,
     inventory,
@@ -48,6 +49,14 @@ COMMANDS = {
     "identity node list": identity.ListNode,
     "identity node show": identity.ShowNode,
     "identity rotate": identity.Rotate,
+    "dr plan create": dr.CreatePlan,
+    "dr plan list": dr.ListPlans,
+    "dr plan show": dr.ShowPlan,
+    "dr plan discover": dr.DiscoverPlan,
+    "dr plan delete": dr.DeletePlan,
+    "dr checkpoint create": dr.CreateCheckpoint,
+    "dr checkpoint list": dr.ListCheckpoints,
+    "dr checkpoint show": dr.ShowCheckpoint,
 }
 
 

@@ -2,6 +2,7 @@
 
 from multisite.client import (
     addresses,
+    dr,
     events,
     http,
     identity,
@@ -33,6 +34,7 @@ class Client:
         self.addresses = addresses.AddressManager(self.http)
         self.sync_policies = sync_policies.SyncPolicyManager(self.http)
         self.identity = identity.IdentityManager(self.http)
+        self.dr = dr.DrManager(self.http)
 
     @property
     def project_id(self):

@@ -81,7 +81,7 @@ def test_plan_and_checkpoint_story(app, sites):
     status, body = call(app, "GET", f"/v2/checkpoints?plan_id={plan['id']}", project=PROJECT)
     assert [c["id"] for c in body["checkpoints"]] == [cp_id]
     assert call(app, "GET", f"/v2/checkpoints/{cp_id}", project=OTHER)[0] == 404
-    status, body = call(app, "GET", f"/v2/checkpoints?all_projects=true", project=OTHER,
+    status, body = call(app, "GET", "/v2/checkpoints?all_projects=true", project=OTHER,
                         roles="admin")
     assert status == 200 and cp_id in [c["id"] for c in body["checkpoints"]]
     status, body = call(app, "DELETE", f"/v2/protection-plans/{plan['id']}", project=PROJECT)

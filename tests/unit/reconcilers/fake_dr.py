@@ -48,7 +48,7 @@ class FakeSites:
 
     # -- building a VNF -------------------------------------------------------------------
     def add_server(self, region, name, *, boot_volume=True, data_volume=False, image=None,
-                   key_name="vnf-key", status="ACTIVE", ip=None):
+                   key_name="vnf-key", status="ACTIVE", ip=None, project=PROJECT):
         sid = str(uuid.uuid4())
         vols = []
         for bootable, wanted in ((True, boot_volume), (False, data_volume)):
@@ -76,7 +76,7 @@ class FakeSites:
             "fixed_ips": [{"subnet_id": "sub-1", "ip_address": ip or "10.60.0.10"}],
             "security_groups": ["sg-1"]}]
         self.servers[region][sid] = {
-            "id": sid, "name": name, "status": status, "project_id": PROJECT, "user_id": USER,
+            "id": sid, "name": name, "status": status, "project_id": project, "user_id": USER,
             "key_name": key_name,
             "flavor": {"name": "devcloud.tiny", "vcpus": 1, "ram": 64, "disk": 1,
                        "ephemeral": 0, "swap": 0, "extra_specs": {}},

@@ -7,9 +7,9 @@ import types
 
 import pytest
 
+from multisite.clients import errors as client_errors
 from multisite.engine import dr as dr_env
 from multisite.objects import checkpoints, protection_plans
-from multisite.clients import errors as client_errors
 from multisite.reconcilers import Key, PermanentError, TemporaryError
 from multisite.reconcilers.dr import checkpoint as cp_kind
 from multisite.reconcilers.dr import plan as plan_kind
