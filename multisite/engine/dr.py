@@ -39,6 +39,12 @@ class Store:
     def finish(self, checkpoint_id, *, ok, error=None):
         checkpoints.finish(self.conf, checkpoint_id, ok=ok, error=error)
 
+    def completed(self, plan_id):
+        return checkpoints.completed(self.conf, plan_id)
+
+    def remove(self, checkpoint_id):
+        checkpoints.remove(self.conf, checkpoint_id)
+
 
 class DrEnv:
     """Shared by every reconcile of the DR kinds in one engine."""

@@ -15,6 +15,10 @@
   region (the shared backup store holds the data), so that a restore needs nothing from the
   source region; the records are also kept in the checkpoint.
 * cleanup: the temporary snapshots are deleted.
+* retention: the plan's completed checkpoints beyond its `retention` are deleted (their
+  backups in both regions), oldest first, never one a kept checkpoint's chain needs; a chain
+  of incremental backups is at most `retention` long (then a full backup starts a new one),
+  so that old chains can go.
 
 The pure pieces (`next_action`, `pause_order`, `to_unpause`, `backup_requests`,
 `window_summary`) are tested as matrices; `reconcile` applies them through one client per
@@ -34,8 +38,8 @@ from multisite.reconcilers.dr import plan as plan_kind
 LOG = logging.getLogger(__name__)
 
 KIND = "dr_checkpoint"
-DISCOVER, WINDOW, BACKUP, EXPORT, CLEANUP, DONE = (
-    "discover", "window", "backup", "export", "cleanup", "done")
+DISCOVER, WINDOW, BACKUP, EXPORT, CLEANUP, RETENTION, DONE = (
+    "discover", "window", "backup", "export", "cleanup", "retention", "done")
 # the consistency methods that pause the servers around the snapshots
 PAUSING = ("pause",)
 
@@ -50,7 +54,7 @@ def next_action(checkpoint):
     if checkpoint["status"] in ("completed", "failed"):
         return None
     return {DISCOVER: "discover", WINDOW: "recover", BACKUP: "backup", EXPORT: "export",
-            CLEANUP: "cleanup"}.get(checkpoint["phase"])
+            CLEANUP: "cleanup", RETENTION: "retention"}.get(checkpoint["phase"])
 
 
 def pause_order(servers):
@@ -66,18 +70,48 @@ def to_unpause(servers, observed):
             if ours[sid].get("pause") in ("pausing", "paused") and observed.get(sid) == "PAUSED"]
 
 
-def backup_requests(volumes, parent_volumes):
+def backup_requests(volumes, parent_volumes, *, max_chain=None):
     """[(volume, incremental, parent backup id)] for volumes not backed up yet.
 
-    A volume the parent checkpoint backed up gets an incremental backup of that chain."""
-    parents = {v["id"]: v.get("backup_id") for v in parent_volumes or []}
+    A volume the parent checkpoint backed up gets an incremental backup of that chain,
+    unless the chain already holds `max_chain` backups (then a full one starts a new chain).
+    """
+    parents = {v["id"]: v for v in parent_volumes or []}
     out = []
     for volume in volumes:
         if volume.get("backup_id"):
             continue
-        parent = parents.get(volume["id"])
-        out.append((volume, bool(parent), parent))
+        parent = parents.get(volume["id"]) or {}
+        depth = parent.get("chain_length", 1)
+        if parent.get("backup_id") and (max_chain is None or depth < max_chain):
+            out.append((volume, True, parent["backup_id"]))
+        else:
+            out.append((volume, False, None))
     return out
+
+
+def chain_length(incremental, parent_volume):
+    """How many backups the volume's chain holds with this one."""
+    return (parent_volume or {}).get("chain_length", 1) + 1 if incremental else 1
+
+
+def expired(completed, retention):
+    """Checkpoints to delete, newest first: those beyond the newest `retention`, except any
+    that a kept checkpoint's chain of parents reaches (its backups are still needed).
+
+    completed: [{"id", "parent_id", "incremental": bool}] oldest first; a checkpoint whose
+    backups were all full does not need its parent.
+    """
+    keep = completed[-retention:] if retention else []
+    by_id = {c["id"]: c for c in completed}
+    needed = set()
+    for checkpoint in keep:
+        current = checkpoint
+        while current and current.get("incremental") and current.get("parent_id"):
+            needed.add(current["parent_id"])
+            current = by_id.get(current["parent_id"])
+    old = completed[:-retention] if retention else list(completed)
+    return [c["id"] for c in reversed(old) if c["id"] not in needed]
 
 
 def window_summary(opened, closed, snapshot_seconds):
@@ -284,12 +318,14 @@ def _backup(run):
     client = run.source
     parent = run.store.checkpoint(run.cp["parent_id"]) if run.cp["parent_id"] else None
     parent_volumes = (parent or {}).get("resources", {}).get("volumes", [])
-    for volume, incremental, parent_backup in backup_requests(run.resources["volumes"],
-                                                              parent_volumes):
+    parents = {v["id"]: v for v in parent_volumes}
+    for volume, incremental, parent_backup in backup_requests(
+            run.resources["volumes"], parent_volumes, max_chain=run.plan["retention"]):
         volume["backup_id"] = client.create_backup(
             volume["id"], snapshot_id=volume["snapshot_id"], incremental=incremental,
             name=f"ms-dr-{run.key.id[:8]}-{volume['id'][:8]}")
         volume["incremental"], volume["parent_backup_id"] = incremental, parent_backup
+        volume["chain_length"] = chain_length(incremental, parents.get(volume["id"]))
         volume["backup_started_at"] = now_iso()
         run.save()
     pending, failed = [], []
@@ -367,15 +403,40 @@ def _cleanup(run):
     if pending:
         run.save()
         return Outcome.requeue_after(run.shared.opts.poll_interval)
+    run.save(phase=RETENTION)
+    return None
+
+
+def _summary(checkpoint):
+    volumes = checkpoint["resources"].get("volumes", [])
+    return {"id": checkpoint["id"], "parent_id": checkpoint["parent_id"],
+            "incremental": any(v.get("incremental") for v in volumes)}
+
+
+def _retention(run):
+    """Delete the plan's checkpoints beyond its retention (this one counts as completed)."""
+    done = [c for c in run.store.completed(run.plan["id"]) if c["id"] != run.key.id]
+    chain = [_summary(c) for c in done] + [_summary(run.cp)]
+    deleted = []
+    for checkpoint_id in expired(chain, run.plan["retention"]):
+        old = next(c for c in done if c["id"] == checkpoint_id)
+        for volume in reversed(old["resources"].get("volumes", [])):
+            if volume.get("imported_backup_id"):
+                run.backup_region.delete_backup(volume["imported_backup_id"])
+            if volume.get("backup_id"):
+                run.source.delete_backup(volume["backup_id"])
+        run.store.remove(checkpoint_id)
+        deleted.append(checkpoint_id)
+    run.cp["resources"]["retention_deleted"] = deleted
     run.save(phase=DONE)
     run.store.finish(run.key.id, ok=True)
-    LOG.info("Checkpoint completed: checkpoint=%s plan=%s volumes=%d", run.key.id,
-             run.cp["plan_id"], len(run.resources["volumes"]))
+    LOG.info("Checkpoint completed: checkpoint=%s plan=%s volumes=%d expired=%s", run.key.id,
+             run.cp["plan_id"], len(run.resources["volumes"]), ",".join(deleted) or "-")
     return Outcome.done(result=run.key.id)
 
 
 ACTIONS = {"discover": _discover, "recover": _recover, "backup": _backup, "export": _export,
-           "cleanup": _cleanup}
+           "cleanup": _cleanup, "retention": _retention}
 
 
 def reconcile(key, env):

@@ -113,17 +113,37 @@ def test_pause_order_follows_groups_then_position():
     assert cp_kind.pause_order(shuffled) == ["a", "b", "c"]
 
 
-@pytest.mark.parametrize("volumes,parents,expect", [
-    ([{"id": "v1"}, {"id": "v2"}], None, [("v1", False, None), ("v2", False, None)]),
-    ([{"id": "v1"}, {"id": "v2"}], [{"id": "v1", "backup_id": "b1"}],
+@pytest.mark.parametrize("volumes,parents,max_chain,expect", [
+    ([{"id": "v1"}, {"id": "v2"}], None, None, [("v1", False, None), ("v2", False, None)]),
+    ([{"id": "v1"}, {"id": "v2"}], [{"id": "v1", "backup_id": "b1"}], None,
      [("v1", True, "b1"), ("v2", False, None)]),
-    ([{"id": "v1", "backup_id": "done"}, {"id": "v2"}], [{"id": "v2", "backup_id": "b2"}],
+    ([{"id": "v1", "backup_id": "done"}, {"id": "v2"}], [{"id": "v2", "backup_id": "b2"}], None,
      [("v2", True, "b2")]),
-    ([{"id": "v1"}], [{"id": "v1", "backup_id": None}], [("v1", False, None)]),
+    ([{"id": "v1"}], [{"id": "v1", "backup_id": None}], None, [("v1", False, None)]),
+    # the chain is as long as allowed: a full backup starts a new one
+    ([{"id": "v1"}], [{"id": "v1", "backup_id": "b1", "chain_length": 3}], 3,
+     [("v1", False, None)]),
+    ([{"id": "v1"}], [{"id": "v1", "backup_id": "b1", "chain_length": 2}], 3,
+     [("v1", True, "b1")]),
 ])
-def test_backup_requests(volumes, parents, expect):
-    got = cp_kind.backup_requests(volumes, parents)
+def test_backup_requests(volumes, parents, max_chain, expect):
+    got = cp_kind.backup_requests(volumes, parents, max_chain=max_chain)
     assert [(v["id"], inc, parent) for v, inc, parent in got] == expect
+
+
+def _c(cid, parent=None, inc=False):
+    return {"id": cid, "parent_id": parent, "incremental": inc}
+
+
+@pytest.mark.parametrize("completed,retention,expect", [
+    ([_c("a"), _c("b", "a", True), _c("c")], 2, []),              # b still needs a
+    ([_c("a"), _c("b", "a", True), _c("c"), _c("d", "c", True)], 2, ["b", "a"]),
+    ([_c("a"), _c("b", "a"), _c("c", "b")], 1, ["b", "a"]),        # full backups: no needs
+    ([_c("a"), _c("b", "a", True), _c("c", "b", True)], 1, []),   # one chain: all needed
+    ([_c("a")], 3, []),
+])
+def test_expired_never_breaks_a_kept_chain(completed, retention, expect):
+    assert cp_kind.expired(completed, retention) == expect
 
 
 @pytest.mark.parametrize("phase,status,expect", [
@@ -309,3 +329,19 @@ def test_unreachable_nova_while_unpausing_keeps_retrying(db, env, sites):
     env.shared._clients.clear()
     cp = _run(db, env, cp_id)
     assert set(sites.statuses(R1).values()) == {"ACTIVE"} and cp["status"] == "failed"
+
+
+def test_retention_deletes_the_oldest_chain_when_a_new_one_is_kept(db, env, sites):
+    plan = _ready_plan(db, env, retention=2)
+    done = [_run(db, env, checkpoints.create(db, plan["id"])["id"]) for _ in range(4)]
+    assert [c["status"] for c in done] == ["completed"] * 4
+    incremental = [all(v["incremental"] for v in c["resources"]["volumes"]) for c in done]
+    assert incremental == [False, True, False, True]      # chains of at most 2 backups
+    assert done[2]["resources"]["retention_deleted"] == []  # the 2nd still needs the 1st
+    assert done[3]["resources"]["retention_deleted"] == [done[1]["id"], done[0]["id"]]
+    kept = [c["id"] for c in checkpoints.completed(db, plan["id"])]
+    assert kept == [done[2]["id"], done[3]["id"]]
+    live = {v["backup_id"] for c in done[2:] for v in c["resources"]["volumes"]}
+    assert set(sites.backups[R1]) == live
+    assert set(sites.backups[R2]) == {v["imported_backup_id"] for c in done[2:]
+                                      for v in c["resources"]["volumes"]}
