@@ -21,6 +21,9 @@ DR_OPTS = [
     cfg.FloatOpt("lease", default=30.0, min=5.0,
                  help="Seconds an engine holds a checkpoint; another engine resumes it (and "
                       "unpauses its servers) after this long without a renewal."),
+    cfg.FloatOpt("schedule_interval", default=30.0, min=1.0,
+                 help="Seconds between two looks at the plans that have a schedule (a plan's "
+                      "checkpoint starts at most this late)."),
     cfg.FloatOpt("scan_interval", default=5.0, min=0.1,
                  help="Seconds between two scans for checkpoints and plans to work on."),
 ]

@@ -15,6 +15,7 @@ from multisite.engine import controller, leases
 from multisite.objects import checkpoints, protection_plans
 from multisite.reconcilers.dr import checkpoint as checkpoint_kind
 from multisite.reconcilers.dr import plan as plan_kind
+from multisite.reconcilers.dr import schedule as schedule_kind
 
 
 class Store:
@@ -44,6 +45,20 @@ class Store:
 
     def remove(self, checkpoint_id):
         checkpoints.remove(self.conf, checkpoint_id)
+
+    def scheduled(self):
+        return protection_plans.scheduled(self.conf)
+
+    def last_checkpoint_at(self, plan_id):
+        return checkpoints.last_started_at(self.conf, plan_id)
+
+    def start_checkpoint(self, plan_id):
+        """The new checkpoint's id, or None if the plan is busy or not ready."""
+        try:
+            return checkpoints.create(self.conf, plan_id)["id"]
+        except (protection_plans.PlanBusy, checkpoints.PlanNotReady,
+                protection_plans.PlanNotFound):
+            return None
 
 
 class DrEnv:
@@ -93,4 +108,9 @@ KINDS = [
                     env=lambda conf, engine_id: DrEnv(conf, engine_id),
                     leases=_leases(checkpoint_kind.KIND), retry=_retry,
                     workers=lambda conf: conf.dr.workers, conf_group="dr"),
+    controller.Kind(name=schedule_kind.KIND, reconciler=schedule_kind,
+                    env=lambda conf, engine_id: DrEnv(conf, engine_id),
+                    lister=lambda env: schedule_kind.keys(env),
+                    resync_interval=lambda conf: conf.dr.schedule_interval,
+                    conf_group="dr"),
 ]

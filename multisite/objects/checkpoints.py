@@ -116,6 +116,13 @@ def completed(conf, plan_id) -> list[dict]:
         return [_dict(r) for r in rows]
 
 
+def last_started_at(conf, plan_id):
+    """When the plan's newest checkpoint was created (None: never)."""
+    with db_api.session_scope(conf) as session:
+        return session.scalar(sa.select(sa.func.max(_CP.created_at)).where(
+            _CP.plan_id == plan_id))
+
+
 def save(conf, checkpoint_id, *, phase=None, status=None, resources=None, window=None,
          error=None) -> None:
     """Record progress (only the given fields) of a checkpoint still running."""

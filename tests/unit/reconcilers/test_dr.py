@@ -13,6 +13,7 @@ from multisite.objects import checkpoints, protection_plans
 from multisite.reconcilers import Key, PermanentError, TemporaryError
 from multisite.reconcilers.dr import checkpoint as cp_kind
 from multisite.reconcilers.dr import plan as plan_kind
+from multisite.reconcilers.dr import schedule as schedule_kind
 from tests.unit.reconcilers.fake_dr import PROJECT, USER, FakeSites
 
 R1, R2 = "RegionOne", "RegionTwo"
@@ -345,3 +346,29 @@ def test_retention_deletes_the_oldest_chain_when_a_new_one_is_kept(db, env, site
     assert set(sites.backups[R1]) == live
     assert set(sites.backups[R2]) == {v["imported_backup_id"] for c in done[2:]
                                       for v in c["resources"]["volumes"]}
+
+
+@pytest.mark.parametrize("last,now,expect", [
+    (None, 100, True), (0, 59, False), (0, 60, True), (30, 60, False), (0, 1000, True)])
+def test_schedule_due(last, now, expect):
+    import datetime
+
+    base = datetime.datetime(2026, 1, 1)
+
+    def at(seconds):
+        return None if seconds is None else base + datetime.timedelta(seconds=seconds)
+
+    assert schedule_kind.due(60, at(last), at(now)) is expect
+
+
+def test_scheduled_plan_gets_a_checkpoint_once_per_interval(db, env, sites):
+    plan = _ready_plan(db, env, schedule_interval=3600)
+    unscheduled = _ready_plan(db, env, name="other")
+    assert [k.id for k in schedule_kind.keys(env.shared)] == [plan["id"]]
+    key = Key(schedule_kind.KIND, plan["id"], R1)
+    first = schedule_kind.reconcile(key, env).result
+    assert first and checkpoints.get(db, first)["plan_id"] == plan["id"]
+    assert schedule_kind.reconcile(key, env).result is None      # not due again yet
+    assert _run(db, env, first)["status"] == "completed"
+    assert schedule_kind.reconcile(key, env).result is None
+    assert checkpoints.list_checkpoints(db, plan_id=unscheduled["id"])[0] == []
