@@ -319,15 +319,26 @@ def _backup(run):
     parent = run.store.checkpoint(run.cp["parent_id"]) if run.cp["parent_id"] else None
     parent_volumes = (parent or {}).get("resources", {}).get("volumes", [])
     parents = {v["id"]: v for v in parent_volumes}
-    for volume, incremental, parent_backup in backup_requests(
-            run.resources["volumes"], parent_volumes, max_chain=run.plan["retention"]):
-        volume["backup_id"] = client.create_backup(
+    requests = backup_requests(run.resources["volumes"], parent_volumes,
+                               max_chain=run.plan["retention"])
+
+    def start(request):
+        volume, incremental, parent_backup = request
+        backup_id = client.create_backup(
             volume["id"], snapshot_id=volume["snapshot_id"], incremental=incremental,
             name=f"ms-dr-{run.key.id[:8]}-{volume['id'][:8]}")
-        volume["incremental"], volume["parent_backup_id"] = incremental, parent_backup
-        volume["chain_length"] = chain_length(incremental, parents.get(volume["id"]))
-        volume["backup_started_at"] = now_iso()
+        volume.update(backup_id=backup_id, incremental=incremental,
+                      parent_backup_id=parent_backup, backup_started_at=now_iso(),
+                      chain_length=chain_length(incremental, parents.get(volume["id"])))
+
+    # every backup requested at once (Cinder's backup service runs them side by side)
+    futures = [run.shared.pool.submit(start, r) for r in requests]
+    errors = [f.exception() for f in futures]
+    if requests:
         run.save()
+    for error in errors:
+        if error is not None:
+            raise error
     pending, failed = [], []
     for volume in run.resources["volumes"]:
         backup = client.backup(volume["backup_id"])
