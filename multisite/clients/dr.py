@@ -128,6 +128,12 @@ class DrClient:
             raw = resp.json()["snapshot"]
         return {"id": raw["id"], "status": raw["status"], "created_at": raw.get("created_at")}
 
+    def find_snapshots(self, name):
+        """Ids of this project's snapshots named exactly `name` (a checkpoint's own names)."""
+        with session.translate(self.region, f"find snapshots named {name}"):
+            body = self._cinder.get(f"/snapshots?name={_q(name)}").json()
+        return [s["id"] for s in body["snapshots"] if s.get("name") == name]
+
     def delete_snapshot(self, snapshot_id):
         with session.translate(self.region, f"delete snapshot {snapshot_id}"):
             resp = self._cinder.delete(f"/snapshots/{_q(snapshot_id)}", raise_exc=False)
@@ -143,6 +149,12 @@ class DrClient:
                            "description": "Multisite DR checkpoint"}}
         with session.translate(self.region, f"back up snapshot {snapshot_id}"):
             return self._cinder.post("/backups", json=body).json()["backup"]["id"]
+
+    def find_backups(self, name):
+        """Ids of this project's backups named exactly `name`."""
+        with session.translate(self.region, f"find backups named {name}"):
+            body = self._cinder.get(f"/backups?name={_q(name)}").json()
+        return [b["id"] for b in body["backups"] if b.get("name") == name]
 
     def backup(self, backup_id):
         """{"id", "status", "is_incremental", "parent_id", "size", "fail_reason"}; None if gone."""

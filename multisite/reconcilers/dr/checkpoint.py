@@ -120,6 +120,12 @@ def window_summary(opened, closed, snapshot_seconds):
     return {"seconds": round(closed - opened, 3), "slowest_snapshot_seconds": round(slowest, 3)}
 
 
+def copy_name(checkpoint_id, volume_id):
+    """The name of a checkpoint's snapshot and backup of one volume: how a resumed job finds
+    what a dead engine created but had not recorded yet."""
+    return f"ms-dr-{checkpoint_id}-{volume_id}"
+
+
 # -- applying -----------------------------------------------------------------------------
 class _Run:
     """One reconcile of one checkpoint: its row, the plan, the clients, and save()."""
@@ -196,7 +202,8 @@ def _snapshots(run, client):
 
     def one(volume):
         started = time.monotonic()
-        snapshot_id = client.create_snapshot(volume["id"], name=f"ms-dr-{run.key.id[:8]}")
+        snapshot_id = client.create_snapshot(volume["id"], name=copy_name(run.key.id,
+                                                                          volume["id"]))
         volume["snapshot_id"] = snapshot_id
         try:
             _wait_status(lambda: (client.snapshot(snapshot_id) or {}).get("status"),
@@ -220,14 +227,20 @@ def _snapshot_error(run):
         f"volume {v['id']} of server {v['server']} ({v.get('error')})" for v in failed)
 
 
-def _abandon_snapshots(run, client):
+def _abandon_snapshots(run, client, *, search=False):
+    """Delete the window's snapshots; search=True also finds by name those a dead engine
+    created without recording them."""
     for volume in run.resources["volumes"]:
-        if volume.get("snapshot_id"):
-            try:
-                client.delete_snapshot(volume["snapshot_id"])
-            except client_errors.RegionError as exc:
-                LOG.warning("Checkpoint snapshot not deleted: checkpoint=%s snapshot=%s "
-                            "error=%s", run.key.id, volume["snapshot_id"], exc)
+        found = [volume["snapshot_id"]] if volume.get("snapshot_id") else []
+        try:
+            if search:
+                found = sorted(set(found) | set(client.find_snapshots(
+                    copy_name(run.key.id, volume["id"]))))
+            for snapshot_id in found:
+                client.delete_snapshot(snapshot_id)
+        except client_errors.RegionError as exc:
+            LOG.warning("Checkpoint snapshot not deleted: checkpoint=%s volume=%s error=%s",
+                        run.key.id, volume["id"], exc)
 
 
 def _unpause(run, client, servers):
@@ -305,7 +318,7 @@ def _recover(run):
         run.save()
         raise TemporaryError("servers still paused after an interrupted window",
                              delay=run.shared.opts.poll_interval)
-    _abandon_snapshots(run, client)
+    _abandon_snapshots(run, client, search=True)
     window = dict(run.cp.get("window") or {}, recovered_at=now_iso(), interrupted=True)
     run.save(window=window)
     LOG.warning("Checkpoint window recovered: checkpoint=%s unpaused=%s", run.key.id,
@@ -324,9 +337,12 @@ def _backup(run):
 
     def start(request):
         volume, incremental, parent_backup = request
-        backup_id = client.create_backup(
+        name = copy_name(run.key.id, volume["id"])
+        # a backup a dead engine requested but did not record is adopted, not made twice
+        found = client.find_backups(name)
+        backup_id = found[0] if found else client.create_backup(
             volume["id"], snapshot_id=volume["snapshot_id"], incremental=incremental,
-            name=f"ms-dr-{run.key.id[:8]}-{volume['id'][:8]}")
+            name=name)
         volume.update(backup_id=backup_id, incremental=incremental,
                       parent_backup_id=parent_backup, backup_started_at=now_iso(),
                       chain_length=chain_length(incremental, parents.get(volume["id"])))

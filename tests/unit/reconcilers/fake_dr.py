@@ -147,13 +147,24 @@ class FakeClient:
         sid = str(uuid.uuid4())
         status = "error" if volume_id in self.sites.fail_snapshot_of else "available"
         self.sites.snapshots[self.region][sid] = {"id": sid, "volume_id": volume_id,
-                                                  "status": status, "created_at": "now"}
+                                                  "status": status, "created_at": "now",
+                                                  "name": name}
         return sid
 
     def snapshot(self, snapshot_id):
         self._check()
         found = self.sites.snapshots[self.region].get(snapshot_id)
         return None if found is None else {k: found[k] for k in ("id", "status", "created_at")}
+
+    def find_snapshots(self, name):
+        self._check()
+        return [s["id"] for s in self.sites.snapshots[self.region].values()
+                if s.get("name") == name]
+
+    def find_backups(self, name):
+        self._check()
+        return [b["id"] for b in self.sites.backups[self.region].values()
+                if b.get("name") == name]
 
     def delete_snapshot(self, snapshot_id):
         self._check()

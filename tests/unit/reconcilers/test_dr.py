@@ -14,7 +14,7 @@ from multisite.reconcilers import Key, PermanentError, TemporaryError
 from multisite.reconcilers.dr import checkpoint as cp_kind
 from multisite.reconcilers.dr import plan as plan_kind
 from multisite.reconcilers.dr import schedule as schedule_kind
-from tests.unit.reconcilers.fake_dr import PROJECT, USER, FakeSites
+from tests.unit.reconcilers.fake_dr import PROJECT, USER, FakeClient, FakeSites
 
 R1, R2 = "RegionOne", "RegionTwo"
 
@@ -372,3 +372,53 @@ def test_scheduled_plan_gets_a_checkpoint_once_per_interval(db, env, sites):
     assert _run(db, env, first)["status"] == "completed"
     assert schedule_kind.reconcile(key, env).result is None
     assert checkpoints.list_checkpoints(db, plan_id=unscheduled["id"])[0] == []
+
+
+def test_a_backup_requested_but_not_recorded_is_adopted_on_resume(db, env, sites):
+    plan = _ready_plan(db, env)
+    cp_id = checkpoints.create(db, plan["id"])["id"]
+    real = FakeClient.create_backup
+    calls = []
+
+    def dies_after_the_first(self, volume_id, **kw):
+        calls.append(volume_id)
+        backup_id = real(self, volume_id, **kw)
+        if len(calls) == 1:
+            raise Killed()          # Cinder has it; the engine dies before recording it
+        return backup_id
+
+    FakeClient.create_backup = dies_after_the_first
+    try:
+        with pytest.raises(Killed):
+            cp_kind.reconcile(Key(cp_kind.KIND, cp_id, R1), env)
+    finally:
+        FakeClient.create_backup = real
+    assert checkpoints.get(db, cp_id)["phase"] == "backup"
+    cp = _run(db, env, cp_id)
+    assert cp["status"] == "completed", cp["error"]
+    assert len(sites.backups[R1]) == 5          # one per volume: the orphan was adopted
+    assert {v["backup_id"] for v in cp["resources"]["volumes"]} == set(sites.backups[R1])
+
+
+def test_recovery_deletes_snapshots_the_dead_engine_did_not_record(db, env, sites):
+    plan = _ready_plan(db, env)
+    cp_id = checkpoints.create(db, plan["id"])["id"]
+    made = []
+    real = FakeClient.create_snapshot
+
+    def create_then_die(self, volume_id, *, name):
+        made.append(real(self, volume_id, name=name))
+        sites.down.add(R1)
+        raise Killed()
+
+    FakeClient.create_snapshot = create_then_die
+    try:
+        with pytest.raises(Killed):
+            cp_kind.reconcile(Key(cp_kind.KIND, cp_id, R1), env)
+    finally:
+        FakeClient.create_snapshot = real
+    sites.down.clear()
+    assert len(sites.snapshots[R1]) == len(made) >= 1
+    cp = _run(db, env, cp_id)
+    assert cp["status"] == "failed" and sites.snapshots[R1] == {}
+    assert set(sites.statuses(R1).values()) == {"ACTIVE"}
