@@ -2,6 +2,7 @@
 
 from multisite.cli import (
     addresses,
+    dr,
     events,
     identity,
     images,
@@ -72,6 +73,14 @@ COMMANDS = {
     "job show": pods.ShowJob,
     "job redo": pods.RedoJob,
     "job delete": pods.DeleteJob,
+    "dr plan create": dr.CreatePlan,
+    "dr plan list": dr.ListPlans,
+    "dr plan show": dr.ShowPlan,
+    "dr plan discover": dr.DiscoverPlan,
+    "dr plan delete": dr.DeletePlan,
+    "dr checkpoint create": dr.CreateCheckpoint,
+    "dr checkpoint list": dr.ListCheckpoints,
+    "dr checkpoint show": dr.ShowCheckpoint,
 }
 
 

@@ -2,6 +2,7 @@
 
 from multisite.client import (
     addresses,
+    dr,
     events,
     http,
     identity,
@@ -39,6 +40,7 @@ class Client:
         self.pods = pods.PodManager(self.http)
         self.routings = pods.RoutingManager(self.http)
         self.jobs = pods.JobManager(self.http)
+        self.dr = dr.DrManager(self.http)
 
     @property
     def project_id(self):

@@ -8,6 +8,7 @@ from multisite.conf import (
     common,
     dashboard,
     database,
+    dr,
     engine,
     gateway,
     global_limit,
@@ -24,7 +25,8 @@ from multisite.conf import (
 CONF = cfg.CONF
 # Every option module, in the order the sample lists them (oslo-config-generator).
 MODULES = (api, common, global_limit, dashboard, database, engine, sync, health, identity,
-           keyagent, metrics, notifications, addresses, sync_policy, images, gateway)
+           keyagent, metrics, notifications, addresses, sync_policy, images, gateway,
+           dr)
 
 for _module in MODULES:
     _module.register_opts(CONF)

@@ -531,3 +531,63 @@ class AsyncJob(Base):
     timestamp: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
                                                          default=utcnow, index=True)
     updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ProtectionPlan(Base):
+    """A VNF protected for disaster recovery: ordered server groups in a source region,
+    what they need (discovered by the engine) and the backup region (0013)."""
+
+    __tablename__ = "dr_protection_plans"
+    __table_args__ = (Index("ix_dr_protection_plans_project_id", "project_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    source_region: Mapped[str] = mapped_column(String(255), nullable=False)
+    backup_region: Mapped[str] = mapped_column(String(255), nullable=False)
+    # JSON list of lists of server names/ids: the quiesce (pause) order
+    groups: Mapped[str] = mapped_column(Text, nullable=False)
+    method: Mapped[str] = mapped_column(String(16), nullable=False)
+    retention: Mapped[int] = mapped_column(Integer, nullable=False)
+    # seconds between scheduled checkpoints; NULL: on request only
+    schedule_interval: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # discovering | ready | invalid
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    # JSON: what discovery found (servers, volumes, ports, networks, ...)
+    resources: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # JSON list of {"resource", "reason"}: what cannot be protected and why
+    problems: Mapped[str | None] = mapped_column(Text, nullable=True)
+    discovered_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
+                                                          default=utcnow)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Checkpoint(Base):
+    """One consistent copy of a protection plan's volumes, kept in the backup region (0013)."""
+
+    __tablename__ = "dr_checkpoints"
+    __table_args__ = (Index("ix_dr_checkpoints_plan_id", "plan_id", "created_at"),
+                      Index("ix_dr_checkpoints_project_id", "project_id", "id"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    method: Mapped[str] = mapped_column(String(16), nullable=False)
+    # pending | running | completed | failed | deleting
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    phase: Mapped[str] = mapped_column(String(16), nullable=False)
+    # the previous completed checkpoint whose backups are the incremental parents
+    parent_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # 1 while it runs, NULL after: one checkpoint of a plan at a time
+    active_plan_id: Mapped[str | None] = mapped_column(String(36), nullable=True, unique=True)
+    # JSON: per-server and per-volume status, ids, timings
+    resources: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # JSON: the quiesce window (opened_at, closed_at, seconds, slowest snapshot)
+    quiesce_window: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
+                                                          default=utcnow)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -22,6 +22,7 @@ from multisite.clients import gateway as gateway_client
 from multisite.clients import prober
 from multisite.engine import (
     address_audit,
+    dr,
     event_feed,
     identity,
     images,
@@ -81,4 +82,6 @@ KINDS = [
          lister=gateway_routing.keys,
          resync_interval=lambda conf: conf.gateway.adopt_interval,
          workers=lambda conf: 2, conf_group="gateway"),
+    # Disaster recovery: plan discovery and checkpoints, durable (docs/dr.md).
+    *dr.KINDS,
 ]

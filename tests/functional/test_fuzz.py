@@ -20,6 +20,7 @@ from schemathesis import checks
 from multisite.api import routes
 from multisite.api.schemas import address_conflicts as address_conflict_schemas
 from multisite.api.schemas import images as image_schemas
+from multisite.api.schemas import protection_plans as protection_plan_schemas
 from multisite.api.schemas import quota_classes as quota_class_schemas
 from multisite.api.schemas import quotas as quota_schemas
 from multisite.api.schemas import sessions as session_schemas
@@ -159,7 +160,9 @@ def test_document_request_schemas_are_the_code_schemas():
                        ("ImageDistributionSet", image_schemas.SET),
                        ("ImageEnsure", image_schemas.ENSURE),
                        ("ImageRolloutCreate", image_schemas.ROLLOUT),
-                       ("ImageRolloutAction", image_schemas.ACTION)]:
+                       ("ImageRolloutAction", image_schemas.ACTION),
+                       ("ProtectionPlanCreate", protection_plan_schemas.CREATE),
+                       ("CheckpointCreate", protection_plan_schemas.CHECKPOINT_CREATE)]:
         assert components[name] == json.loads(json.dumps(code)), name
 
 

@@ -121,6 +121,7 @@ COVERED_ELSEWHERE = {
     "multisite.api.handlers.sync_jobs": "tests/functional/test_sync_jobs_api.py",
     "multisite.api.handlers.sync_policies": "tests/functional/test_sync_policies_api.py",
     "multisite.api.handlers.images": "tests/functional/test_images_api.py",
+    "multisite.api.handlers.protection_plans": "tests/functional/test_protection_plans_api.py",
     "multisite.api.handlers.sessions": "tests/functional/test_dashboard.py and "
                                        "tests/integration/test_dashboard_sessions.py",
     "multisite.api.handlers.pods": "tests/functional/test_pods_api.py",

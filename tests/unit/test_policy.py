@@ -15,6 +15,7 @@ from multisite.api.policies import (
     key_rotations,
     metrics,
     pods,
+    protection_plans,
     quota_classes,
     quota_settings,
     quotas,
@@ -33,7 +34,9 @@ READS = [quotas.DEFAULTS, quotas.SHOW, quotas.DETAIL, sync_status.SHOW, quota_cl
          quota_settings.SHOW, sync_jobs.LIST, sync_jobs.SHOW,
          events.LIST, events.SHOW, regions.LIST, regions.SHOW, inventory.LIST,
          addresses.LIST, addresses.SHOW, address_conflicts.LIST, address_conflicts.SHOW,
-         address_conflicts.CHECK, sync_policies.LIST, sync_policies.SHOW]
+         address_conflicts.CHECK, sync_policies.LIST, sync_policies.SHOW,
+         protection_plans.LIST, protection_plans.SHOW, protection_plans.CHECKPOINT_LIST,
+         protection_plans.CHECKPOINT_SHOW]
 # admin only (the name says "writes": what only an admin may do, reads of all projects too)
 WRITES = [quotas.UPDATE, quotas.DELETE, quotas.SYNC, quota_classes.UPDATE,
           quota_classes.DELETE, quota_settings.UPDATE, sync_jobs.CREATE_FLAVOR,
@@ -41,12 +44,15 @@ WRITES = [quotas.UPDATE, quotas.DELETE, quotas.SYNC, quota_classes.UPDATE,
           sync_jobs.LIST_ALL_PROJECTS, events.LIST_ALL_PROJECTS, regions.CAPACITY,
           metrics.SHOW, addresses.LIST_ALL_PROJECTS, address_conflicts.LIST_ALL_PROJECTS,
           sync_policies.LIST_ALL_PROJECTS, identity_nodes.LIST, identity_nodes.SHOW,
-          key_rotations.CREATE, key_rotations.LIST, key_rotations.SHOW]
+          key_rotations.CREATE, key_rotations.LIST, key_rotations.SHOW,
+          protection_plans.LIST_ALL_PROJECTS]
 # the big region's pods, routings and jobs: admin only (Tricircle's admin API)
 WRITES += [rule.name for module in (pods, routings, jobs) for rule in module.list_rules()]
 # what a member (not a reader) of the project may do besides an admin
 MEMBER_WRITES = [sync_jobs.CREATE, sync_jobs.DELETE, sync_policies.CREATE,
-                 sync_policies.DELETE, sync_policies.AUDIT]
+                 sync_policies.DELETE, sync_policies.AUDIT, protection_plans.CREATE,
+                 protection_plans.DELETE, protection_plans.DISCOVER,
+                 protection_plans.CHECKPOINT_CREATE]
 # one's own dashboard session: any authenticated caller
 ANY_CALLER = [sessions.SHOW, sessions.DELETE]
 

@@ -14,6 +14,7 @@ from multisite.api.policies import (
     key_rotations,
     metrics,
     pods,
+    protection_plans,
     quota_classes,
     quota_settings,
     quotas,
@@ -35,4 +36,5 @@ def list_rules():
         inventory.list_rules(), addresses.list_rules(), address_conflicts.list_rules(),
         sync_policies.list_rules(), identity_nodes.list_rules(), key_rotations.list_rules(),
         sessions.list_rules(), images.list_rules(), pods.list_rules(),
-        routings.list_rules(), jobs.list_rules()))
+        routings.list_rules(), jobs.list_rules(),
+        protection_plans.list_rules()))

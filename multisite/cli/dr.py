@@ -1,0 +1,242 @@
+"""multisite dr plan create|list|show|delete|discover, dr checkpoint create|list|show
+(/v2/protection-plans, /v2/checkpoints; docs/dr.md)."""
+
+import time
+
+from multisite.cli import common
+from multisite.client import dr as dr_api
+
+PLAN_COLUMNS = ("ID", "NAME", "SOURCE", "BACKUP", "METHOD", "GROUPS", "STATUS", "PROBLEMS")
+CHECKPOINT_COLUMNS = ("ID", "PLAN", "STATUS", "PHASE", "WINDOW_S", "SLOWEST_SNAPSHOT_S",
+                      "CREATED_AT", "ERROR")
+RESOURCE_COLUMNS = ("RESOURCE", "NAME", "STATUS", "DETAIL")
+
+
+def _groups(plan):
+    return " | ".join(",".join(g) for g in plan["groups"])
+
+
+def _plan_row(plan):
+    return (plan["id"], plan["name"], plan["source_region"], plan["backup_region"],
+            plan["method"], _groups(plan), plan["status"], len(plan.get("problems") or []))
+
+
+def _checkpoint_row(cp):
+    window = cp.get("window") or {}
+    return (cp["id"], cp["plan_id"], cp["status"], cp["phase"], window.get("seconds"),
+            window.get("slowest_snapshot_seconds"), cp.get("created_at"), cp.get("error"))
+
+
+def resource_rows(cp):
+    """One line per server and per volume of a checkpoint (pure)."""
+    rows = []
+    for server in (cp.get("resources") or {}).get("servers", []):
+        detail = " ".join(f"{k}={server[k]}" for k in ("paused_at", "unpaused_at", "error")
+                          if server.get(k))
+        rows.append(("server", server["name"], server.get("pause") or "-", detail))
+    for volume in (cp.get("resources") or {}).get("volumes", []):
+        detail = " ".join(f"{k}={volume[k]}" for k in (
+            "snapshot_seconds", "backup_id", "incremental", "imported_backup_id", "error")
+            if volume.get(k) not in (None, ""))
+        rows.append(("volume", f"{volume.get('server')}:{volume.get('device')}",
+                     volume.get("status"), detail))
+    return rows
+
+
+def parse_group(text):
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise common.CommandError(f"empty --group {text!r}")
+    return names
+
+
+class CreatePlan(common.Lister):
+    """Protect a VNF: ordered server groups in a source region, copied to a backup region."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("name", metavar="<name>")
+        parser.add_argument("--source", required=True, metavar="<region>",
+                            help="Region the VNF runs in")
+        parser.add_argument("--backup", required=True, metavar="<region>",
+                            help="Region that receives the backups and is restored into")
+        parser.add_argument("--group", dest="groups", action="append", required=True,
+                            metavar="<server>[,<server>...]",
+                            help="Servers (names or ids) paused together; repeat, in pause "
+                                 "order (e.g. --group db-1,db-2 --group app-1)")
+        parser.add_argument("--method", choices=dr_api.METHODS, default=None,
+                            help="Consistency method (default pause)")
+        parser.add_argument("--retention", type=int, metavar="<n>",
+                            help="Completed checkpoints kept (default 3)")
+        parser.add_argument("--schedule", type=int, metavar="<seconds>",
+                            help="Take a checkpoint every <seconds> (at least 60)")
+        parser.add_argument("--wait", action="store_true",
+                            help="Wait for the discovery and show its problems")
+        return parser
+
+    def take_action(self, parsed_args):
+        api = common.client(self.app).dr
+        plan = api.create_plan(
+            name=parsed_args.name, source_region=parsed_args.source,
+            backup_region=parsed_args.backup,
+            groups=[parse_group(g) for g in parsed_args.groups], method=parsed_args.method,
+            retention=parsed_args.retention, schedule_interval=parsed_args.schedule)
+        if parsed_args.wait:
+            while plan["status"] == "discovering":
+                time.sleep(1)
+                plan = api.get_plan(plan["id"])
+            for item in plan.get("problems") or []:
+                self.app.stderr.write(f"cannot protect {item['resource']}: {item['reason']}\n")
+        return PLAN_COLUMNS, [_plan_row(plan)]
+
+
+class ListPlans(common.Lister):
+    """List the protection plans of your project (all projects with --all-projects, admin)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("--all-projects", action="store_true")
+        parser.add_argument("--limit", type=int, metavar="<n>")
+        parser.add_argument("--marker", metavar="<plan-id>")
+        return parser
+
+    def take_action(self, parsed_args):
+        found = common.client(self.app).dr.list_plans(
+            all_projects=parsed_args.all_projects, limit=parsed_args.limit,
+            marker=parsed_args.marker)
+        return PLAN_COLUMNS, [_plan_row(p) for p in found]
+
+
+class _OnePlan(common.Lister):
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("plan_id", metavar="<plan-id>")
+        return parser
+
+
+def plan_table(plan):
+    """What the plan protects, one line per resource, then every problem."""
+    rows = []
+    found = plan.get("resources") or {}
+    for server in found.get("servers", []):
+        ips = ",".join(ip["ip_address"] for port in server.get("ports", [])
+                       for ip in port.get("fixed_ips", []))
+        rows.append(("server", server["name"], f"group {server['group']}",
+                     f"volumes={len(server.get('volumes', []))} ips={ips}"))
+    for volume in found.get("volumes", []):
+        rows.append(("volume", volume["id"], volume["status"],
+                     f"bootable={volume['bootable']} size={volume['size']}"))
+    for kind in ("keypairs", "networks", "security_groups"):
+        for item in found.get(kind, []):
+            rows.append((kind[:-1], item["name"], "-", ""))
+    for item in plan.get("problems") or []:
+        rows.append(("problem", item["resource"], "unprotectable", item["reason"]))
+    if not rows:
+        rows.append(("plan", plan["name"], plan["status"], ""))
+    return RESOURCE_COLUMNS, rows
+
+
+class ShowPlan(_OnePlan):
+    """Show what a plan protects and what it cannot protect (and why)."""
+
+    def take_action(self, parsed_args):
+        return plan_table(common.client(self.app).dr.get_plan(parsed_args.plan_id))
+
+
+class DiscoverPlan(_OnePlan):
+    """Discover a plan's servers again (after adding volumes or servers)."""
+
+    def take_action(self, parsed_args):
+        return PLAN_COLUMNS, [_plan_row(common.client(self.app).dr.discover_plan(
+            parsed_args.plan_id))]
+
+
+class DeletePlan(common.Command):
+    """Delete a protection plan (the backups in the regions stay)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("plan_id", metavar="<plan-id>")
+        return parser
+
+    def take_action(self, parsed_args):
+        common.client(self.app).dr.delete_plan(parsed_args.plan_id)
+        self.app.stdout.write(f"Protection plan {parsed_args.plan_id} deleted.\n")
+
+
+class CreateCheckpoint(common.Lister):
+    """Take a checkpoint of a plan (pauses its servers in group order for the snapshots)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("plan_id", metavar="<plan-id>")
+        parser.add_argument("--wait", action="store_true",
+                            help="Follow it to the end, printing each resource's progress")
+        parser.add_argument("--timeout", type=float, default=3600.0, metavar="<seconds>")
+        return parser
+
+    def take_action(self, parsed_args):
+        api = common.client(self.app).dr
+        cp = api.create_checkpoint(parsed_args.plan_id)
+        if not parsed_args.wait:
+            return CHECKPOINT_COLUMNS, [_checkpoint_row(cp)]
+        cp = follow(api, cp["id"], out=self.app.stderr, timeout=parsed_args.timeout)
+        if cp["status"] != "completed":
+            raise common.CommandError(f"Checkpoint {cp['id']} failed: {cp.get('error')}")
+        return RESOURCE_COLUMNS, resource_rows(cp)
+
+
+def follow(api, checkpoint_id, *, out, timeout, interval=1.0, clock=time.monotonic,
+           sleep=time.sleep):
+    """Poll a checkpoint until it ends; a line to `out` whenever a resource changes."""
+    started, shown = clock(), {}
+    while True:
+        cp = api.get_checkpoint(checkpoint_id)
+        for row in resource_rows(cp):
+            key = row[:2]
+            if shown.get(key) != row[2]:
+                shown[key] = row[2]
+                out.write(f"[{clock() - started:6.1f}s] {cp['phase']}: {row[0]} {row[1]} "
+                          f"{row[2]}\n")
+        if cp["status"] in dr_api.FINISHED:
+            return cp
+        if clock() - started > timeout:
+            raise common.CommandError(f"Checkpoint {checkpoint_id} still {cp['status']} "
+                                      f"after {timeout:.0f} s")
+        sleep(interval)
+
+
+class ListCheckpoints(common.Lister):
+    """List checkpoints (of one plan with --plan)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("--plan", dest="plan_id", metavar="<plan-id>")
+        parser.add_argument("--all-projects", action="store_true")
+        parser.add_argument("--limit", type=int, metavar="<n>")
+        parser.add_argument("--marker", metavar="<checkpoint-id>")
+        return parser
+
+    def take_action(self, parsed_args):
+        found = common.client(self.app).dr.list_checkpoints(
+            plan_id=parsed_args.plan_id, all_projects=parsed_args.all_projects,
+            limit=parsed_args.limit, marker=parsed_args.marker)
+        return CHECKPOINT_COLUMNS, [_checkpoint_row(c) for c in found]
+
+
+class ShowCheckpoint(common.Lister):
+    """Show a checkpoint: each server's pause and each volume's snapshot/backup/export."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("checkpoint_id", metavar="<checkpoint-id>")
+        return parser
+
+    def take_action(self, parsed_args):
+        cp = common.client(self.app).dr.get_checkpoint(parsed_args.checkpoint_id)
+        window = cp.get("window") or {}
+        rows = [("checkpoint", cp["id"], cp["status"],
+                 f"phase={cp['phase']} window_s={window.get('seconds')} "
+                 f"slowest_snapshot_s={window.get('slowest_snapshot_seconds')}"
+                 + (f" error={cp['error']}" if cp.get("error") else ""))]
+        return RESOURCE_COLUMNS, rows + resource_rows(cp)

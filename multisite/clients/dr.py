@@ -1,0 +1,219 @@
+"""Nova, Cinder and Neutron in one region, for disaster recovery: what a protection plan
+discovers (servers, their volumes, ports, networks, security groups, keypairs, flavors) and
+what a checkpoint does (pause/unpause, snapshots, backups, backup record export/import).
+
+Service credentials (admin): servers are looked up in the plan's project; the snapshots and
+backups a checkpoint makes belong to the service's project, so that the tenant cannot delete
+the copies its recovery depends on.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib import parse
+
+from multisite.clients import session
+
+# 2.47: the server's flavor is embedded (name, vcpus, ram, disk, extra specs);
+# 2.10 is enough for another user's keypair, 2.47 includes it.
+COMPUTE_MICROVERSION = "2.47"
+# 3.47: backup from a snapshot with incremental; 3.0 is enough for the rest
+VOLUME_MICROVERSION = "3.47"
+UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+                  r"[0-9a-fA-F]{12}$")
+
+
+def _q(value):
+    return parse.quote(str(value), safe="")
+
+
+def normalize_server(raw):
+    flavor = raw.get("flavor") or {}
+    image = raw.get("image")
+    return {
+        "id": raw["id"], "name": raw["name"], "status": raw["status"],
+        "project_id": raw.get("tenant_id"), "user_id": raw.get("user_id"),
+        "key_name": raw.get("key_name"),
+        "flavor": {"name": flavor.get("original_name"), "vcpus": flavor.get("vcpus"),
+                   "ram": flavor.get("ram"), "disk": flavor.get("disk"),
+                   "ephemeral": flavor.get("ephemeral", 0), "swap": flavor.get("swap", 0),
+                   "extra_specs": flavor.get("extra_specs") or {}},
+        # "" (or absent) for a server booted from a volume
+        "image_id": image.get("id") if isinstance(image, dict) else None,
+        "volumes": [v["id"] for v in raw.get("os-extended-volumes:volumes_attached", [])],
+        "metadata": raw.get("metadata") or {},
+    }
+
+
+def normalize_volume(raw):
+    attachments = raw.get("attachments") or []
+    return {"id": raw["id"], "name": raw.get("name"), "status": raw["status"],
+            "size": raw["size"], "bootable": str(raw.get("bootable")).lower() == "true",
+            "volume_type": raw.get("volume_type"), "multiattach": raw.get("multiattach", False),
+            "device": attachments[0].get("device") if attachments else None,
+            "server_id": attachments[0].get("server_id") if attachments else None,
+            "image_metadata": raw.get("volume_image_metadata") or {}}
+
+
+class DrClient:
+    """One region's compute, volume and network calls that protection and recovery need."""
+
+    def __init__(self, conf, region):
+        self.region = region
+        self._nova = session.adapter(conf, "compute", region, microversion=COMPUTE_MICROVERSION)
+        self._cinder = session.adapter(conf, "block-storage", region,
+                                       microversion=VOLUME_MICROVERSION)
+        self._neutron = session.adapter(conf, "network", region)
+
+    # -- compute -------------------------------------------------------------------------
+    def find_servers(self, project_id, ref):
+        """Servers of the project whose id or exact name is `ref` (0, 1 or more)."""
+        with session.translate(self.region, f"find server {ref}"):
+            if UUID.match(ref):
+                resp = self._nova.get(f"/servers/{_q(ref)}", raise_exc=False)
+                if resp.status_code == 200:
+                    raw = resp.json()["server"]
+                    return [normalize_server(raw)] if raw.get("tenant_id") == project_id else []
+            name = "^" + re.escape(ref) + "$"
+            body = self._nova.get(f"/servers/detail?all_tenants=1&project_id={_q(project_id)}"
+                                  f"&name={_q(name)}").json()
+        return [normalize_server(s) for s in body["servers"] if s["name"] == ref]
+
+    def server(self, server_id):
+        with session.translate(self.region, f"get server {server_id}"):
+            return normalize_server(self._nova.get(f"/servers/{_q(server_id)}").json()["server"])
+
+    def _action(self, server_id, action, what):
+        with session.translate(self.region, f"{what} server {server_id}"):
+            self._nova.post(f"/servers/{_q(server_id)}/action", json={action: None})
+
+    def pause(self, server_id):
+        self._action(server_id, "pause", "pause")
+
+    def unpause(self, server_id):
+        self._action(server_id, "unpause", "unpause")
+
+    def instance_actions(self, server_id):
+        """Nova's record of the server's actions, oldest first: [(action, start_time)]."""
+        with session.translate(self.region, f"list actions of server {server_id}"):
+            body = self._nova.get(f"/servers/{_q(server_id)}/os-instance-actions").json()
+        actions = [(a["action"], a["start_time"]) for a in body["instanceActions"]]
+        return sorted(actions, key=lambda a: a[1])
+
+    def keypair(self, name, *, user_id):
+        with session.translate(self.region, f"get keypair {name}"):
+            body = self._nova.get(f"/os-keypairs/{_q(name)}?user_id={_q(user_id)}").json()
+        key = body["keypair"]
+        return {"name": key["name"], "public_key": key["public_key"],
+                "type": key.get("type", "ssh"), "user_id": user_id}
+
+    # -- block storage -------------------------------------------------------------------
+    def volume(self, volume_id):
+        with session.translate(self.region, f"get volume {volume_id}"):
+            return normalize_volume(self._cinder.get(f"/volumes/{_q(volume_id)}").json()["volume"])
+
+    def create_snapshot(self, volume_id, *, name):
+        body = {"snapshot": {"volume_id": volume_id, "name": name, "force": True,
+                             "description": "Multisite DR checkpoint (temporary)"}}
+        with session.translate(self.region, f"snapshot volume {volume_id}"):
+            return self._cinder.post("/snapshots", json=body).json()["snapshot"]["id"]
+
+    def snapshot(self, snapshot_id):
+        """{"id", "status", "created_at"}; None once deleted."""
+        with session.translate(self.region, f"get snapshot {snapshot_id}"):
+            resp = self._cinder.get(f"/snapshots/{_q(snapshot_id)}", raise_exc=False)
+            if resp.status_code == 404:
+                return None
+            resp.raise_for_status() if resp.status_code >= 400 else None
+            raw = resp.json()["snapshot"]
+        return {"id": raw["id"], "status": raw["status"], "created_at": raw.get("created_at")}
+
+    def find_snapshots(self, name):
+        """Ids of this project's snapshots named exactly `name` (a checkpoint's own names)."""
+        with session.translate(self.region, f"find snapshots named {name}"):
+            body = self._cinder.get(f"/snapshots?name={_q(name)}").json()
+        return [s["id"] for s in body["snapshots"] if s.get("name") == name]
+
+    def delete_snapshot(self, snapshot_id):
+        with session.translate(self.region, f"delete snapshot {snapshot_id}"):
+            resp = self._cinder.delete(f"/snapshots/{_q(snapshot_id)}", raise_exc=False)
+        if resp.status_code not in (202, 204, 404):
+            with session.translate(self.region, f"delete snapshot {snapshot_id}"):
+                resp.raise_for_status()
+
+    def create_backup(self, volume_id, *, snapshot_id, name, incremental):
+        """A backup of the snapshot's data; incremental: its parent is the volume's newest
+        backup older than the snapshot (Cinder chooses it, we record it)."""
+        body = {"backup": {"volume_id": volume_id, "snapshot_id": snapshot_id, "name": name,
+                           "incremental": bool(incremental), "force": True,
+                           "description": "Multisite DR checkpoint"}}
+        with session.translate(self.region, f"back up snapshot {snapshot_id}"):
+            return self._cinder.post("/backups", json=body).json()["backup"]["id"]
+
+    def find_backups(self, name):
+        """Ids of this project's backups named exactly `name`."""
+        with session.translate(self.region, f"find backups named {name}"):
+            body = self._cinder.get(f"/backups?name={_q(name)}").json()
+        return [b["id"] for b in body["backups"] if b.get("name") == name]
+
+    def backup(self, backup_id):
+        """{"id", "status", "is_incremental", "parent_id", "size", "fail_reason"}; None if gone."""
+        with session.translate(self.region, f"get backup {backup_id}"):
+            resp = self._cinder.get(f"/backups/{_q(backup_id)}", raise_exc=False)
+            if resp.status_code == 404:
+                return None
+            raw = resp.json()["backup"]
+        return {"id": raw["id"], "status": raw["status"],
+                "is_incremental": raw.get("is_incremental", False),
+                "parent_id": raw.get("parent_id"), "size": raw.get("size"),
+                "fail_reason": raw.get("fail_reason")}
+
+    def delete_backup(self, backup_id):
+        with session.translate(self.region, f"delete backup {backup_id}"):
+            resp = self._cinder.delete(f"/backups/{_q(backup_id)}", raise_exc=False)
+            if resp.status_code not in (202, 204, 404):
+                resp.raise_for_status()
+
+    def export_backup(self, backup_id):
+        """The backup's record ({"backup_service", "backup_url"}): what another region
+        imports to restore it from the shared backup store."""
+        with session.translate(self.region, f"export backup {backup_id}"):
+            return self._cinder.get(f"/backups/{_q(backup_id)}/export_record").json()[
+                "backup-record"]
+
+    def import_backup(self, record):
+        with session.translate(self.region, "import a backup record"):
+            return self._cinder.post("/backups/import_record",
+                                     json={"backup-record": record}).json()["backup"]["id"]
+
+    # -- network -------------------------------------------------------------------------
+    def ports(self, server_id):
+        with session.translate(self.region, f"list ports of server {server_id}"):
+            body = self._neutron.get(f"/v2.0/ports?device_id={_q(server_id)}").json()
+        return [{"id": p["id"], "network_id": p["network_id"], "mac_address": p["mac_address"],
+                 "fixed_ips": p.get("fixed_ips", []),
+                 "security_groups": p.get("security_groups", [])} for p in body["ports"]]
+
+    def network(self, network_id):
+        with session.translate(self.region, f"get network {network_id}"):
+            net = self._neutron.get(f"/v2.0/networks/{_q(network_id)}").json()["network"]
+            subnets = self._neutron.get(f"/v2.0/subnets?network_id={_q(network_id)}").json()
+        return {"id": net["id"], "name": net["name"], "mtu": net.get("mtu"),
+                "shared": net.get("shared", False), "external": net.get("router:external", False),
+                "subnets": [{"id": s["id"], "name": s["name"], "cidr": s["cidr"],
+                             "ip_version": s["ip_version"], "gateway_ip": s.get("gateway_ip"),
+                             "enable_dhcp": s.get("enable_dhcp", True),
+                             "allocation_pools": s.get("allocation_pools", [])}
+                            for s in subnets["subnets"]]}
+
+    def security_group(self, group_id):
+        with session.translate(self.region, f"get security group {group_id}"):
+            raw = self._neutron.get(f"/v2.0/security-groups/{_q(group_id)}").json()[
+                "security_group"]
+        return {"id": raw["id"], "name": raw["name"],
+                "rules": len(raw.get("security_group_rules", []))}
+
+
+def for_region(conf, region):
+    """The DR client of `region` (tests replace this with an in-memory cloud)."""
+    return DrClient(conf, region)

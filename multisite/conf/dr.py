@@ -1,0 +1,38 @@
+"""Disaster recovery options: [dr] (checkpoint windows, polling, leases, workers)."""
+
+from oslo_config import cfg
+
+dr_group = cfg.OptGroup("dr", title="Disaster recovery (protection plans, checkpoints)")
+DR_OPTS = [
+    cfg.FloatOpt("pause_timeout", default=60.0, min=1.0,
+                 help="Seconds one server may take to show PAUSED after a pause; longer "
+                      "fails the checkpoint (its servers are unpaused)."),
+    cfg.FloatOpt("snapshot_timeout", default=300.0, min=1.0,
+                 help="Seconds the snapshots of a pause window may take: the bound of the "
+                      "window. A snapshot not available by then fails the checkpoint; the "
+                      "servers are unpaused in any case."),
+    cfg.FloatOpt("poll_interval", default=1.0, min=0.05,
+                 help="Seconds between two status reads of servers, snapshots and backups."),
+    cfg.IntOpt("workers", default=4, min=1,
+               help="Checkpoints one engine runs at the same time."),
+    cfg.IntOpt("snapshot_concurrency", default=32, min=1,
+               help="Snapshot requests one engine sends at once (all of a window's snapshots "
+                    "start together up to this number)."),
+    cfg.FloatOpt("lease", default=30.0, min=5.0,
+                 help="Seconds an engine holds a checkpoint; another engine resumes it (and "
+                      "unpauses its servers) after this long without a renewal."),
+    cfg.FloatOpt("schedule_interval", default=30.0, min=1.0,
+                 help="Seconds between two looks at the plans that have a schedule (a plan's "
+                      "checkpoint starts at most this late)."),
+    cfg.FloatOpt("scan_interval", default=5.0, min=0.1,
+                 help="Seconds between two scans for checkpoints and plans to work on."),
+]
+
+
+def register_opts(conf):
+    conf.register_group(dr_group)
+    conf.register_opts(DR_OPTS, group=dr_group)
+
+
+def list_opts():
+    return [(dr_group, DR_OPTS)]

@@ -1,0 +1,495 @@
+"""Checkpoints of protection plans (seed Option 1, method pause/none): a durable job in phases.
+
+    discover -> window -> backup -> export -> cleanup -> done
+
+* window: pause the plan's servers in group order (each recorded *before* its call), start
+  every volume snapshot at once, wait for all, then unpause in reverse order -- in a
+  `finally`, so a failing snapshot still unpauses. The window is one reconcile call: a
+  checkpoint found in phase `window` when its item is claimed was left open by an engine
+  that died (kill -9, host loss); `recover` then unpauses every server the checkpoint paused
+  that Nova still shows PAUSED, deletes the window's snapshots and fails the checkpoint. This
+  is level-triggered: it reads Nova, not the log of what the dead engine did.
+* backup: a backup of each snapshot, incremental when the parent checkpoint backed up the
+  same volume (Cinder chooses the parent: the volume's newest backup); polled by requeue.
+* export: each backup's record exported in the source region and imported in the backup
+  region (the shared backup store holds the data), so that a restore needs nothing from the
+  source region; the records are also kept in the checkpoint.
+* cleanup: the temporary snapshots are deleted.
+* retention: the plan's completed checkpoints beyond its `retention` are deleted (their
+  backups in both regions), oldest first, never one a kept checkpoint's chain needs; a chain
+  of incremental backups is at most `retention` long (then a full backup starts a new one),
+  so that old chains can go.
+
+The pure pieces (`next_action`, `pause_order`, `to_unpause`, `backup_requests`,
+`window_summary`) are tested as matrices; `reconcile` applies them through one client per
+region (multisite/clients/dr.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+
+from multisite.clients import errors as client_errors
+from multisite.reconcilers import Outcome, PermanentError, TemporaryError
+from multisite.reconcilers.dr import plan as plan_kind
+
+LOG = logging.getLogger(__name__)
+
+KIND = "dr_checkpoint"
+DISCOVER, WINDOW, BACKUP, EXPORT, CLEANUP, RETENTION, DONE = (
+    "discover", "window", "backup", "export", "cleanup", "retention", "done")
+# the consistency methods that pause the servers around the snapshots
+PAUSING = ("pause",)
+
+
+def now_iso():
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# -- pure planning ------------------------------------------------------------------------
+def next_action(checkpoint):
+    """What to do with a checkpoint in its recorded phase (None: nothing, it ended)."""
+    if checkpoint["status"] in ("completed", "failed"):
+        return None
+    return {DISCOVER: "discover", WINDOW: "recover", BACKUP: "backup", EXPORT: "export",
+            CLEANUP: "cleanup", RETENTION: "retention"}.get(checkpoint["phase"])
+
+
+def pause_order(servers):
+    """Server ids in the plan's group order (stable inside a group)."""
+    return [s["id"] for s in sorted(servers, key=lambda s: (s["group"], s["position"]))]
+
+
+def to_unpause(servers, observed):
+    """The level-triggered rule: servers this checkpoint paused or was pausing that Nova
+    shows PAUSED now, in reverse group order. observed: {server id: Nova status}."""
+    ours = {s["id"]: s for s in servers}
+    return [sid for sid in reversed(pause_order(servers))
+            if ours[sid].get("pause") in ("pausing", "paused") and observed.get(sid) == "PAUSED"]
+
+
+def backup_requests(volumes, parent_volumes, *, max_chain=None):
+    """[(volume, incremental, parent backup id)] for volumes not backed up yet.
+
+    A volume the parent checkpoint backed up gets an incremental backup of that chain,
+    unless the chain already holds `max_chain` backups (then a full one starts a new chain).
+    """
+    parents = {v["id"]: v for v in parent_volumes or []}
+    out = []
+    for volume in volumes:
+        if volume.get("backup_id"):
+            continue
+        parent = parents.get(volume["id"]) or {}
+        depth = parent.get("chain_length", 1)
+        if parent.get("backup_id") and (max_chain is None or depth < max_chain):
+            out.append((volume, True, parent["backup_id"]))
+        else:
+            out.append((volume, False, None))
+    return out
+
+
+def chain_length(incremental, parent_volume):
+    """How many backups the volume's chain holds with this one."""
+    return (parent_volume or {}).get("chain_length", 1) + 1 if incremental else 1
+
+
+def expired(completed, retention):
+    """Checkpoints to delete, newest first: those beyond the newest `retention`, except any
+    that a kept checkpoint's chain of parents reaches (its backups are still needed).
+
+    completed: [{"id", "parent_id", "incremental": bool}] oldest first; a checkpoint whose
+    backups were all full does not need its parent.
+    """
+    keep = completed[-retention:] if retention else []
+    by_id = {c["id"]: c for c in completed}
+    needed = set()
+    for checkpoint in keep:
+        current = checkpoint
+        while current and current.get("incremental") and current.get("parent_id"):
+            needed.add(current["parent_id"])
+            current = by_id.get(current["parent_id"])
+    old = completed[:-retention] if retention else list(completed)
+    return [c["id"] for c in reversed(old) if c["id"] not in needed]
+
+
+def window_summary(opened, closed, snapshot_seconds):
+    """The measured window: its length and the slowest single snapshot (seconds)."""
+    slowest = max(snapshot_seconds) if snapshot_seconds else 0.0
+    return {"seconds": round(closed - opened, 3), "slowest_snapshot_seconds": round(slowest, 3)}
+
+
+def copy_name(checkpoint_id, volume_id):
+    """The name of a checkpoint's snapshot and backup of one volume: how a resumed job finds
+    what a dead engine created but had not recorded yet."""
+    return f"ms-dr-{checkpoint_id}-{volume_id}"
+
+
+# -- applying -----------------------------------------------------------------------------
+class _Run:
+    """One reconcile of one checkpoint: its row, the plan, the clients, and save()."""
+
+    def __init__(self, key, shared):
+        self.key, self.shared, self.store = key, shared, shared.store
+        self.cp = self.store.checkpoint(key.id)
+        self.plan = self.store.plan(self.cp["plan_id"]) if self.cp else None
+
+    @property
+    def resources(self):
+        return self.cp["resources"]
+
+    def save(self, **values):
+        for name in ("phase", "status", "window", "error"):
+            if name in values and values[name] is not None:
+                self.cp[name] = values[name]
+        self.store.save(self.key.id, resources=self.resources, **values)
+
+    def fail(self, error):
+        self.store.finish(self.key.id, ok=False, error=error)
+        LOG.error("Checkpoint failed: checkpoint=%s plan=%s error=%s", self.key.id,
+                  self.cp["plan_id"], error)
+        raise PermanentError(error)
+
+    @property
+    def source(self):
+        return self.shared.client(self.plan["source_region"])
+
+    @property
+    def backup_region(self):
+        return self.shared.client(self.plan["backup_region"])
+
+
+def _discover(run):
+    resources, problems = plan_kind.discover(run.plan, run.source)
+    if problems:
+        run.store.record_discovery(run.plan["id"], resources=resources, problems=problems)
+        run.fail("the plan cannot be protected now: " + "; ".join(
+            f"{p['resource']}: {p['reason']}" for p in problems))
+    servers = [{"id": s["id"], "name": s["name"], "group": s["group"], "position": i,
+                "pause": None} for i, s in enumerate(resources["servers"])]
+    by_id = {s["id"]: s["name"] for s in resources["servers"]}
+    volumes = [{"id": v["id"], "server_id": v["server_id"], "server": by_id.get(v["server_id"]),
+                "bootable": v["bootable"], "device": v["device"], "size": v["size"],
+                "status": "pending"} for v in resources["volumes"]]
+    run.cp["resources"] = {"servers": servers, "volumes": volumes, "plan": resources}
+    run.save(phase=WINDOW if run.cp["method"] in PAUSING else BACKUP, status="running")
+    if run.cp["method"] not in PAUSING:
+        # method none: snapshots without pausing (crash consistency per volume only)
+        _snapshots(run, run.source)
+        if any(v["status"] == "failed" for v in run.resources["volumes"]):
+            _abandon_snapshots(run, run.source)
+            run.fail(_snapshot_error(run))
+        run.save(phase=BACKUP)
+
+
+def _wait_status(get, want, *, timeout, interval, fail=("error", "ERROR")):
+    deadline = time.monotonic() + timeout
+    while True:
+        status = get()
+        if status == want:
+            return status
+        if status in fail:
+            raise client_errors.RegionRejected("?", f"status {status}")
+        if time.monotonic() > deadline:
+            raise client_errors.RegionUnavailable("?", f"still {status} after {timeout} s")
+        time.sleep(interval)
+
+
+def _snapshots(run, client):
+    """Every volume snapshot started at once and waited for; per-volume status/timings."""
+    opts = run.shared.opts
+
+    def one(volume):
+        started = time.monotonic()
+        snapshot_id = client.create_snapshot(volume["id"], name=copy_name(run.key.id,
+                                                                          volume["id"]))
+        volume["snapshot_id"] = snapshot_id
+        try:
+            _wait_status(lambda: (client.snapshot(snapshot_id) or {}).get("status"),
+                         "available", timeout=opts.snapshot_timeout, interval=opts.poll_interval)
+        finally:
+            volume["snapshot_seconds"] = round(time.monotonic() - started, 3)
+
+    volumes = run.resources["volumes"]
+    futures = {run.shared.pool.submit(one, v): v for v in volumes}
+    for future, volume in futures.items():
+        try:
+            future.result()
+            volume["status"] = "snapshotted"
+        except client_errors.RegionError as exc:
+            volume["status"], volume["error"] = "failed", f"snapshot: {exc}"
+
+
+def _snapshot_error(run):
+    failed = [v for v in run.resources["volumes"] if v["status"] == "failed"]
+    return "snapshot failed for " + ", ".join(
+        f"volume {v['id']} of server {v['server']} ({v.get('error')})" for v in failed)
+
+
+def _abandon_snapshots(run, client, *, search=False):
+    """Delete the window's snapshots; search=True also finds by name those a dead engine
+    created without recording them."""
+    for volume in run.resources["volumes"]:
+        found = [volume["snapshot_id"]] if volume.get("snapshot_id") else []
+        try:
+            if search:
+                found = sorted(set(found) | set(client.find_snapshots(
+                    copy_name(run.key.id, volume["id"]))))
+            for snapshot_id in found:
+                client.delete_snapshot(snapshot_id)
+        except client_errors.RegionError as exc:
+            LOG.warning("Checkpoint snapshot not deleted: checkpoint=%s volume=%s error=%s",
+                        run.key.id, volume["id"], exc)
+
+
+def _unpause(run, client, servers):
+    """Unpause servers (ids, in the given order); True if every call succeeded."""
+    ok = True
+    by_id = {s["id"]: s for s in run.resources["servers"]}
+    for sid in servers:
+        try:
+            client.unpause(sid)
+            by_id[sid]["pause"], by_id[sid]["unpaused_at"] = "unpaused", now_iso()
+        except client_errors.RegionError as exc:
+            ok = False
+            by_id[sid]["error"] = f"unpause: {exc}"
+            LOG.error("Checkpoint could not unpause: checkpoint=%s server=%s error=%s",
+                      run.key.id, sid, exc)
+    return ok
+
+
+def _window(run):
+    """Pause in order, all snapshots at once, unpause in reverse order (always)."""
+    client, opts = run.source, run.shared.opts
+    servers = {s["id"]: s for s in run.resources["servers"]}
+    order = pause_order(run.resources["servers"])
+    opened = time.monotonic()
+    window = {"opened_at": now_iso()}
+    run.save(phase=WINDOW, window=window)
+    error = None
+    try:
+        for sid in order:
+            servers[sid]["pause"] = "pausing"
+            run.save()
+            client.pause(sid)
+            _wait_status(lambda s=sid: client.server(s)["status"], "PAUSED",
+                         timeout=opts.pause_timeout, interval=opts.poll_interval)
+            servers[sid]["pause"], servers[sid]["paused_at"] = "paused", now_iso()
+        window["paused_at"] = now_iso()
+        run.save(window=window)
+        _snapshots(run, client)
+    except client_errors.RegionError as exc:
+        error = f"pause: {exc}"
+    finally:
+        paused = [sid for sid in reversed(order)
+                  if servers[sid].get("pause") in ("pausing", "paused")]
+        unpaused = _unpause(run, client, paused)
+        closed = time.monotonic()
+        window.update(window_summary(opened, closed, [
+            v["snapshot_seconds"] for v in run.resources["volumes"]
+            if "snapshot_seconds" in v]), closed_at=now_iso())
+        run.save(window=window)
+    if not unpaused:
+        # stay in phase window: the next attempt recovers (unpauses) first
+        raise TemporaryError("servers still paused: " + ", ".join(
+            s["name"] for s in servers.values() if s.get("pause") != "unpaused"),
+            delay=opts.poll_interval)
+    if error or any(v["status"] == "failed" for v in run.resources["volumes"]):
+        _abandon_snapshots(run, client)
+        run.fail(error or _snapshot_error(run))
+    LOG.info("Checkpoint window closed: checkpoint=%s servers=%d volumes=%d seconds=%.3f "
+             "slowest_snapshot=%.3f", run.key.id, len(order), len(run.resources["volumes"]),
+             window["seconds"], window["slowest_snapshot_seconds"])
+    run.save(phase=BACKUP)
+
+
+def _recover(run):
+    """A window left open by a dead engine: unpause what Nova shows paused, then fail."""
+    client = run.source
+    observed = {}
+    for server in run.resources["servers"]:
+        try:
+            observed[server["id"]] = client.server(server["id"])["status"]
+        except client_errors.RegionRejected:
+            observed[server["id"]] = None
+    pending = to_unpause(run.resources["servers"], observed)
+    if not _unpause(run, client, pending):
+        run.save()
+        raise TemporaryError("servers still paused after an interrupted window",
+                             delay=run.shared.opts.poll_interval)
+    _abandon_snapshots(run, client, search=True)
+    window = dict(run.cp.get("window") or {}, recovered_at=now_iso(), interrupted=True)
+    run.save(window=window)
+    LOG.warning("Checkpoint window recovered: checkpoint=%s unpaused=%s", run.key.id,
+                ",".join(pending) or "-")
+    run.fail("the engine stopped inside the pause window; servers unpaused: "
+             + (", ".join(pending) or "none was still paused"))
+
+
+def _backup(run):
+    client = run.source
+    parent = run.store.checkpoint(run.cp["parent_id"]) if run.cp["parent_id"] else None
+    parent_volumes = (parent or {}).get("resources", {}).get("volumes", [])
+    parents = {v["id"]: v for v in parent_volumes}
+    requests = backup_requests(run.resources["volumes"], parent_volumes,
+                               max_chain=run.plan["retention"])
+
+    def start(request):
+        volume, incremental, parent_backup = request
+        name = copy_name(run.key.id, volume["id"])
+        # a backup a dead engine requested but did not record is adopted, not made twice
+        found = client.find_backups(name)
+        backup_id = found[0] if found else client.create_backup(
+            volume["id"], snapshot_id=volume["snapshot_id"], incremental=incremental,
+            name=name)
+        volume.update(backup_id=backup_id, incremental=incremental,
+                      parent_backup_id=parent_backup, backup_started_at=now_iso(),
+                      chain_length=chain_length(incremental, parents.get(volume["id"])))
+
+    # every backup requested at once (Cinder's backup service runs them side by side)
+    futures = [run.shared.pool.submit(start, r) for r in requests]
+    errors = [f.exception() for f in futures]
+    if requests:
+        run.save()
+    for error in errors:
+        if error is not None:
+            raise error
+    pending, failed = [], []
+    for volume in run.resources["volumes"]:
+        backup = client.backup(volume["backup_id"])
+        status = backup["status"] if backup else "deleted"
+        volume["backup_status"] = status
+        if backup:
+            volume["is_incremental"] = backup["is_incremental"]
+        if status == "available":
+            volume["status"] = "backed_up"
+        elif status in ("error", "deleted"):
+            volume["status"], volume["error"] = "failed", f"backup {volume['backup_id']}: " + (
+                (backup or {}).get("fail_reason") or status)
+            failed.append(volume)
+        else:
+            pending.append(volume)
+    if failed:
+        run.save()
+        _abandon_snapshots(run, client)
+        run.fail("backup failed for " + ", ".join(f"volume {v['id']}" for v in failed))
+    if pending:
+        run.save()
+        return Outcome.requeue_after(run.shared.opts.poll_interval)
+    run.save(phase=EXPORT)
+    return None
+
+
+def _export(run):
+    source, target = run.source, run.backup_region
+    for volume in run.resources["volumes"]:
+        if not volume.get("record"):
+            volume["record"] = source.export_backup(volume["backup_id"])
+            run.save()
+        if not volume.get("imported_backup_id"):
+            volume["imported_backup_id"] = target.import_backup(volume["record"])
+            run.save()
+    pending = []
+    for volume in run.resources["volumes"]:
+        imported = target.backup(volume["imported_backup_id"])
+        status = imported["status"] if imported else "deleted"
+        volume["imported_status"] = status
+        if status in ("error", "deleted"):
+            run.save()
+            run.fail(f"import of backup {volume['backup_id']} in "
+                     f"{run.plan['backup_region']} failed: {status}")
+        if status != "available":
+            pending.append(volume)
+        else:
+            volume["status"] = "exported"
+    if pending:
+        run.save()
+        return Outcome.requeue_after(run.shared.opts.poll_interval)
+    run.save(phase=CLEANUP)
+    return None
+
+
+def _cleanup(run):
+    client = run.source
+    pending = []
+    for volume in run.resources["volumes"]:
+        snapshot_id = volume.get("snapshot_id")
+        if not snapshot_id or volume.get("snapshot_deleted"):
+            continue
+        snapshot = client.snapshot(snapshot_id)
+        if snapshot is None:
+            volume["snapshot_deleted"] = True
+        elif snapshot["status"] == "error_deleting":
+            volume["snapshot_deleted"] = False
+            volume["cleanup_error"] = f"snapshot {snapshot_id} is error_deleting"
+        else:
+            if snapshot["status"] != "deleting":
+                client.delete_snapshot(snapshot_id)
+            pending.append(volume)
+    if pending:
+        run.save()
+        return Outcome.requeue_after(run.shared.opts.poll_interval)
+    run.save(phase=RETENTION)
+    return None
+
+
+def _summary(checkpoint):
+    volumes = checkpoint["resources"].get("volumes", [])
+    return {"id": checkpoint["id"], "parent_id": checkpoint["parent_id"],
+            "incremental": any(v.get("incremental") for v in volumes)}
+
+
+def _retention(run):
+    """Delete the plan's checkpoints beyond its retention (this one counts as completed)."""
+    done = [c for c in run.store.completed(run.plan["id"]) if c["id"] != run.key.id]
+    chain = [_summary(c) for c in done] + [_summary(run.cp)]
+    deleted = []
+    for checkpoint_id in expired(chain, run.plan["retention"]):
+        old = next(c for c in done if c["id"] == checkpoint_id)
+        for volume in reversed(old["resources"].get("volumes", [])):
+            if volume.get("imported_backup_id"):
+                run.backup_region.delete_backup(volume["imported_backup_id"])
+            if volume.get("backup_id"):
+                run.source.delete_backup(volume["backup_id"])
+        run.store.remove(checkpoint_id)
+        deleted.append(checkpoint_id)
+    run.cp["resources"]["retention_deleted"] = deleted
+    run.save(phase=DONE)
+    run.store.finish(run.key.id, ok=True)
+    LOG.info("Checkpoint completed: checkpoint=%s plan=%s volumes=%d expired=%s", run.key.id,
+             run.cp["plan_id"], len(run.resources["volumes"]), ",".join(deleted) or "-")
+    return Outcome.done(result=run.key.id)
+
+
+ACTIONS = {"discover": _discover, "recover": _recover, "backup": _backup, "export": _export,
+           "cleanup": _cleanup, "retention": _retention}
+
+
+def reconcile(key, env):
+    """Move one checkpoint (key.id) as far as it goes now."""
+    run = _Run(key, env.shared)
+    if run.cp is None or run.plan is None:
+        return Outcome.done()
+    try:
+        for _ in range(len(ACTIONS) + 2):
+            action = next_action(run.cp)
+            if action is None:
+                return Outcome.done(result=key.id)
+            if action == "discover":
+                _discover(run)
+                if run.cp["phase"] == WINDOW:
+                    _window(run)
+                continue
+            outcome = ACTIONS[action](run)
+            if outcome is not None:
+                return outcome
+    except client_errors.RegionRejected as exc:
+        run.save()
+        if run.cp["phase"] == WINDOW:
+            raise TemporaryError(str(exc)) from exc
+        run.fail(f"{run.cp['phase']}: {exc}")
+    except client_errors.RegionError as exc:
+        run.save()
+        raise TemporaryError(f"{run.cp['phase']}: {exc}") from exc
+    return Outcome.requeue_after(env.shared.opts.poll_interval)

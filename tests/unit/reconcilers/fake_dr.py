@@ -1,0 +1,224 @@
+"""An in-memory Nova/Cinder/Neutron for the DR kinds, at the clients/dr.py boundary.
+
+`FakeSites` holds every region; `client(region)` gives an object with DrClient's methods.
+Every pause/unpause/snapshot call is appended to `log` as (region, call, id) so tests can
+check the order; `fail_snapshot_of` makes one volume's snapshot end in error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+
+from multisite.clients import errors
+
+PROJECT = "a" * 32
+USER = "u" * 32
+
+
+class FakeSites:
+    def __init__(self, regions=("RegionOne", "RegionTwo")):
+        self.regions = list(regions)
+        self.servers = {r: {} for r in regions}
+        self.volumes = {r: {} for r in regions}
+        self.snapshots = {r: {} for r in regions}
+        self.backups = {r: {} for r in regions}
+        self.keypairs = {r: {} for r in regions}
+        self.ports = {r: {} for r in regions}
+        self.networks = {r: {} for r in regions}
+        self.groups = {r: {} for r in regions}
+        self.log = []
+        self.fail_snapshot_of = set()
+        self.down = set()
+        self.on_snapshot = None     # callable(region, volume_id) run inside create_snapshot
+        self._clock = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def install(self, monkeypatch):
+        from multisite.clients import dr, session
+
+        monkeypatch.setattr(dr, "for_region", lambda conf, region: self.client(region))
+        monkeypatch.setattr(session, "regions", lambda conf, service_type=None:
+                            set(self.regions))
+        return self
+
+    def client(self, region):
+        return FakeClient(self, region)
+
+    # -- building a VNF -------------------------------------------------------------------
+    def add_server(self, region, name, *, boot_volume=True, data_volume=False, image=None,
+                   key_name="vnf-key", status="ACTIVE", ip=None, project=PROJECT):
+        sid = str(uuid.uuid4())
+        vols = []
+        for bootable, wanted in ((True, boot_volume), (False, data_volume)):
+            if wanted:
+                vid = str(uuid.uuid4())
+                self.volumes[region][vid] = {
+                    "id": vid, "name": f"{name}-{'boot' if bootable else 'data'}",
+                    "status": "in-use", "size": 1, "bootable": bootable,
+                    "volume_type": "nfs", "multiattach": False,
+                    "device": "/dev/vda" if bootable else "/dev/vdb", "server_id": sid,
+                    "image_metadata": {}}
+                vols.append(vid)
+        if key_name:
+            self.keypairs[region].setdefault((USER, key_name), {
+                "name": key_name, "public_key": "ssh-ed25519 AAAA", "type": "ssh",
+                "user_id": USER})
+        net = self.networks[region].setdefault("net-1", {
+            "id": "net-1", "name": "vnf-net", "mtu": 1450, "shared": False, "external": False,
+            "subnets": [{"id": "sub-1", "name": "vnf-sub", "cidr": "10.60.0.0/24",
+                         "ip_version": 4, "gateway_ip": "10.60.0.1", "enable_dhcp": True,
+                         "allocation_pools": []}]})
+        self.groups[region].setdefault("sg-1", {"id": "sg-1", "name": "default", "rules": 4})
+        self.ports[region][sid] = [{
+            "id": str(uuid.uuid4()), "network_id": net["id"], "mac_address": "fa:16:3e:00:00:01",
+            "fixed_ips": [{"subnet_id": "sub-1", "ip_address": ip or "10.60.0.10"}],
+            "security_groups": ["sg-1"]}]
+        self.servers[region][sid] = {
+            "id": sid, "name": name, "status": status, "project_id": project, "user_id": USER,
+            "key_name": key_name,
+            "flavor": {"name": "devcloud.tiny", "vcpus": 1, "ram": 64, "disk": 1,
+                       "ephemeral": 0, "swap": 0, "extra_specs": {}},
+            "image_id": image, "volumes": vols, "metadata": {}}
+        return sid
+
+    def statuses(self, region):
+        return {s["name"]: s["status"] for s in self.servers[region].values()}
+
+
+class FakeClient:
+    def __init__(self, sites, region):
+        self.sites, self.region = sites, region
+
+    def _check(self):
+        if self.region in self.sites.down:
+            raise errors.RegionUnavailable(self.region, "unreachable")
+
+    def _log(self, call, ident):
+        with self.sites._lock:
+            self.sites.log.append((self.region, call, ident))
+
+    def find_servers(self, project_id, ref):
+        self._check()
+        return [dict(s) for s in self.sites.servers[self.region].values()
+                if s["project_id"] == project_id and ref in (s["id"], s["name"])]
+
+    def server(self, server_id):
+        self._check()
+        found = self.sites.servers[self.region].get(server_id)
+        if found is None:
+            raise errors.RegionRejected(self.region, f"no server {server_id}", status=404)
+        return dict(found)
+
+    def pause(self, server_id):
+        self._check()
+        self._log("pause", server_id)
+        self.sites.servers[self.region][server_id]["status"] = "PAUSED"
+
+    def unpause(self, server_id):
+        self._check()
+        self._log("unpause", server_id)
+        self.sites.servers[self.region][server_id]["status"] = "ACTIVE"
+
+    def instance_actions(self, server_id):
+        return [(c, i) for i, (r, c, s) in enumerate(self.sites.log)
+                if r == self.region and s == server_id]
+
+    def keypair(self, name, *, user_id):
+        self._check()
+        found = self.sites.keypairs[self.region].get((user_id, name))
+        if found is None:
+            raise errors.RegionRejected(self.region, f"no keypair {name}", status=404)
+        return dict(found)
+
+    def volume(self, volume_id):
+        self._check()
+        found = self.sites.volumes[self.region].get(volume_id)
+        if found is None:
+            raise errors.RegionRejected(self.region, f"no volume {volume_id}", status=404)
+        return dict(found)
+
+    def create_snapshot(self, volume_id, *, name):
+        self._check()
+        self._log("snapshot", volume_id)
+        if self.sites.on_snapshot:
+            self.sites.on_snapshot(self.region, volume_id)
+        sid = str(uuid.uuid4())
+        status = "error" if volume_id in self.sites.fail_snapshot_of else "available"
+        self.sites.snapshots[self.region][sid] = {"id": sid, "volume_id": volume_id,
+                                                  "status": status, "created_at": "now",
+                                                  "name": name}
+        return sid
+
+    def snapshot(self, snapshot_id):
+        self._check()
+        found = self.sites.snapshots[self.region].get(snapshot_id)
+        return None if found is None else {k: found[k] for k in ("id", "status", "created_at")}
+
+    def find_snapshots(self, name):
+        self._check()
+        return [s["id"] for s in self.sites.snapshots[self.region].values()
+                if s.get("name") == name]
+
+    def find_backups(self, name):
+        self._check()
+        return [b["id"] for b in self.sites.backups[self.region].values()
+                if b.get("name") == name]
+
+    def delete_snapshot(self, snapshot_id):
+        self._check()
+        self._log("delete_snapshot", snapshot_id)
+        self.sites.snapshots[self.region].pop(snapshot_id, None)
+
+    def create_backup(self, volume_id, *, snapshot_id, name, incremental):
+        self._check()
+        backups = self.sites.backups[self.region]
+        parent = None
+        if incremental:
+            mine = [b for b in backups.values() if b["volume_id"] == volume_id]
+            if not mine:
+                raise errors.RegionRejected(self.region, "no full backup to increment",
+                                            status=400)
+            parent = max(mine, key=lambda b: b["seq"])["id"]
+        bid = str(uuid.uuid4())
+        backups[bid] = {"id": bid, "volume_id": volume_id, "snapshot_id": snapshot_id,
+                        "status": "available", "is_incremental": bool(incremental),
+                        "parent_id": parent, "size": 1, "fail_reason": None,
+                        "seq": next(self.sites._clock), "name": name}
+        return bid
+
+    def backup(self, backup_id):
+        self._check()
+        found = self.sites.backups[self.region].get(backup_id)
+        return None if found is None else {k: found[k] for k in (
+            "id", "status", "is_incremental", "parent_id", "size", "fail_reason")}
+
+    def delete_backup(self, backup_id):
+        self._check()
+        self.sites.backups[self.region].pop(backup_id, None)
+
+    def export_backup(self, backup_id):
+        self._check()
+        return {"backup_service": "posix", "backup_url": f"url-of-{backup_id}"}
+
+    def import_backup(self, record):
+        self._check()
+        bid = str(uuid.uuid4())
+        self.sites.backups[self.region][bid] = {
+            "id": bid, "volume_id": None, "snapshot_id": None, "status": "available",
+            "is_incremental": False, "parent_id": None, "size": 1, "fail_reason": None,
+            "seq": next(self.sites._clock), "name": record["backup_url"]}
+        return bid
+
+    def ports(self, server_id):
+        self._check()
+        return [dict(p) for p in self.sites.ports[self.region].get(server_id, [])]
+
+    def network(self, network_id):
+        self._check()
+        return dict(self.sites.networks[self.region][network_id])
+
+    def security_group(self, group_id):
+        self._check()
+        return dict(self.sites.groups[self.region][group_id])
