@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_pods"
-down_revision = "0009_identity"
+down_revision = "0011_images"
 branch_labels = None
 depends_on = None
 

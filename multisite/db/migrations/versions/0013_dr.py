@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_dr"
-down_revision = "0009_identity"
+down_revision = "0012_pods"
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_identity2"
-down_revision = "0009_identity"
+down_revision = "0013_dr"
 branch_labels = None
 depends_on = None
 
