@@ -42,18 +42,6 @@ class ImageClient:
         with session.translate(self.region, f"get image {image_id}"):
             return self._api.get(self._url(f"/images/{parse.quote(image_id)}")).json()
 
-    def list_images(self, owner):
-        """Every image `owner` owns (records, not data): one call per 1,000 images."""
-        path, found = f"/images?owner={parse.quote(owner)}&limit=1000", []
-        while path:
-            with session.translate(self.region, f"list images of {owner}"):
-                body = self._api.get(self._url(path)).json()
-            found += body.get("images", [])
-            nxt = body.get("next")
-            # Glance's `next` is a path from the server root ("/v2/images?marker=...")
-            path = nxt[len("/v2"):] if nxt and nxt.startswith("/v2/") else None
-        return found
-
     def get_member(self, image_id, project_id):
         path = f"/images/{parse.quote(image_id)}/members/{parse.quote(project_id)}"
         with session.translate(self.region, f"get member {project_id} of image {image_id}"):
@@ -66,8 +54,9 @@ class ImageClient:
             return self._api.post(self._url("/images"), json=attributes).json()
 
     def list_images(self, **filters):
-        """Every image matching `filters` (Glance query parameters), all pages."""
-        images, url = [], self._url("/images?" + parse.urlencode(dict(filters, limit=200)))
+        """Every image matching `filters` (Glance query parameters, e.g. owner=...), all
+        pages: one call per 1,000 images (Glance's default api_limit_max)."""
+        images, url = [], self._url("/images?" + parse.urlencode(dict(filters, limit=1000)))
         while url:
             with session.translate(self.region, "list images"):
                 body = self._api.get(url).json()

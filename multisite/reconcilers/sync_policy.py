@@ -59,7 +59,7 @@ class Reads:
         if rtype == "flavor":
             return self.regions.compute(region).list_flavors()
         if rtype == "image":
-            return self.regions.image(region).list_images(self.project_id)
+            return self.regions.image(region).list_images(owner=self.project_id)
         return self.regions.network(region).list_security_groups(self.project_id)
 
     @staticmethod

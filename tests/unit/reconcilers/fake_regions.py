@@ -183,12 +183,6 @@ class FakeImage:
                 raise region_errors.NotFound(self.region, f"image {image_id}", status=404)
             return copy.deepcopy(found)
 
-    def list_images(self, owner):
-        with self.cloud.lock:
-            self.cloud.check(self.region, f"list images of {owner}")
-            return [copy.deepcopy(i) for i in self.cloud.images[self.region].values()
-                    if i.get("owner") == owner]
-
     def get_member(self, image_id, project_id):
         with self.cloud.lock:
             self.cloud.check(self.region, "get member")
