@@ -344,8 +344,8 @@ def test_visibility_all_projects_and_pagination(app, cloud, project_id):
 @pytest.mark.parametrize("path,method,status", [
     ("/os-sync/not-a-uuid", "GET", 400),
     ("/os-sync/not-a-uuid", "DELETE", 400),
-    (f"/os-sync/{uuid.uuid4()}", "GET", 404),
-    (f"/os-sync/{uuid.uuid4()}", "DELETE", 404),
+    ("/os-sync/5d0c4b7e-8d7c-4b65-9a57-0d3f1b2c9e11", "GET", 404),
+    ("/os-sync/9a1f3c52-6e0b-4f7d-b8c4-2e5d7a9f0c33", "DELETE", 404),
     ("/os-sync", "DELETE", 405),
     ("/os-sync/active/", "GET", 200),
 ])
