@@ -96,7 +96,13 @@ def make_session(conf, *, pool_size=10):
 
 
 _SHARED_LOCK = threading.Lock()
-_SHARED = {}          # credentials -> [session or None, lock]
+_SHARED = {}          # credentials -> _Shared
+
+
+class _Shared:
+    def __init__(self):
+        self.session = None
+        self.attempt = None       # the authentication in flight: [Event, error]
 
 
 def _credentials(conf):
@@ -117,17 +123,38 @@ def shared_session(conf, *, pool_size=32):
     once, each retrying after a timeout, kept Keystone busy long enough for the quota
     kind's own calls to time out behind them.
 
-    Callers that arrive while an authentication runs wait for it instead of starting
-    their own: a process never has two password authentications in flight. After a
-    failure the next caller tries again (one at a time).
+    Single flight: a caller that arrives while an authentication is in flight waits for
+    that one and takes its outcome (the session, or its error) instead of starting its
+    own or queueing behind the others' retries; the next caller after a failure starts
+    a new one. A process never has two password authentications in flight, and no
+    caller waits for more than one.
     """
     key = _credentials(conf)
     with _SHARED_LOCK:
-        entry = _SHARED.setdefault(key, [None, threading.Lock()])
-    with entry[1]:
-        if entry[0] is None:
-            entry[0] = make_session(conf, pool_size=pool_size)
-        return entry[0]
+        shared = _SHARED.setdefault(key, _Shared())
+        if shared.session is not None:
+            return shared.session
+        attempt, mine = shared.attempt, shared.attempt is None
+        if mine:
+            attempt = shared.attempt = [threading.Event(), None]
+    if not mine:
+        attempt[0].wait()
+        with _SHARED_LOCK:
+            if shared.session is not None:
+                return shared.session
+        raise attempt[1]
+    try:
+        session = make_session(conf, pool_size=pool_size)
+    except Exception as exc:
+        attempt[1] = exc
+        with _SHARED_LOCK:
+            shared.attempt = None
+        attempt[0].set()
+        raise
+    with _SHARED_LOCK:
+        shared.session, shared.attempt = session, None
+    attempt[0].set()
+    return session
 
 
 def reset_shared():
