@@ -265,7 +265,9 @@ def test_trunk_vlan_and_routed_segments(devcloud_full, project):
     image = admin.image.find_image(full_setup.IMAGE, ignore_missing=False)
     server = admin.compute.create_server(name=unique("vm-trunk"), flavor_id=flavor.id,
                                          image_id=image.id, networks=[{"port": parent.id}])
-    later(admin.compute.delete_server, server, ignore_missing=True)
+    # gone before the trunk and its ports are deleted (a bound parent holds the trunk)
+    later(lambda s=server: (admin.compute.delete_server(s, ignore_missing=True),
+                            admin.compute.wait_for_delete(s, interval=1, wait=120)))
     server = admin.compute.wait_for_server(server, status="ACTIVE", wait=180, interval=1)
     parent = net.get_port(parent.id)
     assert (parent.device_id, parent.binding_host_id, parent.binding_vif_type) == (
