@@ -24,6 +24,7 @@ class AuditEnv:
         self.regions = regions or sync_manager.Regions(conf)
         self._lock = threading.Lock()
         self._gates = {}
+        self._projects = {}
         self.calls = 0      # region list calls made by audits, since start
         # a pass reads its regions in parallel, at most region_concurrency per region
         # over every audit of this engine
@@ -37,6 +38,16 @@ class AuditEnv:
                 gate = self._gates[region] = threading.BoundedSemaphore(
                     self.conf.sync_policy.region_concurrency)
             return gate
+
+    def project_lock(self, project_id):
+        """One audit of a project at a time in this engine: the on-demand audit (POST
+        .../audit, in the RPC thread) waits for a periodic one already running, instead
+        of both creating the same missing group."""
+        with self._lock:
+            lock = self._projects.get(project_id)
+            if lock is None:
+                lock = self._projects[project_id] = threading.Lock()
+            return lock
 
     def keys(self):
         return [Key(KIND_NAME, p) for p in sync_policies.projects(self.conf)]

@@ -388,6 +388,14 @@ def _targets(policy, known, mine):
 
 def reconcile(key, env):
     """Audit every policy of the project `key.id`; the pass's records in one write."""
+    lock = getattr(env.shared, "project_lock", None)
+    if lock is None:
+        return _reconcile(key, env)
+    with lock(key.id):
+        return _reconcile(key, env)
+
+
+def _reconcile(key, env):
     shared = env.shared
     reads = Reads(shared.regions, key.id, pool=getattr(shared, "pool", None),
                   gate=getattr(shared, "gate", None))

@@ -325,3 +325,24 @@ def test_image_copy_interrupted_is_resumed_once_and_a_foreign_image_is_a_conflic
     assert [i["id"] for i in cloud.images[R2].values()] == [img["id"]]
     assert _state(shared, R3)["state"] == "conflict"
     assert cloud.images[R3][img["id"]]["checksum"] == "0" * 32
+
+
+def test_an_audit_holds_its_projects_lock_in_the_engine(world):
+    """The on-demand audit and the periodic one of a project never run at once in one
+    engine (both would create the same missing group): reconcile takes the env's lock."""
+    import contextlib
+
+    cloud, neutron, regions = world
+    shared = Shared(regions, [_policy(targets=[R2])])
+    held = []
+
+    @contextlib.contextmanager
+    def project_lock(project_id):
+        held.append(("enter", project_id, len(neutron.writes())))
+        yield
+        held.append(("exit", project_id, len(neutron.writes())))
+
+    shared.project_lock = project_lock
+    _run(shared)
+    assert [h[:2] for h in held] == [("enter", P), ("exit", P)]
+    assert held[0][2] == 0 < held[1][2]       # every write made while holding it
