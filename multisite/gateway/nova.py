@@ -89,14 +89,12 @@ def _server_pod(conf, call, server_id):
 def version(conf, req, call, base):
     """The v2.1 version document of a pod, its links pointing at the gateway."""
     pod = _any_pod(conf)
-    answer = _get(conf, pod, req, "")
-    root = pod_client.forwarder(conf).endpoint(pod["pod_name"], SERVICE_TYPE)
-    body = answer.body.replace(root.encode(), base.encode())
-    return _answer(pod_client.Answer(answer.status, answer.headers, body))
+    return _rewrite(_get(conf, pod, req, ""), conf, pod, base)
 
 
-def availability_zones(conf, req, call, base, detail=False):
-    """One zone per pod AZ (the pods' own zones stay inside the pods)."""
+def availability_zones(conf, req, call, base):
+    """One zone per pod AZ, for the list and its detail alike (the pods' own zones and
+    hosts stay inside the pods)."""
     zones = sorted({p["az_name"] for p in _bottom_pods(conf)})
     info = [{"zoneName": z, "zoneState": {"available": True}, "hosts": None} for z in zones]
     return _json({"availabilityZoneInfo": info})
@@ -107,8 +105,8 @@ def flavors(conf, req, call, base, rest):
     equal, so any pod answers for all."""
     if req.method != "GET":
         raise faults.not_implemented(req.method, "/flavors" + rest, SERVICE)
-    answer = _forward(conf, _any_pod(conf), req, "/flavors" + rest)
-    return _rewrite(answer, conf, _any_pod(conf), base)
+    pod = _any_pod(conf)
+    return _rewrite(_forward(conf, pod, req, "/flavors" + rest), conf, pod, base)
 
 
 def _rewrite(answer, conf, pod, base):
@@ -269,7 +267,7 @@ ROUTES = [
     (r"", ("GET",), lambda c, r, k, b, m: version(c, r, k, b)),
     (r"/os-availability-zone", ("GET",), lambda c, r, k, b, m: availability_zones(c, r, k, b)),
     (r"/os-availability-zone/detail", ("GET",),
-     lambda c, r, k, b, m: availability_zones(c, r, k, b, detail=True)),
+     lambda c, r, k, b, m: availability_zones(c, r, k, b)),
     (r"/flavors(?P<rest>/.*)?", ("GET",),
      lambda c, r, k, b, m: flavors(c, r, k, b, m["rest"] or "")),
     (r"/servers", ("POST",), lambda c, r, k, b, m: create_server(c, r, k, b)),

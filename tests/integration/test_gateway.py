@@ -63,10 +63,12 @@ def gateway(devcloud, conf, tmp_path):
                 return True
         return False
 
-    wait_for(answers, timeout=60, what="multisite-gateway answering")
-    yield {"url": url, "compute": url + "/compute/v2.1", "log": tmp_path / "gateway.log"}
-    proc.terminate()
-    proc.wait(timeout=30)
+    try:
+        wait_for(answers, timeout=60, what="multisite-gateway answering")
+        yield {"url": url, "compute": url + "/compute/v2.1", "log": tmp_path / "gateway.log"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def openstack_cli(devcloud, gateway, *args):

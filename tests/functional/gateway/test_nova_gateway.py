@@ -170,3 +170,9 @@ def test_no_identity_is_a_401(db):
     app = gateway_app.build_app(db)
     resp = webob.Request.blank("/compute/v2.1/servers").get_response(app)
     assert resp.status_int == 401
+
+
+def test_version_document_points_at_the_gateway(gateway):
+    resp, body = call(gateway, "GET", "")
+    assert resp.status_int == 200 and body["version"]["version"] == "2.90"
+    assert body["version"]["links"][0]["href"] == BASE + "/"
