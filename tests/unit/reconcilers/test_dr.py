@@ -428,3 +428,13 @@ def test_recovery_deletes_snapshots_the_dead_engine_did_not_record(db, env, site
     cp = _run(db, env, cp_id)
     assert cp["status"] == "failed" and sites.snapshots[R1] == {}
     assert set(sites.statuses(R1).values()) == {"ACTIVE"}
+
+
+@pytest.mark.parametrize("method", ["quiesce", "vm-snapshot", "replicate"])
+def test_methods_not_built_are_refused_not_run_weaker(db, env, sites, method):
+    plan = protection_plans.create(db, project_id=PROJECT, user_id=USER, name="v",
+                                   source_region=R1, backup_region=R2, groups=[["db-1"]],
+                                   method=method, retention=3)
+    protection_plans.record_discovery(db, plan["id"], resources={}, problems=[])
+    with pytest.raises(checkpoints.MethodNotSupported):
+        checkpoints.create(db, plan["id"])
