@@ -183,16 +183,18 @@ def _discover(run):
         run.save(phase=BACKUP)
 
 
-def _wait_status(get, want, *, timeout, interval, fail=("error", "ERROR")):
+def _wait_status(get, want, *, timeout, interval, region, what,
+                 fail=("error", "ERROR")):
     deadline = time.monotonic() + timeout
     while True:
         status = get()
         if status == want:
             return status
         if status in fail:
-            raise client_errors.RegionRejected("?", f"status {status}")
+            raise client_errors.RegionRejected(region, f"{what} is {status}")
         if time.monotonic() > deadline:
-            raise client_errors.RegionUnavailable("?", f"still {status} after {timeout} s")
+            raise client_errors.RegionUnavailable(region,
+                                                  f"{what} still {status} after {timeout} s")
         time.sleep(interval)
 
 
@@ -207,7 +209,8 @@ def _snapshots(run, client):
         volume["snapshot_id"] = snapshot_id
         try:
             _wait_status(lambda: (client.snapshot(snapshot_id) or {}).get("status"),
-                         "available", timeout=opts.snapshot_timeout, interval=opts.poll_interval)
+                         "available", timeout=opts.snapshot_timeout, interval=opts.poll_interval,
+                         region=client.region, what=f"snapshot {snapshot_id}")
         finally:
             volume["snapshot_seconds"] = round(time.monotonic() - started, 3)
 
@@ -274,7 +277,8 @@ def _window(run):
             run.save()
             client.pause(sid)
             _wait_status(lambda s=sid: client.server(s)["status"], "PAUSED",
-                         timeout=opts.pause_timeout, interval=opts.poll_interval)
+                         timeout=opts.pause_timeout, interval=opts.poll_interval,
+                         region=client.region, what=f"server {servers[sid]['name']}")
             servers[sid]["pause"], servers[sid]["paused_at"] = "paused", now_iso()
         window["paused_at"] = now_iso()
         run.save(window=window)

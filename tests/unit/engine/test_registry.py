@@ -4,7 +4,7 @@ from multisite.engine import registry
 
 EXPECTED = {"quota", "sync", "region_health", "region_capacity", "event_bus", "event_retention",
             "address_audit", "sync_policy", "key_rotation", "identity_audit",
-            "gateway_routing"}
+            "gateway_routing", "dr_plan", "dr_checkpoint", "dr_schedule"}
 
 
 def test_every_kind_is_registered_once():

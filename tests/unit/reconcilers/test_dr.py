@@ -3,6 +3,8 @@ Nova/Cinder (tests/unit/reconcilers/fake_dr.py) on a real database."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import threading
 import types
 
 import pytest
@@ -284,6 +286,7 @@ def test_engine_death_inside_the_window_unpauses_on_resume(db, env, sites):
     sites.on_snapshot = die
     with pytest.raises(Killed):
         cp_kind.reconcile(Key(cp_kind.KIND, cp_id, R1), env)
+    env.shared.pool.shutdown(wait=True)       # the dead engine's threads end with it
     assert set(sites.statuses(R1).values()) == {"PAUSED"}
     assert checkpoints.get(db, cp_id)["phase"] == "window"
 
@@ -378,12 +381,11 @@ def test_a_backup_requested_but_not_recorded_is_adopted_on_resume(db, env, sites
     plan = _ready_plan(db, env)
     cp_id = checkpoints.create(db, plan["id"])["id"]
     real = FakeClient.create_backup
-    calls = []
+    first = threading.Lock()
 
     def dies_after_the_first(self, volume_id, **kw):
-        calls.append(volume_id)
         backup_id = real(self, volume_id, **kw)
-        if len(calls) == 1:
+        if first.acquire(blocking=False):
             raise Killed()          # Cinder has it; the engine dies before recording it
         return backup_id
 
@@ -391,8 +393,10 @@ def test_a_backup_requested_but_not_recorded_is_adopted_on_resume(db, env, sites
     try:
         with pytest.raises(Killed):
             cp_kind.reconcile(Key(cp_kind.KIND, cp_id, R1), env)
+        env.shared.pool.shutdown(wait=True)   # the dead engine's threads end with it
     finally:
         FakeClient.create_backup = real
+    env.shared.pool = concurrent.futures.ThreadPoolExecutor(8)
     assert checkpoints.get(db, cp_id)["phase"] == "backup"
     cp = _run(db, env, cp_id)
     assert cp["status"] == "completed", cp["error"]
@@ -415,10 +419,22 @@ def test_recovery_deletes_snapshots_the_dead_engine_did_not_record(db, env, site
     try:
         with pytest.raises(Killed):
             cp_kind.reconcile(Key(cp_kind.KIND, cp_id, R1), env)
+        env.shared.pool.shutdown(wait=True)   # the dead engine's threads end with it
     finally:
         FakeClient.create_snapshot = real
+    env.shared.pool = concurrent.futures.ThreadPoolExecutor(8)
     sites.down.clear()
     assert len(sites.snapshots[R1]) == len(made) >= 1
     cp = _run(db, env, cp_id)
     assert cp["status"] == "failed" and sites.snapshots[R1] == {}
     assert set(sites.statuses(R1).values()) == {"ACTIVE"}
+
+
+@pytest.mark.parametrize("method", ["quiesce", "vm-snapshot", "replicate"])
+def test_methods_not_built_are_refused_not_run_weaker(db, env, sites, method):
+    plan = protection_plans.create(db, project_id=PROJECT, user_id=USER, name="v",
+                                   source_region=R1, backup_region=R2, groups=[["db-1"]],
+                                   method=method, retention=3)
+    protection_plans.record_discovery(db, plan["id"], resources={}, problems=[])
+    with pytest.raises(checkpoints.MethodNotSupported):
+        checkpoints.create(db, plan["id"])
