@@ -3,7 +3,8 @@
 from multisite.engine import registry
 
 EXPECTED = {"quota", "sync", "region_health", "region_capacity", "event_bus", "event_retention",
-            "address_audit", "sync_policy", "key_rotation", "identity_audit"}
+            "address_audit", "sync_policy", "key_rotation", "identity_audit",
+            "image_copy", "image_rollout", "image_distribution"}
 
 
 def test_every_kind_is_registered_once():
