@@ -10,6 +10,7 @@ from multisite.api.policies import (
     addresses,
     events,
     identity_nodes,
+    images,
     inventory,
     key_rotations,
     metrics,
@@ -30,17 +31,20 @@ READS = [quotas.DEFAULTS, quotas.SHOW, quotas.DETAIL, sync_status.SHOW, quota_cl
          quota_settings.SHOW, sync_jobs.LIST, sync_jobs.SHOW,
          events.LIST, events.SHOW, regions.LIST, regions.SHOW, inventory.LIST,
          addresses.LIST, addresses.SHOW, address_conflicts.LIST, address_conflicts.SHOW,
-         address_conflicts.CHECK, sync_policies.LIST, sync_policies.SHOW]
+         address_conflicts.CHECK, sync_policies.LIST, sync_policies.SHOW,
+         images.DIST_LIST, images.DIST_SHOW, images.ROLLOUT_LIST, images.ROLLOUT_SHOW]
 # admin only (the name says "writes": what only an admin may do, reads of all projects too)
 WRITES = [quotas.UPDATE, quotas.DELETE, quotas.SYNC, quota_classes.UPDATE,
           quota_classes.DELETE, quota_settings.UPDATE, sync_jobs.CREATE_FLAVOR,
           sync_jobs.LIST_ALL_PROJECTS, events.LIST_ALL_PROJECTS, regions.CAPACITY,
           metrics.SHOW, addresses.LIST_ALL_PROJECTS, address_conflicts.LIST_ALL_PROJECTS,
           sync_policies.LIST_ALL_PROJECTS, identity_nodes.LIST, identity_nodes.SHOW,
-          key_rotations.CREATE, key_rotations.LIST, key_rotations.SHOW]
+          key_rotations.CREATE, key_rotations.LIST, key_rotations.SHOW,
+          images.LIST_ALL_PROJECTS]
 # what a member (not a reader) of the project may do besides an admin
 MEMBER_WRITES = [sync_jobs.CREATE, sync_jobs.DELETE, sync_policies.CREATE,
-                 sync_policies.DELETE, sync_policies.AUDIT]
+                 sync_policies.DELETE, sync_policies.AUDIT, images.DIST_SET,
+                 images.DIST_DELETE, images.ENSURE, images.ROLLOUT_CREATE, images.ROLLOUT_ACT]
 # one's own dashboard session: any authenticated caller
 ANY_CALLER = [sessions.SHOW, sessions.DELETE]
 
