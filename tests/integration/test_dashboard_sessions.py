@@ -129,6 +129,30 @@ def _writes(project):
               ("DELETE", f"/v2/sync-policies/{OTHER}", None),
               ("POST", f"/v2/sync-policies/{OTHER}/audit", None),
               ("POST", "/v2/address-conflicts/check", {"cidr": "10.0.0.0/24"}),
+              ("PUT", f"/v2/image-distributions/{OTHER}",
+               {"image_distribution": {"mode": "auto", "source_region": "RegionOne"}}),
+              ("DELETE", f"/v2/image-distributions/{OTHER}", None),
+              ("POST", f"/v2/images/{OTHER}/ensure", {"region": "RegionTwo"}),
+              ("POST", "/v2/image-rollouts", {"image_rollout": {
+                  "image_id": OTHER, "source_region": "RegionOne",
+                  "waves": [["RegionTwo"]]}}),
+              ("POST", f"/v2/image-rollouts/{OTHER}/promote", None),
+              ("POST", f"/v2/image-rollouts/{OTHER}/abort", None),
+              ("POST", f"/v2/image-rollouts/{OTHER}/rollback", None),
+              ("POST", "/v2/protection-plans", {"protection_plan": {
+                  "name": "vnf", "region": "RegionOne", "backup_region": "RegionTwo",
+                  "groups": [["db-1"]]}}),
+              ("DELETE", f"/v2/protection-plans/{OTHER}", None),
+              ("POST", f"/v2/protection-plans/{OTHER}/discover", None),
+              ("POST", f"/v2/protection-plans/{OTHER}/checkpoints", {"checkpoint": {}}),
+              ("POST", "/v1.0/pods", {"pod": {"pod_name": "RegionTwo", "az_name": "az1"}}),
+              ("DELETE", f"/v1.0/pods/{OTHER}", None),
+              ("POST", "/v1.0/routings", {"routing": {}}),
+              ("PUT", "/v1.0/routings/1", {"routing": {}}),
+              ("DELETE", "/v1.0/routings/1", None),
+              ("POST", "/v1.0/jobs", {"job": {}}),
+              ("PUT", f"/v1.0/jobs/{OTHER}", None),
+              ("DELETE", f"/v1.0/jobs/{OTHER}", None),
               ("DELETE", routes.SESSION, None)]
     methods = {(m, routes.match(m, p.split("?")[0].rstrip("/"))[0]) for m, p, _b in found}
     table = {(m, h) for m, _pattern, h in routes.ROUTES if m != "GET" and h not in routes.PUBLIC}
