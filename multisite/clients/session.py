@@ -144,7 +144,7 @@ class PooledApi:
             self._endpoint = self._adapter.get_endpoint()
         return self._endpoint
 
-    def request(self, method, path, json=None):
+    def request(self, method, path, json=None, headers=None):
         if "://" in path:
             url = path
         else:
@@ -155,8 +155,11 @@ class PooledApi:
         try:
             if self._transport is None:
                 self._transport = transport(self.conf)
+            if headers and self._headers:
+                headers = {**self._headers, **headers}
             resp = self._transport.request(method, url, region=self.region, json=json,
-                                           headers=self._headers, service=self.service_type)
+                                           headers=headers or self._headers,
+                                           service=self.service_type)
         except errors.RegionUnavailable as exc:
             detail = str(exc)
             if exc.region == self.region:
@@ -174,6 +177,10 @@ class PooledApi:
 
     def put(self, path, json=None):
         return self.request("PUT", path, json=json)
+
+    def patch(self, path, json=None, headers=None):
+        """PATCH with the caller's Content-Type (e.g. Glance's JSON-patch media type)."""
+        return self.request("PATCH", path, json=json, headers=headers)
 
     def delete(self, path):
         return self.request("DELETE", path)
