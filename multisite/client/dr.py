@@ -1,18 +1,9 @@
 """/v2/protection-plans and /v2/checkpoints: VNF disaster recovery."""
 
+from multisite.client import http
+
 METHODS = ("pause", "quiesce", "none", "vm-snapshot", "replicate")
 FINISHED = ("completed", "failed")
-
-
-def _page(all_projects, limit, marker, **extra):
-    params = {k: v for k, v in extra.items() if v}
-    if all_projects:
-        params["all_projects"] = "true"
-    if limit is not None:
-        params["limit"] = str(limit)
-    if marker:
-        params["marker"] = marker
-    return params
 
 
 class DrManager:
@@ -33,8 +24,9 @@ class DrManager:
                               version="v2")["protection_plan"]
 
     def list_plans(self, *, all_projects=False, limit=None, marker=None):
+        params = http.page_params(all_projects, limit, marker)
         return self.http.json("GET", "/protection-plans", version="v2",
-                              params=_page(all_projects, limit, marker))["protection_plans"]
+                              params=params)["protection_plans"]
 
     def get_plan(self, plan_id):
         return self.http.json("GET", f"/protection-plans/{plan_id}",
@@ -53,7 +45,7 @@ class DrManager:
 
     def list_checkpoints(self, *, plan_id=None, all_projects=False, limit=None, marker=None):
         return self.http.json("GET", "/checkpoints", version="v2",
-                              params=_page(all_projects, limit, marker,
+                              params=http.page_params(all_projects, limit, marker,
                                            plan_id=plan_id))["checkpoints"]
 
     def get_checkpoint(self, checkpoint_id):

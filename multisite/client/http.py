@@ -22,6 +22,19 @@ def normalize_endpoint(url, version=API_VERSION):
     return f"{url}/{version}"
 
 
+def page_params(all_projects=False, limit=None, marker=None, **filters):
+    """Query parameters of a /v2 list: its filters (empty ones left out), then
+    `all_projects`, `limit` and `marker` as the API spells them."""
+    params = {k: v for k, v in filters.items() if v}
+    if all_projects:
+        params["all_projects"] = "true"
+    if limit is not None:
+        params["limit"] = str(limit)
+    if marker:
+        params["marker"] = marker
+    return params
+
+
 class HTTPClient:
     """Requests against ``<endpoint>/<project_id>/...``.
 

@@ -1,17 +1,8 @@
 """Image distribution: /v2/image-distributions, /v2/images/{id}/ensure, /v2/image-rollouts."""
 
+from multisite.client import http
+
 MODES = ("none", "auto", "lazy", "controlled")
-
-
-def _paging(all_projects, limit, marker):
-    params = {}
-    if all_projects:
-        params["all_projects"] = "true"
-    if limit is not None:
-        params["limit"] = str(limit)
-    if marker:
-        params["marker"] = marker
-    return params
 
 
 class ImageManager:
@@ -33,7 +24,7 @@ class ImageManager:
 
     def list_distributions(self, *, all_projects=False, limit=None, marker=None):
         return self.http.json("GET", "/image-distributions",
-                              params=_paging(all_projects, limit, marker),
+                              params=http.page_params(all_projects, limit, marker),
                               version="v2")["image_distributions"]
 
     def delete_distribution(self, image_id=None):
@@ -61,7 +52,7 @@ class ImageManager:
 
     def list_rollouts(self, *, all_projects=False, limit=None, marker=None):
         return self.http.json("GET", "/image-rollouts",
-                              params=_paging(all_projects, limit, marker),
+                              params=http.page_params(all_projects, limit, marker),
                               version="v2")["image_rollouts"]
 
     def get_rollout(self, rollout_id):
