@@ -75,3 +75,13 @@ def wsgi_app(db, engine):
 @pytest.fixture
 def project_id():
     return uuid.uuid4().hex
+
+
+def pytest_unconfigure(config):
+    """After the run: threads of libraries that outlive their tests (oslo.messaging
+    heartbeats, tooz watchers) may still log while the interpreter shuts down, into
+    streams pytest has closed; without this each such record prints a traceback after
+    pytest's summary, which then is no longer the end of the output."""
+    import logging
+
+    logging.raiseExceptions = False

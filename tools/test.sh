@@ -24,4 +24,9 @@ echo "== ruff"
 echo "== import-linter (layer contracts)"
 .venv/bin/lint-imports
 echo "== pytest"
-exec .venv/bin/pytest -p no:cacheprovider "$@"
+report=$(mktemp -d)/junit.xml
+rc=0
+.venv/bin/pytest -p no:cacheprovider -rfE --junitxml="$report" "$@" || rc=$?
+# The verdict last, whatever the run printed after pytest's own summary.
+.venv/bin/python tools/junit_summary.py "$report" || true
+exit "$rc"

@@ -47,6 +47,7 @@ class RegionListener:
         self.state = "stopped"
         self.error = None
         self._listener = None
+        self._transport = None
         self._thread = None
 
     def handle(self, priority, messages):
@@ -77,7 +78,8 @@ class RegionListener:
     def start(self):
         """Start listening in the background; returns at once."""
         options = self.conf.notifications
-        transport = messaging.get_notification_transport(self.conf, url=self.url)
+        transport = self._transport = messaging.get_notification_transport(
+            self.conf, url=self.url)
         targets = targets_of(options)
         self._listener = messaging.get_batch_notification_listener(
             transport, targets, [_Endpoint(self.handle)], executor="threading",
@@ -110,6 +112,8 @@ class RegionListener:
             if self._thread is not None and not self._thread.is_alive():
                 listener.stop()
                 listener.wait()
+                # its connections and heartbeat thread too (they outlive a stopped listener)
+                self._transport.cleanup()
         except Exception:
             LOG.exception("Event listener did not stop cleanly: region=%s", self.region)
         self._listener = None

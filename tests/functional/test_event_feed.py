@@ -28,6 +28,9 @@ BAD = "rabbit://guest:guest@127.0.0.1:5999/nowhere"
 P1, P2 = uuid.uuid4().hex, uuid.uuid4().hex
 
 
+_TRANSPORTS = []
+
+
 @pytest.fixture
 def vhosts():
     require_service("RabbitMQ", servers.port_open(5672), "nothing listens on 127.0.0.1:5672")
@@ -39,6 +42,10 @@ def vhosts():
         require_service("RabbitMQ vhost management (rabbitmqctl)", ok, vhost)
         made.append(vhost)
     yield made
+    # the test's notifiers first: a transport left open keeps a heartbeat thread that logs
+    # errors once its vhost is gone (until the interpreter exits, at the end of the run)
+    while _TRANSPORTS:
+        _TRANSPORTS.pop().cleanup()
     for vhost in made:
         _rabbitmqctl("delete_vhost", vhost)
 
@@ -71,6 +78,7 @@ def feed(db, vhosts):
 
 def notifier(conf, vhost, publisher):
     transport = messaging.get_notification_transport(conf, url=RABBIT.format(vhost=vhost))
+    _TRANSPORTS.append(transport)
     return messaging.Notifier(transport, publisher_id=publisher, driver="messagingv2",
                               topics=["notifications"])
 
