@@ -26,7 +26,7 @@ echo "== import-linter (layer contracts)"
 echo "== pytest"
 report=$(mktemp -d)/junit.xml
 rc=0
-.venv/bin/pytest -p no:cacheprovider -rfE --junitxml="$report" "$@" || rc=$?
+.venv/bin/pytest -p no:cacheprovider -rfE --durations=15 --junitxml="$report" "$@" || rc=$?
 # The verdict last, whatever the run printed after pytest's own summary.
 .venv/bin/python tools/junit_summary.py "$report" || true
 exit "$rc"

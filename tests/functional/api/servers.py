@@ -79,7 +79,7 @@ def stop(proc, *, timeout=30):
     return proc.returncode
 
 
-def wait_ready(proc, port, *, timeout=30):
+def wait_ready(proc, port, *, timeout=120):
     """Until GET / answers 200; fails early if the process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -93,7 +93,7 @@ def wait_ready(proc, port, *, timeout=30):
     raise TimeoutError(f"API on port {port} not ready after {timeout}s")
 
 
-def wait_engine(proc, connection, *, timeout=30):
+def wait_engine(proc, connection, *, timeout=120):
     """Until the engine has reported in the service table (its RPC server is up by then)."""
     engine = sa.create_engine(db_api.normalize_url(connection))
     deadline = time.monotonic() + timeout
