@@ -21,6 +21,7 @@ from pathlib import Path
 from multisite import rpc
 from multisite.conf import CONF
 from multisite.db import migration
+from multisite.devcloud import layout
 from multisite.devcloud.pki import TestCA
 from multisite.engine import controller, identity
 from multisite.keyagent import repository
@@ -80,8 +81,7 @@ def simulated(count, rounds, base, ca, files):
 def real(rounds, base):
     from tests.integration.keystones import KeystonePair
 
-    pair = KeystonePair(Path(".devcloud/venv").resolve() if Path(".devcloud/venv").exists()
-                        else Path("/work/main/.devcloud/venv"), base / "real", offset=15,
+    pair = KeystonePair(layout.default_base() / "venv", base / "real", offset=15,
                         max_active_keys=5).setup().start()
     try:
         (base / "realdb").mkdir()

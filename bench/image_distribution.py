@@ -29,12 +29,13 @@ import uuid
 
 from multisite.conf import CONF
 from multisite.db import migration
+from multisite.devcloud import layout
 from multisite.objects import images as rows
 from tests.integration.usage import DevCloud
 
 R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
 MIB = 1024 * 1024
-BASE = os.environ.get("MULTISITE_DEVCLOUD_BASE", "/work/main/.devcloud")
+BASE = str(layout.default_base())
 
 
 def _blob(path, mib):
