@@ -182,19 +182,54 @@ class Direct:
         urllib.request.urlopen(req, timeout=30).read()
 
 
-def detail_row(client, project, rounds):
-    path = f"/v1.0/{project}/os-quota-sets/{project}/detail"
-    started = time.perf_counter()
-    status, _, body = client.request("GET", path)
-    cold = time.perf_counter() - started
-    assert status == 200, body
+def rpc_round_trip(vhost, rounds):
+    """p50 of an RPC call to the engine that does no I/O there (known_regions: the cached
+    catalog), and of a cast, from this process over the same broker: the RPC hop alone."""
+    from oslo_config import cfg
+
+    from multisite import context, rpc
+    from multisite.rpc import client as rpc_client
+
+    conf = cfg.ConfigOpts()
+    rpc.register_opts(conf)
+    conf([], project="multisite", default_config_files=[])
+    conf.set_override("transport_url", RABBIT.format(vhost=vhost))
+    engine = rpc_client.EngineClient(conf)
+    ctx = context.RequestContext(user_id=USER, project_id="bench", roles=["admin"])
+    engine.known_regions(ctx)       # the reply queue, the connection: not timed
+    calls, casts = [], []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        engine.known_regions(ctx)
+        calls.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        engine.sync_job_created(ctx, str(uuid.uuid4()))
+        casts.append(time.perf_counter() - started)
+    return statistics.median(calls), statistics.median(casts)
+
+
+def _gets(client, path, rounds):
+    """Seconds of each of `rounds` GETs of path (each must answer 200)."""
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
         status, _, body = client.request("GET", path)
         times.append(time.perf_counter() - started)
         assert status == 200, body
-    return cold, times
+    return times
+
+
+def show_row(client, project, rounds):
+    """p50 of GET os-quota-sets/{p} (API, policy, one DB read; no RPC)."""
+    return statistics.median(_gets(client, f"/v1.0/{project}/os-quota-sets/{project}",
+                                   rounds))
+
+
+def detail_row(client, project, rounds):
+    """(the first call's seconds, the next rounds' seconds)."""
+    path = f"/v1.0/{project}/os-quota-sets/{project}/detail"
+    cold = _gets(client, path, 1)[0]
+    return cold, _gets(client, path, rounds)
 
 
 def keypair_row(client, direct, project, rounds):
@@ -261,21 +296,53 @@ def on_demand_row(port, direct, projects, timeout=600):
     return time.perf_counter() - started, asked, stats
 
 
+@contextlib.contextmanager
+def _profile(args, procs, label):
+    """py-spy record (raw collapsed stacks, idle frames too) of each process while the
+    block runs: --profile DIR/<label>-<name>.txt."""
+    if not args.profile:
+        yield
+        return
+    os.makedirs(args.profile, exist_ok=True)
+    spies = [subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "--pid",
+         str(proc.pid), "--subprocesses", "--idle", "--threads", "--rate", "250",
+         "--nonblocking", "--format", "raw", "-o",
+         os.path.join(args.profile, f"{label}-{name}.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, proc in procs]
+    time.sleep(1.0)
+    try:
+        yield
+    finally:
+        for spy in spies:
+            spy.send_signal(subprocess.signal.SIGINT)
+            spy.wait(timeout=60)
+
+
 def run_delay(args, delay, backend):
     with tempfile.TemporaryDirectory(prefix="ms-latency-") as directory, \
             _fake_regions(args, delay), _vhost() as vhost, \
             _database(backend, directory) as url, \
-            _services(args, directory, url, vhost) as (port, _engine, _api):
+            _services(args, directory, url, vhost) as (port, engine, api):
+        procs = [("api", api), ("engine", engine)]
+        label = f"{delay * 1000:g}ms"
         direct = Direct(args.port)
         from bench import fake_regions
         projects = fake_regions.project_ids(args.projects + 10)
         client = servers.Client(port, project_id=projects[-1])
-        cold, detail = detail_row(client, projects[-1], args.rounds)
+        with _profile(args, procs, f"{label}-detail"):
+            cold, detail = detail_row(client, projects[-1], args.rounds)
+        show = show_row(client, projects[-1], args.rounds)
+        rpc_call, rpc_cast = rpc_round_trip(vhost, args.rounds)
         slowest = direct.slowest_call(projects[-1], args.rounds)
         parallel = direct.parallel_round(projects[-1], args.rounds)
-        kp, kp_floor = keypair_row(client, direct, projects[-1], args.rounds)
+        client.close()          # idle while the floor was measured: a fresh connection
+        client = servers.Client(port, project_id=projects[-1])
+        with _profile(args, procs, f"{label}-keypair"):
+            kp, kp_floor = keypair_row(client, direct, projects[-1], args.rounds)
         client.close()
-        wall, asked, stats = on_demand_row(port, direct, projects[:args.projects])
+        with _profile(args, procs, f"{label}-ondemand"):
+            wall, asked, stats = on_demand_row(port, direct, projects[:args.projects])
         calls = stats["calls"]
         bound = calls / (len(REGIONS) * args.region_concurrency) * slowest
         floor_detail = 1.5 * slowest + 0.005
@@ -292,6 +359,9 @@ def run_delay(args, delay, backend):
         print(f"\n## delay {delay * 1000:g} ms per region call, db={backend}, "
               f"direct call p50 (slowest region) {_ms(slowest)} ms; "
               f"load {os.getloadavg()[0]:.1f}")
+        print(f"hops (p50): API GET os-quota-sets/{{p}} (WSGI, policy, DB read) "
+              f"{_ms(show)} ms; RPC call round trip (no engine I/O) {_ms(rpc_call)} ms; "
+              f"RPC cast {_ms(rpc_cast)} ms")
         print("| measure | Multisite ms | floor ms | ratio |\n|---|---|---|---|")
         for name, value, floor in rows:
             print(f"| {name} | {_ms(value)} | {_ms(floor)} | {value / floor:.2f} |")
@@ -306,6 +376,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--region-concurrency", type=int, default=4)
     parser.add_argument("--backend", choices=["sqlite", "mysql"], default="sqlite")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="py-spy record the API and engine during each row (raw stacks)")
     parser.add_argument("--port", type=int, default=21700,
                         help="fake Keystone port; region i listens on port + i")
     args = parser.parse_args(argv)
