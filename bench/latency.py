@@ -185,26 +185,27 @@ class Direct:
 def rpc_round_trip(vhost, rounds):
     """p50 of an RPC call to the engine that does no I/O there (known_regions: the cached
     catalog), and of a cast, from this process over the same broker: the RPC hop alone."""
-    from oslo_config import cfg
-
     from multisite import context, rpc
+    from multisite.conf import CONF as conf     # oslo.messaging's tracing opts live there
     from multisite.rpc import client as rpc_client
 
-    conf = cfg.ConfigOpts()
     rpc.register_opts(conf)
     conf([], project="multisite", default_config_files=[])
     conf.set_override("transport_url", RABBIT.format(vhost=vhost))
     engine = rpc_client.EngineClient(conf)
     ctx = context.RequestContext(user_id=USER, project_id="bench", roles=["admin"])
-    engine.known_regions(ctx)       # the reply queue, the connection: not timed
     calls, casts = [], []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        engine.known_regions(ctx)
-        calls.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        engine.sync_job_created(ctx, str(uuid.uuid4()))
-        casts.append(time.perf_counter() - started)
+    try:
+        engine.known_regions(ctx)       # the reply queue, the connection: not timed
+        for _ in range(rounds):
+            started = time.perf_counter()
+            engine.known_regions(ctx)
+            calls.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            engine.sync_job_created(ctx, str(uuid.uuid4()))
+            casts.append(time.perf_counter() - started)
+    finally:
+        rpc.cleanup()                   # before the vhost goes
     return statistics.median(calls), statistics.median(casts)
 
 
