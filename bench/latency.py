@@ -186,7 +186,7 @@ def rpc_round_trip(vhost, rounds):
     """p50 of an RPC call to the engine that does no I/O there (known_regions: the cached
     catalog), and of a cast, from this process over the same broker: the RPC hop alone."""
     from multisite import context, rpc
-    from multisite.conf import CONF as conf     # oslo.messaging's tracing opts live there
+    from multisite.conf import CONF as conf  # oslo.messaging's tracing opts live there
     from multisite.rpc import client as rpc_client
 
     rpc.register_opts(conf)
