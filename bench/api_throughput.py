@@ -106,7 +106,7 @@ def measure(backend, workers, args):
         servers.manage(config, "db_sync")
         api = servers.start("multisite-api", config, directory)
         try:
-            servers.wait_ready(api, port)
+            servers.wait_ready(api, port, timeout=120)   # a loaded machine starts slowly
             time.sleep(1.0)  # let every worker finish booting
             project = str(uuid.uuid4())
             client = servers.Client(port, project_id=project)

@@ -9,6 +9,8 @@ A load generator's target, never evidence of correctness. One asyncio process se
   Cinder GET os-quota-sets/{p}?usage=True and PUT, Neutron GET quotas/{p}/details and
   PUT quotas/{p}; each answers after --delay seconds. Usage is a fixed pseudo-random
   function of (region, project); limits are kept in memory.
+* Nova keypairs in region i (bench/latency.py's sync job): GET and DELETE
+  os-keypairs/{name}?user_id=, POST os-keypairs; after --delay seconds, kept in memory.
 * GET /stats on the Keystone port: calls per region and method, peak in-flight calls.
 
     python -m bench.fake_regions --regions 20 --projects 5000 --delay 0.05 --port 21000
@@ -71,6 +73,7 @@ class World:
         self.calls = collections.Counter()
         self.inflight = collections.Counter()
         self.peak = collections.Counter()
+        self.keypairs = {}      # (region, user_id, name) -> keypair
 
     def usage(self, region, project, name):
         digest = hashlib.md5(f"{region}/{project}/{name}".encode()).digest()
@@ -117,7 +120,32 @@ class World:
                              "reserved": 0}
         return {"quota" if service == "neutron" else "quota_set": out}
 
-    async def region_call(self, region, method, path, body):
+    async def keypair_call(self, region, method, path, query, body):
+        """Nova os-keypairs for one user (?user_id= or the body's user_id)."""
+        user = (re.search(r"(?:^|&)user_id=([^&]*)", query or "") or [None, "admin"])[1]
+        self.calls[(region, f"keypair {method}")] += 1
+        await asyncio.sleep(self.delay)
+        if method == "POST" and path == "/compute/v2.1/os-keypairs":
+            kp = json.loads(body or b"{}").get("keypair", {})
+            key = (region, kp.get("user_id", user), kp.get("name"))
+            if key in self.keypairs:
+                return 409, {"conflictingRequest": {"code": 409, "message": "exists"}}
+            self.keypairs[key] = {"name": kp.get("name"), "type": kp.get("type", "ssh"),
+                                  "public_key": kp.get("public_key", ""),
+                                  "fingerprint": "00:00", "user_id": key[1]}
+            return 200, {"keypair": self.keypairs[key]}
+        name = path.rsplit("/", 1)[1]
+        key = (region, user, name)
+        if key not in self.keypairs:
+            return 404, {"itemNotFound": {"code": 404, "message": f"keypair {name}"}}
+        if method == "DELETE":
+            del self.keypairs[key]
+            return 202, {}
+        return 200, {"keypair": self.keypairs[key]}
+
+    async def region_call(self, region, method, path, body, query=""):
+        if path.startswith("/compute/v2.1/os-keypairs"):
+            return await self.keypair_call(region, method, path, query, body)
         if method == "GET" and path in PROBE_PATHS:
             self.calls[(region, "probe")] += 1
             await asyncio.sleep(self.slow_delay if region == region_name(self.regions)
@@ -162,11 +190,13 @@ class World:
                 by_region[region] += n
             return 200, {"calls": sum(self.calls.values()),
                          "by_kind": _by_kind(self.calls),
-                         "by_region": dict(by_region), "peak_inflight": dict(self.peak)}, {}
+                         "by_region": dict(by_region), "peak_inflight": dict(self.peak),
+                         "inflight_now": sum(self.inflight.values())}, {}
         if method == "POST" and path == "/stats/reset":
             self.calls.clear()
             self.peak.clear()
             self.limits.clear()
+            self.keypairs.clear()
             return 200, {}, {}
         return 404, {"error": f"no route {method} {path}"}, {}
 
@@ -193,12 +223,14 @@ async def _read_request(reader):
     body = b""
     if int(headers.get("content-length", 0) or 0):
         body = await reader.readexactly(int(headers["content-length"]))
-    return method, target.split("?", 1)[0], headers, body
+    path, _, query = target.partition("?")
+    return method, path, query, headers, body
 
 
 def _response(status, payload, extra=None):
     data = json.dumps(payload).encode()
-    reason = {200: "OK", 201: "Created", 404: "Not Found"}.get(status, "OK")
+    reason = {200: "OK", 201: "Created", 202: "Accepted", 404: "Not Found",
+              409: "Conflict"}.get(status, "OK")
     head = [f"HTTP/1.1 {status} {reason}", "Content-Type: application/json",
             f"Content-Length: {len(data)}", "Connection: keep-alive"]
     head += [f"{k}: {v}" for k, v in (extra or {}).items()]
@@ -212,11 +244,12 @@ def handler(world, region):
                 request = await _read_request(reader)
                 if request is None:
                     break
-                method, path, _headers, body = request
+                method, path, query, _headers, body = request
                 if region is None:
                     status, payload, extra = await world.keystone_call(method, path, body)
                 else:
-                    status, payload = await world.region_call(region, method, path, body)
+                    status, payload = await world.region_call(region, method, path, body,
+                                                              query)
                     extra = None
                 writer.write(_response(status, payload, extra))
                 await writer.drain()

@@ -43,7 +43,7 @@ def _group(project, i):
 class PolicyWorld(fake_regions.World):
     """The fake regions plus GET /network/v2.0/security-groups (the same in every region)."""
 
-    async def region_call(self, region, method, path, body):
+    async def region_call(self, region, method, path, body, query=""):
         if method == "GET" and path == "/network/v2.0/security-groups":
             self.calls[(region, "neutron GET security-groups")] += 1
             self.inflight[region] += 1
@@ -53,7 +53,7 @@ class PolicyWorld(fake_regions.World):
             finally:
                 self.inflight[region] -= 1
             return 200, {"security_groups": [_group("p", i) for i in range(GROUPS)]}
-        return await super().region_call(region, method, path, body)
+        return await super().region_call(region, method, path, body, query)
 
 
 def _serve(regions, delay, port, ready):

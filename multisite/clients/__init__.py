@@ -5,6 +5,7 @@ the same methods (tests/unit/engine/fake_cloud.py).
 """
 
 import collections
+import concurrent.futures
 import threading
 
 from multisite.clients import errors, http, keystone, region
@@ -31,6 +32,7 @@ class Cloud:
         self._catalog = None
         self._regions = {}
         self._gates = {}
+        self._pool = None
         self.calls = collections.Counter()
 
     def _count(self, name):
@@ -92,10 +94,16 @@ class Cloud:
             if gate is None:
                 gate = self._gates[name] = threading.BoundedSemaphore(
                     self.conf.batch.region_concurrency)
+            if self._pool is None:
+                # a read or write's services in parallel; the region gates bound the calls
+                self._pool = concurrent.futures.ThreadPoolExecutor(
+                    min(max(32, self.conf.batch.region_concurrency * 3 * 8), 512),
+                    thread_name_prefix="region-call")
             adapter = self._regions.get(name)
             if adapter is None or adapter.endpoints != endpoints:
                 adapter = self._regions[name] = region.Region(
-                    name, self._http, endpoints, gate=gate, counter=self._count)
+                    name, self._http, endpoints, gate=gate, counter=self._count,
+                    pool=self._pool)
             return adapter
 
     def read(self, region_name, project_id):

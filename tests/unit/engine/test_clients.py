@@ -1,5 +1,8 @@
 """multisite.clients without a network: catalog parsing, credentials, the region adapter."""
 
+import concurrent.futures
+import threading
+
 import pytest
 
 from multisite.clients import errors, keystone, region, resources
@@ -61,10 +64,50 @@ def _answers():
     }
 
 
-def _region(answers=None, endpoints=None):
+def _region(answers=None, endpoints=None, pool=None):
     session = _Transport(answers or _answers())
     eps = endpoints or {"nova": NOVA, "cinder": CINDER, "neutron": NEUTRON}
-    return region.Region("R", session, eps), session
+    return region.Region("R", session, eps, pool=pool), session
+
+
+class _Together(_Transport):
+    """Every call waits until `parties` calls are in flight at once (a barrier): calls
+    made one after the other break it."""
+
+    def __init__(self, answers, parties):
+        super().__init__(answers)
+        self.barrier = threading.Barrier(parties, timeout=30)
+
+    def request(self, method, url, **kwargs):
+        self.barrier.wait()
+        return super().request(method, url, **kwargs)
+
+
+@pytest.fixture
+def pool():
+    with concurrent.futures.ThreadPoolExecutor(8) as executor:
+        yield executor
+
+
+def test_pooled_read_and_write_call_the_services_at_once(pool):
+    session = _Together(_answers(), 3)
+    adapter = region.Region("R", session, {"nova": NOVA, "cinder": CINDER,
+                                           "neutron": NEUTRON}, pool=pool)
+    sequential, _ = _region()
+    assert adapter.read(P).usage == sequential.read(P).usage
+    assert adapter.read(P).limits == sequential.read(P).limits
+    assert adapter.write_limits(P, {"cores": 3, "volumes": 0, "floatingip": 5}) == 3
+    assert len(session.requests) == 9
+
+
+def test_pooled_read_raises_the_first_services_error_after_every_call(pool):
+    answers = _answers()
+    answers[("GET", f"{NOVA}/os-quota-sets/{P}/detail")] = _Resp(403, {})
+    answers[("GET", f"{CINDER}/os-quota-sets/{P}")] = _Resp(503, {})
+    adapter, session = _region(answers, pool=pool)
+    with pytest.raises(errors.RegionRejected):     # nova's, as a sequential read raises
+        adapter.read(P)
+    assert len(session.requests) == 3
 
 
 def test_read_maps_the_three_detail_apis():
