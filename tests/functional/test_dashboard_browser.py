@@ -284,3 +284,33 @@ def test_rollout_waves_and_a_refused_promote(all_in_one, tmp_path):
         watched.assert_clean()
         watched.close()
 
+
+def test_noauth_dashboard_in_firefox(all_in_one, tmp_path):
+    """The same page in headless Firefox ESR (Marionette, tests/browser.py): the banner,
+    the identity picker, the Overview, an admin's quota write through the form (the API's
+    value changes), the Sync page; everything it loaded came from its own origin."""
+    origin = f"http://127.0.0.1:{all_in_one}"
+    with browser.firefox(origin, tmp_path, tmp_path / "screenshots") as fx:
+        fx.goto("/dashboard/")
+        fx.wait_text("Choose an identity")
+        assert "noauth mode" in fx.text("#noauth-banner")
+        fx.fill("input[name=project_id]", PROJECT)
+        fx.click("form.login button[type=submit]")  # the role picker defaults to admin
+        fx.wait_text("No regions known yet.")
+        assert fx.text(".page h1") == "Overview"
+        fx.shot("firefox-noauth-overview")
+        fx.click("nav a[data-page=quotas]")
+        fx.fill("input.limit-input[name=cores]", "29")
+        fx.click("#save-limits")
+        fx.wait_text("Saved: cores = 29")
+        client = servers.Client(all_in_one, project_id=PROJECT, roles="member")
+        status, _h, body = client.request("GET", f"/v1.0/{PROJECT}/os-quota-sets/{PROJECT}")
+        client.close()
+        assert status == 200 and body["quota_set"]["cores"] == 29
+        fx.click("nav a[data-page=sync]")
+        fx.wait_text("No sync jobs yet.")
+        fx.wait_text("No image rollouts.")
+        fx.shot("firefox-noauth-sync")
+        loaded = fx.js("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert loaded and all(url.startswith(origin + "/") for url in loaded), loaded
+        assert fx.js("return window.localStorage.length") == 0
