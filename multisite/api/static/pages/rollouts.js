@@ -123,7 +123,7 @@ export function rolloutsCard(ctx) {
         submit.disabled = false;
       }
     } },
-    h("div", { class: "row" }, field("Image id", image), field("Rollout source", source),
+    h("div", { class: "row rollout-row" }, field("Rollout source", source), field("Image id", image),
       field("Waves", waves, "Regions of one wave comma separated, waves separated by “;”; the first wave is the canary")),
     h("label", { class: "check" }, manual, "Wait for “Promote” after each wave"),
     h("div", { class: "actions" }, submit));
