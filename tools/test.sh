@@ -12,12 +12,13 @@ if [ "${CI:-}" = "true" ] && ! { command -v mount.nfs && command -v qemu-img; } 
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
         nfs-common qemu-utils
 fi
-# The dashboard's browser tests drive Debian's Chromium (never a downloaded browser).
-if [ "${CI:-}" = "true" ] && [ ! -x /usr/bin/chromium ]; then
-    echo "== apt-get install chromium chromium-driver (dashboard browser tests)"
+# The dashboard's browser tests drive Debian's Chromium and Firefox ESR (never a
+# downloaded browser; Firefox through its own Marionette server, no geckodriver).
+if [ "${CI:-}" = "true" ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/firefox-esr ]; }; then
+    echo "== apt-get install chromium chromium-driver firefox-esr (dashboard browser tests)"
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
     $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver firefox-esr
 fi
 echo "== ruff"
 .venv/bin/ruff check multisite tests bench

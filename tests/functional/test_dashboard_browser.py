@@ -5,6 +5,7 @@ changes), what a member does not get, keyboard entry, and the page under its CSP
 nothing fetched from elsewhere. Keystone logins: tests/integration/test_dashboard_e2e.py.
 """
 
+import json
 import uuid
 
 import pytest
@@ -197,6 +198,8 @@ def test_addresses_capacity_and_policies_pages_in_noauth(all_in_one, tmp_path):
         page.get_by_role("link", name="Sync").click()
         page.get_by_text("No sync policies.").wait_for()
         assert page.locator("#policies-all-projects").count() == 1
+        page.get_by_text("No image rollouts.").wait_for()
+        assert page.locator("#rollouts-all-projects").count() == 1
 
         page.get_by_role("button", name="Change identity").click()
         _pick(page, "member")
@@ -210,5 +213,104 @@ def test_addresses_capacity_and_policies_pages_in_noauth(all_in_one, tmp_path):
         page.get_by_role("link", name="Sync").click()
         page.get_by_text("No sync policies.").wait_for()
         assert page.locator("#policies-all-projects").count() == 0
+        page.get_by_text("No image rollouts.").wait_for()
+        assert page.locator("#rollouts-all-projects").count() == 0
         watched.assert_clean()
         watched.close()
+
+
+def _wave(regions, state):
+    return {"state": state, "regions": [
+        {"region": r, "state": s, "previous": [], "reason": None} for r, s in regions]}
+
+
+ROLLOUT = {
+    "id": "5b0c1f7e-0000-4000-8000-000000000001", "project_id": PROJECT,
+    "image_id": "0d4e2d66-0000-4000-8000-00000000000a", "source": "RegionOne",
+    "state": "waiting", "wave": 1, "manual_promote": True, "pause": None, "reason": None,
+    "paused_reason": None, "next_wave_at": None, "created_at": "2026-12-03T10:00:00",
+    "updated_at": None, "waves": [_wave([("RegionTwo", "switched")], "done"),
+                                  _wave([("RegionThree", "pending"), ("RegionFour", "pending")],
+                                        "pending")]}
+
+
+def test_rollout_waves_and_a_refused_promote(all_in_one, tmp_path):
+    """A rollout waiting for promotion is drawn wave by wave with each region's state and
+    only the actions its state allows; a refused promote shows the API's message, code
+    and request id. The list is answered by the test (a real rollout needs Glance in
+    several regions: tests/integration/test_dashboard_pages.py)."""
+    origin = f"http://127.0.0.1:{all_in_one}"
+    with browser.chromium() as chromium:
+        watched = browser.Watched(chromium, origin, tmp_path / "screenshots")
+        page = watched.page
+        page.route("**/v2/image-rollouts?*", lambda route: route.fulfill(
+            status=200, content_type="application/json",
+            body=json.dumps({"image_rollouts": [ROLLOUT], "links": []})))
+        posted = []
+
+        def refuse(route):
+            posted.append((route.request.method, route.request.url))
+            route.fulfill(status=409, content_type="application/json",
+                          headers={"x-openstack-request-id": "req-rollout-409"},
+                          body=json.dumps({"error": {"code": "image_rollout.invalid_state",
+                                                     "message": "Cannot promote a rollout"
+                                                                " that is running"}}))
+        page.route("**/v2/image-rollouts/*/promote", refuse)
+        page.goto("/dashboard/")
+        _pick(page, "member")
+        page.get_by_role("link", name="Sync").click()
+        block = page.locator(f'.rollout[data-rollout="{ROLLOUT["id"]}"]')
+        block.wait_for()
+        assert block.get_attribute("data-state") == "waiting"
+        waves = block.locator("li.wave")
+        assert waves.count() == 2
+        assert "Wave 1 (canary)" in waves.nth(0).inner_text()
+        assert waves.nth(0).get_attribute("data-state") == "done"
+        assert waves.nth(0).locator("li[data-region=RegionTwo]").get_attribute(
+            "data-state") == "switched"
+        assert waves.nth(1).get_attribute("data-state") == "pending"
+        assert waves.nth(1).locator(".wave-regions li").count() == 2
+        buttons = [b.inner_text() for b in block.get_by_role("button").all()]
+        assert buttons == ["Promote", "Abort", "Roll back"]
+        watched.shot("noauth-rollout-waiting")
+
+        block.get_by_role("button", name=f"Promote rollout {ROLLOUT['id']}").click()
+        alert = page.get_by_role("alert")
+        alert.wait_for()
+        assert "Promote refused: Cannot promote a rollout that is running" in alert.inner_text()
+        assert "image_rollout.invalid_state" in alert.inner_text()
+        assert alert.locator(".request-id").inner_text() == "req-rollout-409"
+        assert posted == [("POST", f"{origin}/v2/image-rollouts/{ROLLOUT['id']}/promote")]
+        watched.assert_clean()
+        watched.close()
+
+
+def test_noauth_dashboard_in_firefox(all_in_one, tmp_path):
+    """The same page in headless Firefox ESR (Marionette, tests/browser.py): the banner,
+    the identity picker, the Overview, an admin's quota write through the form (the API's
+    value changes), the Sync page; everything it loaded came from its own origin."""
+    origin = f"http://127.0.0.1:{all_in_one}"
+    with browser.firefox(origin, tmp_path, tmp_path / "screenshots") as fx:
+        fx.goto("/dashboard/")
+        fx.wait_text("Choose an identity")
+        assert "noauth mode" in fx.text("#noauth-banner")
+        fx.fill("input[name=project_id]", PROJECT)
+        fx.click("form.login button[type=submit]")  # the role picker defaults to admin
+        fx.wait_text("No regions known yet.")
+        assert fx.text(".page h1") == "Overview"
+        fx.shot("firefox-noauth-overview")
+        fx.click("nav a[data-page=quotas]")
+        fx.fill("input.limit-input[name=cores]", "29")
+        fx.click("#save-limits")
+        fx.wait_text("Saved: cores = 29")
+        client = servers.Client(all_in_one, project_id=PROJECT, roles="member")
+        status, _h, body = client.request("GET", f"/v1.0/{PROJECT}/os-quota-sets/{PROJECT}")
+        client.close()
+        assert status == 200 and body["quota_set"]["cores"] == 29
+        fx.click("nav a[data-page=sync]")
+        fx.wait_text("No sync jobs yet.")
+        fx.wait_text("No image rollouts.")
+        fx.shot("firefox-noauth-sync")
+        loaded = fx.js("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert loaded and all(url.startswith(origin + "/") for url in loaded), loaded
+        assert fx.js("return window.localStorage.length") == 0

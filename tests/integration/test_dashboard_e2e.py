@@ -29,16 +29,17 @@ RABBIT = "rabbit://guest:guest@127.0.0.1:5672/{vhost}"
 
 
 @contextlib.contextmanager
-def api_and_engine(vhost, tmp_path, extra_config):
-    """multisite-api and multisite-engine on a free port, Keystone auth, on `vhost`,
-    with `extra_config` appended to the devcloud's configuration; yields the origin."""
+def api_and_engine(devcloud, vhost, tmp_path, extra_config):
+    """multisite-api and multisite-engine on a free port, Keystone auth (the devcloud's,
+    at its port offset), on `vhost`, with `extra_config` appended to the devcloud's
+    configuration; yields the origin."""
     state = tmp_path / "state"
     state.mkdir()
     port = servers.free_port()
     config = state / "multisite.conf"
     config.write_text(multisite_conf.render(
         state, transport_url=RABBIT.format(vhost=vhost), port=port,
-        periodic_enable=False) + extra_config)
+        periodic_enable=False, keystone_url=devcloud.keystone_url) + extra_config)
     servers.manage(str(config), "db_sync")
     engine = servers.start("multisite-engine", str(config), str(state))
     api = servers.start("multisite-api", str(config), str(state))
@@ -55,7 +56,7 @@ def api_and_engine(vhost, tmp_path, extra_config):
 def multisite(devcloud, rabbit_vhost, tmp_path):  # noqa: F811 (fixture)
     """multisite-api and multisite-engine, probing every region every 5 s."""
     probes = "[health]\nenabled = true\ninterval = 5\n"
-    with api_and_engine(rabbit_vhost, tmp_path, probes) as origin:
+    with api_and_engine(devcloud, rabbit_vhost, tmp_path, probes) as origin:
         yield origin
 
 
@@ -247,3 +248,69 @@ def test_dashboard_end_to_end(multisite, devcloud, fresh_project, usage, tmp_pat
         member.shot("11-logged-out")
         member.assert_clean()
         member.close()
+
+
+def test_dashboard_in_firefox(multisite, devcloud, fresh_project, tmp_path):
+    """The operator's key path in headless Firefox ESR (Marionette, tests/browser.py): log
+    in with Keystone credentials, see every region, change a cores limit through the form
+    (a write with the CSRF token; the same write without it is refused), log out. The
+    cookie is HttpOnly and SameSite=Strict, no token reaches document.cookie or web
+    storage, and every resource the page loaded came from its own origin (under its CSP).
+    """
+    origin = multisite
+    with browser.firefox(origin, tmp_path, _shots(tmp_path)) as fx:
+        fx.goto("/dashboard/")
+        fx.wait_text("Log in to Multisite")
+        creds = devcloud.admin
+        fx.fill("input[name=username]", creds.username)
+        fx.fill("input[name=password]", creds.password)
+        fx.fill("form.login input[name=project]", creds.project_name)
+        fx.fill("input[name=domain]", creds.user_domain_name)
+        fx.click("form.login button[type=submit]")
+        fx.find(".page h1", timeout=60)
+        for region in devcloud.regions:
+            fx.find(f"table.regions tr[data-region={region}]")
+        fx.shot("firefox-01-overview")
+
+        cookies = {c["name"]: c for c in fx.client.get_cookies()}
+        session = cookies["multisite_session"]
+        assert session["httpOnly"] is True and session["sameSite"] == "Strict", session
+        token = session["value"]
+        assert "multisite_session" not in fx.js("return document.cookie")
+        assert fx.js("return window.localStorage.length") == 0
+        stored = fx.js("return Object.values(Object.assign({}, window.sessionStorage))")
+        assert all(token not in value for value in stored)
+        assert token not in fx.js("return document.documentElement.outerHTML")
+        loaded = fx.js("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert loaded and all(url.startswith(origin + "/") for url in loaded), loaded
+        assert token not in " ".join(loaded)
+
+        fx.fill("#project-switch", fresh_project.id)
+        fx.click("form.switcher button[type=submit]")
+        fx.wait("return location.hash.includes(arguments[0])", fresh_project.id)
+        fx.click("nav a[data-page=quotas]")
+        fx.fill('input.limit-input[name=cores]', "19")
+        fx.click("#save-limits")
+        fx.wait_text("Saved: cores = 19")
+        fx.shot("firefox-02-quotas")
+        got = urllib3.request(
+            "GET", f"{origin}/v1.0/{fresh_project.id}/os-quota-sets/{fresh_project.id}",
+            headers={"X-Auth-Token": devcloud.token()})
+        assert got.status == 200 and got.json()["quota_set"]["cores"] == 19
+        # the cookie alone does not make a write: without the CSRF header it is refused
+        refused = fx.client.execute_async_script("""
+            const [path, resolve] = arguments;
+            fetch(path, {method: "PUT", credentials: "same-origin",
+                         headers: {"Content-Type": "application/json"},
+                         body: JSON.stringify({quota_set: {cores: 23}})})
+              .then(async r => resolve([r.status, await r.text()]));
+        """, script_args=[f"/v1.0/{fresh_project.id}/os-quota-sets/{fresh_project.id}"])
+        assert refused[0] == 403 and "auth.csrf_invalid" in refused[1], refused
+
+        fx.click("#logout")
+        fx.wait_text("You are logged out.")
+        assert "multisite_session" not in {c["name"] for c in fx.client.get_cookies()}
+        status = fx.client.execute_async_script(
+            "const [resolve] = arguments; fetch('/auth/session').then(r => resolve(r.status));")
+        assert status == 401
+        fx.shot("firefox-03-logged-out")

@@ -2,6 +2,10 @@
 headless Chromium, real multisite-api + multisite-engine (Keystone auth, RabbitMQ on a
 private vhost) on the devcloud, with what they show made with real OpenStack calls.
 
+An image rollout is started from the Sync page's form (waves RegionTwo, then
+RegionThree, promoted by hand), followed wave by wave, promoted and rolled back from the
+page, each state as the API answers it.
+
 The member's project gets the same subnet CIDR in RegionOne and RegionTwo (a `cidr`
 conflict of its routable domain) and a keypair with a keypair policy to the other
 regions. The engine audits addresses and probes capacity on short periods. The member
@@ -10,6 +14,7 @@ the page and sees each target's state (as the API answers it); the admin sees ev
 region's capacity bars, equal to /v2/capacity. Screenshots: <tmp>/screenshots/*.png.
 """
 
+import os
 import random
 
 import pytest
@@ -18,10 +23,11 @@ import urllib3
 from tests import browser
 from tests.functional.test_api_process import rabbit_vhost  # noqa: F401 (fixture)
 from tests.integration.test_dashboard_e2e import _keypair, _login, _logout, _shots, api_and_engine
+from tests.integration.test_images import _upload, cleanup_images
 from tests.integration.usage import unique
 
 pytestmark = pytest.mark.integration
-R1, R2 = "RegionOne", "RegionTwo"
+R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
 
 
 @pytest.fixture
@@ -29,8 +35,9 @@ def multisite(devcloud, rabbit_vhost, tmp_path):  # noqa: F811 (fixture)
     """multisite-api and multisite-engine with short capacity and address audit periods
     (sync policies are audited only when asked, by the page)."""
     extra = ("[health]\nenabled = true\ninterval = 30\ncapacity_interval = 60\n"
-             "[addresses]\naudit_interval = 5\n[sync_policy]\naudit_interval = 3600\n")
-    with api_and_engine(rabbit_vhost, tmp_path, extra) as origin:
+             "[addresses]\naudit_interval = 5\n[sync_policy]\naudit_interval = 3600\n"
+             "[image_distribution]\nscan_interval = 0.3\nrollout_poll = 0.3\n")
+    with api_and_engine(devcloud, rabbit_vhost, tmp_path, extra) as origin:
         yield origin
 
 
@@ -131,3 +138,71 @@ def test_addresses_policies_and_capacity(multisite, devcloud, fresh_project, usa
         _logout(admin, origin)
         admin.assert_clean()
         admin.close()
+
+
+def _rollout_shown(block):
+    """(the rollout's state, [(wave state, {region: state})]) as the page draws it."""
+    waves = [(wave.get_attribute("data-state"),
+              {li.get_attribute("data-region"): li.get_attribute("data-state")
+               for li in wave.locator(".wave-regions li").all()})
+             for wave in block.locator("li.wave").all()]
+    return block.get_attribute("data-state"), waves
+
+
+def _rollout_answered(answer):
+    return answer["state"], [(w["state"], {r["region"]: r["state"] for r in w["regions"]})
+                             for w in answer["waves"]]
+
+
+def test_image_rollout_on_the_sync_page(multisite, devcloud, fresh_project, tmp_path):
+    origin = multisite
+    member_token = devcloud.token(fresh_project.credentials)
+    shots = _shots(tmp_path)
+    with browser.chromium() as chromium, cleanup_images(devcloud, fresh_project):
+        image = _upload(fresh_project.connect(R1), unique("dash-img"), os.urandom(64 * 1024))
+        member = browser.Watched(chromium, origin, shots)
+        page = member.page
+        page.goto("/dashboard/#/sync")
+        _login(page, fresh_project.credentials)
+        page.get_by_role("heading", name="Sync", exact=True).wait_for()
+        page.get_by_text("No image rollouts.").wait_for()
+        page.get_by_label("Image id").fill(image.id)
+        page.get_by_label("Rollout source").select_option(R1)
+        page.get_by_label("Waves").fill(f"{R2}; {R3}")
+        page.get_by_label("Wait for “Promote” after each wave").check()
+        page.get_by_role("button", name="Start rollout").click()
+        page.get_by_text("started.").wait_for()
+        block = page.locator(".rollout").first
+        rollout_id = block.get_attribute("data-rollout")
+        path = f"/v2/image-rollouts/{rollout_id}"
+
+        # the canary wave is copied, verified and switched; the page follows by itself
+        page.locator(f'.rollout[data-rollout="{rollout_id}"][data-state=waiting]').wait_for(
+            timeout=180_000)
+        answered = _api(origin, member_token, "GET", path)["image_rollout"]
+        assert _rollout_shown(block) == _rollout_answered(answered)
+        assert _rollout_shown(block) == ("waiting", [("done", {R2: "switched"}),
+                                                     ("pending", {R3: "pending"})])
+        member.shot("25-rollout-waiting")
+
+        block.get_by_role("button", name=f"Promote rollout {rollout_id}").click()
+        page.locator(f'.rollout[data-rollout="{rollout_id}"][data-state=succeeded]').wait_for(
+            timeout=180_000)
+        assert _rollout_shown(block) == ("succeeded", [("done", {R2: "switched"}),
+                                                       ("done", {R3: "switched"})])
+        assert _rollout_shown(block) == _rollout_answered(
+            _api(origin, member_token, "GET", path)["image_rollout"])
+        assert block.get_by_role("button", name=f"Promote rollout {rollout_id}").count() == 0
+        member.shot("26-rollout-succeeded")
+
+        block.get_by_role("button", name=f"Roll back rollout {rollout_id}").click()
+        page.locator(f'.rollout[data-rollout="{rollout_id}"][data-state=rolled_back]').wait_for(
+            timeout=180_000)
+        answered = _api(origin, member_token, "GET", path)["image_rollout"]
+        assert _rollout_shown(block) == _rollout_answered(answered)
+        assert "rolled back on request" in block.inner_text()
+        assert block.get_by_role("button").count() == 0  # nothing left to do with it
+        member.shot("27-rollout-rolled-back")
+        _logout(member, origin)
+        member.assert_clean()
+        member.close()

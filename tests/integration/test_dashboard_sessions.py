@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 OTHER = str(uuid.UUID(int=9))
 
 
-def _config(connection):
+def _config(connection, keystone_url):
     return textwrap.dedent(f"""\
         [DEFAULT]
         auth_strategy = keystone
@@ -31,8 +31,8 @@ def _config(connection):
         [database]
         connection = {connection}
         [keystone_authtoken]
-        www_authenticate_uri = {L.KEYSTONE_URL}
-        auth_url = {L.KEYSTONE_URL}
+        www_authenticate_uri = {keystone_url}
+        auth_url = {keystone_url}
         auth_type = password
         username = {L.ADMIN_USER}
         password = {L.ADMIN_PASSWORD}
@@ -45,7 +45,8 @@ def _config(connection):
 @pytest.fixture
 def app(devcloud, db, engine, tmp_path):
     path = tmp_path / "keystone.conf"
-    path.write_text(_config(db.database.connection))
+    # the devcloud's Keystone, at its port offset (MULTISITE_DEVCLOUD_PORT_OFFSET)
+    path.write_text(_config(db.database.connection, devcloud.keystone_url))
     db(["--config-file", str(path)], project="multisite", default_config_files=[])
     db.clear_override("auth_strategy")
     yield api_app.build_app(db)
@@ -205,7 +206,7 @@ def test_logout_revokes_the_token(app, db, devcloud):
     # not cached the token (keystonemiddleware keeps a validated token for
     # token_cache_time seconds; docs/dashboard.md says so)
     admin = devcloud.token()
-    check = urllib3.request("GET", f"{L.KEYSTONE_URL}/auth/tokens",
+    check = urllib3.request("GET", f"{devcloud.keystone_url}/auth/tokens",
                             headers={"X-Auth-Token": admin, "X-Subject-Token": token})
     assert check.status == 404, check.status
     fresh = api_app.build_app(db)

@@ -68,6 +68,15 @@ export async function request(method, path, body, { quiet401 = false } = {}) {
   return { data, headers: response.headers, requestId };
 }
 
+// The query of a /v2 list: its page size, then the project scope (every project, the
+// project viewed when it is not the token's own, else the token's project).
+export function scopeParams({ own, target, allProjects }, limit) {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if (allProjects) params.set("all_projects", "true");
+  else if (!own) params.set("project_id", target);
+  return params;
+}
+
 export const get = (path, options) => request("GET", path, undefined, options);
 export const put = (path, body) => request("PUT", path, body);
 export const post = (path, body) => request("POST", path, body);

@@ -14,13 +14,6 @@ export function searchParam(text) {
   return ["ip", value];
 }
 
-export function scopeParams({ own, target, allProjects }) {
-  const params = new URLSearchParams({ limit: String(LIMIT) });
-  if (allProjects) params.set("all_projects", "true");
-  else if (!own) params.set("project_id", target);
-  return params;
-}
-
 const short = (id) => (id ? h("code", { title: id }, id.length > 12 ? `${id.slice(0, 8)}…` : id) : "—");
 
 function side(s) {
@@ -69,7 +62,7 @@ export async function render(ctx, mount) {
   const resultsBox = h("div", { "aria-live": "polite" });
 
   async function loadConflicts() {
-    const params = scopeParams(scope);
+    const params = api.scopeParams(scope, LIMIT);
     if (includeCleared) params.set("include_cleared", "true");
     try {
       const { data } = await api.get(`/v2/address-conflicts?${params}`);
@@ -85,7 +78,7 @@ export async function render(ctx, mount) {
   async function search(event) {
     event.preventDefault();
     const [name, value] = searchParam(address.value);
-    const params = scopeParams(scope);
+    const params = api.scopeParams(scope, LIMIT);
     params.set(name, value);
     replace(resultsBox, h("p", { class: "loading" }, "Searching…"));
     try {

@@ -8,9 +8,7 @@ const POLL_MS = 4000;
 const LIMIT = 50;
 
 export function eventsQuery({ target, own, allProjects, region, eventType }) {
-  const params = new URLSearchParams({ limit: String(LIMIT) });
-  if (allProjects) params.set("all_projects", "true");
-  else if (!own) params.set("project_id", target);
+  const params = api.scopeParams({ target, own, allProjects }, LIMIT);
   if (region) params.set("region", region);
   if (eventType) params.set("event_type", eventType);
   return `/v2/events?${params}`;
@@ -55,8 +53,11 @@ export async function render(ctx, mount) {
     if (follow.checked && !stopped) timer = setTimeout(refresh, POLL_MS);
   }
 
-  let statuses = [];
-  try { statuses = (await api.get(`/v1.0/${encodeURIComponent(ctx.target)}/os-quota-sync-status/${encodeURIComponent(ctx.target)}`)).data.sync_status; } catch { /* catalog only */ }
+  // the regions (for the filter) are asked at the same time as the feed, not before it
+  const target = encodeURIComponent(ctx.target);
+  const first = refresh();
+  const statuses = await api.get(`/v1.0/${target}/os-quota-sync-status/${target}`)
+    .then((answer) => answer.data.sync_status, () => []); // catalog only
   const region = h("select", { name: "region", onchange: () => { filters.region = region.value; refresh(); } },
     h("option", { value: "" }, "every region"), regionNames(ctx.session, statuses).map((r) => h("option", { value: r }, r)));
   const eventType = h("input", { name: "event_type", placeholder: "e.g. multisite.quota.update", spellcheck: "false" });
@@ -74,6 +75,6 @@ export async function render(ctx, mount) {
       h("div", { class: "card-head" }, h("h2", {}, "Feed"),
         h("span", {}, h("label", { class: "check" }, follow, "Follow live"), " ", updated)),
       listBox));
-  await refresh();
+  await first;
   return () => { stopped = true; clearTimeout(timer); };
 }

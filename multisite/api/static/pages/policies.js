@@ -40,9 +40,7 @@ export function policiesCard(ctx) {
   let allProjects = false;
 
   async function load() {
-    const params = new URLSearchParams({ limit: String(SHOWN) });
-    if (allProjects) params.set("all_projects", "true");
-    else if (!ctx.own) params.set("project_id", p);
+    const params = api.scopeParams({ own: ctx.own, target: p, allProjects }, SHOWN);
     let listed;
     try {
       listed = (await api.get(`/v2/sync-policies?${params}`)).data;

@@ -3,6 +3,7 @@ import * as api from "../api.js";
 import { h, replace, errorBox, notice, emptyState, badge, when, table, card, field } from "../ui.js";
 import { regionNames } from "./overview.js";
 import { policiesCard } from "./policies.js";
+import { rolloutsCard } from "./rollouts.js";
 
 const POLL_MS = 1500;
 const SHOWN = 25;
@@ -75,9 +76,9 @@ export async function render(ctx, mount) {
   const listBox = h("div", { "aria-live": "polite" }, h("p", { class: "loading" }, "Loading jobs…"));
   const problems = h("div");
 
-  let statuses = [];
-  try { statuses = (await api.get(`/v1.0/${p}/os-quota-sync-status/${p}`)).data.sync_status; } catch { /* catalog only */ }
-  const regions = regionNames(ctx.session, statuses);
+  // the regions (for the forms) are asked at the same time as the lists, not before them
+  const statuses = api.get(`/v1.0/${p}/os-quota-sync-status/${p}`)
+    .then((answer) => answer.data.sync_status, () => []); // catalog only
 
   const scope = () => (allProjects ? "?all_projects=true" : "");
   async function refresh() {
@@ -135,6 +136,10 @@ export async function render(ctx, mount) {
   }
 
   const policies = policiesCard(ctx);
+  const rollouts = rolloutsCard(ctx);
+  const loaded = Promise.all([refresh(), policies.load(), rollouts.load()]);
+  const regions = regionNames(ctx.session, await statuses);
+  rollouts.withRegions(regions);
   const toggle = ctx.session.is_admin ? h("label", { class: "check" }, h("input", { type: "checkbox", id: "all-projects",
     onchange: (event) => { allProjects = event.target.checked; refresh(); } }), "All projects") : null;
   replace(mount,
@@ -143,7 +148,7 @@ export async function render(ctx, mount) {
     card("New sync job", regions.length ? syncForm(ctx, regions, (id) => { open.add(id); refresh(); })
       : emptyState("No regions known.", "Regions come from your token's catalog; without them there is nowhere to copy to.")),
     h("section", { class: "card", "aria-label": "Jobs" }, h("div", { class: "card-head" }, h("h2", {}, "Jobs"), toggle), problems, listBox),
-    policies.section);
-  await Promise.all([refresh(), policies.load()]);
-  return () => { stopped = true; clearTimeout(timer); };
+    policies.section, rollouts.section);
+  await loaded;
+  return () => { stopped = true; clearTimeout(timer); rollouts.stop(); };
 }
