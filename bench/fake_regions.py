@@ -117,7 +117,7 @@ class World:
                              "reserved": 0}
         return {"quota" if service == "neutron" else "quota_set": out}
 
-    async def region_call(self, region, method, path, body):
+    async def region_call(self, region, method, path, body, query=""):
         if method == "GET" and path in PROBE_PATHS:
             self.calls[(region, "probe")] += 1
             await asyncio.sleep(self.slow_delay if region == region_name(self.regions)
@@ -193,7 +193,8 @@ async def _read_request(reader):
     body = b""
     if int(headers.get("content-length", 0) or 0):
         body = await reader.readexactly(int(headers["content-length"]))
-    return method, target.split("?", 1)[0], headers, body
+    path, _, query = target.partition("?")
+    return method, path, query, headers, body
 
 
 def _response(status, payload, extra=None):
@@ -212,11 +213,12 @@ def handler(world, region):
                 request = await _read_request(reader)
                 if request is None:
                     break
-                method, path, _headers, body = request
+                method, path, query, _headers, body = request
                 if region is None:
                     status, payload, extra = await world.keystone_call(method, path, body)
                 else:
-                    status, payload = await world.region_call(region, method, path, body)
+                    status, payload = await world.region_call(region, method, path, body,
+                                                              query)
                     extra = None
                 writer.write(_response(status, payload, extra))
                 await writer.drain()

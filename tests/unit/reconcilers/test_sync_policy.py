@@ -37,12 +37,13 @@ class Shared:
 
     def __init__(self, regions, policies):
         self.regions, self.rows, self.states, self.calls = regions, policies, {}, 0
+        self.memo = {}
 
     def policies(self, project_id):
         return [dict(p, targets_state={r: s for (pid, r), s in self.states.items()
                                        if pid == p["id"]}) for p in self.rows]
 
-    def record_pass(self, records):
+    def record_pass(self, records, policies):
         for r in records:
             entry = self.states.setdefault((r["policy_id"], r["region"]), {"managed": []})
             entry.update(state=r["state"], detail=r["detail"],
@@ -54,7 +55,7 @@ class Shared:
         self.states.setdefault((policy_id, region), {"managed": []})["managed"] = sorted(
             managed)
 
-    def pass_calls(self, calls):
+    def pass_calls(self, calls, *, parsed=0):
         self.calls += calls
 
 
@@ -108,6 +109,9 @@ def test_enforce_creates_then_repairs_a_deleted_rule_and_stays_quiet(world):
     outcome = _run(shared)
     assert len(neutron.writes()) == writes               # converged: no write
     assert shared.calls - calls == 3 == outcome.result["calls"]  # one list per region
+    outcome = _run(shared)
+    assert outcome.result["parsed"] == 0        # the same answers: none parsed again
+    assert {_state(shared, r)["state"] for r in (R2, R3)} == {"in_sync"}
 
 
 def test_observe_reports_the_missing_rule_and_writes_nothing(world):
