@@ -45,6 +45,7 @@ class Reads:
         self.pool, self.gate = pool, gate
         self.memo = {} if memo is None else memo
         self._cache = {}
+        self._access = {}
         self.calls = 0
         self.parsed = 0     # security-group lists parsed (not reused from the memo)
 
@@ -97,6 +98,26 @@ class Reads:
     def forget(self, rtype, region):
         for key in [k for k in self._cache if k[:2] == (rtype, region)]:
             del self._cache[key]
+        if rtype == "flavor":
+            for key in [k for k in self._access if k[0] == region]:
+                del self._access[key]
+
+    def flavor_access(self, source_region, region, name):
+        """(source's, target's) access lists of the private flavor `name` when each
+        region has exactly one flavor of that name, else None (audit_flavor decides):
+        one call per private flavor and region per pass."""
+        pair = []
+        for where in (source_region, region):
+            found = [f for f in self.get("flavor", where, None) if f["name"] == name]
+            if len(found) != 1 or found[0]["is_public"]:
+                return None
+            key = (where, found[0]["id"])
+            if key not in self._access:
+                self.calls += 1
+                self._access[key] = self.regions.compute(where).get_flavor_access(
+                    found[0]["id"])
+            pair.append(self._access[key])
+        return tuple(pair)
 
     def shapes(self, region):
         """security_group.shapes() of the project's groups in `region`: computed once per
@@ -178,9 +199,9 @@ def same_flavor(desired, have):
                                                            have["extra_specs"])
 
 
-def audit_flavor(name, source, observed, *, managed, force):
-    """One flavor's finding in one target, by name; no I/O (access lists are compared
-    on repair: the list call does not carry them)."""
+def audit_flavor(name, source, observed, *, managed, force, access=None):
+    """One flavor's finding in one target, by name; no I/O. `access`: (source's, target's)
+    project access lists of a private flavor (the list call does not carry them)."""
     desired = [f for f in source if f["name"] == name]
     have = [f for f in observed if f["name"] == name]
     if not desired:
@@ -191,24 +212,33 @@ def audit_flavor(name, source, observed, *, managed, force):
                 "detail": f"{len(desired)} flavors named {name} in the source"}
     if not have:
         return {"resource": name, "state": MISSING, "detail": f"flavor {name} is missing"}
+    state = DRIFTED if (force or name in managed) else CONFLICT
     if len(have) == 1 and same_flavor(desired[0], have[0]):
-        return {"resource": name, "state": IN_SYNC, "detail": ""}
+        wanted, granted = access or ((), ())
+        missing, extra = fl.missing_access(wanted, granted), fl.missing_access(granted,
+                                                                                  wanted)
+        if not (missing or extra):
+            return {"resource": name, "state": IN_SYNC, "detail": ""}
+        what = "; ".join(f"{label}: {', '.join(projects)}" for label, projects in (
+            ("projects missing", missing), ("projects not in the source", extra)) if projects)
+        return {"resource": name, "state": state,
+                "detail": f"flavor {name} access differs in the target ({what})"}
     differs = [k for k in fl.ATTRIBUTES if any(h[k] != desired[0][k] for h in have)]
     specs = sorted(set().union(*(fl.missing_specs(desired[0]["extra_specs"],
                                                   h["extra_specs"]) for h in have)))
     what = ", ".join(differs + [f"extra spec {k}" for k in specs]) or "duplicates"
-    state = DRIFTED if (force or name in managed) else CONFLICT
     return {"resource": name, "state": state,
             "detail": f"flavor {name} differs in the target: {what}"}
 
 
 def repair_flavor(policy, region, name, state, regions, own):
     """Converge with the one-shot job's reconciler: a managed (or forced) flavor that
-    differs is replaced, a missing one created with the source id; access added."""
+    differs is replaced, a missing one created with the source id; its access list made
+    equal to the source's."""
     own([name])
     item = {"source_region": policy["source"], "target_region": region, "resource": name,
             "force": policy["force"], "target_id": name}
-    fl.apply(item, regions, lambda _name: None)
+    fl.apply(item, regions, lambda _name: None, exact_access=True)
 
 
 # -- images ----------------------------------------------------------------------------------
@@ -314,7 +344,10 @@ def audit_target(policy, region, reads, shared, target_state):
                 continue
         source = reads.get(rtype, policy["source"], user_id)
         observed = reads.get(rtype, region, user_id)
-        finding = TYPES[rtype](name, source, observed, managed=managed, force=policy["force"])
+        extra = ({"access": reads.flavor_access(policy["source"], region, name)}
+                 if rtype == "flavor" else {})
+        finding = TYPES[rtype](name, source, observed, managed=managed, force=policy["force"],
+                               **extra)
         if finding["state"] == IN_SYNC and finding["detail"] == "":
             if rtype == "security_group":
                 managed |= {g["name"] for g in sg.closure(source, sg.find(source, name))}

@@ -365,3 +365,72 @@ def test_engine_killed_during_a_repair_repairs_once(devcloud, conf, request, fre
         for name in names:
             assert got[name] == want[name], name           # each rule exactly once
     conf.clear_override("audit_interval", group="sync_policy")
+
+
+def test_flavor_policy_keeps_a_private_flavors_access_list(stack, fresh_project, devcloud):
+    """A private flavor's os-flavor-access list is part of a flavor policy's desired
+    state on the real Nova: copied; access granted and revoked in the target is reported
+    (observe, nothing written) and put back (enforce)."""
+    r1, r2 = devcloud.admin_connection(R1), devcloud.admin_connection(R2)
+    other = r1.current_project_id        # the admin project: another real project
+    name = unique("priv")
+    flavor = r1.compute.create_flavor(name=name, ram=128, vcpus=1, disk=1, is_public=False)
+    r1.compute.flavor_add_tenant_access(flavor, fresh_project.id)
+
+    def as_admin(method, path, body=None):
+        req = webob.Request.blank(f"/v2/sync-policies{path}", method=method, headers={
+            "X-Project-Id": fresh_project.id, "X-User-Id": fresh_project.user_id,
+            "X-Roles": "admin,member"})
+        if body is not None:
+            req.body = json.dumps(body).encode()
+            req.content_type = "application/json"
+        resp = req.get_response(stack)
+        assert resp.status_int in (200, 204), resp.body
+        return json.loads(resp.body) if resp.body else None
+
+    def policy(on_drift):
+        return as_admin("POST", "", {"sync_policy": {
+            "resource_type": "flavor", "resources": [name], "source": R1,
+            "targets": [R2], "on_drift": on_drift}})["sync_policy"]["id"]
+
+    def audit(policy_id):
+        body = as_admin("POST", f"/{policy_id}/audit")
+        assert body["sync_policy"]["targets_state"], body
+        return body["sync_policy"]["targets_state"][0]
+
+    def access():
+        return sorted(a["tenant_id"] for a in r2.compute.get_flavor_access(flavor.id))
+
+    def drift():
+        r2.compute.flavor_add_tenant_access(flavor.id, other)
+        r2.compute.flavor_remove_tenant_access(flavor.id, fresh_project.id)
+
+    try:
+        enforce = policy("enforce")
+        assert audit(enforce)["state"] == "in_sync"
+        assert not r2.compute.get_flavor(flavor.id).is_public
+        assert access() == [fresh_project.id]
+
+        drift()
+        state = audit(enforce)
+        assert state["state"] == "in_sync" and state["repaired_at"], state
+        assert state["detail"][0]["state"] == "repaired", state
+        assert access() == [fresh_project.id]
+        assert r2.compute.get_flavor(flavor.id).id == flavor.id     # repaired in place
+        assert audit(enforce)["detail"] == []                       # converged
+        as_admin("DELETE", f"/{enforce}")
+
+        observe = policy("observe")
+        assert audit(observe)["state"] == "in_sync"                 # identical: adopted
+        drift()
+        state = audit(observe)
+        assert state["state"] == "drifted", state
+        detail = state["detail"][0]["detail"]
+        assert f"projects missing: {fresh_project.id}" in detail, detail
+        assert f"projects not in the source: {other}" in detail, detail
+        assert access() == [other]                                  # observe: no write
+    finally:
+        for conn in (r1, r2):
+            for found in conn.compute.flavors(is_public=None):
+                if found.name == name:
+                    conn.compute.delete_flavor(found.id, ignore_missing=True)
