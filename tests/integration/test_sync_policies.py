@@ -16,6 +16,7 @@ import pytest
 import webob
 
 from multisite.clients import network as network_client
+from multisite.devcloud import layout as devcloud_layout
 from tests.integration.test_sync_jobs import _cache_overrides
 from tests.integration.test_sync_security_groups import _make_web_and_app, _shape, cleanup_groups
 from tests.integration.usage import PUBLIC_KEY, region_down, unique, wait_for
@@ -36,18 +37,18 @@ def stack(devcloud, conf, request):
 
 
 class V2:
-    def __init__(self, app, project):
-        self.app, self.project = app, project
+    def __init__(self, app, project, *, roles="member"):
+        self.app, self.project, self.roles = app, project, roles
 
     def __call__(self, method, path, body=None):
         req = webob.Request.blank(f"/v2/sync-policies{path}", method=method, headers={
             "X-Project-Id": self.project.id, "X-User-Id": self.project.user_id,
-            "X-Roles": "member"})
+            "X-Roles": self.roles})
         if body is not None:
             req.body = json.dumps(body).encode()
             req.content_type = "application/json"
         resp = req.get_response(self.app)
-        return resp.status_int, json.loads(resp.body)
+        return resp.status_int, json.loads(resp.body) if resp.body else None
 
     def create(self, **spec):
         status, body = self("POST", "", {"sync_policy": spec})
@@ -231,17 +232,7 @@ def test_flavor_and_image_policies_on_the_devcloud(stack, fresh_project, devclou
     the real Nova and Glance: copied, then a copy deleted in the target is made again
     (Glance never reuses a deleted image's id: the new copy has a derived id)."""
     member = V2(stack, fresh_project)
-
-    def as_admin(method, path, body=None):
-        req = webob.Request.blank(f"/v2/sync-policies{path}", method=method, headers={
-            "X-Project-Id": fresh_project.id, "X-User-Id": fresh_project.user_id,
-            "X-Roles": "admin,member"})
-        if body is not None:
-            req.body = json.dumps(body).encode()
-            req.content_type = "application/json"
-        resp = req.get_response(stack)
-        return resp.status_int, json.loads(resp.body)
-
+    as_admin = V2(stack, fresh_project, roles="admin,member")
     name = unique("flv")
     r1, r2 = devcloud.admin_connection(R1), devcloud.admin_connection(R2)
     flavor = r1.compute.create_flavor(name=name, ram=128, vcpus=1, disk=1)
@@ -299,7 +290,7 @@ report_interval = 1
 [database]
 connection = {conf.database.connection}
 [cache]
-auth_uri = http://127.0.0.1:5000/v3
+auth_uri = {devcloud_layout.keystone_url(devcloud_layout.env_port_offset())}
 admin_username = admin
 admin_password = adminpw
 admin_tenant = admin
@@ -377,16 +368,12 @@ def test_flavor_policy_keeps_a_private_flavors_access_list(stack, fresh_project,
     flavor = r1.compute.create_flavor(name=name, ram=128, vcpus=1, disk=1, is_public=False)
     r1.compute.flavor_add_tenant_access(flavor, fresh_project.id)
 
+    admin = V2(stack, fresh_project, roles="admin,member")
+
     def as_admin(method, path, body=None):
-        req = webob.Request.blank(f"/v2/sync-policies{path}", method=method, headers={
-            "X-Project-Id": fresh_project.id, "X-User-Id": fresh_project.user_id,
-            "X-Roles": "admin,member"})
-        if body is not None:
-            req.body = json.dumps(body).encode()
-            req.content_type = "application/json"
-        resp = req.get_response(stack)
-        assert resp.status_int in (200, 204), resp.body
-        return json.loads(resp.body) if resp.body else None
+        status, answer = admin(method, path, body)
+        assert status in (200, 204), answer
+        return answer
 
     def policy(on_drift):
         return as_admin("POST", "", {"sync_policy": {
