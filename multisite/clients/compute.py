@@ -132,6 +132,11 @@ class ComputeClient:
             path = f"/flavors/{parse.quote(flavor_id, safe='')}/action"
             self._fl.post(path, json={"addTenantAccess": {"tenant": project_id}})
 
+    def remove_flavor_access(self, flavor_id, project_id):
+        with session.translate(self.region, f"revoke {project_id} flavor {flavor_id}"):
+            path = f"/flavors/{parse.quote(flavor_id, safe='')}/action"
+            self._fl.post(path, json={"removeTenantAccess": {"tenant": project_id}})
+
 
 def for_region(conf, region):
     """The compute client of `region` (tests replace this with an in-memory cloud)."""

@@ -18,6 +18,7 @@ the keystoneauth session instead, so that proxies and no_proxy apply exactly as 
 applies them.
 """
 
+import hashlib
 import json as jsonlib
 import logging
 import os
@@ -68,6 +69,34 @@ class Response:
 
     def json(self):
         return jsonlib.loads(self.data)
+
+
+class Listing:
+    """A list call's answer as read: `digest` of its body, `items` parsed on first use.
+
+    Equal bodies have equal digests, so a periodic audit that derived something from the
+    last answer of the same call reuses it when the digest is unchanged, without parsing
+    the body again (nothing changed: the common case). `parse(body)` makes the items."""
+
+    __slots__ = ("digest", "_body", "_parse", "_items")
+
+    def __init__(self, body, parse):
+        self.digest = hashlib.blake2b(body, digest_size=16).digest()
+        self._body, self._parse, self._items = body, parse, None
+
+    @classmethod
+    def of(cls, items):
+        """A Listing of items already parsed (in-memory regions): the digest of their
+        canonical JSON."""
+        listing = cls(jsonlib.dumps(items, sort_keys=True, default=str).encode(), None)
+        listing._items, listing._body = items, None
+        return listing
+
+    @property
+    def items(self):
+        if self._body is not None:
+            self._items, self._body = self._parse(self._body), None
+        return self._items
 
 
 class Transport:

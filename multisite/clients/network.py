@@ -1,10 +1,11 @@
 """Neutron in one region: a project's security groups and their rules, service credentials."""
 
 import collections
+import json as jsonlib
 import threading
 from urllib import parse
 
-from multisite.clients import session
+from multisite.clients import http, session
 
 # Rule attributes a copy carries (the rest are computed by Neutron or mapped by name).
 RULE_FIELDS = ("direction", "ethertype", "protocol", "port_range_min", "port_range_max",
@@ -42,6 +43,10 @@ def normalize_group(raw):
             "rules": [normalize_rule(r) for r in raw.get("security_group_rules", [])]}
 
 
+def _parse_groups(body):
+    return [normalize_group(g) for g in jsonlib.loads(body)["security_groups"]]
+
+
 class NetworkClient:
     """The calls the security-group reconciler needs, in one region."""
 
@@ -60,10 +65,15 @@ class NetworkClient:
 
         Neutron creates the project's `default` group on this read if it has none yet.
         """
+        return self.read_security_groups(project_id).items
+
+    def read_security_groups(self, project_id):
+        """The same call as an http.Listing: its `digest` tells an audit that the groups
+        are those it saw last time without parsing them; `items` are the groups."""
         path = f"/security-groups?project_id={parse.quote(project_id)}"
         with session.translate(self.region, f"list security groups of {project_id}"):
-            groups = self._api.get(self._url(path)).json()["security_groups"]
-        return [normalize_group(g) for g in groups]
+            body = self._api.get(self._url(path)).data
+        return http.Listing(body, _parse_groups)
 
     def create_security_group(self, project_id, *, name, description, stateful):
         body = {"security_group": {"name": name, "description": description,

@@ -26,6 +26,12 @@ class AuditEnv:
         self._gates = {}
         self._projects = {}
         self.calls = 0      # region list calls made by audits, since start
+        self.parsed = 0     # of which security-group lists parsed (the others reused)
+        # {(project, region): (digest, shapes)} of the security-group lists read by the
+        # last pass: an unchanged answer is not parsed again (sync_policy.Reads). At most
+        # one entry per project with policies and region; a project that no longer has
+        # any is dropped at the next resync.
+        self.memo = {}
         # a pass reads its regions in parallel, at most region_concurrency per region
         # over every audit of this engine
         self.pool = concurrent.futures.ThreadPoolExecutor(
@@ -50,20 +56,29 @@ class AuditEnv:
             return lock
 
     def keys(self):
-        return [Key(KIND_NAME, p) for p in sync_policies.projects(self.conf)]
+        projects = sync_policies.projects(self.conf)
+        alive = set(projects)
+        for held in [k for k in list(self.memo) if k[0] not in alive]:
+            self.memo.pop(held, None)
+        return [Key(KIND_NAME, p) for p in projects]
 
     def policies(self, project_id):
         return sync_policies.of_project(self.conf, project_id)
 
-    def record_pass(self, records):
-        sync_policies.record_pass(self.conf, records)
+    def record_pass(self, records, policies):
+        """Write a pass's records, compared with the targets as `policies` (read at the
+        start of the pass) held them: a pass that changed nothing is one statement."""
+        previous = {(p["id"], region): target for p in policies
+                    for region, target in p["targets_state"].items()}
+        sync_policies.record_pass(self.conf, records, previous=previous)
 
     def set_managed(self, **kwargs):
         sync_policies.set_managed(self.conf, **kwargs)
 
-    def pass_calls(self, calls):
+    def pass_calls(self, calls, *, parsed=0):
         with self._lock:
             self.calls += calls
+            self.parsed += parsed
 
 
 KIND = controller.Kind(

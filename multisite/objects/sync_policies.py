@@ -97,21 +97,38 @@ def projects(conf):
         return sorted(session.scalars(sa.select(_POLICY.project_id).distinct()).all())
 
 
+_P, _T = _POLICY.__table__, _TARGET.__table__
+_TARGET_COLUMNS = (_T.c.policy_id, _T.c.region, _T.c.state, _T.c.detail, _T.c.managed,
+                   _T.c.audited_at, _T.c.repaired_at)
+# What an audit pass reads of a project: its policies, then their targets' state (no
+# timestamps: parsing them is most of the cost of reading thousands of targets).
+_OF_PROJECT = sa.select(_P).where(_P.c.project_id == sa.bindparam("project_id"))
+_TARGETS_OF_PROJECT = (
+    sa.select(_T.c.policy_id, _T.c.region, _T.c.state, _T.c.detail, _T.c.managed)
+    .where(_T.c.policy_id.in_(sa.select(_P.c.id).where(
+        _P.c.project_id == sa.bindparam("project_id")).scalar_subquery())))
+
+
 def of_project(conf, project_id):
-    """Every policy of a project with its per-target state ({region: target})."""
-    with db_api.session_scope(conf) as session:
-        rows = session.scalars(sa.select(_POLICY).where(_POLICY.project_id == project_id)
-                               .order_by(_POLICY.id)).all()
-        ids = [r.id for r in rows]
-        # plain rows: an audit pass reads every target of the project
-        targets = session.execute(
-            sa.select(_TARGET.policy_id, _TARGET.region, _TARGET.state, _TARGET.detail,
-                      _TARGET.managed, _TARGET.audited_at, _TARGET.repaired_at)
-            .where(_TARGET.policy_id.in_(ids))).all() if ids else []
-        by_policy = {}
-        for target in targets:
-            by_policy.setdefault(target.policy_id, {})[target.region] = _target(target)
-        return [dict(_policy(r), targets_state=by_policy.get(r.id, {})) for r in rows]
+    """Every policy of a project with its per-target state ({region: target}: state,
+    detail, managed), as an audit pass reads them: two statements, plain rows.
+
+    A JSON text held by several targets is decoded once: the lists are shared, read-only."""
+    with db_api.get_engine(conf).connect() as connection:
+        params = {"project_id": project_id}
+        policies = {row.id: dict(_policy(row), targets_state={})
+                    for row in connection.execute(_OF_PROJECT, params)}
+        targets = connection.execute(_TARGETS_OF_PROJECT, params).all()
+    decoded = {None: []}
+    for policy_id, region, state, *texts in targets:
+        policy = policies.get(policy_id)
+        if policy is None:
+            continue                      # created between the two reads
+        detail, managed = (decoded[t] if t in decoded else decoded.setdefault(
+            t, json.loads(t)) for t in texts)
+        policy["targets_state"][region] = {"region": region, "state": state,
+                                           "detail": detail, "managed": managed}
+    return sorted(policies.values(), key=lambda p: p["id"])
 
 
 def set_managed(conf, *, policy_id, region, managed):
@@ -120,50 +137,82 @@ def set_managed(conf, *, policy_id, region, managed):
     _upsert(conf, policy_id, region, managed=json.dumps(sorted(set(managed))))
 
 
-def record_pass(conf, records):
+_STAMP = (sa.update(_T).where(_T.c.policy_id.in_(sa.bindparam("ids", expanding=True)))
+          .where(_T.c.region.in_(sa.bindparam("regions", expanding=True)))
+          .values(audited_at=sa.bindparam("now")))
+
+
+def record_pass(conf, records, *, previous=None):
     """The outcome of one audit pass, in one transaction: every audited target gets its
     `audited_at`; state, detail and managed are written only where they changed.
-    Records of policies deleted meanwhile are skipped."""
+    Records of policies deleted meanwhile are skipped.
+
+    previous: {(policy_id, region): target} as of_project() returned them at the start
+    of the pass (compared with, instead of read again); None reads them here. A pass
+    that changed nothing is then one UPDATE statement."""
     if not records:
         return
     now = models.utcnow()
     ids = sorted({r["policy_id"] for r in records})
-    columns = ("state", "detail", "managed")
-    with db_api.session_scope(conf) as session:
-        alive = set(session.scalars(sa.select(_POLICY.id).where(_POLICY.id.in_(ids))).all())
-        # plain rows, not ORM objects: a pass of thousands of targets mostly changes nothing
-        rows = {(t.policy_id, t.region): t for t in session.execute(
-            sa.select(_TARGET.policy_id, _TARGET.region, *(getattr(_TARGET, c)
-                                                           for c in columns))
-            .where(_TARGET.policy_id.in_(alive)))} if alive else {}
-        inserts, updates = [], []
-        for record in records:
-            if record["policy_id"] not in alive:
-                continue
-            values = {"state": record["state"],
-                      "detail": json.dumps(record["detail"]) if record["detail"] else None}
-            if record.get("managed") is not None:
-                values["managed"] = json.dumps(sorted(set(record["managed"])))
-            if record.get("repaired"):
-                values["repaired_at"] = now
-            key = {"policy_id": record["policy_id"], "region": record["region"]}
-            row = rows.get((record["policy_id"], record["region"]))
-            if row is None:
-                inserts.append(dict(key, audited_at=now, **values))
-                continue
-            changed = {k: v for k, v in values.items()
-                       if k not in columns or getattr(row, k) != v}
-            if changed:
-                updates.append(dict(key, **changed))
-        for chunk in _same_keys(updates):     # ORM bulk UPDATE by primary key
-            session.execute(sa.update(_TARGET), chunk)
+    with db_api.get_engine(conf).begin() as connection:
+        if previous is None:
+            previous = {(t.policy_id, t.region): _target(t) for t in connection.execute(
+                sa.select(*_TARGET_COLUMNS).where(_T.c.policy_id.in_(ids)))}
+        inserts, updates = _changes(records, previous, now)
+        if inserts or updates:
+            alive = set(connection.scalars(sa.select(_P.c.id).where(_P.c.id.in_(ids))))
+            inserts = [r for r in inserts if r["policy_id"] in alive]
+            updates = [r for r in updates if r["b_policy_id"] in alive]
+        if inserts:
+            # rows made during the pass (set_managed before a repair) are updated
+            made = set(connection.execute(sa.select(_T.c.policy_id, _T.c.region).where(
+                _T.c.policy_id.in_({r["policy_id"] for r in inserts}))).tuples())
+            late = [r for r in inserts if (r["policy_id"], r["region"]) in made]
+            inserts = [r for r in inserts if (r["policy_id"], r["region"]) not in made]
+            updates += [{k: v for k, v in r.items() if k not in ("policy_id", "region")}
+                        | {"b_policy_id": r["policy_id"], "b_region": r["region"]}
+                        for r in late]
+        for chunk in _same_keys(updates):
+            connection.execute(
+                sa.update(_T).where(_T.c.policy_id == sa.bindparam("b_policy_id"))
+                .where(_T.c.region == sa.bindparam("b_region")), chunk)
         for chunk in _same_keys(inserts):
-            session.execute(sa.insert(_TARGET), chunk)
+            connection.execute(sa.insert(_T), chunk)
         # one statement stamps every target audited in this pass
-        session.execute(sa.update(_TARGET).where(_TARGET.policy_id.in_(alive))
-                        .where(_TARGET.region.in_({r["region"] for r in records}))
-                        .values(audited_at=now)
-                        .execution_options(synchronize_session=False))
+        connection.execute(_STAMP, {"ids": ids, "regions": sorted({r["region"]
+                                                                   for r in records}),
+                                    "now": now})
+
+
+def _changes(records, previous, now):
+    """(rows to insert, rows to update: changed columns only) of a pass's records."""
+    inserts, updates = [], []
+    for record in records:
+        detail = record["detail"] or []
+        values = {"state": record["state"], "detail": detail}
+        if record.get("managed") is not None:
+            values["managed"] = sorted(set(record["managed"]))
+        old = previous.get((record["policy_id"], record["region"]))
+        if old is not None:
+            values = {k: v for k, v in values.items() if old[k] != v}
+        if record.get("repaired"):
+            values["repaired_at"] = now
+        if old is not None and not values:
+            continue
+        row = {k: _encoded(k, v) for k, v in values.items()}
+        if old is None:
+            inserts.append(dict(row, policy_id=record["policy_id"],
+                                region=record["region"], audited_at=now))
+        else:
+            updates.append(dict(row, b_policy_id=record["policy_id"],
+                                b_region=record["region"]))
+    return inserts, updates
+
+
+def _encoded(column, value):
+    if column in ("detail", "managed"):
+        return json.dumps(value) if value else None
+    return value
 
 
 def _same_keys(rows):

@@ -68,7 +68,9 @@ def _read_source(item, regions):
     return flavor, specs, access
 
 
-def apply(item, regions, record_target):
+def apply(item, regions, record_target, *, exact_access=False):
+    """Converge the target flavor; `exact_access` (policies) also revokes the projects
+    the source's access list does not have (a one-shot job only grants)."""
     desired, specs, access = _read_source(item, regions)
     target = regions.compute(item["target_region"])
     by_name = target.find_flavors(desired["name"])
@@ -99,11 +101,17 @@ def apply(item, regions, record_target):
     if todo:
         target.set_extra_specs(flavor["id"], todo)
     if not desired["is_public"]:
-        for project_id in missing_access(access, target.get_flavor_access(flavor["id"])):
+        granted = target.get_flavor_access(flavor["id"])
+        for project_id in missing_access(access, granted):
             try:
                 target.add_flavor_access(flavor["id"], project_id)
             except region_errors.Conflict:
                 pass  # granted meanwhile
+        for project_id in missing_access(granted, access) if exact_access else ():
+            try:
+                target.remove_flavor_access(flavor["id"], project_id)
+            except region_errors.NotFound:
+                pass  # revoked meanwhile
     return flavor["id"]
 
 

@@ -34,14 +34,20 @@ def worst(findings):
 class Reads:
     """One list call per (type, region, owner) per pass; forgotten when that region is
     written, so the next look sees the write. `prefetch` reads many regions at once in
-    the kind's pool, at most `gate(region)` calls per region."""
+    the kind's pool, at most `gate(region)` calls per region.
 
-    def __init__(self, regions, project_id, *, pool=None, gate=None):
+    Security groups are read as http.Listing: `shapes()` of a list whose body is the one
+    seen at the last pass (`memo`, kept by the engine across passes) are reused without
+    parsing the body; the groups are parsed only when a plan needs them."""
+
+    def __init__(self, regions, project_id, *, pool=None, gate=None, memo=None):
         self.regions, self.project_id = regions, project_id
         self.pool, self.gate = pool, gate
+        self.memo = {} if memo is None else memo
         self._cache = {}
-        self._shapes = {}
+        self._access = {}
         self.calls = 0
+        self.parsed = 0     # security-group lists parsed (not reused from the memo)
 
     def _read(self, key):
         rtype, region, user_id = key
@@ -60,7 +66,7 @@ class Reads:
             return self.regions.compute(region).list_flavors()
         if rtype == "image":
             return self.regions.image(region).list_images(owner=self.project_id)
-        return self.regions.network(region).list_security_groups(self.project_id)
+        return self.regions.network(region).read_security_groups(self.project_id)
 
     @staticmethod
     def key(rtype, region, user_id):
@@ -76,23 +82,53 @@ class Reads:
             found = list(self.pool.map(self._read, todo))
         self._cache.update(zip(todo, found, strict=True))
 
-    def get(self, rtype, region, user_id):
-        key = self.key(rtype, region, user_id)
-        self.prefetch([key])
-        found = self._cache[key]
+    def _held(self, key):
+        found = self._cache.get(key)
+        if found is None:
+            self.prefetch([key])
+            found = self._cache[key]
         if isinstance(found, Exception):
             raise found
         return found
 
+    def get(self, rtype, region, user_id):
+        found = self._held(self.key(rtype, region, user_id))
+        return found.items if rtype == "security_group" else found
+
     def forget(self, rtype, region):
         for key in [k for k in self._cache if k[:2] == (rtype, region)]:
             del self._cache[key]
+        if rtype == "flavor":
+            for key in [k for k in self._access if k[0] == region]:
+                del self._access[key]
 
-    def shapes(self, groups):
-        """security_group.shapes() of a list this pass read, computed once per list."""
-        held = self._shapes.get(id(groups))
-        if held is None or held[0] is not groups:
-            held = self._shapes[id(groups)] = (groups, sg.shapes(groups))
+    def flavor_access(self, source_region, region, name):
+        """(source's, target's) access lists of the private flavor `name` when each
+        region has exactly one flavor of that name, else None (audit_flavor decides):
+        one call per private flavor and region per pass."""
+        pair = []
+        for where in (source_region, region):
+            found = [f for f in self.get("flavor", where, None) if f["name"] == name]
+            if len(found) != 1 or found[0]["is_public"]:
+                return None
+            key = (where, found[0]["id"])
+            if key not in self._access:
+                self.calls += 1
+                self._access[key] = self.regions.compute(where).get_flavor_access(
+                    found[0]["id"])
+            pair.append(self._access[key])
+        return tuple(pair)
+
+    def shapes(self, region):
+        """security_group.shapes() of the project's groups in `region`: computed once per
+        distinct answer (the memo is keyed by list and holds the digest it came from)."""
+        key = self.key("security_group", region, None)
+        listing = self._held(key)
+        held = self.memo.get((self.project_id, region))
+        if held is None or held[0] != listing.digest:
+            self.parsed += 1
+            held = (listing.digest, sg.shapes(listing.items))
+            self.memo[(self.project_id, region)] = held
         return held[1]
 
 
@@ -163,9 +199,9 @@ def same_flavor(desired, have):
                                                            have["extra_specs"])
 
 
-def audit_flavor(name, source, observed, *, managed, force):
-    """One flavor's finding in one target, by name; no I/O (access lists are compared
-    on repair: the list call does not carry them)."""
+def audit_flavor(name, source, observed, *, managed, force, access=None):
+    """One flavor's finding in one target, by name; no I/O. `access`: (source's, target's)
+    project access lists of a private flavor (the list call does not carry them)."""
     desired = [f for f in source if f["name"] == name]
     have = [f for f in observed if f["name"] == name]
     if not desired:
@@ -176,24 +212,33 @@ def audit_flavor(name, source, observed, *, managed, force):
                 "detail": f"{len(desired)} flavors named {name} in the source"}
     if not have:
         return {"resource": name, "state": MISSING, "detail": f"flavor {name} is missing"}
+    state = DRIFTED if (force or name in managed) else CONFLICT
     if len(have) == 1 and same_flavor(desired[0], have[0]):
-        return {"resource": name, "state": IN_SYNC, "detail": ""}
+        wanted, granted = access or ((), ())
+        missing, extra = fl.missing_access(wanted, granted), fl.missing_access(granted,
+                                                                                  wanted)
+        if not (missing or extra):
+            return {"resource": name, "state": IN_SYNC, "detail": ""}
+        what = "; ".join(f"{label}: {', '.join(projects)}" for label, projects in (
+            ("projects missing", missing), ("projects not in the source", extra)) if projects)
+        return {"resource": name, "state": state,
+                "detail": f"flavor {name} access differs in the target ({what})"}
     differs = [k for k in fl.ATTRIBUTES if any(h[k] != desired[0][k] for h in have)]
     specs = sorted(set().union(*(fl.missing_specs(desired[0]["extra_specs"],
                                                   h["extra_specs"]) for h in have)))
     what = ", ".join(differs + [f"extra spec {k}" for k in specs]) or "duplicates"
-    state = DRIFTED if (force or name in managed) else CONFLICT
     return {"resource": name, "state": state,
             "detail": f"flavor {name} differs in the target: {what}"}
 
 
 def repair_flavor(policy, region, name, state, regions, own):
     """Converge with the one-shot job's reconciler: a managed (or forced) flavor that
-    differs is replaced, a missing one created with the source id; access added."""
+    differs is replaced, a missing one created with the source id; its access list made
+    equal to the source's."""
     own([name])
     item = {"source_region": policy["source"], "target_region": region, "resource": name,
             "force": policy["force"], "target_id": name}
-    fl.apply(item, regions, lambda _name: None)
+    fl.apply(item, regions, lambda _name: None, exact_access=True)
 
 
 # -- images ----------------------------------------------------------------------------------
@@ -282,18 +327,27 @@ def audit_target(policy, region, reads, shared, target_state):
     """Audit (and in enforce, repair) one policy in one target; returns its record."""
     rtype, user_id = policy["resource_type"], policy["user_id"]
     managed = set(target_state.get("managed", []))
-    source = reads.get(rtype, policy["source"], user_id)
+    if rtype == "security_group":
+        names = (policy["resources"] if policy["resources"] is not None
+                 else sorted(reads.shapes(policy["source"])))
+    else:
+        names = selected(policy, reads.get(rtype, policy["source"], user_id))
     findings = []
-    for name in selected(policy, source):
-        observed = reads.get(rtype, region, user_id)
+    for name in names:
         if rtype == "security_group":
-            # nothing changed (the common case): no plan, two lookups per group
-            same = sg.same_closure(name, reads.shapes(source), reads.shapes(observed))
+            # nothing changed (the common case): no plan, no parsing, two lookups per group
+            same = sg.same_closure(name, reads.shapes(policy["source"]),
+                                   reads.shapes(region))
             if same is not None:
                 managed |= same
                 findings.append({"resource": name, "state": IN_SYNC, "detail": ""})
                 continue
-        finding = TYPES[rtype](name, source, observed, managed=managed, force=policy["force"])
+        source = reads.get(rtype, policy["source"], user_id)
+        observed = reads.get(rtype, region, user_id)
+        extra = ({"access": reads.flavor_access(policy["source"], region, name)}
+                 if rtype == "flavor" else {})
+        finding = TYPES[rtype](name, source, observed, managed=managed, force=policy["force"],
+                               **extra)
         if finding["state"] == IN_SYNC and finding["detail"] == "":
             if rtype == "security_group":
                 managed |= {g["name"] for g in sg.closure(source, sg.find(source, name))}
@@ -398,7 +452,7 @@ def reconcile(key, env):
 def _reconcile(key, env):
     shared = env.shared
     reads = Reads(shared.regions, key.id, pool=getattr(shared, "pool", None),
-                  gate=getattr(shared, "gate", None))
+                  gate=getattr(shared, "gate", None), memo=getattr(shared, "memo", None))
     known = shared.regions.known()
     policies = shared.policies(key.id)
     mine = (shared.regions.of_project(key.id)
@@ -417,6 +471,7 @@ def _reconcile(key, env):
                 records.append({"policy_id": policy["id"], "region": region, "state": FAILED,
                                 "detail": [{"resource": None, "state": FAILED,
                                             "detail": str(exc)}]})
-    shared.record_pass(records)
-    shared.pass_calls(reads.calls)
-    return Outcome.done(result={"targets": len(records), "calls": reads.calls})
+    shared.record_pass(records, policies)
+    shared.pass_calls(reads.calls, parsed=reads.parsed)
+    return Outcome.done(result={"targets": len(records), "calls": reads.calls,
+                                "parsed": reads.parsed})

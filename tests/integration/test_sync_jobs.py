@@ -20,6 +20,7 @@ import uuid
 import pytest
 import webob
 
+from multisite.devcloud import layout as devcloud_layout
 from tests.integration.usage import PUBLIC_KEY, region_down, unique
 
 pytestmark = pytest.mark.integration
@@ -28,7 +29,9 @@ MIB = 1024 * 1024
 
 
 def _cache_overrides(conf):
-    for name, value in (("auth_uri", "http://127.0.0.1:5000/v3"), ("admin_username", "admin"),
+    # the devcloud's Keystone, shifted by MULTISITE_DEVCLOUD_PORT_OFFSET (a shared devcloud)
+    auth_uri = devcloud_layout.keystone_url(devcloud_layout.env_port_offset())
+    for name, value in (("auth_uri", auth_uri), ("admin_username", "admin"),
                         ("admin_password", "adminpw"), ("admin_tenant", "admin")):
         conf.set_override(name, value, group="cache")
 

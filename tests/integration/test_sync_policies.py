@@ -16,6 +16,7 @@ import pytest
 import webob
 
 from multisite.clients import network as network_client
+from multisite.devcloud import layout as devcloud_layout
 from tests.integration.test_sync_jobs import _cache_overrides
 from tests.integration.test_sync_security_groups import _make_web_and_app, _shape, cleanup_groups
 from tests.integration.usage import PUBLIC_KEY, region_down, unique, wait_for
@@ -36,18 +37,18 @@ def stack(devcloud, conf, request):
 
 
 class V2:
-    def __init__(self, app, project):
-        self.app, self.project = app, project
+    def __init__(self, app, project, *, roles="member"):
+        self.app, self.project, self.roles = app, project, roles
 
     def __call__(self, method, path, body=None):
         req = webob.Request.blank(f"/v2/sync-policies{path}", method=method, headers={
             "X-Project-Id": self.project.id, "X-User-Id": self.project.user_id,
-            "X-Roles": "member"})
+            "X-Roles": self.roles})
         if body is not None:
             req.body = json.dumps(body).encode()
             req.content_type = "application/json"
         resp = req.get_response(self.app)
-        return resp.status_int, json.loads(resp.body)
+        return resp.status_int, json.loads(resp.body) if resp.body else None
 
     def create(self, **spec):
         status, body = self("POST", "", {"sync_policy": spec})
@@ -231,17 +232,7 @@ def test_flavor_and_image_policies_on_the_devcloud(stack, fresh_project, devclou
     the real Nova and Glance: copied, then a copy deleted in the target is made again
     (Glance never reuses a deleted image's id: the new copy has a derived id)."""
     member = V2(stack, fresh_project)
-
-    def as_admin(method, path, body=None):
-        req = webob.Request.blank(f"/v2/sync-policies{path}", method=method, headers={
-            "X-Project-Id": fresh_project.id, "X-User-Id": fresh_project.user_id,
-            "X-Roles": "admin,member"})
-        if body is not None:
-            req.body = json.dumps(body).encode()
-            req.content_type = "application/json"
-        resp = req.get_response(stack)
-        return resp.status_int, json.loads(resp.body)
-
+    as_admin = V2(stack, fresh_project, roles="admin,member")
     name = unique("flv")
     r1, r2 = devcloud.admin_connection(R1), devcloud.admin_connection(R2)
     flavor = r1.compute.create_flavor(name=name, ram=128, vcpus=1, disk=1)
@@ -299,7 +290,7 @@ report_interval = 1
 [database]
 connection = {conf.database.connection}
 [cache]
-auth_uri = http://127.0.0.1:5000/v3
+auth_uri = {devcloud_layout.keystone_url(devcloud_layout.env_port_offset())}
 admin_username = admin
 admin_password = adminpw
 admin_tenant = admin
@@ -365,3 +356,68 @@ def test_engine_killed_during_a_repair_repairs_once(devcloud, conf, request, fre
         for name in names:
             assert got[name] == want[name], name           # each rule exactly once
     conf.clear_override("audit_interval", group="sync_policy")
+
+
+def test_flavor_policy_keeps_a_private_flavors_access_list(stack, fresh_project, devcloud):
+    """A private flavor's os-flavor-access list is part of a flavor policy's desired
+    state on the real Nova: copied; access granted and revoked in the target is reported
+    (observe, nothing written) and put back (enforce)."""
+    r1, r2 = devcloud.admin_connection(R1), devcloud.admin_connection(R2)
+    other = r1.current_project_id        # the admin project: another real project
+    name = unique("priv")
+    flavor = r1.compute.create_flavor(name=name, ram=128, vcpus=1, disk=1, is_public=False)
+    r1.compute.flavor_add_tenant_access(flavor, fresh_project.id)
+
+    admin = V2(stack, fresh_project, roles="admin,member")
+
+    def as_admin(method, path, body=None):
+        status, answer = admin(method, path, body)
+        assert status in (200, 204), answer
+        return answer
+
+    def policy(on_drift):
+        return as_admin("POST", "", {"sync_policy": {
+            "resource_type": "flavor", "resources": [name], "source": R1,
+            "targets": [R2], "on_drift": on_drift}})["sync_policy"]["id"]
+
+    def audit(policy_id):
+        body = as_admin("POST", f"/{policy_id}/audit")
+        assert body["sync_policy"]["targets_state"], body
+        return body["sync_policy"]["targets_state"][0]
+
+    def access():
+        return sorted(a["tenant_id"] for a in r2.compute.get_flavor_access(flavor.id))
+
+    def drift():
+        r2.compute.flavor_add_tenant_access(flavor.id, other)
+        r2.compute.flavor_remove_tenant_access(flavor.id, fresh_project.id)
+
+    try:
+        enforce = policy("enforce")
+        assert audit(enforce)["state"] == "in_sync"
+        assert not r2.compute.get_flavor(flavor.id).is_public
+        assert access() == [fresh_project.id]
+
+        drift()
+        state = audit(enforce)
+        assert state["state"] == "in_sync" and state["repaired_at"], state
+        assert state["detail"][0]["state"] == "repaired", state
+        assert access() == [fresh_project.id]
+        assert r2.compute.get_flavor(flavor.id).id == flavor.id     # repaired in place
+        assert audit(enforce)["detail"] == []                       # converged
+        as_admin("DELETE", f"/{enforce}")
+
+        observe = policy("observe")
+        assert audit(observe)["state"] == "in_sync"                 # identical: adopted
+        drift()
+        state = audit(observe)
+        assert state["state"] == "drifted", state
+        detail = state["detail"][0]["detail"]
+        assert f"projects missing: {fresh_project.id}" in detail, detail
+        assert f"projects not in the source: {other}" in detail, detail
+        assert access() == [other]                                  # observe: no write
+    finally:
+        for conn in (r1, r2):
+            for found in conn.compute.flavors(is_public=None):
+                if found.name == name:
+                    conn.compute.delete_flavor(found.id, ignore_missing=True)

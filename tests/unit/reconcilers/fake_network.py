@@ -8,6 +8,7 @@ Behaves as Neutron does where the reconciler depends on it: listing creates the 
 import threading
 import uuid
 
+from multisite.clients import http
 from multisite.clients import session as region_errors
 
 NUMBERS = {"tcp": "6", "udp": "17", "icmp": "1", "icmpv6": "58", "ipv6-icmp": "58"}
@@ -83,6 +84,9 @@ class FakeNetwork:
                 mine.append(self.neutron.add_group(self.region, project_id, "default",
                                                    description="Default security group"))
             return [_copy(g) for g in mine]
+
+    def read_security_groups(self, project_id):
+        return http.Listing.of(self.list_security_groups(project_id))
 
     def create_security_group(self, project_id, *, name, description, stateful):
         with self.neutron.lock:

@@ -170,6 +170,14 @@ class FakeCompute:
                 raise region_errors.Conflict(self.region, "public flavor", status=409)
             self.cloud.access[self.region].setdefault(flavor_id, []).append(project_id)
 
+    def remove_flavor_access(self, flavor_id, project_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, "remove flavor access")
+            granted = self.cloud.access[self.region].get(flavor_id, [])
+            if project_id not in granted:
+                raise region_errors.NotFound(self.region, "no such access", status=404)
+            granted.remove(project_id)
+
 
 class FakeImage:
     def __init__(self, cloud, region):

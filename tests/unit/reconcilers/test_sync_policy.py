@@ -37,12 +37,13 @@ class Shared:
 
     def __init__(self, regions, policies):
         self.regions, self.rows, self.states, self.calls = regions, policies, {}, 0
+        self.memo = {}
 
     def policies(self, project_id):
         return [dict(p, targets_state={r: s for (pid, r), s in self.states.items()
                                        if pid == p["id"]}) for p in self.rows]
 
-    def record_pass(self, records):
+    def record_pass(self, records, policies):
         for r in records:
             entry = self.states.setdefault((r["policy_id"], r["region"]), {"managed": []})
             entry.update(state=r["state"], detail=r["detail"],
@@ -54,7 +55,7 @@ class Shared:
         self.states.setdefault((policy_id, region), {"managed": []})["managed"] = sorted(
             managed)
 
-    def pass_calls(self, calls):
+    def pass_calls(self, calls, *, parsed=0):
         self.calls += calls
 
 
@@ -108,6 +109,9 @@ def test_enforce_creates_then_repairs_a_deleted_rule_and_stays_quiet(world):
     outcome = _run(shared)
     assert len(neutron.writes()) == writes               # converged: no write
     assert shared.calls - calls == 3 == outcome.result["calls"]  # one list per region
+    outcome = _run(shared)
+    assert outcome.result["parsed"] == 0        # the same answers: none parsed again
+    assert {_state(shared, r)["state"] for r in (R2, R3)} == {"in_sync"}
 
 
 def test_observe_reports_the_missing_rule_and_writes_nothing(world):
@@ -250,7 +254,48 @@ def test_flavor_policy_creates_reports_drift_and_repairs(world):
     calls = len(cloud.calls)
     _run(shared)
     assert _state(shared, R2)["state"] == "in_sync"
-    assert len(cloud.calls) - calls == 2                  # one flavor list per region
+    # one flavor list per region, one access read per private flavor and region
+    assert sorted(c[1] for c in cloud.calls[calls:]) == ["get flavor access"] * 2 + [
+        "list flavors"] * 2
+
+
+def test_flavor_policy_audits_and_repairs_the_access_list(world):
+    cloud, regions = _flavor_world(world)
+    observe = [_policy(rtype="flavor", resources=["m1.priv"], targets=[R2],
+                       on_drift="observe")]
+    shared = Shared(regions, [dict(observe[0], on_drift="enforce")])
+    _run(shared)
+    assert cloud.access[R2]["f-priv"] == ["p9"]
+    # in the target: access granted to another project, and the source's revoked
+    cloud.access[R2]["f-priv"] = ["p8"]
+    shared.rows = observe
+    writes = [c for c in cloud.calls if "access" in c[1] and "get" not in c[1]]
+    _run(shared)
+    state = _state(shared, R2)
+    assert state["state"] == "drifted"
+    assert state["detail"][0]["detail"] == ("flavor m1.priv access differs in the target "
+                                            "(projects missing: p9; projects not in the "
+                                            "source: p8)")
+    assert [c for c in cloud.calls if "access" in c[1] and "get" not in c[1]] == writes
+    assert cloud.access[R2]["f-priv"] == ["p8"]                       # observe: no write
+    shared.rows = [dict(observe[0], on_drift="enforce")]
+    _run(shared)
+    assert _state(shared, R2)["state"] == "in_sync"
+    assert cloud.access[R2]["f-priv"] == ["p9"]
+    assert "f-priv" in cloud.flavors[R2]                 # repaired in place, not replaced
+    _run(shared)
+    assert _state(shared, R2)["state"] == "in_sync" and _state(shared, R2)["detail"] == []
+
+
+def test_a_foreign_private_flavor_with_another_access_list_is_a_conflict(world):
+    cloud, regions = _flavor_world(world)
+    cloud.add_flavor(R2, "m1.priv", flavor_id="theirs", is_public=False, access=["p7"])
+    shared = Shared(regions, [_policy(rtype="flavor", resources=["m1.priv"], targets=[R2])])
+    _run(shared)
+    state = _state(shared, R2)
+    assert state["state"] == "conflict" and "projects missing: p9" in state["detail"][0][
+        "detail"]
+    assert cloud.access[R2]["theirs"] == ["p7"]                       # not ours: untouched
 
 
 def test_a_foreign_flavor_of_the_same_name_is_a_conflict_until_forced(world):
