@@ -10,8 +10,9 @@ import uuid
 
 import pytest
 
+from multisite.clients import session as region_errors
 from tests.functional.test_sync_jobs_api import call
-from tests.unit.reconcilers.fake_regions import FakeCloud
+from tests.unit.reconcilers.fake_regions import FakeCloud, FakeImage
 
 R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
 USER = uuid.uuid4().hex
@@ -204,6 +205,57 @@ def test_auto_copies_new_images_and_repairs_properties(app, cloud, kinds):
     kinds.resync("image_distribution")
     assert manual["id"] not in cloud.images[R2]
     assert cloud.images[R1][manual["id"]]["multisite_distribution"] == "none"
+
+
+def _members(cloud, region, image_id):
+    return {m: s for (i, m), s in cloud.members[region].items() if i == image_id}
+
+
+def test_members_of_a_shared_image_follow_it(app, cloud, kinds):
+    """A shared image's members and their status are copied with it (lazy and auto), and
+    the auto audit repairs them after a change in the source."""
+    project, a, b, c = (uuid.uuid4().hex for _ in range(4))
+    image = cloud.add_image(R1, owner=project, visibility="shared")
+    cloud.members[R1].update({(image["id"], a): "accepted", (image["id"], b): "pending",
+                              (image["id"], c): "rejected"})
+    status, body = call(app, "POST", f"/v2/images/{image['id']}/ensure",
+                        {"region": R2, "source": R1, "wait": True, "timeout": 30},
+                        project=project)
+    assert body["image_copy"]["state"] == "active", body
+    assert _members(cloud, R2, image["id"]) == {a: "accepted", b: "pending", c: "rejected"}
+    # auto: the copy in RegionThree gets them, then a change in the source follows
+    call(app, "PUT", f"/v2/image-distributions/{image['id']}", _dist("auto"),
+         project=project)
+    kinds.resync("image_distribution")
+    wait_for(lambda: cloud.images[R3].get(image["id"], {}).get("status") == "active",
+             what="copy in RegionThree")
+    assert _members(cloud, R3, image["id"]) == _members(cloud, R1, image["id"])
+    del cloud.members[R1][(image["id"], a)]
+    cloud.members[R1][(image["id"], b)] = "accepted"
+    kinds.resync("image_distribution")
+    for region in (R2, R3):
+        assert _members(cloud, region, image["id"]) == {b: "accepted", c: "rejected"}, region
+    # converged: the next audit only looks at the members, it changes none
+    cloud.calls.clear()
+    kinds.resync("image_distribution")
+    assert not [w for _, w in cloud.calls if "member" in w and "list" not in w]
+
+
+def test_a_member_glance_refuses_leaves_the_copy_usable_with_the_reason(app, cloud,
+                                                                         monkeypatch):
+    def refuse(self, image_id, project_id, status):
+        raise region_errors.Forbidden(self.region, "not allowed", status=403)
+
+    monkeypatch.setattr(FakeImage, "set_member_status", refuse)
+    project, member = uuid.uuid4().hex, uuid.uuid4().hex
+    image = cloud.add_image(R1, owner=project, visibility="shared")
+    cloud.members[R1][(image["id"], member)] = "accepted"
+    status, body = call(app, "POST", f"/v2/images/{image['id']}/ensure",
+                        {"region": R2, "source": R1, "wait": True, "timeout": 30},
+                        project=project)
+    copy = body["image_copy"]
+    assert copy["state"] == "active" and "members not propagated" in copy["reason"], body
+    assert _members(cloud, R2, image["id"]) == {member: "pending"}
 
 
 def test_auto_propagates_deletes_only_when_asked(app, cloud, kinds):
