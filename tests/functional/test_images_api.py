@@ -4,7 +4,9 @@ callers, one copy), controlled rollouts (waves, corruption, rollback, promote), 
 and personas. The same stories run against the devcloud's real Glance in
 tests/integration/test_images.py."""
 
+import collections
 import concurrent.futures
+import threading
 import time
 import uuid
 
@@ -175,6 +177,62 @@ def test_a_copy_waits_while_its_source_is_unreachable(app, cloud, kinds):
                         {"region": R2, "source": R1, "wait": True, "timeout": 30},
                         project=project)
     assert body["image_copy"]["state"] == "active", body
+
+
+class CountingUploads:
+    """FakeImage.upload instrumented: counts the uploads in flight per region (a copy from
+    RegionOne counts in RegionOne and in its target) and keeps the highest counts. Each
+    upload holds until more than `limit` are in flight in its source, or 0.5 s: with the
+    limit honoured it always waits the 0.5 s; without it the copies waiting for a worker
+    pile in at once (a synchronization, not a timing assertion)."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.cond = threading.Condition()
+        self.now = collections.Counter()
+        self.peak = collections.Counter()
+        self.real = FakeImage.upload
+
+    def __call__(self, image, image_id, stream, *, size):
+        regions = (R1, image.region)
+        with self.cond:
+            for region in regions:
+                self.now[region] += 1
+                self.peak[region] = max(self.peak[region], self.now[region])
+            self.cond.notify_all()
+            self.cond.wait_for(lambda: self.now[R1] > self.limit, timeout=0.5)
+        try:
+            return self.real(image, image_id, stream, size=size)
+        finally:
+            with self.cond:
+                for region in regions:
+                    self.now[region] -= 1
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_copies_per_region_never_exceed_region_concurrency(app, cloud, conf, monkeypatch,
+                                                           limit):
+    """[image_distribution] region_concurrency: 10 copies (5 images to 2 regions) with 8
+    workers; at most `limit` run at once from RegionOne and into each target."""
+    conf.set_override("region_concurrency", limit, group="image_distribution")
+    counting = CountingUploads(limit)
+    monkeypatch.setattr(FakeImage, "upload",
+                        lambda self, image_id, stream, *, size: counting(
+                            self, image_id, stream, size=size))
+    project = uuid.uuid4().hex
+    images = [cloud.add_image(R1, owner=project) for _ in range(5)]
+    for image in images:
+        for region in (R2, R3):
+            status, body = call(app, "POST", f"/v2/images/{image['id']}/ensure",
+                                {"region": region, "source": R1}, project=project)
+            assert status == 200, body
+    for image in images:
+        for region in (R2, R3):
+            wait_for(lambda i=image, r=region: cloud.images[r].get(i["id"], {}).get(
+                "status") == "active", timeout=60, what=f"copy in {region}")
+    conf.clear_override("region_concurrency", group="image_distribution")
+    assert counting.peak[R1] == limit, dict(counting.peak)
+    assert counting.peak[R2] <= limit and counting.peak[R3] <= limit, dict(counting.peak)
 
 
 def test_auto_copies_new_images_and_repairs_properties(app, cloud, kinds):
