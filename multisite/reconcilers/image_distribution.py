@@ -278,6 +278,8 @@ def _converge(conf, shared, copy, source, new_id, source_client, target):
             new_id = next_id(copy["id"], new_id)
     else:
         return _fail(conf, copy, f"no free image id in {copy['region']} after 5 tries")
+    # before the data: the copy never becomes active in Glance without its members
+    reason = _members(source_client, target, source, new_id)
     if image_copy.UPLOAD in actions:
         store.update_copy(conf, copy["id"], state=store.COPYING, target_id=new_id)
         _stream(source_client, target, source, new_id,
@@ -289,19 +291,22 @@ def _converge(conf, shared, copy, source, new_id, source_client, target):
                 f"verification failed in {copy['region']}: status {copied.get('status')}, "
                 f"checksum {copied.get('checksum')} vs {source.get('checksum')}; the copy "
                 "was deleted"))
-    reason = None
-    try:
-        sync_members(source_client, target, source, new_id)
-    except client_errors.RegionRejected as exc:
-        # the data is there and verified: the copy is usable by its owner; the auto audit
-        # tries the members again, the reason says what is missing
-        reason = f"members not propagated: {exc}"
-        LOG.warning("Image members not propagated: image=%s region=%s error=%s",
-                    source["id"], copy["region"], exc)
     store.update_copy(conf, copy["id"], state=store.ACTIVE, reason=reason, target_id=new_id,
                       checksum=source.get("checksum"))
     LOG.info("Image copied: image=%s source=%s region=%s target_id=%s size=%s", source["id"],
              copy["source"], copy["region"], new_id, source.get("size"))
+    return None
+
+
+def _members(source_client, target, source, new_id):
+    """sync_members for a copy; None, or the reason the copy's row keeps when Glance refused
+    (the copy stays usable by its owner; the auto audit tries the members again)."""
+    try:
+        sync_members(source_client, target, source, new_id)
+    except client_errors.RegionRejected as exc:
+        LOG.warning("Image members not propagated: image=%s region=%s error=%s",
+                    source["id"], target.region, exc)
+        return f"members not propagated: {exc}"
     return None
 
 
