@@ -1,20 +1,27 @@
 """Image distribution against the devcloud's real Glance: one image of --size-mib (1 GiB by
-default) copied by a `multisite-engine` process, side by side with the same copy done with
-the `openstack` client (download to a file, then upload), in the same run.
+default) copied from RegionOne to every other region of the devcloud (3 targets on a
+4-region devcloud) by a `multisite-engine` process, side by side with the same copies done
+with the `openstack` client, in the same run.
 
-Printed:
-- direct: `openstack image save` + `openstack image create --file` to one region (s);
+Printed (with the load average before and after each figure):
+- direct, 1 target: `openstack image save` from RegionOne + `openstack image create --file`
+  in the first target (s);
+- direct, N targets: one download + one upload per target (N x (save + create): what an
+  operator does region after region); the save is measured once per target;
 - multisite, 1 target: the image_copy kind, from the copy row written to `active` (s);
-- multisite, 2 targets (fan-out, the devcloud has 3 regions): both rows, to both active;
+- multisite, N targets (fan-out): the N rows, to all active; every copy streams from the
+  source on its own (no file, no buffer); [image_distribution] region_concurrency is
+  --region-concurrency (default N: every copy at once);
 - the engine's peak RSS growth while copying (sampled from /proc every 20 ms);
 - auto (--auto-mib, 100 MiB): seconds from `active` in the source (the upload returned)
   to `active` in every target, the engine woken by the image.activate notification.
 
 The engine runs as its own process on a temporary SQLite database (fake:// RPC: it finds
 the rows by its scan every 0.2 s, which is inside every figure). Goals (issue 15): 1
-target <= 1.2x direct, 2 targets <= 1.5x one target, RSS growth <= 64 MiB.
+target <= 1.2x direct, N targets <= 1.5x one target, RSS growth <= 64 MiB.
 
-Usage: python -m bench.image_distribution [--size-mib 1024] [--auto-mib 100]
+Usage: MULTISITE_DEVCLOUD_BASE=... python -m bench.image_distribution [--size-mib 1024]
+       [--auto-mib 100] [--region-concurrency N]
 """
 
 import argparse
@@ -33,7 +40,7 @@ from multisite.devcloud import layout
 from multisite.objects import images as rows
 from tests.integration.usage import DevCloud
 
-R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
+R1 = "RegionOne"
 MIB = 1024 * 1024
 BASE = str(layout.default_base())
 
@@ -56,9 +63,9 @@ def _openstack(cloud, user, region, *args):
                           check=True, capture_output=True, text=True).stdout.strip()
 
 
-def _engine_conf(tmp, db_url, cloud, pool):
+def _engine_conf(tmp, db_url, cloud, pool, concurrency):
     urls = "\n".join(f"region_transport_url = {r}={cloud.transport_url(r)}"
-                     for r in (R1, R2, R3))
+                     for r in cloud.regions)
     path = os.path.join(tmp, "engine.conf")
     with open(path, "w") as fh:
         fh.write(f"""[DEFAULT]
@@ -75,6 +82,7 @@ admin_tenant = admin
 [image_distribution]
 scan_interval = 0.2
 audit_interval = 3600
+region_concurrency = {concurrency}
 [notifications]
 {urls}
 pool = {pool}
@@ -126,12 +134,48 @@ def _copy(conf, project, image_id, regions):
         time.sleep(0.05)
 
 
+def _load():
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def _direct(cloud, user, tmp, image_id, name, targets, made):
+    """(seconds for the first target, seconds for all): one save + one create per target."""
+    per_target = []
+    for region in targets:
+        saved = os.path.join(tmp, "saved")
+        started = time.monotonic()
+        _openstack(cloud, user, R1, "image", "save", "--file", saved, image_id)
+        made.append((region, _openstack(
+            cloud, user, region, "image", "create", "--file", saved, "--disk-format", "raw",
+            "--container-format", "bare", "-f", "value", "-c", "id", name + "-direct")))
+        per_target.append(time.monotonic() - started)
+        os.unlink(saved)
+    return per_target[0], sum(per_target)
+
+
+def _wait_active(cloud, image_id, regions):
+    while True:
+        states = []
+        for region in regions:
+            try:
+                states.append(cloud.admin_connection(region).image.get_image(image_id).status)
+            except Exception:
+                states.append(None)
+        if all(state == "active" for state in states):
+            return
+        time.sleep(0.1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--auto-mib", type=int, default=100)
+    parser.add_argument("--region-concurrency", type=int, default=None)
     args = parser.parse_args()
     cloud = DevCloud.from_base(__import__("pathlib").Path(BASE))
+    targets = [r for r in cloud.regions if r != R1]
+    first = targets[0]
+    concurrency = args.region_concurrency or len(targets)
     user = cloud.create_project()          # a project of its own: auto copies only its images
     project = user.id
     tmp = tempfile.mkdtemp(prefix="bench-images-")
@@ -143,6 +187,7 @@ def main():
     blob = os.path.join(tmp, "blob")
     made = []
     engine = None
+    lines = []
     try:
         _blob(blob, args.size_mib)
         image_id = _openstack(cloud, user, R1, "image", "create", "--file", blob, "--disk-format",
@@ -150,74 +195,62 @@ def main():
                               name)
         made.append((R1, image_id))
         os.unlink(blob)
-        # direct: what an operator does without Multisite, for one target
-        saved = os.path.join(tmp, "saved")
-        started = time.monotonic()
-        _openstack(cloud, user, R1, "image", "save", "--file", saved, image_id)
-        direct_id = _openstack(cloud, user, R3, "image", "create", "--file", saved, "--disk-format",
-                               "raw", "--container-format", "bare", "-f", "value", "-c", "id",
-                               name + "-direct")
-        direct = time.monotonic() - started
-        made.append((R3, direct_id))
-        os.unlink(saved)
+        # direct: what an operator does without Multisite, region after region
+        before = _load()
+        direct_one, direct_all = _direct(cloud, user, tmp, image_id, name, targets, made)
+        lines.append(f"  direct openstack save+create, 1 target   : {direct_one:8.2f} s")
+        lines.append(f"  direct, {len(targets)} targets (save+create each)  : "
+                     f"{direct_all:8.2f} s  ({before} -> {_load()})")
 
         log = open(os.path.join(tmp, "engine.log"), "wb")  # noqa: SIM115
         engine = subprocess.Popen(
             [sys.executable, "-m", "multisite.cmd.engine", "--config-file",
-             _engine_conf(tmp, db_url, cloud, f"bench-images-{uuid.uuid4().hex[:6]}")],
+             _engine_conf(tmp, db_url, cloud, f"bench-images-{uuid.uuid4().hex[:6]}",
+                          concurrency)],
             stdout=log, stderr=subprocess.STDOUT)
         time.sleep(5)                                   # imports, listeners
         peak = Peak(engine.pid)
-        one = _copy(CONF, project, image_id, [R2])
-        made.append((R2, image_id))
-        # fan-out: the same image again to both targets at once (R2's copy deleted first;
-        # Glance keeps a deleted id, so that copy gets the row's next id)
-        for region in (R2, R3):
+        before = _load()
+        one = _copy(CONF, project, image_id, [first])
+        made.append((first, image_id))
+        lines.append(f"  multisite image_copy, 1 target           : {one:8.2f} s  "
+                     f"({one / direct_one:.2f}x direct; goal <= 1.2x) ({before} -> {_load()})")
+        # fan-out: the same image again to every target at once (the first target's copy
+        # deleted first; Glance keeps a deleted id, so that copy gets the row's next id)
+        for region in targets:
             with contextlib.suppress(Exception):
                 cloud.admin_connection(region).image.delete_image(image_id)
         for copy in rows.copies_of(CONF, image_id=image_id):
             rows.delete_copy(CONF, copy["id"])
-        fan = _copy(CONF, project, image_id, [R2, R3])
-        made += [(R2, c["target_id"]) for c in rows.copies_of(CONF, image_id=image_id)
-                 if c["region"] == R2] + [(R3, c["target_id"]) for c in rows.copies_of(
-                     CONF, image_id=image_id) if c["region"] == R3]
+        before = _load()
+        fan = _copy(CONF, project, image_id, targets)
+        made += [(c["region"], c["target_id"]) for c in rows.copies_of(CONF, image_id=image_id)]
         growth = peak.stop()
+        lines.append(f"  multisite image_copy, {len(targets)} targets          : {fan:8.2f} s  "
+                     f"({fan / one:.2f}x one target, goal <= 1.5x; {fan / direct_all:.2f}x "
+                     f"direct {len(targets)} targets) ({before} -> {_load()})")
+        lines.append(f"  engine peak RSS growth while copying     : {growth / MIB:8.1f} MiB "
+                     "(goal <= 64)")
 
         # auto, woken by image.activate
         rows.set_distribution(CONF, project_id=project, image_id=None, mode="auto",
-                              source=R1, targets=[R2, R3])
+                              source=R1, targets=targets)
         small = os.path.join(tmp, "small")
         _blob(small, args.auto_mib)
+        before = _load()
         auto_id = _openstack(cloud, user, R1, "image", "create", "--file", small, "--disk-format",
                              "raw", "--container-format", "bare", "-f", "value", "-c", "id",
                              name + "-auto")
         active = time.monotonic()
-        made += [(r, auto_id) for r in (R1, R2, R3)]
-        while True:
-            states = []
-            for region in (R2, R3):
-                try:
-                    states.append(cloud.admin_connection(region).image.get_image(
-                        auto_id).status)
-                except Exception:
-                    states.append(None)
-            if states == ["active", "active"]:
-                break
-            time.sleep(0.1)
+        made += [(r, auto_id) for r in cloud.regions]
+        _wait_active(cloud, auto_id, targets)
         auto = time.monotonic() - active
-
-        size = f"{args.size_mib} MiB"
-        print(f"\nimage distribution, {size}, devcloud real Glance (load "
-              f"{os.getloadavg()[0]:.1f})")
-        print(f"  direct openstack save+create, 1 target : {direct:8.2f} s")
-        print(f"  multisite image_copy, 1 target         : {one:8.2f} s  "
-              f"({one / direct:.2f}x direct; goal <= 1.2x)")
-        print(f"  multisite image_copy, 2 targets        : {fan:8.2f} s  "
-              f"({fan / one:.2f}x one target; goal <= 1.5x)")
-        print(f"  engine peak RSS growth while copying   : {growth / MIB:8.1f} MiB (goal <= 64)")
-        print(f"  auto {args.auto_mib} MiB, source active -> active in 2 targets: "
-              f"{auto:.2f} s (woken by image.activate)")
+        lines.append(f"  auto {args.auto_mib} MiB, source active -> active in {len(targets)} "
+                     f"targets: {auto:.2f} s (woken by image.activate) ({before} -> {_load()})")
     finally:
+        print(f"\nimage distribution, {args.size_mib} MiB, RegionOne -> {', '.join(targets)}, "
+              f"devcloud real Glance, region_concurrency {concurrency}, {os.cpu_count()} CPUs")
+        print("\n".join(lines))
         if engine is not None:
             engine.terminate()
             engine.wait(timeout=30)

@@ -47,6 +47,30 @@ class ImageClient:
         with session.translate(self.region, f"get member {project_id} of image {image_id}"):
             return self._api.get(self._url(path)).json()
 
+    def list_members(self, image_id):
+        """{member project id: status} of a shared image."""
+        with session.translate(self.region, f"list members of image {image_id}"):
+            body = self._api.get(self._url(f"/images/{parse.quote(image_id)}/members")).json()
+        return {m["member_id"]: m.get("status") for m in body.get("members", [])}
+
+    def add_member(self, image_id, project_id):
+        with session.translate(self.region, f"add member {project_id} to image {image_id}"):
+            self._api.post(self._url(f"/images/{parse.quote(image_id)}/members"),
+                           json={"member": project_id})
+
+    def set_member_status(self, image_id, project_id, status):
+        """accepted/rejected/pending; Glance lets the member or an admin (the service user)
+        change it, never the owner."""
+        path = f"/images/{parse.quote(image_id)}/members/{parse.quote(project_id)}"
+        with session.translate(self.region, f"set member {project_id} of image {image_id}"):
+            self._api.put(self._url(path), json={"status": status})
+
+    def remove_member(self, image_id, project_id):
+        path = f"/images/{parse.quote(image_id)}/members/{parse.quote(project_id)}"
+        with session.translate(self.region,
+                               f"remove member {project_id} of image {image_id}"):
+            self._api.delete(self._url(path))
+
     def create_image(self, attributes):
         with _LOCK:
             CREATES[self.region] += 1

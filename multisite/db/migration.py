@@ -28,6 +28,13 @@ def db_sync(conf=None, *, version="head", default_limits=None):
         command.upgrade(_alembic_config(connection, default_limits), version)
 
 
+def db_downgrade(conf=None, *, version):
+    """Downgrade the schema to `version` (tests of each migration's downgrade)."""
+    engine = db_api.get_engine(conf)
+    with engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), version)
+
+
 def db_version(conf=None):
     """The revision the database is at, or None if it has no schema."""
     engine = db_api.get_engine(conf)

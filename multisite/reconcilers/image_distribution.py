@@ -70,6 +70,24 @@ def property_ops(source, target):
     return ops
 
 
+def member_ops(source, target):
+    """Calls that make a copy's members equal to the source image's; no I/O.
+
+    source, target: {member project id: status}. Calls: ("add", project) (Glance adds a
+    member as pending), ("status", project, status), ("remove", project).
+    """
+    ops = []
+    for member, status in sorted(source.items()):
+        if member not in target:
+            ops.append(("add", member))
+            if status != "pending":
+                ops.append(("status", member, status))
+        elif target[member] != status:
+            ops.append(("status", member, status))
+    ops += [("remove", member) for member in sorted(set(target) - set(source))]
+    return ops
+
+
 def plan_audit(dists, sources, copies, observed, known):
     """The actions of one audit of a project; no I/O.
 
@@ -78,7 +96,9 @@ def plan_audit(dists, sources, copies, observed, known):
     {region: {image id: image} or None (unreachable)}; known: the catalog's regions.
     Actions: ("mirror", region, image id, mode), ("copy", image, region),
     ("restart", copy) (failed, or gone/changed in its region), ("update", region,
-    image id, ops), ("delete", copy) (the source image is gone, propagate_deletes).
+    image id, ops), ("members", source region, image, region, copy id) (a shared image:
+    its members and their status are compared and repaired), ("delete", copy) (the source
+    image is gone, propagate_deletes).
     An unreachable region is skipped, never taken for an empty one.
     """
     actions, seen = [], set()
@@ -111,6 +131,9 @@ def plan_audit(dists, sources, copies, observed, known):
                         ops = property_ops(dict(image, **{PROPERTY: dist["mode"]}), current)
                         if ops:
                             actions.append(("update", target, image["id"], ops))
+                        if image.get("visibility") == "shared":
+                            actions.append(("members", region, image, target,
+                                            current["id"]))
     for (image_id, _region), copy in sorted(copies.items()):
         if image_id in seen or copy["origin"] != "auto" or sources.get(copy["source"]) is None:
             continue
@@ -255,6 +278,8 @@ def _converge(conf, shared, copy, source, new_id, source_client, target):
             new_id = next_id(copy["id"], new_id)
     else:
         return _fail(conf, copy, f"no free image id in {copy['region']} after 5 tries")
+    # before the data: the copy never becomes active in Glance without its members
+    reason = _members(source_client, target, source, new_id)
     if image_copy.UPLOAD in actions:
         store.update_copy(conf, copy["id"], state=store.COPYING, target_id=new_id)
         _stream(source_client, target, source, new_id,
@@ -266,11 +291,57 @@ def _converge(conf, shared, copy, source, new_id, source_client, target):
                 f"verification failed in {copy['region']}: status {copied.get('status')}, "
                 f"checksum {copied.get('checksum')} vs {source.get('checksum')}; the copy "
                 "was deleted"))
-    store.update_copy(conf, copy["id"], state=store.ACTIVE, reason=None, target_id=new_id,
+    store.update_copy(conf, copy["id"], state=store.ACTIVE, reason=reason, target_id=new_id,
                       checksum=source.get("checksum"))
     LOG.info("Image copied: image=%s source=%s region=%s target_id=%s size=%s", source["id"],
              copy["source"], copy["region"], new_id, source.get("size"))
     return None
+
+
+def _members(source_client, target, source, new_id):
+    """sync_members for a copy; None, or the reason the copy's row keeps when Glance refused
+    (the copy stays usable by its owner; the auto audit tries the members again)."""
+    try:
+        sync_members(source_client, target, source, new_id)
+    except client_errors.RegionRejected as exc:
+        LOG.warning("Image members not propagated: image=%s region=%s error=%s",
+                    source["id"], target.region, exc)
+        return f"members not propagated: {exc}"
+    return None
+
+
+def sync_members(source_client, target, source, target_id):
+    """Give the copy `target_id` the members (and their status) of a shared source image;
+    returns the number of calls made. Idempotent: a member added by an earlier, interrupted
+    run is found (or its 409 taken as done)."""
+    if source.get("visibility") != "shared":
+        return 0                       # Glance: only shared images have members
+    try:
+        wanted = source_client.list_members(source["id"])
+    except region_errors.Forbidden:
+        return 0                       # no longer shared in the source since it was read
+    try:
+        have = target.list_members(target_id)
+    except region_errors.Forbidden:
+        have = {}                      # the copy is not shared (yet): patched just before
+    ops = member_ops(wanted, have)
+    for op in ops:
+        if op[0] == "add":
+            try:
+                target.add_member(target_id, op[1])
+            except region_errors.Conflict:
+                pass
+        elif op[0] == "status":
+            target.set_member_status(target_id, op[1], op[2])
+        else:
+            try:
+                target.remove_member(target_id, op[1])
+            except region_errors.NotFound:
+                pass
+    if ops:
+        LOG.info("Image members propagated: image=%s region=%s target_id=%s calls=%d",
+                 source["id"], target.region, target_id, len(ops))
+    return len(ops)
 
 
 # -- image_distribution (the auto audit) ----------------------------------------------------------
@@ -336,6 +407,10 @@ def _apply(conf, shared, project_id, action):
         shared.regions.image(region).update_image(image_id, ops)
         LOG.info("Image properties repaired: image=%s region=%s ops=%d", image_id, region,
                  len(ops))
+    elif verb == "members":
+        _, source_region, image, region, target_id = action
+        sync_members(shared.regions.image(source_region), shared.regions.image(region), image,
+                     target_id)
     elif verb == "delete":
         copy = action[1]
         try:

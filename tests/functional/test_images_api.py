@@ -4,14 +4,17 @@ callers, one copy), controlled rollouts (waves, corruption, rollback, promote), 
 and personas. The same stories run against the devcloud's real Glance in
 tests/integration/test_images.py."""
 
+import collections
 import concurrent.futures
+import threading
 import time
 import uuid
 
 import pytest
 
+from multisite.clients import session as region_errors
 from tests.functional.test_sync_jobs_api import call
-from tests.unit.reconcilers.fake_regions import FakeCloud
+from tests.unit.reconcilers.fake_regions import FakeCloud, FakeImage
 
 R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
 USER = uuid.uuid4().hex
@@ -176,6 +179,62 @@ def test_a_copy_waits_while_its_source_is_unreachable(app, cloud, kinds):
     assert body["image_copy"]["state"] == "active", body
 
 
+class CountingUploads:
+    """FakeImage.upload instrumented: counts the uploads in flight per region (a copy from
+    RegionOne counts in RegionOne and in its target) and keeps the highest counts. Each
+    upload holds until more than `limit` are in flight in its source, or 0.5 s: with the
+    limit honoured it always waits the 0.5 s; without it the copies waiting for a worker
+    pile in at once (a synchronization, not a timing assertion)."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.cond = threading.Condition()
+        self.now = collections.Counter()
+        self.peak = collections.Counter()
+        self.real = FakeImage.upload
+
+    def __call__(self, image, image_id, stream, *, size):
+        regions = (R1, image.region)
+        with self.cond:
+            for region in regions:
+                self.now[region] += 1
+                self.peak[region] = max(self.peak[region], self.now[region])
+            self.cond.notify_all()
+            self.cond.wait_for(lambda: self.now[R1] > self.limit, timeout=0.5)
+        try:
+            return self.real(image, image_id, stream, size=size)
+        finally:
+            with self.cond:
+                for region in regions:
+                    self.now[region] -= 1
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_copies_per_region_never_exceed_region_concurrency(app, cloud, conf, monkeypatch,
+                                                           limit):
+    """[image_distribution] region_concurrency: 10 copies (5 images to 2 regions) with 8
+    workers; at most `limit` run at once from RegionOne and into each target."""
+    conf.set_override("region_concurrency", limit, group="image_distribution")
+    counting = CountingUploads(limit)
+    monkeypatch.setattr(FakeImage, "upload",
+                        lambda self, image_id, stream, *, size: counting(
+                            self, image_id, stream, size=size))
+    project = uuid.uuid4().hex
+    images = [cloud.add_image(R1, owner=project) for _ in range(5)]
+    for image in images:
+        for region in (R2, R3):
+            status, body = call(app, "POST", f"/v2/images/{image['id']}/ensure",
+                                {"region": region, "source": R1}, project=project)
+            assert status == 200, body
+    for image in images:
+        for region in (R2, R3):
+            wait_for(lambda i=image, r=region: cloud.images[r].get(i["id"], {}).get(
+                "status") == "active", timeout=60, what=f"copy in {region}")
+    conf.clear_override("region_concurrency", group="image_distribution")
+    assert counting.peak[R1] == limit, dict(counting.peak)
+    assert counting.peak[R2] <= limit and counting.peak[R3] <= limit, dict(counting.peak)
+
+
 def test_auto_copies_new_images_and_repairs_properties(app, cloud, kinds):
     project = uuid.uuid4().hex
     status, body = call(app, "PUT", "/v2/image-distributions/default", _dist("auto"),
@@ -204,6 +263,57 @@ def test_auto_copies_new_images_and_repairs_properties(app, cloud, kinds):
     kinds.resync("image_distribution")
     assert manual["id"] not in cloud.images[R2]
     assert cloud.images[R1][manual["id"]]["multisite_distribution"] == "none"
+
+
+def _members(cloud, region, image_id):
+    return {m: s for (i, m), s in cloud.members[region].items() if i == image_id}
+
+
+def test_members_of_a_shared_image_follow_it(app, cloud, kinds):
+    """A shared image's members and their status are copied with it (lazy and auto), and
+    the auto audit repairs them after a change in the source."""
+    project, a, b, c = (uuid.uuid4().hex for _ in range(4))
+    image = cloud.add_image(R1, owner=project, visibility="shared")
+    cloud.members[R1].update({(image["id"], a): "accepted", (image["id"], b): "pending",
+                              (image["id"], c): "rejected"})
+    status, body = call(app, "POST", f"/v2/images/{image['id']}/ensure",
+                        {"region": R2, "source": R1, "wait": True, "timeout": 30},
+                        project=project)
+    assert body["image_copy"]["state"] == "active", body
+    assert _members(cloud, R2, image["id"]) == {a: "accepted", b: "pending", c: "rejected"}
+    # auto: the copy in RegionThree gets them, then a change in the source follows
+    call(app, "PUT", f"/v2/image-distributions/{image['id']}", _dist("auto"),
+         project=project)
+    kinds.resync("image_distribution")
+    wait_for(lambda: cloud.images[R3].get(image["id"], {}).get("status") == "active",
+             what="copy in RegionThree")
+    assert _members(cloud, R3, image["id"]) == _members(cloud, R1, image["id"])
+    del cloud.members[R1][(image["id"], a)]
+    cloud.members[R1][(image["id"], b)] = "accepted"
+    kinds.resync("image_distribution")
+    for region in (R2, R3):
+        assert _members(cloud, region, image["id"]) == {b: "accepted", c: "rejected"}, region
+    # converged: the next audit only looks at the members, it changes none
+    cloud.calls.clear()
+    kinds.resync("image_distribution")
+    assert not [w for _, w in cloud.calls if "member" in w and "list" not in w]
+
+
+def test_a_member_glance_refuses_leaves_the_copy_usable_with_the_reason(app, cloud,
+                                                                         monkeypatch):
+    def refuse(self, image_id, project_id, status):
+        raise region_errors.Forbidden(self.region, "not allowed", status=403)
+
+    monkeypatch.setattr(FakeImage, "set_member_status", refuse)
+    project, member = uuid.uuid4().hex, uuid.uuid4().hex
+    image = cloud.add_image(R1, owner=project, visibility="shared")
+    cloud.members[R1][(image["id"], member)] = "accepted"
+    status, body = call(app, "POST", f"/v2/images/{image['id']}/ensure",
+                        {"region": R2, "source": R1, "wait": True, "timeout": 30},
+                        project=project)
+    copy = body["image_copy"]
+    assert copy["state"] == "active" and "members not propagated" in copy["reason"], body
+    assert _members(cloud, R2, image["id"]) == {member: "pending"}
 
 
 def test_auto_propagates_deletes_only_when_asked(app, cloud, kinds):

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from multisite import clients
+from multisite.devcloud import layout as L
 from multisite.engine import address_audit
 from multisite.objects import address_conflicts
 from multisite.objects import addresses as index
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.integration
 
 R1, R2 = "RegionOne", "RegionTwo"
 OPENSTACK = Path(sys.executable).parent / "openstack"
-CACHE = {"auth_uri": "http://127.0.0.1:5000/v3", "admin_username": "admin",
+CACHE = {"auth_uri": L.Layout(L.default_base()).keystone_url, "admin_username": "admin",
          "admin_password": "adminpw", "admin_tenant": "admin", "region_timeout": 10.0}
 
 

@@ -15,13 +15,14 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 import webob
 
 from multisite.clients import image as image_client
 from multisite.objects import images as image_rows
-from tests.integration.test_sync_jobs import _cache_overrides
+from tests.integration.test_sync_jobs import _cache_overrides, _keystone_url
 from tests.integration.test_sync_policies import openstack
 from tests.integration.usage import unique, wait_for
 
@@ -238,6 +239,46 @@ def test_lazy_ensure_copies_once_and_only_where_asked(stack, fresh_project, devc
         assert image_client.creates(R2) - creates == 1
 
 
+def _members(devcloud, region, image_id):
+    """{member project: status} of an image, as Glance's admin sees them."""
+    return {m.member_id: m.status
+            for m in devcloud.admin_connection(region).image.members(image_id)}
+
+
+def test_members_of_a_shared_image_follow_its_copies(stack, fresh_project, devcloud):
+    """Lazy: the copy gets the source's members with their status; auto: a member removed
+    and a status changed in the source reach the copies."""
+    api = V2(stack, fresh_project)
+    name = unique("shared")
+    accepted, pending, rejected = (uuid.uuid4().hex for _ in range(3))
+    with cleanup_images(devcloud, fresh_project):
+        owner = fresh_project.connect(R1)
+        admin = devcloud.admin_connection(R1)
+        source = _upload(owner, name, os.urandom(MIB), visibility="shared")
+        for member in (accepted, pending, rejected):
+            owner.image.add_member(source.id, member_id=member)
+        # a member's answer is the member's (or an admin's) to give, never the owner's
+        admin.image.update_member(accepted, source.id, status="accepted")
+        admin.image.update_member(rejected, source.id, status="rejected")
+        wanted = {accepted: "accepted", pending: "pending", rejected: "rejected"}
+        assert _members(devcloud, R1, source.id) == wanted
+        status, body = api("POST", f"/v2/images/{source.id}/ensure",
+                           {"region": R2, "source": R1, "wait": True, "timeout": 120})
+        assert status == 200 and body["image_copy"]["state"] == "active", body
+        assert body["image_copy"]["reason"] is None, body
+        assert _members(devcloud, R2, source.id) == wanted
+        api.mode("auto", image=source.id)
+        wait_for(lambda: _active(fresh_project.connect(R3), source.id), timeout=120,
+                 interval=0.5, what="the auto copy in RegionThree")
+        assert _members(devcloud, R3, source.id) == wanted
+        owner.image.remove_member(accepted, source.id)
+        admin.image.update_member(pending, source.id, status="accepted")
+        changed = {pending: "accepted", rejected: "rejected"}
+        for region in (R2, R3):
+            wait_for(lambda r=region: _members(devcloud, r, source.id) == changed,
+                     timeout=60, interval=0.5, what=f"the members in {region}")
+
+
 # -- controlled ----------------------------------------------------------------------------------
 def _old_and_new(project, name):
     old = {r: _upload(project.connect(r), name, os.urandom(MIB)).id for r in (R2, R3)}
@@ -323,7 +364,7 @@ report_interval = 1
 [database]
 connection = {conf.database.connection}
 [cache]
-auth_uri = http://127.0.0.1:5000/v3
+auth_uri = {_keystone_url()}
 admin_username = admin
 admin_password = adminpw
 admin_tenant = admin

@@ -11,13 +11,14 @@ import time
 import pytest
 import webob
 
+from multisite.devcloud import layout as L
 from tests.integration.usage import create_keypair, create_network, create_volume, region_down
 
 pytestmark = pytest.mark.integration
 
 R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
 TIMEOUT = 4.0
-CACHE = {"auth_uri": "http://127.0.0.1:5000/v3", "admin_username": "admin",
+CACHE = {"auth_uri": L.Layout(L.default_base()).keystone_url, "admin_username": "admin",
          "admin_password": "adminpw", "admin_tenant": "admin", "region_timeout": 10.0}
 
 

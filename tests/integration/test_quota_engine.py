@@ -21,6 +21,7 @@ import pytest
 import webob
 
 from multisite.api import app as api_app
+from multisite.devcloud import layout as L
 from multisite.engine import quota_manager
 from multisite.objects import quota_settings, quotas, sync_status
 from tests.conftest import require_service
@@ -32,7 +33,8 @@ R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
 
 
 def _cache_overrides(conf):
-    for name, value in (("auth_uri", "http://127.0.0.1:5000/v3"), ("admin_username", "admin"),
+    keystone = L.Layout(L.default_base()).keystone_url
+    for name, value in (("auth_uri", keystone), ("admin_username", "admin"),
                         ("admin_password", "adminpw"), ("admin_tenant", "admin"),
                         ("region_timeout", 5.0)):
         conf.set_override(name, value, group="cache")
@@ -268,7 +270,7 @@ class Deployment:
             "[coordination]",
             f"backend_url = {coordination or 'file://' + str(tmp_path / 'locks')}",
             "[cache]",
-            "auth_uri = http://127.0.0.1:5000/v3",
+            f"auth_uri = {L.Layout(L.default_base()).keystone_url}",
             "admin_username = admin",
             "admin_password = adminpw",
             "admin_tenant = admin",

@@ -20,7 +20,7 @@ import uuid
 import pytest
 import webob
 
-from multisite.devcloud import layout as devcloud_layout
+from multisite.devcloud import layout as L
 from tests.integration.usage import PUBLIC_KEY, region_down, unique
 
 pytestmark = pytest.mark.integration
@@ -28,10 +28,14 @@ R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
 MIB = 1024 * 1024
 
 
+def _keystone_url():
+    """The devcloud's Keystone (port offset included: MULTISITE_DEVCLOUD_PORT_OFFSET or the
+    offset its state records)."""
+    return L.Layout(L.default_base()).keystone_url
+
+
 def _cache_overrides(conf):
-    # the devcloud's Keystone, shifted by MULTISITE_DEVCLOUD_PORT_OFFSET (a shared devcloud)
-    auth_uri = devcloud_layout.keystone_url(devcloud_layout.env_port_offset())
-    for name, value in (("auth_uri", auth_uri), ("admin_username", "admin"),
+    for name, value in (("auth_uri", _keystone_url()), ("admin_username", "admin"),
                         ("admin_password", "adminpw"), ("admin_tenant", "admin")):
         conf.set_override(name, value, group="cache")
 
@@ -250,7 +254,7 @@ host = it-engine
 [database]
 connection = {conf.database.connection}
 [cache]
-auth_uri = http://127.0.0.1:5000/v3
+auth_uri = {_keystone_url()}
 admin_username = admin
 admin_password = adminpw
 admin_tenant = admin

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import sqlalchemy as sa
 from alembic import autogenerate
 from alembic.runtime.migration import MigrationContext
@@ -70,3 +71,29 @@ def test_migrations_match_the_models(conf, backend_url):
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = autogenerate.compare_metadata(context, models.Base.metadata)
     assert diff == []
+
+
+def test_0011_images_up_down_up(conf, backend_url):
+    """0011_images alone on each backend: its tables, the one-copy-per-(image, region)
+    constraint the lazy ensure relies on, its downgrade, and the upgrade again."""
+    migration.db_sync(conf, version="0011_images")
+    engine = db_api.get_engine(conf)
+    tables = {"image_distributions", "image_copies", "image_rollouts"}
+    assert tables <= set(sa.inspect(engine).get_table_names())
+    row = {"project_id": "p", "image_id": "i", "source_region": "RegionOne",
+           "origin": "lazy", "hidden": False, "state": "pending", "created_at": "2026-12-03"}
+    insert = sa.text(
+        "INSERT INTO image_copies (id, project_id, image_id, source_region, region, origin, "
+        "hidden, state, created_at) VALUES (:id, :project_id, :image_id, :source_region, "
+        ":region, :origin, :hidden, :state, :created_at)")
+    with engine.begin() as connection:
+        connection.execute(insert, dict(row, id="c1", region="RegionTwo"))
+        connection.execute(insert, dict(row, id="c2", region="RegionThree"))
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+        connection.execute(insert, dict(row, id="c3", region="RegionTwo"))
+    migration.db_downgrade(conf, version="0009_identity")
+    assert migration.db_version(conf) == "0009_identity"
+    assert not tables & set(sa.inspect(engine).get_table_names())
+    migration.db_sync(conf)
+    assert migration.db_version(conf) == migration.head_version()
+    assert tables <= set(sa.inspect(engine).get_table_names())

@@ -273,6 +273,50 @@ def _update_image(self, image_id, operations):
         return copy.deepcopy(record)
 
 
-# Glance calls of image distribution (list, JSON-patch update), added to the fake.
+def _shared(self, image_id, what):
+    """Glance: 404 for an unknown image, 403 for members of an image that is not shared."""
+    self.cloud.check(self.region, what)
+    record = self.cloud.images[self.region].get(image_id)
+    if record is None:
+        raise region_errors.NotFound(self.region, f"image {image_id}", status=404)
+    if record.get("visibility") != "shared":
+        raise region_errors.Forbidden(self.region, "Only shared images have members.",
+                                      status=403)
+
+
+def _list_members(self, image_id):
+    with self.cloud.lock:
+        _shared(self, image_id, "list members")
+        return {m: s for (i, m), s in self.cloud.members[self.region].items() if i == image_id}
+
+
+def _add_member(self, image_id, project_id):
+    with self.cloud.lock:
+        _shared(self, image_id, "add member")
+        if (image_id, project_id) in self.cloud.members[self.region]:
+            raise region_errors.Conflict(self.region, "member exists", status=409)
+        self.cloud.members[self.region][(image_id, project_id)] = "pending"
+
+
+def _set_member_status(self, image_id, project_id, status):
+    with self.cloud.lock:
+        _shared(self, image_id, "set member status")
+        if (image_id, project_id) not in self.cloud.members[self.region]:
+            raise region_errors.NotFound(self.region, "member", status=404)
+        self.cloud.members[self.region][(image_id, project_id)] = status
+
+
+def _remove_member(self, image_id, project_id):
+    with self.cloud.lock:
+        _shared(self, image_id, "remove member")
+        if self.cloud.members[self.region].pop((image_id, project_id), None) is None:
+            raise region_errors.NotFound(self.region, "member", status=404)
+
+
+# Glance calls of image distribution (list, JSON-patch update, members), added to the fake.
 FakeImage.list_images = _list_images
 FakeImage.update_image = _update_image
+FakeImage.list_members = _list_members
+FakeImage.add_member = _add_member
+FakeImage.set_member_status = _set_member_status
+FakeImage.remove_member = _remove_member

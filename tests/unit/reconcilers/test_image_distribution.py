@@ -93,3 +93,22 @@ def test_a_wave_copies_waits_switches_and_fails():
     # a failure left by an earlier rollout is copied again, not taken for this one's
     actions, failure = idist.plan_wave({R2: pending}, {R2: dict(_copy(), state="failed")})
     assert actions == {R2: "copy"} and failure is None
+
+
+def test_member_ops_add_set_status_and_remove():
+    source = {"p1": "accepted", "p2": "pending", "p3": "rejected", "p4": "accepted"}
+    target = {"p3": "accepted", "p4": "accepted", "gone": "pending"}
+    assert idist.member_ops(source, target) == [
+        ("add", "p1"), ("status", "p1", "accepted"), ("add", "p2"),
+        ("status", "p3", "rejected"), ("remove", "gone")]
+    assert idist.member_ops(source, dict(source)) == []
+
+
+def test_the_audit_checks_the_members_of_shared_images_only():
+    shared, private = _image("s1", visibility="shared"), _image("p1")
+    copies = {(i, r): _copy(i, r) for i in ("s1", "p1") for r in (R2, R3)}
+    there = {"s1": dict(shared), "p1": dict(private)}
+    actions = idist.plan_audit({None: _dist()}, {R1: [shared, private]}, copies,
+                               {R2: there, R3: dict(there)}, KNOWN)
+    assert sorted((a[0], a[1], a[2]["id"], a[3], a[4]) for a in actions) == [
+        ("members", R1, "s1", R3, "s1"), ("members", R1, "s1", R2, "s1")]
