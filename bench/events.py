@@ -11,13 +11,14 @@ Core executemany, then times --samples GET /v2/events filtered by project and a 
 time range through the in-process API (handler, policy, query, JSON): p50/p99 of the
 wall time and of the request's CPU time (thread time: independent of the machine's load).
 
-    .venv/bin/python -m bench.events ingest --count 20000 [--db mysql]
+    .venv/bin/python -m bench.events ingest --count 20000 [--db mysql] [--engines 2]
     .venv/bin/python -m bench.events query --events 1000000
 """
 
 import argparse
 import datetime
 import json
+import multiprocessing
 import random
 import statistics
 import subprocess
@@ -129,6 +130,50 @@ def _publish_raw(vhost, count, connections):
         thread.join()
 
 
+def _engine(db_url, bus_url, batch_size, go, stop, out, ready):
+    """One engine process's event feed (as every engine of the listener pool runs one)."""
+    rpc.register_opts(CONF)
+    CONF([], project="multisite", default_config_files=[])
+    CONF.set_override("connection", db_url, group="database")
+    CONF.set_override("transport_url", "fake://")
+    CONF.set_override("region_transport_url", [f"RegionOne={bus_url}"], group="notifications")
+    CONF.set_override("batch_size", batch_size, group="notifications")
+    counted = _Counted()
+    feed = event_feed.EventFeed(CONF, metrics=counted)
+    ready.put(True)
+    go.wait()
+    cpu = time.process_time()
+    feed.start()
+    stop.wait()
+    out.put((counted.settled, time.process_time() - cpu))
+    feed.stop()
+
+
+def _ingest_in_engines(args, db_url, bus_url, conf):
+    """(seconds, CPU seconds of all engines) for --engines processes on one pool queue."""
+    context = multiprocessing.get_context("spawn")
+    go, stop, out, ready = (context.Event(), context.Event(), context.Queue(),
+                            context.Queue())
+    engines = [context.Process(target=_engine,
+                               args=(db_url, bus_url, args.batch_size, go, stop, out, ready))
+               for _ in range(args.engines)]
+    for engine in engines:
+        engine.start()
+    for _ in engines:                  # imports and configuration, before the clock starts
+        ready.get(timeout=300)
+    started = time.monotonic()
+    go.set()
+    while _count(conf) < args.count and time.monotonic() - started < args.timeout:
+        time.sleep(0.2)
+    took = time.monotonic() - started
+    stop.set()
+    results = [out.get(timeout=60) for _ in engines]
+    for engine in engines:
+        engine.join(30)
+    print(f"per engine (settled, CPU s): {results}")
+    return took, sum(c for _n, c in results)
+
+
 def ingest(args):
     vhost = f"ms-bench-{uuid.uuid4().hex[:8]}"
     subprocess.run(["rabbitmqctl", "add_vhost", vhost], check=True, capture_output=True)
@@ -153,24 +198,28 @@ def ingest(args):
             else:
                 _publish_raw(vhost, args.count, args.connections)
             published = time.monotonic() - started
-            counted = _Counted()
-            feed = event_feed.EventFeed(conf, metrics=counted)
-            cpu, started = time.process_time(), time.monotonic()
-            feed.start()
-            # counted in memory (a COUNT(*) every poll would cost the process CPU too)
-            while counted.settled < args.count and time.monotonic() - started < args.timeout:
-                time.sleep(0.02)
-            took, cpu = time.monotonic() - started, time.process_time() - cpu
+            if args.engines > 1:
+                took, cpu = _ingest_in_engines(args, db_url, url, conf)
+            else:
+                counted = _Counted()
+                feed = event_feed.EventFeed(conf, metrics=counted)
+                cpu, started = time.process_time(), time.monotonic()
+                feed.start()
+                # counted in memory (a COUNT(*) every poll would cost the process CPU too)
+                while counted.settled < args.count and time.monotonic() - started < args.timeout:
+                    time.sleep(0.02)
+                took, cpu = time.monotonic() - started, time.process_time() - cpu
+                feed.stop()
             stored = _count(conf)
-            feed.stop()
         finally:
             subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True)
             db_api.dispose_all()
             _drop(db_url)
-    print("| db | listeners | count | batch | publish s | ingest s | events/s | cpu s | "
+    print("| db | engines x listeners | count | batch | publish s | ingest s | events/s | cpu s | "
           "events/cpu-s | stored |")
-    print(f"| {args.db} | {args.listeners} | {args.count} | {args.batch_size} | {published:.1f} | "
-          f"{took:.2f} | {stored / took:.0f} | {cpu:.2f} | {stored / cpu:.0f} | {stored} |")
+    print(f"| {args.db} | {args.engines} x {args.listeners} | {args.count} | {args.batch_size} | "
+          f"{published:.1f} | {took:.2f} | {stored / took:.0f} | {cpu:.2f} | "
+          f"{stored / cpu:.0f} | {stored} |")
 
 
 def _fill(conf, total, batch=20000):
@@ -236,6 +285,8 @@ def main(argv=None):
     one = sub.add_parser("ingest")
     one.add_argument("--count", type=int, default=20000)
     one.add_argument("--batch-size", type=int, default=200)
+    one.add_argument("--engines", type=int, default=1,
+                     help="engine processes consuming the pool's queue together")
     one.add_argument("--listeners", type=int, default=1, help="listeners_per_region")
     one.add_argument("--publisher", choices=["raw", "oslo"], default="raw",
                      help="raw: pre-load with --connections AMQP connections (oslo.messaging's "
