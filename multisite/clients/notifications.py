@@ -99,9 +99,10 @@ class BatchConsumer:
 
     def stop(self, timeout=10.0):
         """Stop taking messages; a batch being handled finishes first. Unacked messages
-        go back to the queue when the connection closes."""
+        go back to the queue when the connection closes. timeout=0: do not wait."""
         self._stopping.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
+        if (timeout and self._thread is not None
+                and self._thread is not threading.current_thread()):
             self._thread.join(timeout)
         self.state = "stopped"
 

@@ -130,10 +130,11 @@ class RegionListener:
             name=f"events-{self.region}")
         self._consumer.start()
 
-    def stop(self):
+    def stop(self, *, wait=True):
         if self._consumer is not None:
-            self._consumer.stop()
-            self._consumer = None
+            self._consumer.stop(timeout=10.0 if wait else 0)
+            if wait:
+                self._consumer = None
 
 
 class EventFeed:
@@ -168,5 +169,10 @@ class EventFeed:
                           listener.region, exc)
 
     def stop(self):
-        for listener in list(self.listeners.values()) + self.extra:
+        # every consumer told first, then waited for: a region stuck connecting does not
+        # hold up the others' stop
+        every = list(self.listeners.values()) + self.extra
+        for listener in every:
+            listener.stop(wait=False)
+        for listener in every:
             listener.stop()
