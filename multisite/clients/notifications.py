@@ -88,7 +88,6 @@ class BatchConsumer:
         self.error = None
         self._stopping = threading.Event()
         self._thread = None
-        self._pending = []
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self):
@@ -126,7 +125,6 @@ class BatchConsumer:
                 self._stopping.wait(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
             finally:
-                self._pending = []
                 try:
                     connection.release()
                 except Exception:           # a dead socket: nothing left to release
@@ -157,36 +155,35 @@ class BatchConsumer:
             channel.queue_bind(self.queue, exchange, routing_key)
         return channel
 
-    def _received(self, message):
-        self._pending.append(message)
-
     def _consume(self, kombu_connection):
         connection = kombu_connection.connection
         channel = self._declare(connection)
         channel.basic_qos(0, self.prefetch, False)
-        channel.basic_consume(self.queue, callback=self._received, no_ack=False)
+        # this connection's deliveries only: a message is acknowledged on its own channel
+        pending = []
+        channel.basic_consume(self.queue, callback=pending.append, no_ack=False)
         self.state, self.error = "listening", None
         LOG.info("Notification bus consumer started: %s url=%s queue=%s bindings=%d",
                  self.name, bus.safe_url(self.url), self.queue, len(self.bindings))
         deadline = None
         while not self._stopping.is_set():
             wait = 1.0 if deadline is None else deadline - time.monotonic()
-            if len(self._pending) < self.batch_size and wait > 0:
+            if len(pending) < self.batch_size and wait > 0:
                 try:
                     connection.drain_events(timeout=min(wait, 1.0))
                 except TimeoutError:
                     kombu_connection.heartbeat_check()
-            if not self._pending:
+            if not pending:
                 continue
             if deadline is None:
                 deadline = time.monotonic() + self.batch_timeout
-            if len(self._pending) >= self.batch_size or time.monotonic() >= deadline:
-                batch = self._pending[:self.batch_size]
-                del self._pending[:self.batch_size]
+            if len(pending) >= self.batch_size or time.monotonic() >= deadline:
+                batch = pending[:self.batch_size]
+                del pending[:self.batch_size]
                 deadline = None
-                self._settle(channel, batch)
+                self._settle(channel, batch, pending)
 
-    def _settle(self, channel, batch):
+    def _settle(self, channel, batch, pending):
         items = []
         for message in batch:
             routing_key = message.delivery_info.get("routing_key") or ""
@@ -200,8 +197,8 @@ class BatchConsumer:
             return
         channel.basic_nack(last, multiple=True, requeue=True)
         # messages already prefetched behind the batch go back too: taken again later
-        if self._pending:
-            channel.basic_nack(self._pending[-1].delivery_info["delivery_tag"],
-                               multiple=True, requeue=True)
-            self._pending = []
+        if pending:
+            channel.basic_nack(pending[-1].delivery_info["delivery_tag"], multiple=True,
+                               requeue=True)
+            pending.clear()
         self._stopping.wait(1.0)
