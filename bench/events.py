@@ -1,27 +1,33 @@
 """Event feed figures: ingestion from RabbitMQ into the database, and GET /v2/events
 latency over a large stored history.
 
-ingest: publishes --count notifications with oslo.messaging's Notifier on a private
-RabbitMQ vhost (made with rabbitmqctl), then starts one region's listener and times how
-long it takes to store them all (notifications/s), into SQLite or MariaDB.
+ingest: pre-loads --count notifications on a private RabbitMQ vhost (made with
+rabbitmqctl) — with --connections parallel AMQP publishers sending oslo.messaging's body
+format (default), or with oslo.messaging's Notifier (--publisher oslo) — then starts one
+region's listener and times how long it takes to store them all (notifications/s, and
+per CPU second of the process), into SQLite or MariaDB.
 query: stores --events events (100 projects, 20 regions, one per second of time) with
 Core executemany, then times --samples GET /v2/events filtered by project and a one-hour
 time range through the in-process API (handler, policy, query, JSON): p50/p99 of the
 wall time and of the request's CPU time (thread time: independent of the machine's load).
 
-    .venv/bin/python -m bench.events ingest --count 20000 [--db mysql]
+    .venv/bin/python -m bench.events ingest --count 20000 [--db mysql] [--engines 2]
     .venv/bin/python -m bench.events query --events 1000000
 """
 
 import argparse
 import datetime
+import json
+import multiprocessing
 import random
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 
+import amqp
 import oslo_messaging as messaging
 import sqlalchemy as sa
 import webob
@@ -68,6 +74,106 @@ def _count(conf):
         return connection.execute(sa.select(sa.func.count()).select_from(models.Event)).scalar()
 
 
+class _Counted:
+    """The feed's metrics hooks, counting settled notifications."""
+
+    settled = 0
+
+    def events_received(self, region, stored, duplicates, invalid):
+        self.settled += stored + duplicates + invalid
+
+    def events_failed(self, region, count):
+        pass
+
+
+def _publish_oslo(conf, url, count):
+    transport = messaging.get_notification_transport(conf, url=url)
+    notifier = messaging.Notifier(transport, publisher_id="compute.bench",
+                                  driver="messagingv2", topics=["notifications"])
+    for i in range(count):
+        project = PROJECTS[i % len(PROJECTS)]
+        notifier.info(oslo_context.RequestContext(project_id=project, overwrite=False),
+                      "compute.instance.create.end",
+                      {"instance_id": str(uuid.UUID(int=i)), "tenant_id": project})
+
+
+def _envelope(i):
+    """The body oslo.messaging's Notifier (messagingv2) sends: the message with its
+    context keys, JSON inside a JSON envelope."""
+    project = PROJECTS[i % len(PROJECTS)]
+    message = {"message_id": str(uuid.uuid4()), "publisher_id": "compute.bench",
+               "event_type": "compute.instance.create.end", "priority": "INFO",
+               "payload": {"instance_id": str(uuid.UUID(int=i)), "tenant_id": project},
+               "timestamp": str(datetime.datetime.utcnow()),
+               "_context_project_id": project, "_context_user_id": None,
+               "_context_request_id": f"req-{uuid.uuid4()}", "_unique_id": uuid.uuid4().hex}
+    return json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(message)})
+
+
+def _publish_raw(vhost, count, connections):
+    """Pre-load the queue with `connections` AMQP connections in parallel (the Notifier
+    alone publishes near 200/s here, slower than the listener takes them)."""
+    def publish(indexes):
+        connection = amqp.Connection("127.0.0.1:5672", virtual_host=vhost)
+        connection.connect()
+        channel = connection.channel()
+        for i in indexes:
+            channel.basic_publish(amqp.Message(_envelope(i), content_type="application/json",
+                                               content_encoding="utf-8"),
+                                  exchange="openstack", routing_key="notifications.info")
+        connection.close()
+    threads = [threading.Thread(target=publish, args=(range(n, count, connections),))
+               for n in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _engine(db_url, bus_url, batch_size, go, stop, out, ready):
+    """One engine process's event feed (as every engine of the listener pool runs one)."""
+    rpc.register_opts(CONF)
+    CONF([], project="multisite", default_config_files=[])
+    CONF.set_override("connection", db_url, group="database")
+    CONF.set_override("transport_url", "fake://")
+    CONF.set_override("region_transport_url", [f"RegionOne={bus_url}"], group="notifications")
+    CONF.set_override("batch_size", batch_size, group="notifications")
+    counted = _Counted()
+    feed = event_feed.EventFeed(CONF, metrics=counted)
+    ready.put(True)
+    go.wait()
+    cpu = time.process_time()
+    feed.start()
+    stop.wait()
+    out.put((counted.settled, time.process_time() - cpu))
+    feed.stop()
+
+
+def _ingest_in_engines(args, db_url, bus_url, conf):
+    """(seconds, CPU seconds of all engines) for --engines processes on one pool queue."""
+    context = multiprocessing.get_context("spawn")
+    go, stop, out, ready = (context.Event(), context.Event(), context.Queue(),
+                            context.Queue())
+    engines = [context.Process(target=_engine,
+                               args=(db_url, bus_url, args.batch_size, go, stop, out, ready))
+               for _ in range(args.engines)]
+    for engine in engines:
+        engine.start()
+    for _ in engines:                  # imports and configuration, before the clock starts
+        ready.get(timeout=300)
+    started = time.monotonic()
+    go.set()
+    while _count(conf) < args.count and time.monotonic() - started < args.timeout:
+        time.sleep(0.2)
+    took = time.monotonic() - started
+    stop.set()
+    results = [out.get(timeout=60) for _ in engines]
+    for engine in engines:
+        engine.join(30)
+    print(f"per engine (settled, CPU s): {results}")
+    return took, sum(c for _n, c in results)
+
+
 def ingest(args):
     vhost = f"ms-bench-{uuid.uuid4().hex[:8]}"
     subprocess.run(["rabbitmqctl", "add_vhost", vhost], check=True, capture_output=True)
@@ -86,31 +192,34 @@ def ingest(args):
             while feed.listeners["RegionOne"].state != "listening":
                 time.sleep(0.1)
             feed.stop()
-            transport = messaging.get_notification_transport(conf, url=url)
-            notifier = messaging.Notifier(transport, publisher_id="compute.bench",
-                                          driver="messagingv2", topics=["notifications"])
             started = time.monotonic()
-            for i in range(args.count):
-                project = PROJECTS[i % len(PROJECTS)]
-                notifier.info(oslo_context.RequestContext(project_id=project, overwrite=False),
-                              "compute.instance.create.end",
-                              {"instance_id": str(uuid.UUID(int=i)), "tenant_id": project})
+            if args.publisher == "oslo":
+                _publish_oslo(conf, url, args.count)
+            else:
+                _publish_raw(vhost, args.count, args.connections)
             published = time.monotonic() - started
-            feed = event_feed.EventFeed(conf)
-            cpu, started = time.process_time(), time.monotonic()
-            feed.start()
-            while _count(conf) < args.count and time.monotonic() - started < args.timeout:
-                time.sleep(0.05)
-            took, cpu = time.monotonic() - started, time.process_time() - cpu
+            if args.engines > 1:
+                took, cpu = _ingest_in_engines(args, db_url, url, conf)
+            else:
+                counted = _Counted()
+                feed = event_feed.EventFeed(conf, metrics=counted)
+                cpu, started = time.process_time(), time.monotonic()
+                feed.start()
+                # counted in memory (a COUNT(*) every poll would cost the process CPU too)
+                while counted.settled < args.count and time.monotonic() - started < args.timeout:
+                    time.sleep(0.02)
+                took, cpu = time.monotonic() - started, time.process_time() - cpu
+                feed.stop()
             stored = _count(conf)
-            feed.stop()
         finally:
             subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True)
             db_api.dispose_all()
             _drop(db_url)
-    print(f"| {args.db} | {args.listeners} | {args.count} | {args.batch_size} | {published:.1f} | "
-          f"{took:.2f} | "
-          f"{stored / took:.0f} | {cpu:.2f} | {stored} |")
+    print("| db | engines x listeners | count | batch | publish s | ingest s | events/s | cpu s | "
+          "events/cpu-s | stored |")
+    print(f"| {args.db} | {args.engines} x {args.listeners} | {args.count} | {args.batch_size} | "
+          f"{published:.1f} | {took:.2f} | {stored / took:.0f} | {cpu:.2f} | "
+          f"{stored / cpu:.0f} | {stored} |")
 
 
 def _fill(conf, total, batch=20000):
@@ -176,7 +285,13 @@ def main(argv=None):
     one = sub.add_parser("ingest")
     one.add_argument("--count", type=int, default=20000)
     one.add_argument("--batch-size", type=int, default=200)
+    one.add_argument("--engines", type=int, default=1,
+                     help="engine processes consuming the pool's queue together")
     one.add_argument("--listeners", type=int, default=1, help="listeners_per_region")
+    one.add_argument("--publisher", choices=["raw", "oslo"], default="raw",
+                     help="raw: pre-load with --connections AMQP connections (oslo.messaging's "
+                          "body format); oslo: oslo.messaging's Notifier, one connection")
+    one.add_argument("--connections", type=int, default=4)
     one.add_argument("--timeout", type=float, default=600)
     one.add_argument("--db", choices=["sqlite", "mysql"], default="sqlite")
     two = sub.add_parser("query")

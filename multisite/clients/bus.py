@@ -25,18 +25,23 @@ def safe_url(url):
     return f"{scheme}://{rest.rpartition('@')[2]}"
 
 
+def amqp_urls(conf, url):
+    """The AMQP URLs (one per host, for failover) of an oslo.messaging transport url."""
+    parsed = messaging.TransportURL.parse(conf, url)
+    return ["amqp://{}:{}@{}:{}/{}".format(
+        getattr(host, "username", None) or "guest",
+        getattr(host, "password", None) or "guest",
+        getattr(host, "hostname", None) or "localhost",
+        getattr(host, "port", None) or 5672, parsed.virtual_host or "")
+        for host in parsed.hosts or [None]]
+
+
 def check(conf, url, *, timeout):
     """{"reachable", "latency_ms", "error", "version", "services"}: one AMQP connection to
     the first reachable host of the transport url, opened and closed."""
-    parsed = messaging.TransportURL.parse(conf, url)
     started = time.monotonic()
     errors = []
-    for host in parsed.hosts or [None]:
-        target = "amqp://{}:{}@{}:{}/{}".format(
-            getattr(host, "username", None) or "guest",
-            getattr(host, "password", None) or "guest",
-            getattr(host, "hostname", None) or "localhost",
-            getattr(host, "port", None) or 5672, parsed.virtual_host or "")
+    for target in amqp_urls(conf, url):
         connection = kombu.Connection(target, connect_timeout=timeout,
                                       transport_options={"max_retries": 0})
         try:

@@ -8,6 +8,13 @@ METRICS_OPTS = [
                 help="Serve GET /metrics on the API (policy multisite:metrics:show, admin by "
                      "default): region and service health, probe latency, sync jobs and "
                      "rows, stored events, the API's database pool."),
+    cfg.FloatOpt("state_cache_seconds", default=5.0, min=0.0,
+                 help="The gauges /metrics reads from the database (region services, "
+                      "capacity, sync jobs and rows, stored events) are read and rendered "
+                      "at most once per this many seconds in each API process; scrapes in "
+                      "between get that text again (probes and capacity passes run every "
+                      "[health] interval, so little is lost). The process's own counters "
+                      "and its database pool are always current. 0: read every scrape."),
     cfg.PortOpt("engine_port", default=0,
                 help="When not 0, each engine process serves its own counters (region call "
                      "latency and errors, events received, reconcile outcomes) in the "

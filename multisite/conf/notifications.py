@@ -29,6 +29,9 @@ NOTIFICATIONS_OPTS = [
                      "engine on the pool's queue: more consume a busy bus faster."),
     cfg.IntOpt("batch_size", default=200, min=1,
                help="Notifications stored in one database transaction."),
+    cfg.IntOpt("prefetch", default=0, min=0,
+               help="Unacknowledged notifications the bus may send ahead to a listener "
+                    "(AMQP prefetch count); 0: twice batch_size."),
     cfg.FloatOpt("batch_timeout", default=0.5, min=0.01,
                  help="Seconds a listener waits to fill a batch before storing it."),
     cfg.IntOpt("retention_days", default=30, min=0,

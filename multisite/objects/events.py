@@ -75,6 +75,18 @@ def store(conf, events):
     return len(rows) if stored is None else stored
 
 
+def database_answers(conf):
+    """Whether the database answers a trivial query now (to tell a failing database
+    from one event it refuses)."""
+    try:
+        with db_api.get_engine(conf).connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except Exception:
+        LOG.warning("The database does not answer", exc_info=True)
+        return False
+    return True
+
+
 def record_action(conf, ctx, event_type, *, project_id=None, region=None, resource_id=None,
                   payload=None, priority="INFO", message_id=None):
     """A Multisite action into the feed, with who did it (user, project, request id).

@@ -6,6 +6,7 @@ bus is unreachable; stored once each, served by /v2/events, the bad bus visible 
 import json
 import uuid
 
+import amqp
 import oslo_messaging as messaging
 import pytest
 import webob
@@ -20,6 +21,7 @@ from tests.conftest import require_service
 from tests.functional.api import servers
 from tests.functional.test_api_process import _rabbitmqctl
 from tests.polling import wait_for
+from tests.unit.engine import test_event_batches
 
 pytestmark = pytest.mark.rabbit
 
@@ -130,10 +132,10 @@ def test_notifications_of_two_regions_arrive_once(db, vhosts, feed):
     again = feed()
     listener = again.listeners["RegionOne"]
     message = {"ctxt": {"project_id": P1}, "publisher_id": "x", "event_type": "port.create.end",
-               "payload": {"port": {"id": "p1"}},
+               "payload": {"port": {"id": "p1"}}, "priority": "INFO",
                "metadata": {"message_id": str(uuid.uuid4()), "timestamp": "2026-12-03 08:00:00"}}
-    listener.handle("INFO", [message])
-    listener.handle("INFO", [message])
+    assert listener.handle([("notifications.info", message, None)]) is True
+    assert listener.handle([("notifications.info", message, None)]) is True
     one.info(ctx(P1), "network.delete.end", {"network_id": "net-1"})
     wait_for(lambda: len(stored(db)) == 5, timeout=20, what="the new event")
     assert len({e["message_id"] for e in stored(db)}) == 5
@@ -155,3 +157,89 @@ def test_unreachable_bus_is_a_region_service_down(db, vhosts, feed):
     downs = stored(db, event_type="region.down")
     assert [(e["region"], e["payload"]["service"]) for e in downs] == [
         ("RegionBad", "notifications")]
+
+
+def raw_publish(vhost, bodies):
+    """Bodies straight onto the 'openstack' exchange, as a service's Notifier sends them
+    (or not: a poison body is anything)."""
+    connection = amqp.Connection("127.0.0.1:5672", virtual_host=vhost)
+    connection.connect()
+    channel = connection.channel()
+    for body in bodies:
+        channel.basic_publish(amqp.Message(body, content_type="application/json"),
+                              exchange="openstack", routing_key="notifications.info")
+    connection.close()
+
+
+def envelope(message_id, project=P1):
+    message = {"message_id": message_id, "publisher_id": "compute.h1",
+               "event_type": "compute.instance.create.end", "priority": "INFO",
+               "payload": {"instance_id": message_id, "tenant_id": project},
+               "timestamp": "2026-12-03 08:00:00", "_context_project_id": project}
+    return json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(message)})
+
+
+def listening(conf, url):
+    listener = event_feed.RegionListener(conf, "RegionOne", url)
+    listener.start()
+    wait_for(lambda: listener.state == "listening", timeout=30, what="the listener")
+    return listener
+
+
+def test_a_crash_before_the_ack_loses_nothing_and_duplicates_nothing(db, vhosts):
+    db.set_override("batch_timeout", 0.2, group="notifications")
+    db.set_override("batch_size", 50, group="notifications")
+    url = RABBIT.format(vhost=vhosts[0])
+    first = listening(db, url)
+    crashed = []
+    handle = first.handle
+
+    def store_then_die(items):
+        handle(items)                  # stored, then the engine dies before acknowledging
+        crashed.append(len(items))
+        first._consumer._stopping.set()
+        raise RuntimeError("killed before the ack")
+
+    first._consumer.handle = store_then_die
+    ids = [f"crash-{i}" for i in range(120)]
+    raw_publish(vhosts[0], [envelope(m) for m in ids])
+    wait_for(lambda: crashed, timeout=20, what="the crash")
+    first.stop()
+    before = {e["message_id"] for e in stored(db)}
+    assert 0 < len(before) < len(ids)
+    # the unacknowledged batch (and everything behind it) comes back to the next listener
+    second = listening(db, url)
+    try:
+        wait_for(lambda: len(stored(db)) == len(ids), timeout=30, what="every event")
+        got = [e["message_id"] for e in stored(db)]
+        assert sorted(got) == sorted(ids)              # each once: none lost, none twice
+        assert before <= set(got)
+    finally:
+        second.stop()
+        db.clear_override("batch_timeout", group="notifications")
+        db.clear_override("batch_size", group="notifications")
+
+
+def test_poison_messages_do_not_block_the_queue(db, vhosts, monkeypatch):
+    db.set_override("batch_timeout", 0.2, group="notifications")
+    monkeypatch.setattr(events, "store", test_event_batches.refusing("poison"))
+    listener = listening(db, RABBIT.format(vhost=vhosts[0]))
+    try:
+        raw_publish(vhosts[0], [envelope("good-1"), b"\x00 not json", envelope("poison"),
+                                json.dumps({"oslo.message": "{}"}), envelope("good-2")])
+        wait_for(lambda: len(stored(db)) == 2, timeout=20, what="the good events")
+        raw_publish(vhosts[0], [envelope("good-3")])
+        wait_for(lambda: len(stored(db)) == 3, timeout=20, what="the event after them")
+        assert sorted(e["message_id"] for e in stored(db)) == ["good-1", "good-2", "good-3"]
+        assert listener.state == "listening"
+    finally:
+        listener.stop()
+        db.clear_override("batch_timeout", group="notifications")
+    # nothing left in the queue to come back: a new listener stores nothing more
+    again = listening(db, RABBIT.format(vhost=vhosts[0]))
+    try:
+        raw_publish(vhosts[0], [envelope("good-4")])
+        wait_for(lambda: len(stored(db)) == 4, timeout=20, what="the next event")
+        assert "poison" not in {e["message_id"] for e in stored(db)}
+    finally:
+        again.stop()

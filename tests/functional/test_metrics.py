@@ -72,6 +72,30 @@ def test_scrape_reflects_the_stored_state(enabled):
     assert scrape(app, member).status_int == 403
 
 
+def test_stored_state_is_read_once_per_ttl(enabled):
+    """The database-derived gauges are cached for [metrics] state_cache_seconds; the
+    process's own counters are current on every scrape."""
+    conf = enabled
+    regions.save_probe(conf, "RegionOne", [{"service": "compute", "reachable": True}])
+    app = api_app.build_app(conf)
+    up = ("multisite_region_service_up", (("region", "RegionOne"), ("service", "compute")))
+    calls = ("multisite_region_call_seconds_count", (("operation", "ttl"),
+                                                     ("region", "RegionTtl"),
+                                                     ("service", "compute")))
+    assert samples(scrape(app).text)[up] == 1.0
+    regions.save_probe(conf, "RegionOne", [{"service": "compute", "reachable": False,
+                                            "failures": 1}])
+    metrics.region_call("RegionTtl", "compute", "ttl", 0.01)
+    found = samples(scrape(app).text)
+    assert found[up] == 1.0                   # within the TTL: the text read before
+    assert found[calls] == 1.0                # but the process's counters are current
+    conf.set_override("state_cache_seconds", 0, group="metrics")
+    try:
+        assert samples(scrape(app).text)[up] == 0.0
+    finally:
+        conf.clear_override("state_cache_seconds", group="metrics")
+
+
 def test_region_call_counters_by_region_service_and_outcome():
     before = samples(metrics.prometheus_text())
     metrics.region_call("RX", "nova", "GET", 0.02, status=200)

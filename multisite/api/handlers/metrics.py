@@ -7,6 +7,8 @@ kinds and statuses only.
 
 import functools
 import json
+import threading
+import time
 
 import prometheus_client as prom
 import webob
@@ -41,6 +43,12 @@ def _labels(**labels):
     return ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
 
 
+@functools.lru_cache(maxsize=8192)
+def _where(region, second_name, second):
+    """`region="..",service=".."` (or kind=): one string per region and service, kept."""
+    return f'region="{_escape(region)}",{second_name}="{_escape(second)}"'
+
+
 def families(conf, snapshot, pool, *, now):
     """The scrape's gauge families (pure: from a stats snapshot and the pool status)."""
     up = Family("multisite_region_service_up", "1 if the service answered its last probe.")
@@ -49,7 +57,7 @@ def families(conf, snapshot, pool, *, now):
     failures = Family("multisite_region_service_consecutive_failures",
                       "Failed probes in a row.")
     for row in snapshot["services"]:
-        labels = _labels(region=row["region"], service=row["service"])
+        labels = _where(row["region"], "service", row["service"])
         if row["reachable"] is not None:
             up.add(labels, 1.0 if row["reachable"] else 0.0)
         if row["latency_ms"] is not None:
@@ -59,7 +67,7 @@ def families(conf, snapshot, pool, *, now):
     age = Family("multisite_capacity_age_seconds", "Age of a region's capacity figures.")
     for row in snapshot["capacity"]:
         figures = json.loads(row["figures"]) if row["figures"] else {}
-        where = _labels(region=row["region"], kind=row["kind"])
+        where = _where(row["region"], "kind", row["kind"])
         for figure, value in sorted(figures.items()):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 capacity.add(f'{where},figure="{_escape(figure)}"', value)
@@ -82,12 +90,17 @@ def families(conf, snapshot, pool, *, now):
                         "Age of the oldest stored event.")
         oldest.add("", (now - snapshot["events_oldest"]).total_seconds())
         out.append(oldest)
-    pool_family = Family("multisite_db_pool_connections", "This API process's database pool.")
+    if pool is not None:
+        out.append(pool_family(pool))
+    return out
+
+
+def pool_family(pool):
+    family = Family("multisite_db_pool_connections", "This API process's database pool.")
     for state, value in pool.items():
         if value is not None:
-            pool_family.add(_labels(state=state), value)
-    out.append(pool_family)
-    return out
+            family.add(_labels(state=state), value)
+    return family
 
 
 def render(found):
@@ -106,6 +119,23 @@ def render(found):
     return ("\n".join(lines) + "\n").encode()
 
 
+_cache_lock = threading.Lock()
+_cache = {"key": None, "until": 0.0, "text": b""}
+
+
+def _stored_state(conf):
+    """The database-derived families as text, read at most once per
+    [metrics] state_cache_seconds (one reader at a time; the others wait for its text)."""
+    ttl = conf.metrics.state_cache_seconds
+    key = (id(conf), conf.database.connection)
+    with _cache_lock:
+        if ttl and _cache["key"] == key and time.monotonic() < _cache["until"]:
+            return _cache["text"]
+        text = render(families(conf, stats.snapshot(conf), None, now=regions.utcnow()))
+        _cache.update(key=key, until=time.monotonic() + ttl, text=text)
+        return text
+
+
 def show(req):
     ctx, conf = req.environ["multisite.context"], req.environ["multisite.conf"]
     if not conf.metrics.enabled:
@@ -114,9 +144,8 @@ def show(req):
                                "No such resource: /metrics ([metrics] enabled is false)")
     ctx.can(policies.SHOW, {"project_id": ctx.project_id})
     v2.parse_query(req, v2.query_schema({}))
-    found = families(conf, stats.snapshot(conf), stats.pool_status(conf),
-                     now=regions.utcnow())
-    body = render(found) + prom.generate_latest(prom.REGISTRY)
+    body = (_stored_state(conf) + render([pool_family(stats.pool_status(conf))])
+            + prom.generate_latest(prom.REGISTRY))
     response = webob.Response(body=body, status=200)
     # generate_latest writes the 0.0.4 text format.
     response.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
