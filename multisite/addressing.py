@@ -3,6 +3,7 @@
 import fnmatch
 import ipaddress
 import re
+import socket
 
 # Address kinds held in the index.
 FIXED_IP = "fixed_ip"          # a port's fixed IP
@@ -22,10 +23,25 @@ PUBLIC_DOMAIN = "public"
 GLOBAL_DOMAIN = "global"
 
 _MAC = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
+_CANONICAL_MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}\Z")
+_INET, _INET6 = socket.AF_INET, socket.AF_INET6
+_pton, _ntop = socket.inet_pton, socket.inet_ntop
 
 
 def canonical_ip(text):
-    """(canonical text, version) of an address; ValueError if it is not one."""
+    """(canonical text, version) of an address; ValueError if it is not one.
+
+    Fast path (an audit canonicalises a million addresses): a string that inet_pton
+    reads as IPv4 and inet_ntop writes back unchanged is already canonical dotted-quad,
+    which is exactly what `ipaddress` would answer. Everything else (IPv6, spaces,
+    leading zeros, odd spellings) goes through `ipaddress`.
+    """
+    if type(text) is str:
+        try:
+            if _ntop(_INET, _pton(_INET, text)) == text:
+                return text, 4
+        except OSError:
+            pass
     addr = ipaddress.ip_address(str(text).strip())
     return str(addr), addr.version
 
@@ -38,6 +54,8 @@ def canonical_cidr(text):
 
 def canonical_mac(text):
     """Lower-case, colon-separated MAC; ValueError if it is not 6 octets."""
+    if type(text) is str and _CANONICAL_MAC.match(text):
+        return text
     value = str(text).strip().lower()
     match = _MAC.match(value)
     if not match:
@@ -52,6 +70,18 @@ def key_of(version, integer):
 
 
 def ip_key(text):
+    """key_of() an address (any spelling `ipaddress` reads)."""
+    if type(text) is str:
+        # fast path for the canonical forms the index holds (no scope id, no spaces)
+        try:
+            return f"4{int.from_bytes(_pton(_INET, text)):032x}"
+        except OSError:
+            pass
+        if "." not in text:
+            try:
+                return f"6{int.from_bytes(_pton(_INET6, text)):032x}"
+            except OSError:
+                pass
     addr = ipaddress.ip_address(text)
     return key_of(addr.version, int(addr))
 
@@ -61,6 +91,17 @@ def cidr_keys(text):
     net = ipaddress.ip_network(text, strict=False)
     return (key_of(net.version, int(net.network_address)),
             key_of(net.version, int(net.broadcast_address)))
+
+
+def enclosing_keys(first, prefixlen):
+    """First keys of every network that contains the network (or address) whose first
+    key is `first` and whose prefix length is `prefixlen`: one per shorter or equal
+    prefix length. A subnet holding an address starts at one of them, so a lookup is a
+    few index probes whatever the number of subnets."""
+    version, value = first[0], int(first[1:], 16)
+    bits = 32 if version == "4" else 128
+    return sorted({f"{version}{value >> (bits - p) << (bits - p):032x}"
+                   for p in range(prefixlen + 1)})
 
 
 def pool_keys(text):

@@ -281,9 +281,8 @@ class AddressEntry(Base):
 
     __tablename__ = "address_index"
     __table_args__ = (
-        Index("ix_address_index_key", "addr_key"),
+        # (migration 0019) one index answers every lookup: address, CIDR, MAC
         Index("ix_address_index_kind_key", "kind", "addr_key"),
-        Index("ix_address_index_address", "address"),
         Index("ix_address_index_region", "region", "project_id"),
         Index("ix_address_index_project", "project_id"),
     )
@@ -302,7 +301,7 @@ class AddressEntry(Base):
     resource_id: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     related: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     domain: Mapped[str] = mapped_column(String(255), nullable=False)
-    # sortable text keys of the first and last address ("" for a MAC): range queries
+    # sortable text keys of the first and last address (a MAC: the MAC): range queries
     addr_key: Mapped[str] = mapped_column(String(33), nullable=False, default="")
     addr_end: Mapped[str] = mapped_column(String(33), nullable=False, default="")
     seen_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

@@ -1,5 +1,9 @@
 """The address index: per-region replacement by difference, lookups, audit freshness."""
 
+import contextlib
+import ipaddress
+import itertools
+
 import sqlalchemy as sa
 
 from multisite import addressing as ad
@@ -11,14 +15,26 @@ FIELDS = ("kind", "address", "version", "region", "project_id", "network_id",
           "subnet_id", "port_id", "device_owner", "device_id", "resource_id", "related",
           "domain")
 _T = models.AddressEntry.__table__
+# Kinds whose key is an IP address key (all but MAC), for an index probe on (kind, key).
+_IP_KINDS = tuple(k for k in ad.KINDS if k != ad.MAC)
 _COLUMNS = [_T.c[name] for name in FIELDS]
+# The columns a write fills, in the order of _rows()' tuples.
+_WRITTEN = FIELDS + ("addr_key", "addr_end", "seen_at")
 CHUNK = 5000
+# Rows per multi-row INSERT on MariaDB/PostgreSQL (16 values each).
+VALUES_BATCH = 1000
+# SQLite page cache while an audit writes (KiB): two million rows update six B-trees,
+# and with the default 2 MiB cache every insert into a cold index page is a read from
+# disk. Reset to SQLite's default afterwards, so idle connections hold no more.
+SQLITE_AUDIT_CACHE_KIB = 262144
+SQLITE_DEFAULT_CACHE_KIB = 2000
 
 
 def _keys(kind, address):
-    """(addr_key, addr_end) of an entry: an address, a CIDR, a pool; MACs have none."""
+    """(addr_key, addr_end) of an entry: an address, a CIDR, a pool; a MAC is its own
+    key (always looked up with its kind, so it never mixes with the IP keys)."""
     if kind == ad.MAC:
-        return "", ""
+        return address, address
     if kind == ad.POOL:
         return ad.pool_keys(address)
     if "/" in address:
@@ -27,11 +43,57 @@ def _keys(kind, address):
     return key, key
 
 
-def _row(entry, now):
-    values = dict(zip(FIELDS, entry, strict=True))
-    values["addr_key"], values["addr_end"] = _keys(values["kind"], values["address"])
-    values["seen_at"] = now
-    return values
+def _rows(entries, stamp):
+    """Entries as tuples in _WRITTEN order (stamp: seen_at, already in driver form);
+    a generator, so that a write never holds a second copy of a region."""
+    mac, pool, ip_key = ad.MAC, ad.POOL, ad.ip_key
+    for entry in entries:
+        kind, address = entry[0], entry[1]
+        if kind == mac:
+            yield (*entry, address, address, stamp)
+        elif kind == pool or "/" in address:
+            yield (*entry, *_keys(kind, address), stamp)
+        else:
+            key = ip_key(address)
+            yield (*entry, key, key, stamp)
+
+
+def _dbapi_cursor(session):
+    """The DB-API cursor of the session's connection (inside its transaction): the audit
+    moves millions of plain tuples, which SQLAlchemy's per-row parameter and result
+    processing would cost more than the database does."""
+    connection = session.connection()
+    return connection, connection.connection.cursor()
+
+
+def _placeholder(dialect):
+    return "?" if dialect.name == "sqlite" else "%s"
+
+
+def _insert(session, rows):
+    """INSERT the rows (an iterable of tuples in _WRITTEN order): executemany of one
+    prepared statement on SQLite, multi-row VALUES statements elsewhere (one round trip
+    per batch)."""
+    connection, cursor = _dbapi_cursor(session)
+    mark = _placeholder(connection.dialect)
+    head = f"INSERT INTO {_T.name} ({', '.join(_WRITTEN)}) VALUES "
+    one = "(" + ", ".join([mark] * len(_WRITTEN)) + ")"
+    try:
+        if connection.dialect.name == "sqlite":
+            cursor.executemany(head + one, rows)
+            return
+        rows = iter(rows)
+        while batch := list(itertools.islice(rows, VALUES_BATCH)):
+            cursor.execute(head + ", ".join([one] * len(batch)),
+                           [value for row in batch for value in row])
+    finally:
+        cursor.close()
+
+
+def _stamp(session, now):
+    """`now` as the driver stores seen_at (SQLite: SQLAlchemy's text form)."""
+    process = _T.c.seen_at.type.bind_processor(session.connection().dialect)
+    return process(now) if process is not None else now
 
 
 def replace_region(session, region, entries, *, now):
@@ -40,25 +102,36 @@ def replace_region(session, region, entries, *, now):
     Only the difference is written: an unchanged region costs one read. `session`: from
     transaction() (an audit writes every region in one transaction).
     """
-    wanted = {tuple(e) for e in entries}
+    # in order, without duplicates (an Entry and a tuple of equal fields are one key)
+    wanted = dict.fromkeys(entries)
     held = {}
-    for row in session.execute(sa.select(_T.c.id, *_COLUMNS).where(_T.c.region == region)):
-        held.setdefault(tuple(row[1:]), []).append(row[0])
+    for row in _held(session, region):
+        held.setdefault(row[1:], []).append(row[0])
     gone = [i for key, ids in held.items() if key not in wanted for i in ids]
     # duplicates of one key (a crash between two writes) keep one row
     gone += [i for ids in held.values() if len(ids) > 1 for i in ids[1:]]
-    new = [_row(key, now) for key in wanted if key not in held]
+    new = [key for key in wanted if key not in held] if held else wanted
     for start in range(0, len(gone), CHUNK):
         session.execute(_T.delete().where(_T.c.id.in_(gone[start:start + CHUNK])))
-    for start in range(0, len(new), CHUNK):
-        session.execute(_T.insert(), new[start:start + CHUNK])
+    if new:
+        _insert(session, _rows(new, _stamp(session, now)))
     return len(new), len(gone)
+
+
+def _held(session, region):
+    """(id, *FIELDS) tuples of the region's stored entries."""
+    connection, cursor = _dbapi_cursor(session)
+    try:
+        cursor.execute(f"SELECT id, {', '.join(FIELDS)} FROM {_T.name} WHERE region = "
+                       f"{_placeholder(connection.dialect)}", (region,))
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 def region_entries(session, region):
     """The stored entries of one region, as tuples in FIELDS order."""
-    return [tuple(row) for row in session.execute(
-        sa.select(*_COLUMNS).where(_T.c.region == region))]
+    return [row[1:] for row in _held(session, region)]
 
 
 def indexed_regions(session):
@@ -86,19 +159,32 @@ def record_audit(session, region, *, now, ok, error=None, entries=0):
         row.audited_at, row.entries = now, entries
 
 
+@contextlib.contextmanager
 def transaction(conf):
     """One transaction for the audit's writes (replace_region, record_audit, ...)."""
-    return db_api.session_scope(conf)
+    with db_api.session_scope(conf) as session:
+        sqlite = session.connection().dialect.name == "sqlite"
+        if sqlite:
+            session.connection().exec_driver_sql(
+                f"PRAGMA cache_size = -{SQLITE_AUDIT_CACHE_KIB}")
+        try:
+            yield session
+        finally:
+            if sqlite:
+                session.connection().exec_driver_sql(
+                    f"PRAGMA cache_size = -{SQLITE_DEFAULT_CACHE_KIB}")
+
+
+_AUDIT_FIELDS = ("region", "audited_at", "attempted_at", "ok", "error", "entries")
 
 
 def audits(conf):
     """[{region, audited_at, attempted_at, ok, error, entries}] sorted by region."""
-    with db_api.session_scope(conf) as session:
-        rows = session.scalars(sa.select(models.AddressAudit)
-                               .order_by(models.AddressAudit.region))
-        return [{"region": r.region, "audited_at": r.audited_at,
-                 "attempted_at": r.attempted_at, "ok": r.ok, "error": r.error,
-                 "entries": r.entries} for r in rows]
+    audit = models.AddressAudit.__table__
+    query = sa.select(*(audit.c[name] for name in _AUDIT_FIELDS)).order_by(audit.c.region)
+    with db_api.get_engine(conf).connect() as connection:
+        return [dict(zip(_AUDIT_FIELDS, row, strict=True))
+                for row in connection.execute(query)]
 
 
 def _as_dict(row):
@@ -108,19 +194,70 @@ def _as_dict(row):
     return out
 
 
-def _range(first, last):
-    """Selects of the entries whose address range overlaps [first, last].
+def _enclosing():
+    """Conditions of the subnets starting before :first (at one of :starts, the keys such
+    a subnet can start at, one per prefix length) and reaching :last: those that contain
+    the range. A few index probes, never a scan of the subnets below the address."""
+    return [_T.c.kind == ad.SUBNET, _T.c.addr_key.in_(sa.bindparam("starts", expanding=True)),
+            _T.c.addr_end >= sa.bindparam("last")]
 
-    Index-friendly parts, each an equality or a range on one index: entries starting
-    inside the range (hosts, smaller subnets), and subnets, then pools, starting before
-    it and reaching into it.
+
+def _range(exact):
+    """Selects of the entries whose address range overlaps [:first, :last] (one address
+    if `exact`), each an equality, an IN list or a short range on the (kind, addr_key)
+    index, and disjoint (so a UNION ALL of them holds no duplicate): entries starting
+    inside the range (hosts, smaller subnets, their pools), subnets that contain it, and
+    pools starting before it and reaching into it.
+
+    CIDRs are nested or disjoint, and a pool lies inside its subnet: a pool that starts
+    before the range and reaches into it belongs to a subnet containing the range, so it
+    starts at or after the lowest such subnet (a scalar subquery across the whole index,
+    whatever the filters), which bounds the pool scan.
     """
-    inside = (sa.select(_T).where(_T.c.addr_key == first) if first == last else
-              sa.select(_T).where(_T.c.addr_key >= first, _T.c.addr_key <= last))
-    return [inside] + [sa.select(_T).where(_T.c.kind == kind, _T.c.addr_key < first,
-                                           _T.c.addr_key >= first[0],
-                                           _T.c.addr_end >= first)
-                       for kind in (ad.SUBNET, ad.POOL)]
+    first, last = sa.bindparam("first"), sa.bindparam("last")
+    kinds = _T.c.kind.in_(_IP_KINDS)
+    inside = (sa.select(_T).where(kinds, _T.c.addr_key == first) if exact else
+              sa.select(_T).where(kinds, _T.c.addr_key >= first, _T.c.addr_key <= last))
+    lowest = sa.select(sa.func.min(_T.c.addr_key)).where(*_enclosing()).scalar_subquery()
+    pools = sa.select(_T).where(_T.c.kind == ad.POOL, _T.c.addr_key < first,
+                                _T.c.addr_key >= lowest, _T.c.addr_end >= first)
+    return [inside, sa.select(_T).where(*_enclosing()), pools]
+
+
+def _prefixlen(cidr):
+    return ipaddress.ip_network(cidr, strict=False).prefixlen
+
+
+_FILTERS = {
+    "mac": lambda: [_T.c.kind == ad.MAC, _T.c.addr_key == sa.bindparam("mac")],
+    "region": lambda: [_T.c.region == sa.bindparam("region")],
+    "project_id": lambda: [_T.c.project_id == sa.bindparam("project_id")],
+    "kind": lambda: [_T.c.kind == sa.bindparam("kind")],
+    "marker": lambda: [_T.c.id > sa.bindparam("marker")],
+}
+_queries = {}
+
+
+def _query(mode, filters):
+    """The statement of a search (mode: "ip", "cidr" or None; filters: the names given),
+    built once per shape with bound parameters: building a union costs more than
+    running it."""
+    key = (mode, filters)
+    query = _queries.get(key)
+    if query is None:
+        where = [c for name in sorted(filters) for c in _FILTERS[name]()]
+        parts = _range(mode == "ip") if mode else [sa.select(_T)]
+        limit = sa.bindparam("limit", type_=sa.Integer)
+        parts = [part.where(*where).order_by(_T.c.id).limit(limit) for part in parts]
+        if len(parts) == 1:
+            query = parts[0]
+        else:
+            # one statement, one round trip: each part limited on its own (each reads
+            # its index range), then their union
+            union = sa.union_all(*(part.subquery().select() for part in parts)).subquery()
+            query = sa.select(union).order_by(union.c.id).limit(limit)
+        _queries[key] = query
+    return query
 
 
 def search(conf, *, ip=None, cidr=None, mac=None, region=None, project_id=None,
@@ -130,31 +267,25 @@ def search(conf, *, ip=None, cidr=None, mac=None, region=None, project_id=None,
     ip: entries holding that address (hosts, and the subnets and pools containing it);
     cidr: entries whose address range overlaps it; mac: that MAC.
     """
+    params = {name: value for name, value in (
+        ("mac", mac), ("region", region), ("project_id", project_id), ("kind", kind),
+        ("marker", marker)) if value is not None}
+    filters = frozenset(params)
+    mode = None
     if ip is not None:
-        key = ad.ip_key(ip)
-        parts = _range(key, key)
+        mode, first = "ip", ad.ip_key(ip)
+        params.update(first=first, last=first,
+                      starts=_starts(first, 32 if first[0] == "4" else 128))
     elif cidr is not None:
-        parts = _range(*ad.cidr_keys(cidr))
-    else:
-        parts = [sa.select(_T)]
-    filters = []
-    if mac is not None:
-        filters += [_T.c.kind == ad.MAC, _T.c.address == mac]
-    if region is not None:
-        filters.append(_T.c.region == region)
-    if project_id is not None:
-        filters.append(_T.c.project_id == project_id)
-    if kind is not None:
-        filters.append(_T.c.kind == kind)
-    if marker is not None:
-        filters.append(_T.c.id > marker)
-    found = {}
-    with db_api.session_scope(conf) as session:
-        for part in parts:
-            query = part.where(*filters).order_by(_T.c.id).limit(limit)
-            for row in session.execute(query):
-                found[row.id] = row
-    return [_as_dict(found[i]) for i in sorted(found)[:limit]]
+        mode, (first, last) = "cidr", ad.cidr_keys(cidr)
+        params.update(first=first, last=last, starts=_starts(first, _prefixlen(cidr)))
+    params["limit"] = limit
+    with db_api.get_engine(conf).connect() as connection:
+        return [_as_dict(row) for row in connection.execute(_query(mode, filters), params)]
+
+
+def _starts(first, prefixlen):
+    return [k for k in ad.enclosing_keys(first, prefixlen) if k < first] or [""]
 
 
 def get(conf, entry_id):
@@ -168,10 +299,11 @@ def overlapping_subnets(conf, cidr):
     first, last = ad.cidr_keys(cidr)
     inside = sa.select(_T).where(_T.c.kind == ad.SUBNET, _T.c.addr_key >= first,
                                  _T.c.addr_key <= last)
-    around = _range(first, last)[1]
+    around = sa.select(_T).where(*_enclosing())
     found = {}
     with db_api.session_scope(conf) as session:
-        for part in (inside, around):
-            for row in session.execute(part):
+        for part, params in ((inside, {}), (around, {"last": last, "starts": _starts(
+                first, _prefixlen(cidr))})):
+            for row in session.execute(part, params):
                 found[row.id] = row
     return [_as_dict(found[i]) for i in sorted(found)]

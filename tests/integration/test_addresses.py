@@ -38,6 +38,8 @@ CACHE = {"auth_uri": L.Layout(L.default_base()).keystone_url, "admin_username": 
 def aconf(db, devcloud):
     for name, value in CACHE.items():
         db.set_override(name, value, group="cache")
+    # the devcloud in use (MULTISITE_DEVCLOUD_PORT_OFFSET shifts its Keystone)
+    db.set_override("auth_uri", devcloud.keystone_url, group="cache")
     yield db
     for name in CACHE:
         db.clear_override(name, group="cache")

@@ -22,9 +22,22 @@ def parse_filters(query):
     return out
 
 
+_last_freshness = ((), [])
+
+
 def freshness(conf):
-    """Each region's last audit: when the index of that region was last refreshed."""
-    return [v2.jsonable(a) for a in addresses.audits(conf)]
+    """Each region's last audit: when the index of that region was last refreshed.
+
+    The rows change once per audit and every lookup answers them: the last answer is
+    kept and reused while the rows read are the same (the body is never mutated)."""
+    global _last_freshness
+    rows = addresses.audits(conf)
+    key = tuple(tuple(row.values()) for row in rows)
+    held, body = _last_freshness
+    if key != held:
+        body = [v2.jsonable(a) for a in rows]
+        _last_freshness = (key, body)
+    return body
 
 
 def list_addresses(req):

@@ -135,3 +135,113 @@ def test_one_regions_refresh_keeps_the_others_and_updates_conflicts_and_metrics(
     assert [c["kind"] for c in result.cleared] == ["ip"]
     assert gauge("ip") == 0 and changes("ip", "cleared") == cleared + 1
     assert {e["region"] for e in index.search(synced)} == {R1, R2}
+
+
+def _nets(region, cidrs, hosts):
+    """Neutron lists of one region: a subnet per CIDR (pool: its 2nd to 2nd-last address),
+    a port per host address, on the subnet that holds it."""
+    import ipaddress
+
+    raw = {"networks": [{"id": f"{region}-n", "project_id": PA, "name": "net"}],
+           "subnets": [], "ports": []}
+    for i, cidr in enumerate(cidrs):
+        net = ipaddress.ip_network(cidr)
+        raw["subnets"].append({"id": f"{region}-s{i}", "project_id": PA,
+                               "network_id": f"{region}-n", "cidr": cidr,
+                               "allocation_pools": [{"start": str(net[2]),
+                                                     "end": str(net[-2])}]})
+    for j, host in enumerate(hosts):
+        raw["ports"].append({"id": f"{region}-p{j}", "project_id": PA,
+                             "network_id": f"{region}-n", "mac_address": "",
+                             "fixed_ips": [{"ip_address": host}]})
+    return raw
+
+
+def _expected(raw_by_region, *, ip=None, cidr=None):
+    """Brute force: (region, kind, address) of every entry holding `ip` / overlapping
+    `cidr`."""
+    import ipaddress
+
+    wanted = ipaddress.ip_network(cidr or ip)
+    out = set()
+    for region, raw in raw_by_region.items():
+        for subnet in raw["subnets"]:
+            net = ipaddress.ip_network(subnet["cidr"])
+            if net.version == wanted.version and net.overlaps(wanted):
+                out.add((region, "subnet", subnet["cidr"]))
+            for pool in subnet["allocation_pools"]:
+                start, end = (ipaddress.ip_address(pool[k]) for k in ("start", "end"))
+                if start.version == wanted.version and start <= wanted[-1] and \
+                        end >= wanted[0]:
+                    out.add((region, "pool", f"{start}-{end}"))
+        for port in raw["ports"]:
+            host = ipaddress.ip_address(port["fixed_ips"][0]["ip_address"])
+            if host.version == wanted.version and host in wanted:
+                out.add((region, "fixed_ip", str(host)))
+    return out
+
+
+LOOKUP_REGIONS = {
+    R1: _nets(R1, ["10.0.0.0/8", "10.1.2.0/24", "192.168.0.0/30", "2001:db8::/48"],
+              ["10.1.2.5", "10.9.9.9", "2001:db8::5"]),
+    R2: _nets(R2, ["10.1.0.0/16", "10.1.2.128/25", "192.168.0.4/30", "2001:db8:0:1::/64"],
+              ["10.1.2.5", "10.1.2.200", "2001:db8:0:1::5"]),
+}
+
+
+@pytest.mark.parametrize("query", [
+    {"ip": "10.1.2.5"}, {"ip": "10.1.2.200"}, {"ip": "10.1.2.1"}, {"ip": "10.0.0.0"},
+    {"ip": "10.255.255.255"}, {"ip": "11.0.0.1"}, {"ip": "192.168.0.3"},
+    {"ip": "192.168.0.6"}, {"ip": "2001:db8::5"}, {"ip": "2001:db8:0:1::5"},
+    {"ip": "2001:db8:1::1"}, {"cidr": "10.1.2.0/25"}, {"cidr": "10.1.2.192/26"},
+    {"cidr": "10.1.0.0/16"}, {"cidr": "192.168.0.0/29"}, {"cidr": "2001:db8::/64"},
+    {"cidr": "2001:db8:0:1::/80"}, {"cidr": "172.16.0.0/12"},
+])
+def test_lookups_find_what_brute_force_finds(synced, query):
+    """?ip= and ?cidr= probe the keys of the enclosing subnets and bound the pool scan by
+    the lowest of them: the answer is every entry holding the address (or overlapping
+    the CIDR), whatever the nesting of subnets across regions."""
+    audit(synced, LOOKUP_REGIONS)
+    found = {(e["region"], e["kind"], e["address"])
+             for e in index.search(synced, limit=1000, **query)}
+    assert found == _expected(LOOKUP_REGIONS, **query)
+
+
+def test_mac_lookup_uses_the_mac_key(synced):
+    audit(synced, {R1: neutron(suffix="1"), R2: neutron(suffix="2", ip="10.0.0.6")})
+    assert {e["region"] for e in index.search(synced, mac="fa:16:3e:00:00:01")} == {R1, R2}
+    # a MAC key never answers an address query, even one that sorts next to it
+    assert all(e["kind"] != "mac" for e in index.search(synced, cidr="0.0.0.0/0"))
+
+
+def test_migration_0019_keys_the_stored_macs(conf, backend_url):
+    """Rows written before 0019 held no key for a MAC; the migration gives them one, so
+    that the (kind, addr_key) index answers ?mac= before the next audit."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from multisite.db import api as db_api
+
+    migration.db_sync(conf, version="0015_identity2")
+    table = sa.table("address_index", *(sa.column(c) for c in (
+        "kind", "address", "version", "region", "project_id", "domain", "addr_key",
+        "addr_end", "seen_at", "network_id", "subnet_id", "port_id", "device_owner",
+        "device_id", "resource_id", "related")))
+    common = {"version": 0, "region": R1, "project_id": PA, "domain": "d",
+              "seen_at": address_audit._now(), "network_id": "", "subnet_id": "",
+              "port_id": "", "device_owner": "", "device_id": "", "resource_id": "",
+              "related": ""}
+    with db_api.get_engine(conf).begin() as connection:
+        connection.execute(table.insert(), [
+            {**common, "kind": "mac", "address": "fa:16:3e:00:00:09", "addr_key": "",
+             "addr_end": ""},
+            {**common, "kind": "fixed_ip", "address": "10.0.0.9", "version": 4,
+             "addr_key": "4" + "0" * 24 + "0a000009", "addr_end": "4" + "0" * 24 + "0a000009"}])
+    migration.db_sync(conf)
+    assert [e["kind"] for e in index.search(conf, mac="fa:16:3e:00:00:09")] == ["mac"]
+    assert [e["kind"] for e in index.search(conf, ip="10.0.0.9")] == ["fixed_ip"]
+    with db_api.get_engine(conf).begin() as connection:
+        command.downgrade(migration._alembic_config(connection), "0015_identity2")
+    with db_api.get_engine(conf).connect() as connection:
+        keys = dict(connection.execute(sa.select(table.c.kind, table.c.addr_key)).all())
+    assert keys["mac"] == "" and keys["fixed_ip"].endswith("0a000009")
