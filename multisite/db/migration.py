@@ -28,6 +28,13 @@ def db_sync(conf=None, *, version="head", default_limits=None):
         command.upgrade(_alembic_config(connection, default_limits), version)
 
 
+def db_downgrade(conf=None, *, version):
+    """Take the schema (and its data) back to `version` (tests; operators restore backups)."""
+    engine = db_api.get_engine(conf)
+    with engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), version)
+
+
 def db_version(conf=None):
     """The revision the database is at, or None if it has no schema."""
     engine = db_api.get_engine(conf)
