@@ -71,7 +71,7 @@ def _job_dict(job, *, with_project=False):
     return out
 
 
-def _wire_status(status):
+def wire_status(status):
     return _WIRE_STATUS.get(status, status)
 
 
@@ -79,7 +79,7 @@ def _row_dict(row):
     payload = json.loads(row.payload)
     return {"id": row.id, "target_region": row.region,
             "source_region": payload["source_region"], "resource": payload["resource"],
-            "resource_type": payload["resource_type"], "sync_status": _wire_status(row.status),
+            "resource_type": payload["resource_type"], "sync_status": wire_status(row.status),
             "created_at": fmt_time(row.created_at), "updated_at": fmt_time(row.updated_at),
             "error": row.last_error}
 
@@ -268,7 +268,7 @@ def _settle_parent(session, job_id):
                           .with_for_update()).first()
     if job is None or job.sync_status != IN_PROGRESS:
         return None
-    counts = {_wire_status(status): n for status, n in session.execute(
+    counts = {wire_status(status): n for status, n in session.execute(
         sa.select(models.WorkItem.status, sa.func.count())
         .where(models.WorkItem.kind == KIND, models.WorkItem.parent_id == job_id)
         .group_by(models.WorkItem.status)).all()}

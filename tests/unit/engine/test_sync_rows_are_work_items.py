@@ -6,7 +6,7 @@ from multisite.db import api as db_api
 from multisite.db import models
 from multisite.engine import leases as leases_mod
 from multisite.engine import sync_manager
-from multisite.objects import sync_jobs, work_items
+from multisite.objects import stats, sync_jobs, work_items
 
 R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
 
@@ -39,6 +39,8 @@ def test_rows_are_work_items_with_the_job_as_parent(db):
         assert session.scalar(sa.select(sa.func.count()).select_from(
             models.ResourceSync)) == 2
         assert session.scalar(sa.select(sa.func.count()).select_from(models.WorkItem)) == 3
+    # the metrics count the sync rows only, by their status on the wire
+    assert stats.snapshot(db)["sync_rows"] == {sync_jobs.IN_PROGRESS: 2}
     # another kind's claim never takes a sync row, and the reverse
     toy = leases_mod.WorkItemLeases(db, kind="toy", engine_id="e1", lease=30)
     assert [i["kind"] for i in toy.claim(limit=10)] == ["toy"]
