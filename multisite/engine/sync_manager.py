@@ -23,7 +23,7 @@ from multisite.engine import controller as controller_mod
 from multisite.engine import leases as leases_mod
 from multisite.engine import manager as manager_mod
 from multisite.objects import sync_jobs
-from multisite.reconcilers import Outcome, PermanentError, TemporaryError
+from multisite.reconcilers import Key, Outcome, PermanentError, TemporaryError
 from multisite.reconcilers import flavor as flavor_reconciler
 from multisite.reconcilers import image as image_reconciler
 from multisite.reconcilers import keypair as keypair_reconciler
@@ -180,6 +180,10 @@ class SyncRowLeases(leases_mod.WorkItemLeases):
     @property
     def renew_period(self):
         return max(1.0, min(self.opts.lease, self.opts.handoff_lease) / 3.0)
+
+    def key(self, item):
+        # as before 0016, from the row's own fields (an item cast by an API of that time)
+        return Key(NAME, item["id"], item["target_region"])
 
     def claim(self, *, limit, parent_id=None):
         if parent_id is None:
