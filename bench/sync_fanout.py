@@ -80,7 +80,7 @@ def _transport(kind):
             ctl("delete_vhost", vhost)
 
 
-def _setup(tmp, transport_url):
+def _setup(tmp, transport_url, auth_uri="http://127.0.0.1:5000/v3"):
     rpc.register_opts(CONF)
     CONF([], project="multisite", default_config_files=[])
     CONF.set_override("connection", f"sqlite:///{tmp}/bench.sqlite", group="database")
@@ -88,7 +88,7 @@ def _setup(tmp, transport_url):
     CONF.set_override("auth_strategy", "noauth")
     CONF.set_override("backend_url", f"file://{tmp}/locks", group="coordination")
     CONF.set_override("periodic_enable", False, group="scheduler")
-    for name, value in (("auth_uri", "http://127.0.0.1:5000/v3"), ("admin_username", "admin"),
+    for name, value in (("auth_uri", auth_uri), ("admin_username", "admin"),
                         ("admin_password", "adminpw"), ("admin_tenant", "admin")):
         CONF.set_override(name, value, group="cache")
     # the default scan interval: a job must start on the wake-up cast, not on a scan
@@ -169,7 +169,7 @@ def main():
     project = cloud.create_project()
     try:
         with tempfile.TemporaryDirectory() as tmp, _transport(transport) as url:
-            engine, app = _setup(tmp, url)
+            engine, app = _setup(tmp, url, cloud.keystone_url)  # the devcloud's port offset
             conn = project.connect(R1)
             conn.compute.keypairs()  # authenticate and discover before timing
             singles, floors, fanouts, seens = [], [], [], []

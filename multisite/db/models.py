@@ -13,8 +13,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    case,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, synonym
 
 
 def utcnow():
@@ -114,28 +115,6 @@ class SyncJob(TimestampMixin, Base):
     force: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
 
 
-class ResourceSync(TimestampMixin, Base):
-    """One (resource, source, target) row of a sync job."""
-
-    __tablename__ = "resource_sync"
-
-    resource_sync_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    job_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("sync_job.job_id", ondelete="CASCADE"), nullable=False, index=True)
-    source_region: Mapped[str] = mapped_column(String(255), nullable=False)
-    target_region: Mapped[str] = mapped_column(String(255), nullable=False)
-    resource: Mapped[str] = mapped_column(String(255), nullable=False)
-    resource_type: Mapped[str] = mapped_column(String(36), nullable=False)
-    sync_status: Mapped[str] = mapped_column(String(36), nullable=False, default="IN_PROGRESS")
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    claimed_until: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
-    # Added by migration 0003 (resource sync jobs).
-    force: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-    target_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
-
-
 class WorkItem(TimestampMixin, Base):
     """A durable work item of the engine: its key, its lease, its attempts (0004)."""
 
@@ -154,6 +133,29 @@ class WorkItem(TimestampMixin, Base):
     claimed_until: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
     not_before: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    # Rows of kind "sync" load as ResourceSync; every other kind as WorkItem.
+    __mapper_args__ = {"polymorphic_on": case((kind == "sync", "sync"), else_="item"),
+                       "polymorphic_identity": "item"}
+
+
+class ResourceSync(WorkItem):
+    """One (resource, source, target) row of a sync job: a work item of kind "sync" (0016).
+
+    Until migration 0016 these rows had a table of their own (resource_sync); the names
+    of its columns stay as synonyms. The resource, its type, source region, force flag,
+    target id and the job's user and project are the item's payload (objects/sync_jobs.py
+    reads and writes it); the status is the work items' (WAITING, DONE, FAILED), shown as
+    Kingbird's IN_PROGRESS, SUCCESS, FAILURE on the wire.
+    """
+
+    __mapper_args__ = {"polymorphic_identity": "sync"}
+
+    resource_sync_id = synonym("id")
+    job_id = synonym("parent_id")
+    target_region = synonym("region")
+    sync_status = synonym("status")
+    error = synonym("last_error")
 
 
 class IdentityNode(TimestampMixin, Base):

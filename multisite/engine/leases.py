@@ -1,8 +1,8 @@
 """Durable leases: what a controller needs of a kind's stored items (claim ... finish).
 
-`WorkItemLeases` serves any kind from the one work-item table (objects/work_items.py).
-A kind that keeps its items in a table of its own (the os-sync rows, whose columns are
-the Kingbird wire format) provides an object with the same six methods.
+`WorkItemLeases` serves any kind from the one work-item table (objects/work_items.py),
+the os-sync rows included (sync_manager.SyncRowLeases: the same leases, with the job as
+each row's parent and the [sync] options read at each use).
 """
 
 import typing

@@ -1,11 +1,11 @@
 """Resource sync rows, the `sync` kind of background work: one durable row per key.
 
-The rows are the durable work items (objects/sync_jobs.py, in their own table because
-their columns are the Kingbird wire format); `SyncRowLeases` gives the engine's
-controller the same claim / renew / requeue / finish it has over the work-item table.
-The RPC cast `sync_job_created` only wakes the scan; the database is the truth. Each scan
-claims unfinished rows whose lease expired (a row of a dead engine included), so a lost
-message, a broker restart or a killed engine never strands a job.
+The rows are work items of kind "sync" (objects/sync_jobs.py over objects/work_items.py);
+`SyncRowLeases` is the work-item leases of that kind, whose claim and finish also settle
+the rows' job (its os-sync status) and whose options are [sync]'s. The RPC cast
+`sync_job_created` only wakes the scan; the database is the truth. Each scan claims
+unfinished rows whose lease expired (a row of a dead engine included), so a lost message,
+a broker restart or a killed engine never strands a job.
 """
 
 import collections
@@ -20,6 +20,7 @@ from multisite.clients import image as image_client
 from multisite.clients import network as network_client
 from multisite.clients import session as region_errors
 from multisite.engine import controller as controller_mod
+from multisite.engine import leases as leases_mod
 from multisite.engine import manager as manager_mod
 from multisite.objects import sync_jobs
 from multisite.reconcilers import Key, Outcome, PermanentError, TemporaryError
@@ -148,15 +149,29 @@ class Regions:
 NAME = "sync"
 
 
-class SyncRowLeases:
-    """The controller's leases over the os-sync rows (objects/sync_jobs.py)."""
+class SyncRowLeases(leases_mod.WorkItemLeases):
+    """The controller's leases over the os-sync rows: work items whose parent is the job.
 
-    def __init__(self, conf, engine_id):
-        self.conf, self.engine_id = conf, engine_id
+    renew and requeue are the work items' own; claim runs the job repair pass first
+    (sync_jobs.settle_all) and returns flat row items, finish settles the job. The
+    options are read from [sync] at each use.
+    """
+
+    def __init__(self, conf, engine_id):        # no fixed options: see the properties
+        self.conf, self.kind, self.engine_id = conf, NAME, engine_id
+        self._now = lambda: None
 
     @property
     def opts(self):
         return self.conf.sync
+
+    @property
+    def lease(self):
+        return self.opts.lease
+
+    @property
+    def max_attempts(self):
+        return self.opts.max_attempts
 
     @property
     def scan_interval(self):
@@ -167,25 +182,18 @@ class SyncRowLeases:
         return max(1.0, min(self.opts.lease, self.opts.handoff_lease) / 3.0)
 
     def key(self, item):
+        # as before 0016, from the row's own fields (an item cast by an API of that time)
         return Key(NAME, item["id"], item["target_region"])
 
     def claim(self, *, limit, parent_id=None):
         if parent_id is None:
             sync_jobs.settle_all(self.conf)   # the scan's repair pass
-        return sync_jobs.claim(self.conf, engine_id=self.engine_id, lease=self.opts.lease,
-                               limit=limit, max_attempts=self.opts.max_attempts,
+        return sync_jobs.claim(self.conf, engine_id=self.engine_id, lease=self.lease,
+                               limit=limit, max_attempts=self.max_attempts,
                                job_id=parent_id)
 
-    def renew(self, items):
-        sync_jobs.renew(self.conf, engine_id=self.engine_id,
-                        row_ids=[item["id"] for item in items], lease=self.opts.lease)
-
-    def requeue(self, item, *, delay, error, attempt):
-        sync_jobs.requeue(self.conf, row_id=item["id"], engine_id=self.engine_id,
-                          delay=delay, error=error)
-
     def finish(self, item, *, ok, error=None):
-        sync_jobs.finish(self.conf, row_id=item["id"], engine_id=self.engine_id,
+        sync_jobs.finish(self.conf, item=item, engine_id=self.engine_id,
                          status=sync_jobs.SUCCESS if ok else sync_jobs.FAILURE, error=error)
 
 
@@ -363,7 +371,7 @@ class SyncManager:
             raise PermanentError(f"unknown resource type {item['resource_type']}")
 
         def record_target(target_id):
-            sync_jobs.set_target_id(self.conf, row_id=item["id"], engine_id=self.engine_id,
+            sync_jobs.set_target_id(self.conf, item=item, engine_id=self.engine_id,
                                     target_id=target_id)
             item["target_id"] = target_id
 

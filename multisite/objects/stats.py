@@ -4,10 +4,19 @@ import sqlalchemy as sa
 
 from multisite.db import api as db_api
 from multisite.db import models
+from multisite.objects import sync_jobs
 
 
-def _grouped(connection, column):
-    return dict(connection.execute(sa.select(column, sa.func.count()).group_by(column)).all())
+def _grouped(connection, column, *where):
+    return dict(connection.execute(
+        sa.select(column, sa.func.count()).where(*where).group_by(column)).all())
+
+
+def _sync_rows(connection):
+    """The os-sync rows (work items of kind sync) by their status on the wire."""
+    item = models.WorkItem
+    return {sync_jobs.wire_status(status): n for status, n in _grouped(
+        connection, item.status, item.kind == sync_jobs.KIND).items()}
 
 
 def snapshot(conf):
@@ -32,7 +41,7 @@ def snapshot(conf):
         return {
             "services": services, "capacity": capacity,
             "sync_jobs": _grouped(connection, models.SyncJob.sync_status),
-            "sync_rows": _grouped(connection, models.ResourceSync.sync_status),
+            "sync_rows": _sync_rows(connection),
             "events_last_id": last_id, "events_oldest": oldest,
         }
 

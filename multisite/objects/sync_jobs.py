@@ -1,11 +1,16 @@
 """Resource sync jobs and their (resource, source, target) rows: the durable work record.
 
-The API writes a job and all of its rows in one transaction; engines claim rows with a
-lease (claimed_by/claimed_until), so a lost wake-up message or a dead engine never
+The API writes a job and all of its rows in one transaction; the rows are work items of
+kind "sync" (objects/work_items.py: the one lease implementation), the job is their
+parent. Engines claim rows with a lease, so a lost wake-up message or a dead engine never
 strands a row. A job's status is computed only when none of its rows is IN_PROGRESS.
+
+On the wire (Kingbird v1.0) a row is as it always was: its id, regions, resource, type,
+status IN_PROGRESS / SUCCESS / FAILURE (the work item's WAITING / DONE / FAILED) and error.
 """
 
 import datetime
+import json
 import types
 import uuid
 
@@ -14,11 +19,18 @@ import sqlalchemy as sa
 from multisite import exception, project_ids
 from multisite.db import api as db_api
 from multisite.db import models
-from multisite.objects import events
+from multisite.objects import events, work_items
 
 IN_PROGRESS = "IN_PROGRESS"
 SUCCESS = "SUCCESS"
 FAILURE = "FAILURE"
+
+KIND = "sync"        # the rows' kind in the work-item table
+# A row's status on the wire, from its work item's.
+_WIRE_STATUS = {work_items.WAITING: IN_PROGRESS, work_items.DONE: SUCCESS,
+                work_items.FAILED: FAILURE}
+# What a row keeps in its item's payload (besides the job's user and project).
+_PAYLOAD = ("resource_type", "resource", "source_region", "force", "target_id")
 
 # The event feed's entries of a job: its start (the API, with the caller's context) and its
 # end (the engine that settles it). Each has a message id named after the job, so an end
@@ -30,7 +42,6 @@ EVENT_RESOURCES = 20
 
 # The one timestamp format of os-sync (lists and rows alike); Kingbird's job lists used it.
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
-MAX_ERROR = 4000
 _EPOCH = datetime.datetime(1970, 1, 1)
 
 
@@ -60,12 +71,37 @@ def _job_dict(job, *, with_project=False):
     return out
 
 
+def wire_status(status):
+    return _WIRE_STATUS.get(status, status)
+
+
 def _row_dict(row):
-    return {"id": row.resource_sync_id, "target_region": row.target_region,
-            "source_region": row.source_region, "resource": row.resource,
-            "resource_type": row.resource_type, "sync_status": row.sync_status,
+    payload = json.loads(row.payload)
+    return {"id": row.id, "target_region": row.region,
+            "source_region": payload["source_region"], "resource": payload["resource"],
+            "resource_type": payload["resource_type"], "sync_status": wire_status(row.status),
             "created_at": fmt_time(row.created_at), "updated_at": fmt_time(row.updated_at),
-            "error": row.error}
+            "error": row.last_error}
+
+
+def _row_order(row):
+    """Rows in the order os-sync lists them: creation, resource, source, target."""
+    return (row["created_at"] or "", row["resource"], row["source_region"],
+            row["target_region"])
+
+
+def _payload(item):
+    return dict({name: item[name] for name in _PAYLOAD}, user_id=item["user_id"],
+                project_id=item["project_id"])
+
+
+def _engine_item(item):
+    """The engine's view of a claimed row (work item dict -> flat row item)."""
+    payload = item["payload"]
+    return {"id": item["id"], "kind": KIND, "key_id": item["key_id"], "region": item["region"],
+            "job_id": item["parent_id"], "target_region": item["region"],
+            **{name: payload[name] for name in _PAYLOAD}, "attempts": item["attempts"],
+            "user_id": payload["user_id"], "project_id": payload["project_id"]}
 
 
 def create(conf, *, project_id, user_id, rows, job_id=None, handoff_to=None,
@@ -94,19 +130,18 @@ def create(conf, *, project_id, user_id, rows, job_id=None, handoff_to=None,
         session.flush()
         for row in rows:
             row_id = str(uuid.uuid4())
-            session.add(models.ResourceSync(
-                resource_sync_id=row_id, job_id=job_id,
-                source_region=row["source"], target_region=row["target"],
-                resource=row["resource"], resource_type=row["resource_type"],
-                force=row["force"], sync_status=IN_PROGRESS,
-                **dict({"attempts": 0}, **claim), created_at=now))
-            if claim:
-                items.append({
-                    "id": row_id, "job_id": job_id, "resource_type": row["resource_type"],
+            item = {"id": row_id, "kind": KIND, "key_id": row_id, "region": row["target"],
+                    "job_id": job_id, "resource_type": row["resource_type"],
                     "resource": row["resource"], "source_region": row["source"],
                     "target_region": row["target"], "force": row["force"], "attempts": 1,
-                    "target_id": None, "user_id": user_id, "project_id": project_id,
-                    "handoff_until": (claim["claimed_until"] - _EPOCH).total_seconds()})
+                    "target_id": None, "user_id": user_id, "project_id": project_id}
+            session.add(models.WorkItem(
+                id=row_id, kind=KIND, key_id=row_id, region=row["target"], parent_id=job_id,
+                payload=json.dumps(_payload(item), sort_keys=True), status=work_items.WAITING,
+                **dict({"attempts": 0}, **claim), created_at=now))
+            if claim:
+                item["handoff_until"] = (claim["claimed_until"] - _EPOCH).total_seconds()
+                items.append(item)
     job = {"id": job_id, "status": IN_PROGRESS, "created_at": fmt_time(now)}
     return job, items
 
@@ -192,11 +227,9 @@ def get_rows(conf, job_id, *, project_id=None):
     """The job's rows; JobNotFound if the job is unknown or not visible."""
     with db_api.session_scope(conf) as session:
         _get_job(session, job_id, project_id)
-        rows = session.scalars(
-            sa.select(models.ResourceSync).where(models.ResourceSync.job_id == job_id)
-            .order_by(models.ResourceSync.created_at, models.ResourceSync.resource,
-                      models.ResourceSync.source_region, models.ResourceSync.target_region))
-        return [_row_dict(r) for r in rows]
+        rows = session.scalars(sa.select(models.WorkItem).where(
+            models.WorkItem.kind == KIND, models.WorkItem.parent_id == job_id))
+        return sorted((_row_dict(r) for r in rows), key=_row_order)
 
 
 def get_job(conf, job_id, *, project_id=None):
@@ -219,9 +252,9 @@ def delete(conf, job_id, *, project_id=None):
         if not removed:
             _get_job(session, job_id, project_id)   # JobNotFound if it is not there
             raise exception.JobInProgress()
-        # ON DELETE CASCADE removed them already where foreign keys are enforced
-        session.execute(sa.delete(models.ResourceSync)
-                        .where(models.ResourceSync.job_id == job_id))
+        # its rows (work items have no foreign key to the job)
+        session.execute(sa.delete(models.WorkItem).where(
+            models.WorkItem.kind == KIND, models.WorkItem.parent_id == job_id))
 
 
 # -- engine side ------------------------------------------------------------------------------
@@ -235,10 +268,10 @@ def _settle_parent(session, job_id):
                           .with_for_update()).first()
     if job is None or job.sync_status != IN_PROGRESS:
         return None
-    counts = dict(session.execute(
-        sa.select(models.ResourceSync.sync_status, sa.func.count())
-        .where(models.ResourceSync.job_id == job_id)
-        .group_by(models.ResourceSync.sync_status)).all())
+    counts = {wire_status(status): n for status, n in session.execute(
+        sa.select(models.WorkItem.status, sa.func.count())
+        .where(models.WorkItem.kind == KIND, models.WorkItem.parent_id == job_id)
+        .group_by(models.WorkItem.status)).all()}
     if counts.get(IN_PROGRESS) or not counts:
         return None
     job.sync_status = FAILURE if counts.get(FAILURE) else SUCCESS
@@ -249,122 +282,65 @@ def _settle_parent(session, job_id):
             "updated_at": job.updated_at}
 
 
+class _Jobs:
+    """The rows' parents for work_items: lock the job first, settle it after a row ends."""
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    @staticmethod
+    def lock(session, job_id):
+        session.scalars(sa.select(models.SyncJob).where(models.SyncJob.job_id == job_id)
+                        .with_for_update()).first()
+
+    def settle(self, session, job_id):
+        settled = _settle_parent(session, job_id)
+        return None if settled is None else (lambda: _record_ends(self.conf, [settled]))
+
+
 def claim(conf, *, engine_id, lease, limit, max_attempts, job_id=None):
     """Claim up to `limit` unfinished rows whose lease expired; returns their work items.
 
-    One read picks the candidates and one UPDATE claims them all (a row another engine
-    took meanwhile no longer matches it), so a job of N rows costs two statements, not N
-    transactions. A row already tried `max_attempts` times is failed instead of claimed
-    again, so a row that kills its engine cannot loop for ever.
+    work_items.claim: one read picks the candidates and one UPDATE claims them all, so a
+    job of N rows costs two statements, not N transactions. A row already tried
+    `max_attempts` times is failed instead of claimed again (and its job settled), so a
+    row that kills its engine cannot loop for ever.
     """
-    now = _now()
-    until = now + datetime.timedelta(seconds=lease)
-    row = models.ResourceSync
-    eligible = sa.and_(row.sync_status == IN_PROGRESS,
-                       sa.or_(row.claimed_until.is_(None), row.claimed_until < now))
-    with db_api.session_scope(conf) as session:
-        query = sa.select(row.resource_sync_id, row.attempts, row.job_id,
-                          row.error).where(eligible)
-        if job_id is not None:
-            query = query.where(row.job_id == job_id)
-        candidates = session.execute(query.order_by(row.created_at).limit(limit)).all()
-    fresh = [c.resource_sync_id for c in candidates if c.attempts < max_attempts]
-    for row_id, attempts, row_job, last_error in candidates:
-        if attempts < max_attempts:
-            continue
-        reason = f"gave up after {attempts} attempts"
-        if last_error:
-            reason += f": {last_error}"
-        settled = None
-        with db_api.session_scope(conf) as session:
-            done = session.execute(sa.update(row).where(
-                row.resource_sync_id == row_id, eligible).values(
-                    sync_status=FAILURE, error=reason[:MAX_ERROR], claimed_by=None,
-                    claimed_until=None, updated_at=now))
-            if done.rowcount:
-                settled = _settle_parent(session, row_job)
-        _record_ends(conf, [settled] if settled else [])
-    if not fresh:
-        return []
-    with db_api.session_scope(conf) as session:
-        # the write comes first in this transaction (SQLite: no stale read to upgrade)
-        session.execute(sa.update(row).where(
-            row.resource_sync_id.in_(fresh), eligible, row.attempts < max_attempts).values(
-                claimed_by=engine_id, claimed_until=until, attempts=row.attempts + 1))
-        taken = session.execute(
-            sa.select(row, models.SyncJob.user_id, models.SyncJob.project_id)
-            .join(models.SyncJob, models.SyncJob.job_id == row.job_id)
-            .where(row.resource_sync_id.in_(fresh), row.claimed_by == engine_id,
-                   row.sync_status == IN_PROGRESS)
-            .order_by(row.created_at)).all()
-        return [{
-            "id": r.resource_sync_id, "job_id": r.job_id,
-            "resource_type": r.resource_type, "resource": r.resource,
-            "source_region": r.source_region, "target_region": r.target_region,
-            "force": r.force, "attempts": r.attempts, "target_id": r.target_id,
-            "user_id": user_id, "project_id": project_id,
-        } for r, user_id, project_id in taken]
+    taken = work_items.claim(conf, kind=KIND, engine_id=engine_id, lease=lease, limit=limit,
+                             max_attempts=max_attempts, parent_id=job_id,
+                             parents=_Jobs(conf))
+    return [_engine_item(item) for item in taken]
 
 
 def renew(conf, *, engine_id, row_ids, lease):
     """Extend the leases of the rows this engine is working on."""
-    if not row_ids:
-        return
-    until = _now() + datetime.timedelta(seconds=lease)
-    with db_api.session_scope(conf) as session:
-        session.execute(sa.update(models.ResourceSync).where(
-            models.ResourceSync.resource_sync_id.in_(list(row_ids)),
-            models.ResourceSync.claimed_by == engine_id,
-            models.ResourceSync.sync_status == IN_PROGRESS).values(claimed_until=until))
+    work_items.renew(conf, engine_id=engine_id, item_ids=row_ids, lease=lease)
 
 
-def set_target_id(conf, *, row_id, engine_id, target_id):
+def set_target_id(conf, *, item, engine_id, target_id):
     """Record what the row is about to create, before creating it."""
-    with db_api.session_scope(conf) as session:
-        session.execute(sa.update(models.ResourceSync).where(
-            models.ResourceSync.resource_sync_id == row_id,
-            models.ResourceSync.claimed_by == engine_id).values(target_id=target_id))
+    work_items.set_payload(conf, item_id=item["id"], engine_id=engine_id,
+                           payload=_payload(dict(item, target_id=target_id)))
 
 
-def finish(conf, *, row_id, engine_id, status, error=None):
+def finish(conf, *, item, engine_id, status, error=None):
     """Record a row's final status; the job's status follows when it was the last row."""
-    with db_api.session_scope(conf) as session:
-        job_id = session.scalar(sa.select(models.ResourceSync.job_id).where(
-            models.ResourceSync.resource_sync_id == row_id))
-        if job_id is None:
-            return False
-        # Lock the parent first: concurrent finishers of one job then see each other.
-        session.scalars(sa.select(models.SyncJob).where(models.SyncJob.job_id == job_id)
-                        .with_for_update()).first()
-        done = session.execute(sa.update(models.ResourceSync).where(
-            models.ResourceSync.resource_sync_id == row_id,
-            models.ResourceSync.claimed_by == engine_id,
-            models.ResourceSync.sync_status == IN_PROGRESS).values(
-                sync_status=status, error=(error or None) and error[:MAX_ERROR],
-                claimed_by=None, claimed_until=None, updated_at=_now()))
-        if not done.rowcount:
-            return False  # the lease was lost; whoever holds it now decides
-        settled = _settle_parent(session, job_id)
-    _record_ends(conf, [settled] if settled else [])
-    return True
+    return work_items.finish(conf, item_id=item["id"], engine_id=engine_id,
+                             ok=status == SUCCESS, error=error, parent_id=item["job_id"],
+                             parents=_Jobs(conf))
 
 
 def requeue(conf, *, row_id, engine_id, delay, error):
     """Give a row back after a temporary error; it is eligible again after `delay`."""
-    until = _now() + datetime.timedelta(seconds=delay)
-    with db_api.session_scope(conf) as session:
-        session.execute(sa.update(models.ResourceSync).where(
-            models.ResourceSync.resource_sync_id == row_id,
-            models.ResourceSync.claimed_by == engine_id,
-            models.ResourceSync.sync_status == IN_PROGRESS).values(
-                claimed_by=None, claimed_until=until, error=(error or "")[:MAX_ERROR]))
+    work_items.requeue(conf, item_id=row_id, engine_id=engine_id, delay=delay,
+                       error=error or None)
 
 
 def settle_all(conf):
     """Repair pass: settle every IN_PROGRESS job whose rows have all finished."""
     with db_api.session_scope(conf) as session:
-        running = sa.select(models.ResourceSync.job_id).where(
-            models.ResourceSync.sync_status == IN_PROGRESS)
+        running = sa.select(models.WorkItem.parent_id).where(
+            models.WorkItem.kind == KIND, models.WorkItem.status == work_items.WAITING)
         job_ids = list(session.scalars(sa.select(models.SyncJob.job_id).where(
             models.SyncJob.sync_status == IN_PROGRESS,
             models.SyncJob.job_id.not_in(running))))

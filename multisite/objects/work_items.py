@@ -4,6 +4,11 @@ One table for every kind whose work must survive an engine's death (jobs, rollou
 item is WAITING until an outcome is terminal (DONE / FAILED). Engines claim WAITING items
 whose lease lapsed and whose not-before time passed, so a lost wake-up or a dead engine
 never strands one; an item tried `max_attempts` times is failed instead of claimed again.
+
+Items of a job (parent_id) whose own record must follow them, like an os-sync job's status
+(objects/sync_jobs.py), pass `parents`: an object with `lock(session, parent_id)`, called
+before an item's terminal write, and `settle(session, parent_id)`, called after it in the
+same transaction, which returns None or a function to call once that transaction committed.
 """
 
 import datetime
@@ -69,28 +74,41 @@ def _claimable(now):
                    sa.or_(_ITEM.not_before.is_(None), _ITEM.not_before <= now))
 
 
+def _after(settled):
+    if settled is not None:
+        settled()
+
+
 def claim(conf, *, kind, engine_id, lease, limit, max_attempts=None, parent_id=None,
-          now=None):
+          now=None, parents=None):
     """Claim up to `limit` claimable items of `kind` (of one parent); returns them.
 
     One read picks the candidates, one UPDATE claims them (an item another engine took
     meanwhile no longer matches it). attempts counts the claims, the crashed ones too.
-    `now` (every function here): the time to use, for tests in virtual time.
+    `now` (every function here): the time to use, for tests in virtual time. `parents`:
+    see the module's docstring (an item given up on here is terminal).
     """
     now = now or models.utcnow()
     eligible = sa.and_(_ITEM.kind == kind, _claimable(now))
     with db_api.session_scope(conf) as session:
-        query = sa.select(_ITEM.id, _ITEM.attempts, _ITEM.last_error).where(eligible)
+        query = sa.select(_ITEM.id, _ITEM.attempts, _ITEM.last_error,
+                          _ITEM.parent_id).where(eligible)
         if parent_id is not None:
             query = query.where(_ITEM.parent_id == parent_id)
         candidates = session.execute(query.order_by(_ITEM.created_at).limit(limit)).all()
     spent = [c for c in candidates if max_attempts is not None and c.attempts >= max_attempts]
-    for item_id, attempts, last_error in spent:
+    for item_id, attempts, last_error, parent in spent:
         reason = f"gave up after {attempts} attempts" + (f": {last_error}" if last_error else "")
+        settled = None
         with db_api.session_scope(conf) as session:
-            session.execute(sa.update(_ITEM).where(_ITEM.id == item_id, eligible).values(
+            if parents is not None:
+                parents.lock(session, parent)
+            done = session.execute(sa.update(_ITEM).where(_ITEM.id == item_id, eligible).values(
                 status=FAILED, last_error=reason[:MAX_ERROR], claimed_by=None,
                 claimed_until=None, updated_at=now))
+            if done.rowcount and parents is not None:
+                settled = parents.settle(session, parent)
+        _after(settled)
     fresh = [c.id for c in candidates if c not in spent]
     if not fresh:
         return []
@@ -135,10 +153,31 @@ def requeue(conf, *, item_id, engine_id, delay, error=None, attempt=True, now=No
         return bool(done.rowcount)
 
 
-def finish(conf, *, item_id, engine_id, ok, error=None):
-    """Record a terminal outcome; False if the lease was lost (its new holder decides)."""
+def finish(conf, *, item_id, engine_id, ok, error=None, parent_id=None, parents=None):
+    """Record a terminal outcome; False if the lease was lost (its new holder decides).
+
+    With `parents` (see the module's docstring), the parent `parent_id` is locked first,
+    so that concurrent finishers of one job's items see each other, and settled after.
+    """
+    settled = None
     with db_api.session_scope(conf) as session:
+        if parents is not None:
+            parents.lock(session, parent_id)
         done = session.execute(sa.update(_ITEM).where(_held([item_id], engine_id)).values(
             status=DONE if ok else FAILED, last_error=(error or None) and error[:MAX_ERROR],
             claimed_by=None, claimed_until=None, updated_at=models.utcnow()))
+        if not done.rowcount:
+            return False
+        if parents is not None:
+            settled = parents.settle(session, parent_id)
+    _after(settled)
+    return True
+
+
+def set_payload(conf, *, item_id, engine_id, payload):
+    """Replace the payload of an item this engine holds (e.g. what it is about to create)."""
+    with db_api.session_scope(conf) as session:
+        done = session.execute(sa.update(_ITEM).where(
+            _ITEM.id == item_id, _ITEM.claimed_by == engine_id).values(
+                payload=json.dumps(payload, sort_keys=True)))
         return bool(done.rowcount)

@@ -6,7 +6,7 @@ addr_key alone and on address go: each insert of a first audit updated them too 
 million rows for a million ports).
 
 Revision ID: 0019_addresses
-Revises: 0015_identity2 (the lead chains the branches' migrations at merge)
+Revises: 0016_work_items
 Create Date: 2026-12-03
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019_addresses"
-down_revision = "0015_identity2"
+down_revision = "0016_work_items"
 branch_labels = None
 depends_on = None
 
