@@ -106,11 +106,11 @@ class Cloud:
                     pool=self._pool)
             return adapter
 
-    def read(self, region_name, project_id):
-        return self.region(region_name).read(project_id)
+    def read(self, region_name, project_id, *, parallel=True):
+        return self.region(region_name).read(project_id, parallel=parallel)
 
-    def write_limits(self, region_name, project_id, limits):
-        return self.region(region_name).write_limits(project_id, limits)
+    def write_limits(self, region_name, project_id, limits, *, parallel=True):
+        return self.region(region_name).write_limits(project_id, limits, parallel=parallel)
 
 
 def get_cloud(conf):

@@ -44,10 +44,12 @@ class Region:
         self.counter = counter
         self.pool = pool
 
-    def _each(self, calls):
+    def _each(self, calls, parallel=True):
         """Run [(service, fn)]: results in order. Every call finishes before the first
-        failure (in service order) is raised, as a sequential loop would raise it."""
-        if self.pool is None or len(calls) < 2:
+        failure (in service order) is raised, as a sequential loop would raise it.
+        `parallel=False` runs them one after another in this thread: a periodic pass,
+        already as concurrent as the region gates allow, would only pay the hand-offs."""
+        if self.pool is None or len(calls) < 2 or not parallel:
             return [fn() for _service, fn in calls]
         futures = [self.pool.submit(fn) for _service, fn in calls]
         results, first = [], None
@@ -92,13 +94,13 @@ class Region:
                 self.name, f"{service} {method}: body is not JSON") from exc
 
     # -- the adapter's interface ---------------------------------------------------------
-    def read(self, project_id):
+    def read(self, project_id, *, parallel=True):
         """RegionQuota: usage of the countable resources and every current limit."""
         usage, limits = {}, {}
         bodies = self._each([
             (service, lambda s=service: self._call("GET", self._url(s, project_id, detail=True),
                                                    service=s))
-            for service in self.services])
+            for service in self.services], parallel)
         for service, body in zip(self.services, bodies, strict=True):
             section = body.get("quota" if service == resources.NEUTRON else "quota_set", {})
             for name in resources.keys_for(service, self.services):
@@ -117,7 +119,7 @@ class Region:
     def read_limits(self, project_id):
         return self.read(project_id).limits
 
-    def write_limits(self, project_id, limits):
+    def write_limits(self, project_id, limits, *, parallel=True):
         """Write {resource: value}, one PUT per service; returns the calls made."""
         def put(service, values):
             key = "quota" if service == resources.NEUTRON else "quota_set"
@@ -126,5 +128,5 @@ class Region:
 
         calls = [(service, lambda s=service, v=values: put(s, v))
                  for service, values in resources.split(limits, self.services).items()]
-        self._each(calls)
+        self._each(calls, parallel)
         return len(calls)

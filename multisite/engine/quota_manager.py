@@ -226,10 +226,13 @@ class QuotaManager:
         return summary
 
     # -- one pass for one project ----------------------------------------------------------
-    def _read_regions(self, project_id, regions):
-        """Read regions in parallel: ({region: RegionQuota}, {region: error text})."""
+    def _read_regions(self, project_id, regions, *, parallel=True):
+        """Read regions in parallel: ({region: RegionQuota}, {region: error text}).
+        `parallel`: also a region's services at once (one round trip per region) — for a
+        caller waiting on the answer, not for a periodic pass (see clients.region)."""
         pool = self._pool()
-        futures = {r: pool.submit(self.cloud.read, r, project_id) for r in regions}
+        futures = {r: pool.submit(self.cloud.read, r, project_id, parallel=parallel)
+                   for r in regions}
         read, failed = {}, {}
         for region, future in futures.items():
             try:
@@ -241,9 +244,10 @@ class QuotaManager:
                 failed[region] = f"{region}: {type(exc).__name__}: {exc}"
         return read, failed
 
-    def _write_regions(self, project_id, changes):
+    def _write_regions(self, project_id, changes, *, parallel=True):
         pool = self._pool()
-        futures = {r: pool.submit(self.cloud.write_limits, r, project_id, values)
+        futures = {r: pool.submit(self.cloud.write_limits, r, project_id, values,
+                                  parallel=parallel)
                    for r, values in changes.items()}
         failed = {}
         for region, future in futures.items():
@@ -272,7 +276,8 @@ class QuotaManager:
         # In periodic passes a failing region waits for its backoff; on demand it is tried.
         waiting = {r for r in regions if periodic and known.get(r, {}).get("next_attempt_at")
                    and known[r]["next_attempt_at"] > now}
-        read, failed = self._read_regions(project_id, [r for r in regions if r not in waiting])
+        read, failed = self._read_regions(project_id, [r for r in regions if r not in waiting],
+                                          parallel=not periodic)
         read_failed = sorted(failed)
         usage_by_region, fixed = {}, {}
         for region in regions:
@@ -285,7 +290,7 @@ class QuotaManager:
         changes = quota_plan.plan(limits, usage_by_region,
                                   {r: q.limits for r, q in read.items()}, policy,
                                   fixed_by_region=fixed)
-        write_failed = self._write_regions(project_id, changes)
+        write_failed = self._write_regions(project_id, changes, parallel=not periodic)
         failed.update(write_failed)
         outcomes = {}
         for region in read:

@@ -69,7 +69,7 @@ class FakeCloud:
     def projects(self):
         return list(self.projects_list)
 
-    def read(self, region, project_id):
+    def read(self, region, project_id, *, parallel=True):
         self._enter(region, project_id, "read")
         try:
             limits = self.region_limits(region, project_id)
@@ -83,7 +83,7 @@ class FakeCloud:
         finally:
             self._leave(project_id)
 
-    def write_limits(self, region, project_id, limits):
+    def write_limits(self, region, project_id, limits, *, parallel=True):
         self._enter(region, project_id, "write")
         try:
             services = self.services[region]
