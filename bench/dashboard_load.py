@@ -12,6 +12,9 @@ browser's Navigation and Resource Timing, from navigation start): `html` the pag
 HTML received, `modules` every module fetched and run (DOMContentLoaded), `session`
 GET /auth/session answered, `rendered` the page drawn with its data (the page's own
 performance mark, free of the driver's polling), and the number of requests.
+`--resources` also prints, for each page's last load, every request: when it was
+started, how long it waited for a connection, the server's answer time and when
+it ended (Resource Timing, from navigation start).
 """
 
 import argparse
@@ -54,14 +57,16 @@ def _direct(origin, project, paths, loads):
 
 
 # from navigation start, in the page: HTML received, modules run, the session answered
-TIMING = """() => {
+TIMING = r"""() => {
   const nav = performance.getEntriesByType('navigation')[0];
   const res = performance.getEntriesByType('resource');
   const session = res.find(r => r.name.endsWith('/auth/session'));
   const shown = performance.getEntriesByName('multisite:page-rendered').pop();
   return {html: nav.responseEnd, modules: nav.domContentLoadedEventEnd,
           session: session ? session.responseEnd : 0, rendered: shown ? shown.startTime : 0,
-          requests: res.length + 1};
+          requests: res.length + 1,
+          resources: res.map(r => [r.name.replace(/^https?:\/\/[^/]+/, ''), r.startTime,
+                                   r.requestStart, r.responseStart, r.responseEnd])};
 }"""
 
 
@@ -84,9 +89,18 @@ def _browser(browser, origin, project, page_name, heading, loads):
     return cold[1:], timings[1:]
 
 
+def _print_resources(resources):
+    print(f"    {'start':>6} {'queued':>7} {'server':>7} {'end':>6}  request")
+    for name, start, asked, first, end in sorted(resources, key=lambda r: r[1]):
+        print(f"    {start:>6.0f} {asked - start:>7.0f} {first - asked:>7.0f} {end:>6.0f}  "
+              f"{name[-60:]}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", type=int, default=10)
+    parser.add_argument("--resources", action="store_true",
+                        help="print every request of each page's last load")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -116,6 +130,8 @@ def main():
                           f"{split['html']:>5.0f} {split['modules']:>8.0f} "
                           f"{split['session']:>8.0f} {split['rendered']:>9.0f} "
                           f"{split['requests']:>9.0f}")
+                    if args.resources:
+                        _print_resources(timings[-1]["resources"])
                 browser.close()
         finally:
             servers.stop(proc)

@@ -54,19 +54,25 @@ def test_page_and_assets_with_cache_headers_and_csp(app):
     assert "{{" not in text
     assert "<script>" not in text and "style=" not in text  # nothing inline: CSP forbids it
     assets = _asset_urls(text)
-    modules = {p.relative_to(dashboard.STATIC_DIR).as_posix()
-               for p in dashboard.STATIC_DIR.rglob("*.js")}
-    # the icon, the stylesheet, the entry module and every module preloaded (no waterfall)
+    # the icon, the stylesheet and every module in one script (one request, no waves)
     assert {a.split("/static/", 1)[1].split("/", 1)[1] for a in assets} == {
-        "favicon.svg", "style.css", *modules}
-    assert text.count('rel="modulepreload"') == len(modules)
+        "favicon.svg", "style.css", dashboard.BUNDLE}
+    assert 'rel="modulepreload"' not in text
+    script_url = [a for a in assets if a.endswith(dashboard.BUNDLE)][0]
+    assert f'<script type="module" src="{script_url}">' in text
     for url in assets:
         got = call(app, "GET", url)
         assert got.status_int == 200, url
         assert got.headers["Cache-Control"] == dashboard.IMMUTABLE
         assert got.headers["Content-Security-Policy"] == dashboard.CSP
-    script = call(app, "GET", [a for a in assets if a.endswith("app.js")][0])
+    script = call(app, "GET", script_url)
     assert script.content_type == "text/javascript"
+    modules = {p.relative_to(dashboard.STATIC_DIR).as_posix()
+               for p in dashboard.STATIC_DIR.rglob("*.js")}
+    for rel in modules:  # every module in it, and still served on its own
+        assert f'__multisiteModules["{rel}"] = ' in script.text, rel
+        version = script_url.split("/static/", 1)[1].split("/", 1)[0]
+        assert call(app, "GET", f"/dashboard/static/{version}/{rel}").status_int == 200
     again = call(app, "GET", "/dashboard/", headers={"If-None-Match": page.headers["ETag"]})
     assert again.status_int == 304 and not again.body
 
@@ -89,6 +95,20 @@ def test_every_module_import_resolves_and_nothing_is_external(app, db):
             path = "/".join(resolved)
             assert path in files, f"{rel} imports {target}"
             assert call(app, "GET", f"/dashboard/static/{version}/{path}").status_int == 200
+
+
+def test_page_falls_back_to_modules_when_they_cannot_be_bundled(db, tmp_path):
+    for path in dashboard.STATIC_DIR.rglob("*"):
+        if path.is_file():
+            (tmp_path / path.relative_to(dashboard.STATIC_DIR)).parent.mkdir(exist_ok=True)
+            (tmp_path / path.relative_to(dashboard.STATIC_DIR)).write_bytes(path.read_bytes())
+    (tmp_path / "ui.js").write_text((tmp_path / "ui.js").read_text() + "export default 1;\n")
+    pages = dashboard.StaticPages(None, db, directory=tmp_path)
+    assert dashboard.BUNDLE not in pages.files
+    text = call(pages, "GET", "/dashboard/").text
+    modules = [p for p in pages.files if p.endswith(".js")]
+    assert text.count('rel="modulepreload"') == len(modules) and len(modules) > 5
+    assert re.search(r'<script type="module" src="[^"]+/static/\w+/app\.js">', text)
 
 
 def test_unknown_files_old_versions_and_writes(app):
