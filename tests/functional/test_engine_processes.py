@@ -246,7 +246,8 @@ def test_two_workers_in_one_process_partition_the_projects(db, tmp_path, fake_re
     log_path = tmp_path / "engine.log"
     proc = start_engine(write_config(tmp_path, db, fake_regions, workers=2), log_path)
     try:
-        members = wait_for(lambda: len(live_engines(db)) == 2 and live_engines(db), 20,
+        # start-up only (imports, DB, tooz): 20 s was too short at load 11-13 on 2 cores
+        members = wait_for(lambda: len(live_engines(db)) == 2 and live_engines(db), 120,
                            "two engine rows in the service table")
         # each worker builds its ring from both members before its first pass
         wait_for(lambda: {e for _t, e, m in ring_events(_read(log_path))
@@ -308,7 +309,8 @@ def test_killed_engine_is_taken_over_within_two_report_intervals(db, tmp_path, f
         logs[name] = tmp_path / f"{name}.log"
         procs[name] = start_engine(config, logs[name])
     try:
-        members = wait_for(lambda: len(live_engines(db)) == 2 and live_engines(db), 20,
+        # start-up only (imports, DB, tooz): 20 s was too short at load 11-13 on 2 cores
+        members = wait_for(lambda: len(live_engines(db)) == 2 and live_engines(db), 120,
                            "two engine rows in the service table")
         ids = {}
         for name in procs:

@@ -19,6 +19,8 @@ pytestmark = pytest.mark.integration
 
 R3 = "RegionThree"
 INTERVAL = 2.0
+# [metrics] state_cache_seconds (5 s by default) plus a margin
+METRICS_LAG = 15.0
 ADMIN = {"X-Project-Id": uuid.uuid4().hex, "X-User-Id": "it-admin", "X-Roles": "admin"}
 
 
@@ -85,13 +87,16 @@ def test_probes_see_a_killed_nova_and_its_return(hconf, devcloud):
             assert down["services"]["compute"]["last_error"]
             feed = get(app, f"/v2/events?all_projects=true&region={R3}&event_type=region.down")
             assert [e["payload"]["service"] for e in feed["events"]] == ["compute"]
-            assert service_up(app, R3, "compute") == 0.0
+            # /metrics renders the probe rows at most every [metrics] state_cache_seconds
+            wait_for(lambda: service_up(app, R3, "compute") == 0.0, timeout=METRICS_LAG,
+                     what="RegionThree compute down in /metrics")
             assert service_up(app, "RegionOne", "compute") == 1.0
         wait_for(lambda: regions_by_name(app)[R3]["status"] == "up", timeout=30,
                  what="RegionThree up again")
         feed = get(app, f"/v2/events?all_projects=true&region={R3}&event_type=region.*")
         assert [e["event_type"] for e in feed["events"]] == ["region.up", "region.down"]
-        assert service_up(app, R3, "compute") == 1.0
+        wait_for(lambda: service_up(app, R3, "compute") == 1.0, timeout=METRICS_LAG,
+                 what="RegionThree compute up in /metrics")
     finally:
         engine.stop()
 
