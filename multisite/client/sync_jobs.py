@@ -5,6 +5,8 @@ import os
 
 import yaml
 
+from multisite.client import http
+
 RESOURCE_TYPES = ("keypair", "flavor", "image", "security_group")
 FINISHED = ("SUCCESS", "FAILURE")
 _REQUIRED = ("resource_type", "resources", "source", "target")
@@ -59,13 +61,7 @@ class SyncJobManager:
 
     def list(self, *, active=False, all_projects=False, limit=None, marker=None):
         """The jobs (dicts with id, sync_status, created_at, updated_at, ...)."""
-        params = {}
-        if all_projects:
-            params["all_projects"] = "true"
-        if limit is not None:
-            params["limit"] = str(limit)
-        if marker:
-            params["marker"] = marker
+        params = http.page_params(all_projects, limit, marker)
         path = "/os-sync/active" if active else "/os-sync/"
         return self.http.json("GET", path, params=params)["job_set"]
 

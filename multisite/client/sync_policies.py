@@ -1,5 +1,7 @@
 """/v2/sync-policies: resources kept converged from a source region (continuous sync)."""
 
+from multisite.client import http
+
 RESOURCE_TYPES = ("keypair", "security_group", "flavor", "image")
 
 
@@ -17,13 +19,7 @@ class SyncPolicyManager:
         return self.http.json("POST", "/sync-policies", body=body, version="v2")["sync_policy"]
 
     def list(self, *, all_projects=False, limit=None, marker=None):
-        params = {}
-        if all_projects:
-            params["all_projects"] = "true"
-        if limit is not None:
-            params["limit"] = str(limit)
-        if marker:
-            params["marker"] = marker
+        params = http.page_params(all_projects, limit, marker)
         return self.http.json("GET", "/sync-policies", params=params,
                               version="v2")["sync_policies"]
 
