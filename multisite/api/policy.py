@@ -1,7 +1,9 @@
 """The oslo.policy enforcer."""
 
 import threading
+import time
 
+from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 
 from multisite import exception
@@ -16,6 +18,29 @@ class PolicyNotAuthorized(exception.MultisiteError):
     message = "Policy does not allow %(action)s to be performed."
 
 
+class Enforcer(oslo_policy.Enforcer):
+    """oslo.policy's enforcer, looking at the policy files at most every
+    ``[api] policy_file_check_interval`` seconds instead of on every request."""
+
+    def __init__(self, conf, **kwargs):
+        super().__init__(conf, **kwargs)
+        try:
+            self._interval = conf.api.policy_file_check_interval
+        except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+            self._interval = 0  # a configuration without Multisite's options
+        self._next_look = 0.0
+
+    def load_rules(self, force_reload=False):
+        now = time.monotonic()
+        if force_reload or not self._interval or now >= self._next_look:
+            super().load_rules(force_reload)
+            self._next_look = now + self._interval
+
+    def clear(self):
+        super().clear()
+        self._next_look = 0.0
+
+
 def get_enforcer(conf=None):
     """The process-wide enforcer (also the oslopolicy tools' entry point)."""
     global _ENFORCER
@@ -23,7 +48,7 @@ def get_enforcer(conf=None):
         from multisite.conf import CONF as conf
     with _LOCK:
         if _ENFORCER is None:
-            enforcer = oslo_policy.Enforcer(conf)
+            enforcer = Enforcer(conf)
             enforcer.register_defaults(policies.list_rules())
             enforcer.load_rules()
             _ENFORCER = enforcer

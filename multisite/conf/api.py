@@ -55,6 +55,13 @@ V2_OPTS = [
                help="Items a /v2 collection returns when the request has no limit."),
     cfg.IntOpt("max_limit", default=1000, min=1,
                help="Most items a /v2 collection returns; a larger limit is lowered to this."),
+    cfg.FloatOpt("policy_file_check_interval", default=5.0, min=0,
+                 help="Seconds between two looks at the policy file and policy directories "
+                      "([oslo_policy] policy_file, policy_dirs) for changes. oslo.policy looks "
+                      "on every request (a stat of each file, or a search of the config "
+                      "directories when there is no policy file); with this, a changed "
+                      "policy file takes effect within this many seconds in each worker. 0 "
+                      "looks on every request."),
 ]
 
 

@@ -1,5 +1,7 @@
 """The default policy rules as a matrix: who may do what (spec 2.8, policies/)."""
 
+import os
+
 import pytest
 from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
@@ -134,3 +136,42 @@ def test_every_documented_rule_names_its_operations():
     for rule in policies.list_rules():
         if isinstance(rule, oslo_policy.DocumentedRuleDefault):
             assert rule.operations and rule.description, rule.name
+
+
+def test_policy_file_changes_are_seen_within_the_check_interval(tmp_path, monkeypatch):
+    from multisite.api import policy
+    from multisite.conf import api as api_conf
+
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text('"multisite:quotas:sync_status": "role:auditor"\n')
+    conf = cfg.ConfigOpts()
+    api_conf.register_opts(conf)
+    conf([], project="multisite-test")
+    conf.set_override("policy_file_check_interval", 5.0, group="api")
+    enforcer = policy.Enforcer(conf, policy_file=str(policy_file))
+    enforcer.register_defaults(policies.list_rules())
+    auditor = {"roles": ["auditor"], "project_id": "p", "user_id": "u"}
+    member = {"roles": ["member"], "project_id": "p", "user_id": "u"}
+    clock = [1000.0]
+    monkeypatch.setattr(policy.time, "monotonic", lambda: clock[0])
+    stats = []
+    real_load = oslo_policy.Enforcer._load_policy_file
+
+    def counting_load(self, *args, **kwargs):
+        stats.append(args[0])
+        return real_load(self, *args, **kwargs)
+
+    monkeypatch.setattr(oslo_policy.Enforcer, "_load_policy_file", counting_load)
+    rule = "multisite:quotas:sync_status"
+    assert enforcer.enforce(rule, {}, auditor)
+    assert not enforcer.enforce(rule, {}, member)
+    assert len(stats) == 1  # the file is looked at once, not per check
+
+    policy_file.write_text('"multisite:quotas:sync_status": "role:member"\n')
+    os.utime(policy_file, (2_000_000_000, 2_000_000_000))
+    clock[0] += 4.9
+    assert enforcer.enforce(rule, {}, auditor)  # not looked at yet: the old rule holds
+    clock[0] += 0.2
+    assert enforcer.enforce(rule, {}, member)  # the interval passed: the new rule
+    assert not enforcer.enforce(rule, {}, auditor)
+    assert len(stats) == 2
