@@ -2,12 +2,19 @@
 
     .venv/bin/python -m bench.api_throughput [--duration 10] [--concurrency 8]
                                              [--workers 1 2] [--backends sqlite mysql]
+                                             [--tree DIR --tree DIR2 [--rounds N]]
 
 For each database (SQLite file; a throwaway MariaDB database on 127.0.0.1:3306)
 and each api_workers count, starts multisite-api on a free loopback port, seeds
 one project's limits, then runs the load driver (this module with --drive, in
 its own process: threads with keep-alive connections) against GET show and GET
-defaults for --duration seconds each. Prints req/s, p50 and p99 as a table.
+defaults for --duration seconds each. Prints req/s, p50 and p99 as a table, and the
+CPU the API's processes (master and workers) spent per request: on a machine loaded by
+other work req/s mostly measures the scheduler, while CPU ms per request is what the code
+costs (1000 / that is the req/s one worker would reach on a core of its own).
+
+With --tree (twice or more), the API runs from each source tree in turn (PYTHONPATH),
+--rounds times, alternating: a before/after comparison in one run.
 Everything is bounded and stops by itself; nothing listens beyond 127.0.0.1.
 """
 
@@ -76,6 +83,30 @@ def drive(port, path, project, duration, concurrency):
             "p99_ms": cuts[98] * 1000}
 
 
+def _processes_cpu(root):
+    """CPU seconds (user + system) of process `root` and all its descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent, cpu = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for pid, seconds in cpu.items():
+        walk = pid
+        while walk and walk != root:
+            walk = parent.get(walk)
+        if walk == root:
+            total += seconds
+    return total
+
+
 def run_driver(port, path, project, duration, concurrency):
     """Run drive() in a separate process and return its figures."""
     done = subprocess.run(
@@ -98,13 +129,22 @@ def database(backend, directory):
         yield url
 
 
-def measure(backend, workers, args):
+def measure(backend, workers, args, tree=None):
     rows = []
     with tempfile.TemporaryDirectory(prefix="ms-bench-") as directory, \
             database(backend, directory) as url:
         config, port = servers.write_config(directory, connection=url, workers=workers)
         servers.manage(config, "db_sync")
-        api = servers.start("multisite-api", config, directory)
+        saved = os.environ.get("PYTHONPATH")
+        if tree:
+            os.environ["PYTHONPATH"] = tree
+        try:
+            api = servers.start("multisite-api", config, directory)
+        finally:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
         try:
             servers.wait_ready(api, port, timeout=120)   # a loaded machine starts slowly
             time.sleep(1.0)  # let every worker finish booting
@@ -115,19 +155,35 @@ def measure(backend, workers, args):
             assert status == 200, body
             client.close()
             for name, template in ENDPOINTS.items():
+                cpu_before = _processes_cpu(api.pid)
+                load = os.getloadavg()[0]
                 figures = run_driver(port, template.format(p=project), project,
                                      args.duration, args.concurrency)
-                rows.append({"db": backend, "workers": workers, "endpoint": name, **figures})
+                cpu = _processes_cpu(api.pid) - cpu_before
+                figures["cpu_ms"] = 1000 * cpu / max(figures["requests"], 1)
+                rows.append({"db": backend, "workers": workers, "endpoint": name,
+                             "tree": _tree_name(tree), "load": load, **figures})
         finally:
             servers.stop(api)
     return rows
 
 
+def _tree_name(tree):
+    if not tree:
+        return "-"
+    done = subprocess.run(["git", "-C", tree, "log", "-1", "--format=%h"],
+                          capture_output=True, text=True, check=False)
+    return f"{os.path.basename(tree.rstrip('/'))}@{done.stdout.strip() or '?'}"
+
+
 def table(rows):
-    lines = ["| db | api_workers | endpoint | req/s | p50 ms | p99 ms | requests | errors |",
-             "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['db']} | {r['workers']} | {r['endpoint']} | {r['rps']:.0f} | "
-              f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['requests']} | {r['errors']} |"
+    lines = ["| tree | db | api_workers | endpoint | req/s | p50 ms | p99 ms | API CPU ms/req "
+             "| req/s per core (1000/CPU) | requests | errors | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['tree']} | {r['db']} | {r['workers']} | {r['endpoint']} | {r['rps']:.0f} | "
+              f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['cpu_ms']:.2f} | "
+              f"{1000 / r['cpu_ms'] if r['cpu_ms'] else 0:.0f} | {r['requests']} | "
+              f"{r['errors']} | {r['load']:.1f} |"
               for r in rows]
     return "\n".join(lines)
 
@@ -139,6 +195,10 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--backends", nargs="+", default=["sqlite", "mysql"],
                         choices=["sqlite", "mysql", "postgresql"])
+    parser.add_argument("--tree", action="append", default=[],
+                        help="a source tree to run the API from (PYTHONPATH); repeat to compare")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="with --tree: how many times each tree runs, alternating")
     parser.add_argument("--drive", nargs=5, metavar=("PORT", "PATH", "PROJECT", "SECONDS", "N"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -147,10 +207,14 @@ def main(argv=None):
         print(json.dumps(drive(int(port), path, project, float(seconds), int(count))))
         return
     rows = []
-    for backend in args.backends:
-        for workers in args.workers:
-            rows += measure(backend, workers, args)
-            print(table(rows[-len(ENDPOINTS):]).splitlines()[-1], file=sys.stderr, flush=True)
+    trees = args.tree or [None]
+    for _round in range(args.rounds if args.tree else 1):
+        for tree in trees:
+            for backend in args.backends:
+                for workers in args.workers:
+                    rows += measure(backend, workers, args, tree)
+                    for line in table(rows[-len(ENDPOINTS):]).splitlines()[2:]:
+                        print(line, file=sys.stderr, flush=True)
     print(f"{os.cpu_count()} CPUs; {args.concurrency} client threads in a separate process; "
           f"{args.duration:g} s per endpoint\n")
     print(table(rows))
