@@ -175,3 +175,59 @@ def test_policy_file_changes_are_seen_within_the_check_interval(tmp_path, monkey
     assert enforcer.enforce(rule, {}, member)  # the interval passed: the new rule
     assert not enforcer.enforce(rule, {}, auditor)
     assert len(stats) == 2
+
+
+def _counting_enforcer(tmp_path, monkeypatch, text):
+    from multisite.api import policy
+    from multisite.conf import api as api_conf
+
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(text)
+    conf = cfg.ConfigOpts()
+    api_conf.register_opts(conf)
+    conf([], project="multisite-test")
+    enforcer = policy.Enforcer(conf, policy_file=str(policy_file))
+    enforcer.register_defaults(policies.list_rules())
+    evaluations = []
+    real_check = oslo_policy._checks._check
+
+    def counting_check(rule, *args, **kwargs):
+        evaluations.append(rule)
+        return real_check(rule, *args, **kwargs)
+
+    monkeypatch.setattr(oslo_policy._checks, "_check", counting_check)
+    return enforcer, evaluations
+
+
+def test_decisions_are_remembered_per_rule_target_and_credentials(tmp_path, monkeypatch):
+    enforcer, evaluations = _counting_enforcer(
+        tmp_path, monkeypatch, '"multisite:quotas:sync_status": "project_id:%(project_id)s"\n')
+    rule = "multisite:quotas:sync_status"
+    mine = {"roles": ["member"], "project_id": "p1", "user_id": "u"}
+    other = {"roles": ["member"], "project_id": "p2", "user_id": "u"}
+    assert enforcer.enforce(rule, {"project_id": "p1"}, mine)
+    first = len(evaluations)
+    assert first > 0
+    for _ in range(5):
+        assert enforcer.enforce(rule, {"project_id": "p1"}, mine)
+    assert len(evaluations) == first  # remembered, not evaluated again
+    # another target or other credentials are their own decisions
+    assert not enforcer.enforce(rule, {"project_id": "p1"}, other)
+    assert not enforcer.enforce(rule, {"project_id": "p2"}, mine)
+    assert enforcer.enforce(rule, {"project_id": "p2"}, other)
+    # a refusal raises when asked to, remembered or not
+    for _ in range(2):
+        with pytest.raises(oslo_policy.PolicyNotAuthorized):
+            enforcer.enforce(rule, {"project_id": "p1"}, other, do_raise=True)
+
+
+def test_a_policy_with_a_remote_check_is_evaluated_every_time(tmp_path, monkeypatch):
+    enforcer, evaluations = _counting_enforcer(
+        tmp_path, monkeypatch,
+        '"multisite:quotas:sync_status": "role:admin or http://127.0.0.1:9/never"\n')
+    admin = {"roles": ["admin"], "project_id": "p1", "user_id": "u"}
+    rule = "multisite:quotas:sync_status"
+    assert enforcer.enforce(rule, {}, admin)
+    first = len(evaluations)
+    assert enforcer.enforce(rule, {}, admin)
+    assert len(evaluations) == 2 * first  # nothing remembered: the http check may change
