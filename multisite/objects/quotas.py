@@ -30,8 +30,12 @@ def config_defaults(conf):
 def defaults(conf, *, session=None):
     """Default limits: the 'default' quota class over the config values."""
     values = config_defaults(conf)
-    if conf.use_default_quota_class:
-        with db_api.session_scope(conf) if session is None else _nullctx(session) as s:
+    if conf.use_default_quota_class and session is None:
+        for resource, hard_limit in _fetch(conf, "class"):
+            if resource in values:
+                values[resource] = hard_limit
+    elif conf.use_default_quota_class:
+        with _nullctx(session) as s:
             for row in quota_classes.rows(s, "default"):
                 if row.resource in values:
                     values[row.resource] = row.hard_limit
@@ -55,19 +59,39 @@ _PROJECT_ROWS = (sa.select(sa.literal(1).label("layer"), models.Quota.resource,
 _EFFECTIVE = sa.union_all(_CLASS_ROWS, _PROJECT_ROWS).order_by(sa.text("layer"))
 
 
+_STATEMENTS = {"effective": _EFFECTIVE, "project": _PROJECT_ROWS,
+               "class": sa.select(models.QuotaClass.resource, models.QuotaClass.hard_limit)
+               .where(models.QuotaClass.class_name == "default")}
+
+
 @functools.lru_cache(maxsize=16)
-def _compiled(dialect, with_class):
-    """The statement's SQL for this dialect, compiled once, and its parameters with the
-    project's left out: the DB-API cursor runs it directly (SQLAlchemy's per-execution
-    context was half of a quota GET's database cost)."""
-    compiled = (_EFFECTIVE if with_class else _PROJECT_ROWS).compile(dialect=dialect)
+def _compiled(dialect, name):
+    """A hot statement's SQL for this dialect, compiled once, and its parameters: the
+    DB-API cursor runs it directly (SQLAlchemy's per-execution context was half of a
+    quota GET's database cost)."""
+    compiled = _STATEMENTS[name].compile(dialect=dialect)
     params = compiled.construct_params({"project_id": None})
     return str(compiled), compiled.positiontup, params
 
 
-def _parameters(positions, params, project_id):
+def _fetch(conf, name, project_id=None):
+    """The rows of a hot statement, on a pooled DB-API connection."""
+    engine = db_api.get_engine(conf)
+    sql, positions, params = _compiled(engine.dialect, name)
     params = {**params, "project_id": project_id}
-    return tuple(params[name] for name in positions) if positions else params
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, tuple(params[key] for key in positions) if positions
+                           else params)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        connection.commit()  # end the read transaction before the connection goes back
+    finally:
+        connection.close()
+    return rows
 
 
 def effective(conf, project_id):
@@ -77,19 +101,8 @@ def effective(conf, project_id):
     connection (no ORM session, no objects), the class rows overlaid by the project's.
     """
     values = config_defaults(conf)
-    engine = db_api.get_engine(conf)
-    sql, positions, params = _compiled(engine.dialect, bool(conf.use_default_quota_class))
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(sql, _parameters(positions, params, project_id))
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-        connection.commit()  # end the read transaction before the connection goes back
-    finally:
-        connection.close()
+    rows = _fetch(conf, "effective" if conf.use_default_quota_class else "project",
+                  project_id)
     for _layer, resource, hard_limit in rows:
         if _layer == 1 or resource in values:
             values[resource] = hard_limit
