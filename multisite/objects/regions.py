@@ -167,10 +167,12 @@ def forget(conf, region):
                         .where(models.RegionCapacity.region == region))
 
 
-def names(conf):
-    """Every region with a probe row, sorted."""
-    with db_api.session_scope(conf) as session:
-        return sorted(set(session.scalars(sa.select(models.RegionService.region))))
+def latencies(conf):
+    """{region: the slowest latency_ms of its last probe (None if never measured)}."""
+    query = sa.select(_TABLE.c.region, sa.func.max(_TABLE.c.latency_ms)).group_by(
+        _TABLE.c.region)
+    with db_api.get_engine(conf).connect() as connection:
+        return {region: latency for region, latency in connection.execute(query)}
 
 
 def list_regions(conf, *, name=None, limit=None, marker=None):

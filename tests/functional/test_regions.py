@@ -176,3 +176,14 @@ def test_probes_arriving_together_are_written_in_shared_transactions(db, monkeyp
             [] if plan.rows[0]["reachable"] else [region_health.DOWN])
     downs, _more = events.list_events(db, event_type=region_health.DOWN)
     assert len(downs) == 9
+
+
+def test_rounds_start_with_the_slowest_region(db, prober):
+    prober.catalog["RegionC"] = dict(URLS)            # never probed
+    for region, latency in (("RegionA", 5.0), ("RegionB", 250.0), ("RegionGone", 40.0)):
+        regions.save_probe(db, region, [{"service": "compute", "reachable": True,
+                                         "latency_ms": latency},
+                                        {"service": "identity", "reachable": True,
+                                         "latency_ms": 1.0}])
+    keys = region_health.keys(prober, db)
+    assert [k.id for k in keys] == ["RegionC", "RegionB", "RegionGone", "RegionA"]
