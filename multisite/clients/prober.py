@@ -22,8 +22,10 @@ class Prober:
     @property
     def transport(self):
         if self._transport is None:
+            # a connection per service probed at once (they often share a host)
             self._transport = http.Transport(
-                self.cloud.session, maxsize=4, timeout=self.conf.health.timeout,
+                self.cloud.session, maxsize=len(health.SERVICES),
+                timeout=self.conf.health.timeout,
                 user_agent="multisite-health")
         return self._transport
 
@@ -41,11 +43,16 @@ class Prober:
         return parsed
 
     def probe_region(self, region, services):
-        """{service: probe result} for {service: url}, all probed at once."""
+        """{service: probe result} for {service: url}, all probed at once (the last one
+        in the caller's thread: one hand-off fewer per region)."""
+        if not services:
+            return {}
         transport = self.transport
+        *others, (last, last_url) = services.items()
         futures = {s: self.pool.submit(health.probe, transport, region, s, url)
-                   for s, url in services.items()}
-        return {s: f.result() for s, f in futures.items()}
+                   for s, url in others}
+        here = health.probe(transport, region, last, last_url)
+        return {**{s: f.result() for s, f in futures.items()}, last: here}
 
     def read_capacity(self, region, services):
         """{kind: (figures or None, error or None)} of the kinds the region has."""

@@ -70,8 +70,8 @@ def transport(conf):
     """The process-wide pooled transport (clients.http) over the service session.
 
     The sync jobs' and policies' JSON calls go through it, as the quota engine's do: a
-    keystoneauth adapter call costs about twice the CPU of a pooled urllib3 request, and
-    a policy audit makes thousands of list calls per pass.
+    keystoneauth adapter call costs several times the CPU of a pooled transport request,
+    and a policy audit makes thousands of list calls per pass.
     """
     sess = service_session(conf)
     with _LOCK:

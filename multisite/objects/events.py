@@ -66,11 +66,15 @@ def store(conf, events):
     """Store event dicts (see _COLUMNS); returns how many were new (duplicates skipped)."""
     if not events:
         return 0
+    with db_api.get_engine(conf).begin() as connection:
+        return store_with(connection, events)
+
+
+def store_with(connection, events):
+    """store() in the caller's transaction."""
     now = models.utcnow()
     rows = list({e["message_id"]: _row(e, now) for e in events}.values())
-    engine = db_api.get_engine(conf)
-    with engine.begin() as connection:
-        result = connection.execute(_insert_ignoring_duplicates(connection), rows)
+    result = connection.execute(_insert_ignoring_duplicates(connection), rows)
     stored = result.rowcount if result.rowcount is not None and result.rowcount >= 0 else None
     return len(rows) if stored is None else stored
 

@@ -3,11 +3,13 @@ region_capacity); the engine writes, the API reads."""
 
 import datetime
 import json
+import threading
 
 import sqlalchemy as sa
 
 from multisite.db import api as db_api
 from multisite.db import models
+from multisite.objects import events
 
 
 def utcnow():
@@ -55,6 +57,107 @@ def save_probe(conf, region, rows, *, forget=()):
                             if values.get("services") is not None else None)
 
 
+class _Probe:
+    __slots__ = ("region", "decide", "done", "lead", "plan", "error")
+
+    def __init__(self, region, decide):
+        self.region, self.decide = region, decide
+        self.done, self.lead = threading.Event(), False
+        self.plan = self.error = None
+
+
+_BATCHES_LOCK = threading.Lock()
+_BATCHES = {}      # database engine -> [probes waiting, a writer running]
+
+
+def record_probe(conf, region, decide):
+    """Write one region's probe, batched with the others arriving meanwhile: returns
+    decide(previous), which gets the region's stored rows ({service: row dict}) and
+    returns a plan with `rows` (as save_probe takes them), `forget` (services whose rows
+    are dropped) and `events` (stored with the rows).
+
+    A probe round finishes many regions at about the same time; one transaction per
+    region cost most of the round's database time. The first caller writes every probe
+    waiting (one read, the writes, one commit) while the others wait; who comes during
+    that write is written next by one of them. decide() runs inside the transaction, so
+    the rows it reads are the latest. A failed batch raises in each of its callers.
+    """
+    engine = db_api.get_engine(conf)
+    probe = _Probe(region, decide)
+    with _BATCHES_LOCK:
+        held = _BATCHES.setdefault(engine, [[], False])
+        held[0].append(probe)
+        probe.lead = not held[1]
+        held[1] = True
+    if not probe.lead:
+        probe.done.wait()
+    if probe.lead:
+        with _BATCHES_LOCK:
+            batch, held[0] = held[0], []
+        try:
+            _write_probes(engine, batch)
+        except Exception as exc:
+            for waiting in batch:
+                waiting.error = waiting.error or exc
+        finally:
+            with _BATCHES_LOCK:
+                if held[0]:
+                    held[0][0].lead = True      # the next batch's writer: wakes as one
+                    held[0][0].done.set()
+                else:
+                    held[1] = False
+            for waiting in batch:
+                if waiting is not probe:
+                    waiting.done.set()
+    if probe.error is not None:
+        raise probe.error
+    return probe.plan
+
+
+_TABLE = models.RegionService.__table__
+_UPDATE = (sa.update(_TABLE)
+           .where(_TABLE.c.region == sa.bindparam("b_region"),
+                  _TABLE.c.service == sa.bindparam("b_service"))
+           .values({name: sa.bindparam(name) for name in (*_SERVICE_FIELDS, "services")}))
+
+
+def _write_probes(engine, batch):
+    with engine.begin() as connection:
+        previous = {}
+        for row in connection.execute(sa.select(_TABLE).where(
+                _TABLE.c.region.in_(sorted({p.region for p in batch})))):
+            previous.setdefault(row.region, {})[row.service] = _service_dict(row)
+        updates, inserts, found = [], [], []
+        for probe in batch:
+            held = previous.get(probe.region, {})
+            try:
+                probe.plan = probe.decide(held)
+            except Exception as exc:       # one region's plan never fails the others
+                probe.error = exc
+                continue
+            if probe.plan.forget:
+                connection.execute(sa.delete(_TABLE).where(
+                    _TABLE.c.region == probe.region,
+                    _TABLE.c.service.in_(list(probe.plan.forget))))
+            for values in probe.plan.rows:
+                row = {name: values.get(name) for name in _SERVICE_FIELDS}
+                row["services"] = (json.dumps(values["services"])
+                                   if values.get("services") is not None else None)
+                if values["service"] in held:
+                    updates.append({**row, "b_region": probe.region,
+                                    "b_service": values["service"]})
+                else:
+                    inserts.append({**row, "region": probe.region,
+                                    "service": values["service"]})
+            found.extend(probe.plan.events)
+        if updates:
+            connection.execute(_UPDATE, updates)
+        if inserts:
+            connection.execute(sa.insert(_TABLE), inserts)
+        if found:
+            events.store_with(connection, found)
+
+
 def forget(conf, region):
     """Drop everything known of a region (it left the catalog)."""
     with db_api.session_scope(conf) as session:
@@ -64,10 +167,12 @@ def forget(conf, region):
                         .where(models.RegionCapacity.region == region))
 
 
-def names(conf):
-    """Every region with a probe row, sorted."""
-    with db_api.session_scope(conf) as session:
-        return sorted(set(session.scalars(sa.select(models.RegionService.region))))
+def latencies(conf):
+    """{region: the slowest latency_ms of its last probe (None if never measured)}."""
+    query = sa.select(_TABLE.c.region, sa.func.max(_TABLE.c.latency_ms)).group_by(
+        _TABLE.c.region)
+    with db_api.get_engine(conf).connect() as connection:
+        return {region: latency for region, latency in connection.execute(query)}
 
 
 def list_regions(conf, *, name=None, limit=None, marker=None):

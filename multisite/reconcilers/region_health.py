@@ -2,7 +2,8 @@
 
 `plan()` is pure: from the stored rows and the new probe results it decides the new
 rows and which up/down transitions become events. `reconcile()` is the kind's I/O:
-probe (env.shared is a clients.prober.Prober), plan, write. A region whose identity
+probe (env.shared is a clients.prober.Prober), then plan and write in the transaction
+that writes the regions probed meanwhile (objects.regions.record_probe). A region whose identity
 endpoint left the catalog is forgotten (rows deleted, one `region.removed` event).
 """
 
@@ -76,9 +77,6 @@ def reconcile(key, env):
     except Exception as exc:   # Keystone itself: try again next pass
         raise reconcilers.TemporaryError(f"catalog unreadable: {exc}") from exc
     services = catalog.get(region)
-    # The notification bus row is the event feed's (reconcilers/event_feed.py).
-    previous = {s: row for s, row in regions.services_of(conf, region).items()
-                if s != BUS}
     if not services or "identity" not in services:
         if regions.services_of(conf, region):
             regions.forget(conf, region)
@@ -90,10 +88,14 @@ def reconcile(key, env):
     for service, result in results.items():
         result["url"] = services[service]
     now = regions.utcnow()
-    decided = plan(region, previous, results, now=now)
-    regions.save_probe(conf, region, decided.rows, forget=decided.forget)
-    if decided.events:
-        events.store(conf, decided.events)
+
+    def decide(stored):
+        # The notification bus row is the event feed's (reconcilers/event_feed.py).
+        previous = {s: row for s, row in stored.items() if s != BUS}
+        return plan(region, previous, results, now=now)
+
+    # rows and events written with the other regions' probes of the round (one commit)
+    decided = regions.record_probe(conf, region, decide)
     for event in decided.events:
         log = LOG.warning if event["event_type"] == DOWN else LOG.info
         log("Region service %s: region=%s service=%s error=%s",
@@ -105,6 +107,10 @@ def reconcile(key, env):
 
 def keys(prober, conf):
     """Every region in the catalog or in the probe table (so a region that left the
-    catalog is reconciled once more, and forgotten)."""
-    names = set(prober.endpoints()) | set(regions.names(conf))
-    return [reconcilers.Key(KIND, name, name) for name in sorted(names)]
+    catalog is reconciled once more, and forgotten), the slowest at the last probe
+    first: a round takes as long as its slowest region, so that one starts before the
+    others' calls take the CPU (never probed: first too)."""
+    slow = regions.latencies(conf)
+    names = set(prober.endpoints()) | set(slow)
+    return [reconcilers.Key(KIND, name, name)
+            for name in sorted(names, key=lambda n: (-(slow.get(n) or float("inf")), n))]

@@ -5,12 +5,14 @@ exercised against the devcloud in tests/integration/test_regions.py).
 """
 
 import json
+import threading
 
 import pytest
 import webob
 
 from multisite.api import app as api_app
 from multisite.engine import controller
+from multisite.objects import events, regions
 from multisite.reconcilers import region_capacity, region_health
 
 ADMIN = {"X-Project-Id": "0123456789abcdef0123456789abcdef", "X-User-Id": "op",
@@ -131,3 +133,57 @@ def test_capacity_keeps_last_figures_when_a_region_fails(db, prober):
     assert filtered["total"] == one["capacity"]["total"] == {
         "compute": {"regions_counted": 1, **figures}}
     assert get(app, "/v2/capacity/Nowhere")[0] == 404
+
+
+def test_probes_arriving_together_are_written_in_shared_transactions(db, monkeypatch):
+    """record_probe: every caller gets its own plan and rows; a plan that fails fails its
+    region only; concurrent callers share transactions (fewer commits than regions)."""
+    writes = []
+    real = regions._write_probes
+    monkeypatch.setattr(regions, "_write_probes",
+                        lambda engine, batch: (writes.append(len(batch)),
+                                               real(engine, batch)))
+    start = threading.Barrier(20)
+    got, failed = {}, {}
+
+    def one(i):
+        region = f"Region{i:02d}"
+        results = {"identity": {"reachable": i % 2 == 0, "error": "refused", "url": "u"}}
+
+        def decide(previous):
+            if i == 7:
+                raise RuntimeError("plan failed")
+            return region_health.plan(region, previous, results, now=regions.utcnow())
+        start.wait()
+        try:
+            got[region] = regions.record_probe(db, region, decide)
+        except RuntimeError as exc:
+            failed[region] = str(exc)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failed == {"Region07": "plan failed"}
+    assert sum(writes) == 20 and len(writes) < 20
+    stored = {r["name"]: r["services"]["identity"] for r in regions.list_regions(db)[0]}
+    assert sorted(stored) == sorted(got)
+    for region, plan in got.items():
+        assert stored[region]["reachable"] is plan.rows[0]["reachable"]
+        # unreachable at the first probe: a region.down event, stored with the rows
+        assert [e["event_type"] for e in plan.events] == (
+            [] if plan.rows[0]["reachable"] else [region_health.DOWN])
+    downs, _more = events.list_events(db, event_type=region_health.DOWN)
+    assert len(downs) == 9
+
+
+def test_rounds_start_with_the_slowest_region(db, prober):
+    prober.catalog["RegionC"] = dict(URLS)            # never probed
+    for region, latency in (("RegionA", 5.0), ("RegionB", 250.0), ("RegionGone", 40.0)):
+        regions.save_probe(db, region, [{"service": "compute", "reachable": True,
+                                         "latency_ms": latency},
+                                        {"service": "identity", "reachable": True,
+                                         "latency_ms": 1.0}])
+    keys = region_health.keys(prober, db)
+    assert [k.id for k in keys] == ["RegionC", "RegionB", "RegionGone", "RegionA"]
