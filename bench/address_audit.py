@@ -7,12 +7,16 @@ reuses the CIDR of the same project's subnet in the first region (so each of tho
 holds 250 IP conflicts and a CIDR conflict). Regions are generated one at a time and
 turned into index entries at once, as the audit's region threads do.
 
+The regions are read (simulated) in a thread of their own while the auditor writes the
+regions already read, as an audit does (`--serial`: every region read first, then
+written, the order before the pipeline).
+
 Printed per size: the simulated region reads (building the Neutron lists), indexing
-(Neutron lists to entries), index write (first audit: every row; second
-audit: nothing changed), the conflict computation (plan), conflicts stored, wall and CPU
-of the whole first audit, peak RSS; then `GET /v2/addresses?ip=` latency through the
-in-process WSGI app (p50/p99 over --lookups random addresses, wall and CPU), beside the
-direct figure: the same lookups through objects.addresses.search() alone.
+(Neutron lists to entries), the auditor's waiting for them, index write (first audit:
+every row; second audit: nothing changed), the conflict computation (plan), conflicts
+stored, wall and CPU of the whole first audit, peak RSS; then `GET /v2/addresses?ip=`
+latency through the in-process WSGI app (p50/p99 over --lookups random addresses, wall
+and CPU), beside the direct figure: the same lookups through objects.addresses.search() alone.
 
     python -m bench.address_audit --sizes 10000,100000,1000000 --regions 50
 """
@@ -20,12 +24,14 @@ direct figure: the same lookups through objects.addresses.search() alone.
 import argparse
 import json
 import os
+import queue
 import random
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 PORTS_PER_SUBNET = 250
@@ -62,13 +68,48 @@ def region_raw(r, ports):
     return raw
 
 
-def one_size(total, regions, lookups, db_url):
+def simulated_regions(regions, per_region, rules, timings, kept):
+    """(region, entries) of each simulated region, read then indexed as the audit's
+    region threads do (timings: wall seconds of both; kept: every region's entries, for
+    the second audit)."""
+    from multisite.reconcilers import addresses as planner
+
+    for r in range(regions):
+        mark = time.perf_counter()
+        raw = region_raw(r, per_region)
+        timings["read"] += time.perf_counter() - mark
+        mark = time.perf_counter()
+        name = f"Region{r:03d}"
+        kept[name] = planner.index_entries(name, raw, rules)
+        timings["index"] += time.perf_counter() - mark
+        del raw
+        yield name, kept[name]
+
+
+def in_a_thread(stream):
+    """The items of `stream`, produced in a thread of their own (as the audit's region
+    threads read while the auditor writes the regions already read)."""
+    items = queue.SimpleQueue()
+
+    def produce():
+        try:
+            for item in stream:
+                items.put(item)
+        finally:
+            items.put(None)
+
+    thread = threading.Thread(target=produce, name="simulated-regions", daemon=True)
+    thread.start()
+    yield from iter(items.get, None)
+    thread.join()
+
+
+def one_size(total, regions, lookups, db_url, serial=False):
     from multisite import rpc
     from multisite.api import app as api_app
     from multisite.conf import CONF
     from multisite.db import migration
     from multisite.engine import address_audit
-    from multisite.reconcilers import addresses as planner
 
     rpc.register_opts(CONF)
     CONF([], project="multisite", default_config_files=[])
@@ -78,19 +119,18 @@ def one_size(total, regions, lookups, db_url):
     migration.db_sync(CONF)
     auditor = address_audit.AddressAuditor(CONF, cloud=None, notify=lambda *_: None)
     per_region = total // regions
+    load_start = os.getloadavg()[0]
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    entries, t_gen = {}, 0.0
-    for r in range(regions):
-        mark = time.perf_counter()
-        raw = region_raw(r, per_region)
-        t_gen += time.perf_counter() - mark
-        entries[f"Region{r:03d}"] = planner.index_entries(f"Region{r:03d}", raw,
-                                                          auditor.rules)
-        del raw
-    t_index = time.perf_counter() - wall0 - t_gen
-    result = auditor.converge(entries, {})
+    read, entries = {"read": 0.0, "index": 0.0}, {}
+    stream = simulated_regions(regions, per_region, auditor.rules, read, entries)
+    if serial:
+        # the order before the pipeline: every region read, then the index written
+        result = auditor.converge(dict(stream), {})
+    else:
+        result = auditor.converge(in_a_thread(stream), {})
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     t = result.timings
+    t_gen, t_index = read["read"], read["index"]
     print(json.dumps({"phase": "first audit", "entries": result.entries,
                       "timings": {k: round(v, 2) for k, v in t.items()},
                       "simulated_read_s": round(t_gen, 2), "index_s": round(t_index, 2),
@@ -103,6 +143,7 @@ def one_size(total, regions, lookups, db_url):
     out = {"ports": per_region * regions, "entries": result.entries,
            "conflicts": result.conflicts, "simulated_read_s": round(t_gen, 2),
            "index_s": round(t_index, 2),
+           "wait_s": round(t.get("wait", 0.0), 2),
            "write_s": round(t["write"], 2), "plan_s": round(t["plan"], 2),
            "conflicts_s": round(t["conflicts"], 2), "audit_wall_s": round(wall, 2),
            "audit_cpu_s": round(cpu, 2), "steady_write_s": round(second.timings["write"], 2),
@@ -147,7 +188,8 @@ def one_size(total, regions, lookups, db_url):
     cpu.sort()
     out["lookup_cpu_p50_ms"] = round(statistics.median(cpu), 2)
     out["lookup_cpu_p99_ms"] = round(cpu[int(len(cpu) * 0.99) - 1], 2)
-    out["load_avg_1m"] = round(os.getloadavg()[0], 1)
+    out["load_avg_1m"] = f"{load_start:.1f}-{os.getloadavg()[0]:.1f}"
+    out["serial"] = serial
     return out
 
 
@@ -157,10 +199,14 @@ def main(argv=None):
     parser.add_argument("--regions", type=int, default=50)
     parser.add_argument("--lookups", type=int, default=1000)
     parser.add_argument("--db", default="", help="database URL (default: a new SQLite file)")
+    parser.add_argument("--serial", action="store_true",
+                        help="read every region before writing (the order before the "
+                             "pipeline), for comparison")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(one_size(args.one, args.regions, args.lookups, args.db)))
+        print(json.dumps(one_size(args.one, args.regions, args.lookups, args.db,
+                                  serial=args.serial)))
         return
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
@@ -168,7 +214,8 @@ def main(argv=None):
             db = args.db or f"sqlite:///{os.path.join(tmp, 'bench.sqlite')}"
             done = subprocess.run([sys.executable, "-m", "bench.address_audit",
                                    "--one", str(size), "--regions", str(args.regions),
-                                   "--lookups", str(args.lookups), "--db", db],
+                                   "--lookups", str(args.lookups), "--db", db,
+                                   *(["--serial"] if args.serial else [])],
                                   capture_output=True, text=True, check=False)
             if done.returncode:
                 sys.exit(done.stderr[-3000:])

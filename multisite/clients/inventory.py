@@ -10,7 +10,9 @@ never waits for it longer than the deadline.
 
 import concurrent.futures
 import logging
+import queue
 import threading
+import time
 from urllib import parse
 
 from multisite.clients import errors
@@ -240,25 +242,60 @@ def fan_out(calls, *, timeout):
     failures: {key: RegionError}; a call still running at the deadline fails with
     RegionUnavailable("did not answer within ...") and is left to finish on its own.
     """
-    pool = _pool()
-    futures = {key: pool.submit(fn) for key, fn in calls.items()}
-    concurrent.futures.wait(futures.values(), timeout=max(0.0, timeout))
     results, failures = {}, {}
-    for key, future in futures.items():
-        region = key[0] if isinstance(key, tuple) else key
-        if not future.done():
-            failures[key] = errors.RegionUnavailable(
-                region, f"did not answer within {timeout:g} s")
-            continue
-        exc = future.exception()
+    for key, result, exc in fan_in(calls, timeout=timeout):
         if exc is None:
-            results[key] = future.result()
-        elif isinstance(exc, errors.RegionError):
-            failures[key] = exc
+            results[key] = result
         else:
-            LOG.error("Listing %s failed unexpectedly: %s", key, exc, exc_info=exc)
-            failures[key] = errors.RegionUnavailable(region, f"listing failed: {exc}")
-    return results, failures
+            failures[key] = exc
+    # in the order of the calls, not of their ends
+    return ({key: results[key] for key in calls if key in results},
+            {key: failures[key] for key in calls if key in failures})
+
+
+def fan_in(calls, *, timeout):
+    """Start {key: fn} concurrently; an iterator of (key, result, None) or (key, None,
+    RegionError), each as soon as its call ends, then the calls still running at the
+    deadline (`timeout` seconds from now) as RegionUnavailable, left to finish on their
+    own. The deadline bounds the waiting only: the time the caller spends between two
+    items (e.g. writing one region while the others are read) never fails a call that
+    ended meanwhile."""
+    pool = _pool()
+    ended = queue.SimpleQueue()
+    futures = {}
+    for key, fn in calls.items():
+        future = pool.submit(fn)
+        futures[future] = key
+        future.add_done_callback(ended.put)
+    return _as_they_end(futures, ended, time.monotonic() + max(0.0, timeout), timeout)
+
+
+def _as_they_end(futures, ended, deadline, timeout):
+    pending = dict(futures)
+    while pending:
+        try:
+            future = ended.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        yield _outcome(pending.pop(future), future)
+    for future, key in pending.items():
+        if future.done():
+            yield _outcome(key, future)
+            continue
+        region = key[0] if isinstance(key, tuple) else key
+        yield key, None, errors.RegionUnavailable(region,
+                                                  f"did not answer within {timeout:g} s")
+
+
+def _outcome(key, future):
+    exc = future.exception()
+    if exc is None:
+        return key, future.result(), None
+    if isinstance(exc, errors.RegionError):
+        return key, None, exc
+    region = key[0] if isinstance(key, tuple) else key
+    LOG.error("Listing %s failed unexpectedly: %s", key, exc, exc_info=exc)
+    return key, None, errors.RegionUnavailable(region, f"listing failed: {exc}")
 
 
 def listers(cloud, regions):

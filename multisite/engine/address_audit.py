@@ -11,6 +11,7 @@ import itertools
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 
 from multisite import addressing, clients, metrics, reconcilers
 from multisite.clients import inventory
@@ -88,11 +89,13 @@ class AddressAuditor:
                           conflict["id"])
 
     def read_regions(self, only=None):
-        """({region: index entries}, {region: error}) of every catalog region (or of
-        those of `only` still in the catalog).
+        """Start reading every catalog region (or those of `only` still in the catalog):
+        (the regions being read, an iterator of (region, index entries) as each region
+        is read, {region: error} filled as the iterator goes).
 
         Each region's Neutron lists become entries in the thread that read them, so an
-        audit holds one region's raw lists at a time per thread, never all of them.
+        audit holds one region's raw lists at a time per thread, never all of them; and
+        converge() writes a region while the others are still being read and indexed.
         """
         regions = sorted(self.cloud.catalog.all_regions())
         if only is not None:
@@ -101,7 +104,17 @@ class AddressAuditor:
         calls = {name: (lambda n=name, lst=lister:
                         planner.index_entries(n, lst.address_objects(), self.rules))
                  for name, lister in listers.items()}
-        return inventory.fan_out(calls, timeout=self.conf.addresses.audit_timeout)
+        failures = {}
+
+        def read():
+            for region, found, exc in inventory.fan_in(
+                    calls, timeout=self.conf.addresses.audit_timeout):
+                if exc is None:
+                    yield region, found
+                else:
+                    failures[region] = exc
+
+        return sorted(calls), read(), failures
 
     def run(self, regions=None):
         """A full audit; with `regions`, a refresh of those only (a notification's): the
@@ -114,12 +127,11 @@ class AddressAuditor:
             return result
         started = time.monotonic()
         try:
-            entries, failures = self.read_regions(only=regions)
+            reading, entries, failures = self.read_regions(only=regions)
         except (clients.RegionError, clients.ServiceCredentialsError) as exc:
             # the catalog could not be read: keep the index, retry later
             raise reconcilers.TemporaryError(f"address audit: catalog: {exc}") from exc
-        result.timings["read"] = time.monotonic() - started
-        if regions is not None and not entries and not failures:
+        if regions is not None and not reading:
             LOG.debug("Address refresh skipped: %s not in the catalog", regions)
             return result
         self.converge(entries, failures, result=result, partial=regions is not None)
@@ -143,14 +155,27 @@ class AddressAuditor:
     def converge(self, entries, failures, *, result=None, partial=False):
         """Index the regions that answered, keep the others', reconcile the conflicts.
 
+        `entries`: {region: entries}, or an iterator of (region, entries) pairs, each
+        region written as it comes (read_regions(): while the others are still read);
+        `failures`: {region: error}, read once `entries` is exhausted.
         `partial`: only these regions were read; every other indexed region keeps its
-        stored entries (and stays in the index) instead of being forgotten."""
+        stored entries (and stays in the index) instead of being forgotten.
+        timings: "read" until the last region came, "wait" the time spent waiting for
+        them, "write" the rest of the transaction."""
         result = result or Result()
         now = _now()
-        entries = dict(entries)
-        mark = time.monotonic()
+        pairs = iter(entries.items() if isinstance(entries, Mapping) else entries)
+        entries = {}
+        mark, waited = time.monotonic(), 0.0
         with index.transaction(self.conf) as session:
-            for region, found in entries.items():
+            while True:
+                wait = time.monotonic()
+                region, found = next(pairs, (None, None))
+                waited += time.monotonic() - wait
+                if region is None:
+                    result.timings["read"] = time.monotonic() - mark
+                    break
+                entries[region] = found
                 inserted, deleted = index.replace_region(session, region, found, now=now)
                 index.record_audit(session, region, now=now, ok=True, entries=len(found))
                 result.inserted += inserted
@@ -169,7 +194,9 @@ class AddressAuditor:
                                        for row in index.region_entries(session, region)]
             else:
                 index.forget_regions(session, keep=entries)
-        result.timings["write"] = time.monotonic() - mark
+        result.timings["wait"] = waited
+        result.regions_ok.sort()
+        result.timings["write"] = time.monotonic() - mark - waited
         mark = time.monotonic()
         conflicts = planner.plan(itertools.chain.from_iterable(entries.values()),
                                  mac_scope=self.conf.addresses.mac_scope)

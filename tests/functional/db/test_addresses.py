@@ -70,6 +70,32 @@ def test_unreachable_region_keeps_its_index(synced):
     assert rows[R2]["audited_at"] is not None and rows[R1]["ok"] is True
 
 
+def test_streamed_regions_are_written_as_they_come(synced):
+    """converge() takes the regions as the audit reads them (an iterator), and the
+    failures the read found along the way, read once the regions are exhausted."""
+    from multisite.reconcilers import addresses as planner
+
+    audit(synced, {R1: neutron(suffix="1"), R2: neutron(suffix="2", mac="fa:16:3e:00:00:02")})
+    failures, written = {}, []
+    auditor = address_audit.AddressAuditor(synced, cloud=None)
+
+    def read():
+        yield R1, planner.index_entries(R1, neutron(suffix="1", ip="10.0.0.9"))
+        written.append([e for e in index.search(synced, ip="10.0.0.9")
+                        if e["kind"] == "fixed_ip"])
+        failures[R2] = RuntimeError("down")  # found after R1 was handed over
+
+    result = auditor.converge(read(), failures)
+    assert result.regions_ok == [R1] and list(result.regions_failed) == [R2]
+    # R1 is not committed while the transaction runs, but R2 kept its entries
+    assert written == [[]]
+    hosts = {ip: [e["region"] for e in index.search(synced, ip=ip) if e["kind"] == "fixed_ip"]
+             for ip in ("10.0.0.9", "10.0.0.5")}
+    assert hosts == {"10.0.0.9": [R1], "10.0.0.5": [R2]}
+    assert [c["kind"] for c in result.cleared] == ["ip"]
+    assert {"read", "wait", "write", "plan", "conflicts"} <= set(result.timings)
+
+
 def test_lookups(synced):
     audit(synced, {R1: neutron(suffix="1"), R2: neutron(suffix="2", cidr="2001:db8::/64",
                                                         ip="2001:0db8::5")})
