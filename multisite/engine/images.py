@@ -10,6 +10,7 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
+import weakref
 
 from multisite.engine import controller, leases, sync_manager
 from multisite.objects import images as store
@@ -64,12 +65,14 @@ class ImageEnv:
         return [Key(reconciler.AUDIT_KIND, p) for p in store.projects(self.conf)]
 
 
-_ENVS = {}
+# engine id -> its ImageEnv, held by the engine's controllers only: an engine that is gone
+# (stopped and dropped, e.g. one per test or per restarted worker) takes its env with it
+_ENVS = weakref.WeakValueDictionary()
 _ENVS_LOCK = threading.Lock()
 
 
 def env(conf, engine_id):
-    """One ImageEnv per engine, shared by the three kinds."""
+    """One ImageEnv per engine, shared by the three kinds (the controllers keep it alive)."""
     with _ENVS_LOCK:
         found = _ENVS.get(engine_id)
         if found is None:
