@@ -114,10 +114,12 @@ def distributions_of(conf, project_id):
 
 
 def projects(conf):
-    """The projects with a distribution mode (default or per image)."""
+    """The projects the audit looks at: with a distribution mode (default or per image), or
+    with copies (a lazy ensure or a rollout needs no mode; their members are followed)."""
     with db_api.session_scope(conf) as session:
-        return list(session.scalars(sa.select(_DIST.project_id).distinct()
-                                    .order_by(_DIST.project_id)))
+        return list(session.scalars(sa.union(sa.select(_DIST.project_id),
+                                             sa.select(_COPY.project_id))
+                                    .order_by("project_id")))
 
 
 # -- copies ----------------------------------------------------------------------------------

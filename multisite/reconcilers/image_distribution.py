@@ -99,9 +99,11 @@ def plan_audit(dists, sources, copies, observed, known):
     image id, ops), ("members", source region, image, region, copy id) (a shared image:
     its members and their status are compared and repaired), ("delete", copy) (the source
     image is gone, propagate_deletes).
+    Members are checked for every active copy of a shared image, whatever made it (auto,
+    a lazy ensure, a rollout): `sources` also holds the source regions of those copies.
     An unreachable region is skipped, never taken for an empty one.
     """
-    actions, seen = [], set()
+    actions, seen, covered = [], set(), set()
     for region, found in sorted(sources.items()):
         if found is None:
             continue
@@ -132,14 +134,36 @@ def plan_audit(dists, sources, copies, observed, known):
                         if ops:
                             actions.append(("update", target, image["id"], ops))
                         if image.get("visibility") == "shared":
+                            covered.add((image["id"], target))
                             actions.append(("members", region, image, target,
                                             current["id"]))
+    actions += _member_checks(sources, copies, observed, covered)
     for (image_id, _region), copy in sorted(copies.items()):
         if image_id in seen or copy["origin"] != "auto" or sources.get(copy["source"]) is None:
             continue
         dist = effective(dists, image_id)
         if dist is not None and dist["propagate_deletes"]:
             actions.append(("delete", copy))
+    return actions
+
+
+def _member_checks(sources, copies, observed, covered):
+    """("members", ...) for the active copies the auto part of the plan did not cover: lazy
+    and rollout copies, and copies of images no longer in auto mode."""
+    images = {(region, i["id"]): i for region, found in sources.items() if found
+              for i in found}
+    actions = []
+    for (image_id, region), copy in sorted(copies.items()):
+        if copy["state"] != store.ACTIVE or (image_id, region) in covered:
+            continue
+        if region in observed and observed[region] is None:
+            continue                                   # unreachable in this audit
+        image = images.get((copy["source"], image_id))
+        if image is None or image.get("visibility") != "shared" \
+                or image.get("status") != "active":
+            continue
+        actions.append(("members", copy["source"], image, region,
+                        copy["target_id"] or image_id))
     return actions
 
 
@@ -357,19 +381,21 @@ def _list(client, project_id):
 def audit(key, env):
     conf, shared, project_id = env.conf, env.shared, key.id
     dists = store.distributions_of(conf, project_id)
-    if not dists:
+    copies = {(c["image_id"], c["region"]): c
+              for c in store.copies_of(conf, project_id=project_id)}
+    if not dists and not copies:
         return Outcome.done(result=0)
     known = shared.known()
     auto = [d for d in dists.values() if d["mode"] == "auto"]
-    source_regions = sorted({d["source"] for d in dists.values()})
+    source_regions = sorted({d["source"] for d in dists.values()}
+                            | {c["source"] for c in copies.values()
+                               if c["state"] == store.ACTIVE})
     target_regions = sorted({t for d in auto for t in targets_of(d, known)})
     every = list(dict.fromkeys(source_regions + target_regions))
     listed = dict(zip(every, shared.map(lambda r: _list(shared.regions.image(r), project_id),
                                         every), strict=True))
     sources = {r: None if listed[r] is None else list(listed[r].values())
                for r in source_regions}
-    copies = {(c["image_id"], c["region"]): c
-              for c in store.copies_of(conf, project_id=project_id)}
     observed = {r: listed[r] for r in target_regions}
     actions = plan_audit(dists, sources, copies, observed, known)
     started = 0

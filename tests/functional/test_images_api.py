@@ -299,6 +299,36 @@ def test_members_of_a_shared_image_follow_it(app, cloud, kinds):
     assert not [w for _, w in cloud.calls if "member" in w and "list" not in w]
 
 
+def test_members_of_lazy_and_rollout_copies_follow_the_source_too(app, cloud, kinds):
+    """No mode at all: a lazy ensure copies a shared image to RegionTwo, a rollout copies
+    another to RegionThree (hidden, then switched); member changes in the source reach
+    both copies with the next audit."""
+    project, a, b = (uuid.uuid4().hex for _ in range(3))
+    lazy = cloud.add_image(R1, owner=project, visibility="shared")
+    rolled = cloud.add_image(R1, owner=project, name="golden", visibility="shared")
+    for image in (lazy, rolled):
+        cloud.members[R1][(image["id"], a)] = "accepted"
+    status, body = call(app, "POST", f"/v2/images/{lazy['id']}/ensure",
+                        {"region": R2, "source": R1, "wait": True, "timeout": 30},
+                        project=project)
+    assert body["image_copy"]["state"] == "active", body
+    rollout_id = _rollout(app, project, rolled["id"], waves=[[R3]])
+    assert _final(app, project, rollout_id)["state"] == "succeeded"
+    for region, image in ((R2, lazy), (R3, rolled)):
+        assert _members(cloud, region, image["id"]) == {a: "accepted"}
+    for image in (lazy, rolled):
+        cloud.members[R1][(image["id"], a)] = "rejected"
+        cloud.members[R1][(image["id"], b)] = "accepted"
+    kinds.resync("image_distribution")
+    for region, image in ((R2, lazy), (R3, rolled)):
+        assert _members(cloud, region, image["id"]) == {a: "rejected", b: "accepted"}, region
+    for image in (lazy, rolled):
+        del cloud.members[R1][(image["id"], a)]
+    kinds.resync("image_distribution")
+    for region, image in ((R2, lazy), (R3, rolled)):
+        assert _members(cloud, region, image["id"]) == {b: "accepted"}, region
+
+
 def test_a_member_glance_refuses_leaves_the_copy_usable_with_the_reason(app, cloud,
                                                                          monkeypatch):
     def refuse(self, image_id, project_id, status):
