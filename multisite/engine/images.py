@@ -14,7 +14,7 @@ import weakref
 
 from multisite.engine import controller, leases, sync_manager
 from multisite.objects import images as store
-from multisite.reconcilers import Key
+from multisite.reconcilers import Key, image_fanout
 from multisite.reconcilers import image_distribution as reconciler
 
 LOG = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ class ImageEnv:
         self.regions = regions or sync_manager.Regions(conf)
         self.wake = lambda: None           # Manager.wake once attached (attach())
         self.corrupt = set()               # test hook: regions whose copies get damaged
+        self.spools = image_fanout.Spools()  # one read of a source for its copies at once
         self._lock = threading.Lock()
         self._gates = {}
         self._pool = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="image-list")

@@ -207,8 +207,10 @@ class CorruptingReader:
         return data
 
 
-def _stream(source_client, target, source, image_id, *, corrupt):
-    with source_client.download(source["id"]) as chunks:
+def _stream(spools, source_client, target, source, image_id, *, corrupt):
+    """Upload the source's data into `image_id`: read through the engine's spools, so the
+    copies of one image running at once share one read of the source (image_fanout)."""
+    with spools.download(source_client, source) as chunks:
         reader = image_copy.HashingReader(chunks, source.get("os_hash_algo"))
         target.upload(image_id, CorruptingReader(reader) if corrupt else reader,
                       size=source.get("size"))
@@ -306,7 +308,7 @@ def _converge(conf, shared, copy, source, new_id, source_client, target):
     reason = _members(source_client, target, source, new_id)
     if image_copy.UPLOAD in actions:
         store.update_copy(conf, copy["id"], state=store.COPYING, target_id=new_id)
-        _stream(source_client, target, source, new_id,
+        _stream(shared.spools, source_client, target, source, new_id,
                 corrupt=copy["region"] in shared.corrupt)
         copied = target.get_image(new_id)
         if not image_copy.matches(source, copied):

@@ -235,6 +235,32 @@ def test_copies_per_region_never_exceed_region_concurrency(app, cloud, conf, mon
     assert counting.peak[R2] <= limit and counting.peak[R3] <= limit, dict(counting.peak)
 
 
+def test_copies_of_one_image_at_once_read_the_source_once(app, cloud, monkeypatch):
+    """Fan-out: an image ensured in RegionTwo and RegionThree at once is downloaded from
+    RegionOne once; each copy gets the whole data, verified. The uploads meet at a barrier
+    (both copies are streaming at the same time), so the test does not depend on timing."""
+    barrier, real = threading.Barrier(2, timeout=10), FakeImage.upload
+
+    def upload(self, image_id, stream, *, size):
+        barrier.wait()
+        return real(self, image_id, stream, size=size)
+
+    monkeypatch.setattr(FakeImage, "upload", upload)
+    project = uuid.uuid4().hex
+    image = cloud.add_image(R1, owner=project, data=bytes(range(256)) * 8000)
+    for region in (R2, R3):
+        status, body = call(app, "POST", f"/v2/images/{image['id']}/ensure",
+                            {"region": region, "source": R1}, project=project)
+        assert status == 200, body
+    for region in (R2, R3):
+        copied = wait_for(lambda r=region: cloud.images[r].get(image["id"], {}).get(
+            "status") == "active" and cloud.images[r][image["id"]], what=f"copy in {region}")
+        assert copied["checksum"] == image["checksum"]
+        assert cloud.data[region][image["id"]] == cloud.data[R1][image["id"]]
+    downloads = [w for r, w in cloud.calls if r == R1 and w.startswith("download")]
+    assert downloads == [f"download image {image['id']}"], downloads
+
+
 def test_auto_copies_new_images_and_repairs_properties(app, cloud, kinds):
     project = uuid.uuid4().hex
     status, body = call(app, "PUT", "/v2/image-distributions/default", _dist("auto"),
