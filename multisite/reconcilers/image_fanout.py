@@ -23,10 +23,12 @@ unchanged: a spool is only a cache of one read.
 """
 
 import contextlib
+import logging
 import os
 import tempfile
 import threading
 
+LOG = logging.getLogger(__name__)
 CHUNK_SIZE = 1024 * 1024
 
 
@@ -127,6 +129,7 @@ class Spools:
                     directory=self.directory, chunk_size=self.chunk_size)
                 self.started += 1
                 spool.start()
+                LOG.info("Image source read started: region=%s image=%s", key[0], key[1])
             spool.readers += 1
         try:
             yield spool.chunks()
