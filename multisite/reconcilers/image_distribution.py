@@ -12,8 +12,10 @@ The decisions are pure functions (`plan_audit`, `plan_wave`, `property_ops`); th
 functions read, call `plan_*`, and apply, each step idempotent.
 """
 
+import contextlib
 import datetime
 import logging
+import time
 import uuid
 
 from multisite.clients import errors as client_errors
@@ -171,8 +173,9 @@ def plan_wave(regions, copies):
     """(per-region action, failure or None) for the current wave of a rollout; no I/O.
 
     regions: {region: its rollout state}; copies: {region: copy row or None}. Actions:
-    "copy" (start it), "wait", "switch" (verified: make the new image the visible one),
-    "done" (already switched).
+    "copy" (start it), "wait", "boot" (copied; the region's boot check has not passed
+    yet), "switch" (verified: make the new image the visible one), "done" (already
+    switched).
     """
     actions = {}
     for region, state in sorted(regions.items()):
@@ -185,10 +188,31 @@ def plan_wave(regions, copies):
         elif copy["state"] == store.FAILED:
             return actions, f"{region}: {copy['reason'] or 'copy failed'}"
         elif copy["state"] == store.ACTIVE:
-            actions[region] = "switch"
+            boot = state.get("boot")
+            actions[region] = "boot" if boot and boot["state"] != "passed" else "switch"
         else:
             actions[region] = "wait"
     return actions, None
+
+
+def plan_boot(check, servers, elapsed):
+    """The next step of a region's boot check; no I/O.
+
+    check: the region's "boot" state; servers: {id: status} of the servers under the
+    check's name; elapsed: seconds since the check started (None: not started).
+    Returns (step, server ids): "create", "wait", "passed" or "failed" (the servers are
+    deleted on both), "timeout" (failed: not ACTIVE within the check's timeout).
+    """
+    ids = sorted(servers)
+    if any(status == "ACTIVE" for status in servers.values()):
+        return "passed", ids
+    if any(status == "ERROR" for status in servers.values()):
+        return "failed", ids
+    if elapsed is not None and elapsed > check["timeout"]:
+        return "timeout", ids
+    if servers:
+        return "wait", ids
+    return "create", []
 
 
 # -- image_copy ---------------------------------------------------------------------------------
@@ -505,8 +529,21 @@ def rollout(key, env):
     actions, failure = plan_wave(wave, copies)
     if failure:
         return _start_roll_back(conf, shared, found, f"wave {index + 1} failed: {failure}")
-    started = False
+    started = waiting = False
     for region, action in actions.items():
+        if action == "boot":
+            try:
+                passed = _boot_check(shared, found, region, regions[region],
+                                     copies[region]["target_id"])
+            except _Unverified as exc:
+                store.update_rollout(conf, found["id"], regions=regions)
+                return _start_roll_back(conf, shared, found, f"wave {index + 1} failed: "
+                                                             f"{region}: {exc}")
+            store.update_rollout(conf, found["id"], regions=regions)
+            if not passed:
+                waiting = True
+                continue
+            action = "switch"
         if action == "copy":
             _, new = store.ensure_copy(conf, project_id=found["project_id"],
                                        image_id=source["id"], source=source_region,
@@ -527,7 +564,7 @@ def rollout(key, env):
     store.update_rollout(conf, found["id"], regions=regions)
     if started:
         shared.wake()
-    if any(a in ("copy", "wait") for a in actions.values()):
+    if waiting or any(a in ("copy", "wait") for a in actions.values()):
         return Outcome.requeue_after(conf.image_distribution.rollout_poll)
     # the wave is switched everywhere: the next one, a pause, a promote, or the end
     if index + 1 >= len(found["waves"]):
@@ -571,6 +608,55 @@ def _switch(client, source, new_id, found, state):
     state["state"] = "switched"
 
 
+def _server_name(found, region):
+    return f"multisite-boot-check-{found['id']}-{region}"
+
+
+def _boot_check(shared, found, region, state, image_id):
+    """One look at the region's boot check (a server from the copy, deleted once ACTIVE);
+    True once passed. Raises _Unverified when the server fails or the check times out.
+    The server's name is fixed by the rollout and region: a resumed rollout finds the
+    server it started instead of booting another."""
+    check = state["boot"]
+    client = shared.regions.boot(region)
+    name = _server_name(found, region)
+    elapsed = (time.time() - check["started_at"]) if check.get("started_at") else None
+    servers = client.find_servers(name)
+    step, ids = plan_boot(check, servers, elapsed)
+    if step == "create":
+        flavor = client.flavor_ref(check["flavor"])
+        if flavor is None:
+            check["state"] = "failed"
+            raise _Unverified(f"boot check: no flavor {check['flavor']} in {region}")
+        check.update(state="booting", started_at=check.get("started_at") or time.time())
+        store.update_rollout(shared.conf, found["id"], regions=found["regions"])
+        check["server"] = client.create_server(name=name, image_id=image_id,
+                                               flavor_id=flavor, network=check["network"])
+        LOG.info("Image rollout boot check started: rollout=%s region=%s server=%s",
+                 found["id"], region, check["server"])
+        return False
+    if step == "wait":
+        return False
+    fault = None
+    if step == "failed":
+        bad = [i for i in ids if servers[i] == "ERROR"][0]
+        fault = client.get_server(bad)[1]
+    for server in ids:
+        with contextlib.suppress(region_errors.NotFound):
+            client.delete_server(server)
+    if step == "passed":
+        check["state"] = "passed"
+        LOG.info("Image rollout boot check passed: rollout=%s region=%s server=%s "
+                 "seconds=%.1f", found["id"], region, ids[0], elapsed or 0.0)
+        return True
+    check["state"] = "failed"
+    reason = (f"boot check: server {ids[0]} ERROR: {fault or 'no fault given'}"
+              if step == "failed" else
+              f"boot check: server not ACTIVE within {check['timeout']:g} s")
+    check["reason"] = reason
+    raise _Unverified(reason)
+
+
 def _start_roll_back(conf, shared, found, reason):
     LOG.warning("Image rollout rolling back: rollout=%s reason=%s", found["id"], reason)
     store.update_rollout(conf, found["id"], from_states=(store.RUNNING, store.WAITING),
@@ -589,6 +675,12 @@ def _roll_back(conf, shared, found):
         copy = store.find_copy(conf, found["image_id"], region)
         client = shared.regions.image(region)
         try:
+            if (state.get("boot") or {}).get("state") == "booting":   # aborted mid-check
+                boot = shared.regions.boot(region)
+                for server in boot.find_servers(_server_name(found, region)):
+                    with contextlib.suppress(region_errors.NotFound):
+                        boot.delete_server(server)
+                state["boot"]["state"] = "aborted"
             for previous in state.get("previous") or []:
                 _hide(client, previous, False)
             if copy is not None and copy["target_id"]:

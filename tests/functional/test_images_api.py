@@ -463,6 +463,62 @@ def test_a_corrupted_copy_stops_the_rollout_before_the_next_wave(app, cloud, kin
     assert [w["state"] for w in done["waves"]][1] == "pending"
 
 
+def _boot_checks(cloud, project, *regions):
+    for region in regions:
+        cloud.add_flavor(region, "devcloud.tiny")
+    return {r: {"flavor": "devcloud.tiny", "network": f"net-{r}"} for r in regions}
+
+
+def test_a_boot_check_per_region_passes_before_the_switch(app, cloud):
+    """boot_check: in each region of a wave a server boots from the new (still hidden)
+    copy, with the region's flavor and network; once ACTIVE it is deleted and the region
+    switches. Regions without a boot check switch as before."""
+    project = uuid.uuid4().hex
+    old, new = _versions(cloud, project)
+    rollout_id = _rollout(app, project, new["id"], boot_check=_boot_checks(cloud, project, R2))
+    done = _final(app, project, rollout_id)
+    assert done["state"] == "succeeded", done
+    booted = [c for c in cloud.calls if c[1].startswith("create server")]
+    assert [r for r, _ in booted] == [R2], booted
+    assert cloud.servers[R2] == {} and cloud.servers[R3] == {}     # deleted after the check
+    region = done["waves"][0]["regions"][0]
+    assert region["boot"]["state"] == "passed" and region["boot"]["network"] == f"net-{R2}"
+    assert "boot" not in done["waves"][1]["regions"][0]
+    for region in (R2, R3):
+        assert _visible(cloud, region, "os") == [new["id"]]
+
+
+def test_a_failing_boot_check_fails_the_wave_and_rolls_back(app, cloud):
+    project = uuid.uuid4().hex
+    old, new = _versions(cloud, project)
+    cloud.boot_result[R2] = "ERROR"
+    rollout_id = _rollout(app, project, new["id"],
+                          boot_check=_boot_checks(cloud, project, R2, R3))
+    done = _final(app, project, rollout_id)
+    assert done["state"] == "rolled_back", done
+    assert "wave 1 failed: RegionTwo: boot check: server" in done["reason"], done
+    assert "No valid host was found." in done["reason"]
+    assert cloud.servers[R2] == {}                                  # deleted after the check
+    assert _visible(cloud, R2, "os") == [old[R2]]
+    assert cloud.images[R2][new["id"]]["os_hidden"] is True         # never switched
+    assert _visible(cloud, R3, "os") == [old[R3]] and creates(cloud, R3) == 0
+    assert not [c for c in cloud.calls if c == (R3, "create server")]
+
+
+def test_a_boot_check_naming_a_missing_flavor_fails_the_wave(app, cloud):
+    project = uuid.uuid4().hex
+    old, new = _versions(cloud, project)
+    rollout_id = _rollout(app, project, new["id"], waves=[[R2]],
+                          boot_check={R2: {"flavor": "no-such-flavor"}})
+    done = _final(app, project, rollout_id)
+    assert done["state"] == "rolled_back" and "no flavor no-such-flavor" in done["reason"]
+    assert _visible(cloud, R2, "os") == [old[R2]]
+    status, body = call(app, "POST", "/v2/image-rollouts", {"image_rollout": {
+        "image_id": new["id"], "source": R1, "waves": [[R2]],
+        "boot_check": {R3: {"flavor": "x"}}}}, project=project)
+    assert status == 400 and "boot_check region is in no wave" in body["error"]["message"]
+
+
 def test_manual_promote_and_abort(app, cloud):
     project = uuid.uuid4().hex
     old, new = _versions(cloud, project)

@@ -136,3 +136,29 @@ def test_lazy_and_rollout_copies_have_their_members_checked_too():
     actions = idist.plan_audit({None: _dist(targets=[R2])}, {R1: [lazy]}, copies,
                                {R2: {"s1": dict(lazy)}}, KNOWN)
     assert [a[0] for a in actions] == ["members"]
+
+
+def test_a_wave_with_a_boot_check_boots_before_it_switches():
+    copying = {"state": "copying"}
+    boot = {"flavor": "f", "network": None, "timeout": 60, "state": "pending"}
+    actions, failure = idist.plan_wave({R2: dict(copying, boot=boot), R3: copying},
+                                       {R2: _copy(), R3: _copy(region=R3)})
+    assert actions == {R2: "boot", R3: "switch"} and failure is None
+    actions, _ = idist.plan_wave({R2: dict(copying, boot=dict(boot, state="passed"))},
+                                 {R2: _copy()})
+    assert actions == {R2: "switch"}
+    actions, _ = idist.plan_wave({R2: dict(copying, boot=boot)},
+                                 {R2: dict(_copy(), state="copying")})
+    assert actions == {R2: "wait"}                  # no boot before the copy is verified
+
+
+def test_plan_boot_creates_waits_passes_fails_and_times_out():
+    check = {"timeout": 60}
+    assert idist.plan_boot(check, {}, None) == ("create", [])
+    assert idist.plan_boot(check, {}, 10) == ("create", [])      # vanished: boot again
+    assert idist.plan_boot(check, {"s1": "BUILD"}, 10) == ("wait", ["s1"])
+    assert idist.plan_boot(check, {"s1": "BUILD", "s2": "ACTIVE"}, 10) == (
+        "passed", ["s1", "s2"])
+    assert idist.plan_boot(check, {"s1": "ERROR"}, 10) == ("failed", ["s1"])
+    assert idist.plan_boot(check, {"s1": "BUILD"}, 61) == ("timeout", ["s1"])
+    assert idist.plan_boot(check, {}, 61) == ("timeout", [])
