@@ -630,8 +630,12 @@ def _boot_check(shared, found, region, state, image_id):
             raise _Unverified(f"boot check: no flavor {check['flavor']} in {region}")
         check.update(state="booting", started_at=check.get("started_at") or time.time())
         store.update_rollout(shared.conf, found["id"], regions=found["regions"])
-        check["server"] = client.create_server(name=name, image_id=image_id,
-                                               flavor_id=flavor, network=check["network"])
+        try:
+            check["server"] = client.create_server(name=name, image_id=image_id,
+                                                   flavor_id=flavor, network=check["network"])
+        except client_errors.RegionRejected as exc:    # e.g. 400: flavor too small
+            check.update(state="failed", reason=f"boot check: Nova refused the server: {exc}")
+            raise _Unverified(check["reason"]) from exc
         LOG.info("Image rollout boot check started: rollout=%s region=%s server=%s",
                  found["id"], region, check["server"])
         return False
