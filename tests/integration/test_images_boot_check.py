@@ -80,7 +80,8 @@ def test_rollout_boot_check_on_the_full_devcloud(full_stack, full_project, netwo
         assert wave["regions"][0]["boot"]["state"] == "passed", wave
     for region in (R2, R3):
         assert _named(conn[region], name) == [new.id], region
-        assert _servers(devcloud_full, rollout_id, region) == []       # deleted
+        wait_for(lambda r=region: _servers(devcloud_full, rollout_id, r) == [], timeout=60,
+                 what=f"the boot-check server deleted in {region}")   # (Nova: async)
     # a server Nova refuses (the image needs more RAM than the flavor has): wave 1 fails,
     # the rollout rolls back, RegionThree is never touched
     newer = _upload(conn[R1], name, os.urandom(512 * 1024), min_ram=64 * 1024)
