@@ -9,9 +9,11 @@ Printed (with the load average before and after each figure):
 - direct, N targets: one download + one upload per target (N x (save + create): what an
   operator does region after region); the save is measured once per target;
 - multisite, 1 target: the image_copy kind, from the copy row written to `active` (s);
-- multisite, N targets (fan-out): the N rows, to all active; every copy streams from the
-  source on its own (no file, no buffer); [image_distribution] region_concurrency is
-  --region-concurrency (default N: every copy at once);
+- multisite, N targets (fan-out): the N rows, to all active; the copies running at once
+  share one read of the source (reconcilers/image_fanout.py: a spool file each upload
+  follows at its own pace), and the number of source reads is printed (from the engine's
+  log); [image_distribution] region_concurrency is --region-concurrency (default N: every
+  copy at once);
 - the engine's peak RSS growth while copying (sampled from /proc every 20 ms);
 - auto (--auto-mib, 100 MiB): seconds from `active` in the source (the upload returned)
   to `active` in every target, the engine woken by the image.activate notification.
@@ -226,9 +228,14 @@ def main():
         fan = _copy(CONF, project, image_id, targets)
         made += [(c["region"], c["target_id"]) for c in rows.copies_of(CONF, image_id=image_id)]
         growth = peak.stop()
+        log.flush()
+        with open(log.name, errors="replace") as fh:
+            reads = sum(1 for line in fh if "Image source read started" in line)
         lines.append(f"  multisite image_copy, {len(targets)} targets          : {fan:8.2f} s  "
                      f"({fan / one:.2f}x one target, goal <= 1.5x; {fan / direct_all:.2f}x "
                      f"direct {len(targets)} targets) ({before} -> {_load()})")
+        lines.append(f"  source reads, 1 target then {len(targets)} targets   : {reads:8d} "
+                     "(one per copy run without the fan-out)")
         lines.append(f"  engine peak RSS growth while copying     : {growth / MIB:8.1f} MiB "
                      "(goal <= 64)")
 

@@ -120,6 +120,21 @@ def _waves(values):
     return [[r.strip() for r in v.split(",") if r.strip()] for v in values]
 
 
+def _boot_checks(values):
+    """--boot-check R2=devcloud.tiny[,NET_ID] -> {"R2": {"flavor": ..., "network": ...}}."""
+    checks = {}
+    for value in values or ():
+        region, _, rest = value.partition("=")
+        flavor, _, network = rest.partition(",")
+        if not region.strip() or not flavor.strip():
+            raise common.CommandError(f"--boot-check {value}: expected "
+                                      "<region>=<flavor>[,<network-id>]")
+        checks[region.strip()] = {"flavor": flavor.strip()}
+        if network.strip():
+            checks[region.strip()]["network"] = network.strip()
+    return checks or None
+
+
 class StartRollout(common.Lister):
     """Roll an image out in waves of regions (the first wave is the canary)."""
 
@@ -134,13 +149,18 @@ class StartRollout(common.Lister):
                             help="Pause between two waves")
         parser.add_argument("--manual-promote", action="store_true",
                             help="Wait for `image rollout promote` after each wave")
+        parser.add_argument("--boot-check", dest="boot_checks", action="append",
+                            metavar="<region>=<flavor>[,<network-id>]",
+                            help="Boot a server from the copy in that region before its "
+                                 "switch (repeat per region)")
         return parser
 
     def take_action(self, parsed_args):
         rollout = common.client(self.app).images.start_rollout(
             image_id=parsed_args.image, source=parsed_args.source,
             waves=_waves(parsed_args.waves), pause=parsed_args.pause,
-            manual_promote=parsed_args.manual_promote)
+            manual_promote=parsed_args.manual_promote,
+            boot_check=_boot_checks(parsed_args.boot_checks))
         return _rollout_rows(rollout)
 
 

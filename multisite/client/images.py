@@ -42,11 +42,14 @@ class ImageManager:
                               version="v2")["image_copy"]
 
     # -- rollouts ------------------------------------------------------------------------
-    def start_rollout(self, *, image_id, source, waves, pause=None, manual_promote=False):
+    def start_rollout(self, *, image_id, source, waves, pause=None, manual_promote=False,
+                      boot_check=None):
         body = {"image_rollout": {"image_id": image_id, "source": source, "waves": waves,
                                   "manual_promote": bool(manual_promote)}}
         if pause is not None:
             body["image_rollout"]["pause"] = pause
+        if boot_check:
+            body["image_rollout"]["boot_check"] = boot_check
         return self.http.json("POST", "/image-rollouts", body=body,
                               version="v2")["image_rollout"]
 

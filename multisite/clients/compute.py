@@ -1,4 +1,5 @@
-"""Nova in one region: keypairs (for a given user) and flavors, with service credentials."""
+"""Nova in one region: keypairs (for a given user), flavors and the servers of a rollout's
+boot check, with service credentials."""
 
 from urllib import parse
 
@@ -136,6 +137,54 @@ class ComputeClient:
         with session.translate(self.region, f"revoke {project_id} flavor {flavor_id}"):
             path = f"/flavors/{parse.quote(flavor_id, safe='')}/action"
             self._fl.post(path, json={"removeTenantAccess": {"tenant": project_id}})
+
+
+class BootClient:
+    """The boot check of an image rollout (docs/images.md): one server from the new image,
+    deleted once ACTIVE (or ERROR). Service credentials: the server is in the service
+    user's project; Glance lets an admin boot any project's image, hidden or not."""
+
+    def __init__(self, conf, region):
+        self.region = region
+        # 2.37: "networks": "none" (a boot check without a network)
+        self._api = session.PooledApi(conf, "compute", region, microversion="2.37")
+
+    def flavor_ref(self, flavor):
+        """The id of the flavor named (or with id) `flavor`; None when there is none."""
+        with session.translate(self.region, f"list flavors named {flavor}"):
+            found = self._api.get("/flavors/detail?is_public=None").json()["flavors"]
+        ids = [f["id"] for f in found if flavor in (f["id"], f["name"])]
+        return ids[0] if ids else None
+
+    def find_servers(self, name):
+        """{id: status} of the servers named exactly `name` (every project)."""
+        path = f"/servers/detail?all_tenants=1&name={parse.quote('^' + name + '$')}"
+        with session.translate(self.region, f"list servers named {name}"):
+            found = self._api.get(path).json()["servers"]
+        return {s["id"]: s["status"] for s in found if s["name"] == name}
+
+    def create_server(self, *, name, image_id, flavor_id, network=None):
+        """`network`: a network id, or None (no network: nova's `networks: none`)."""
+        body = {"name": name, "imageRef": image_id, "flavorRef": flavor_id,
+                "networks": [{"uuid": network}] if network else "none"}
+        with session.translate(self.region, f"create server {name}"):
+            return self._api.post("/servers", json={"server": body}).json()["server"]["id"]
+
+    def get_server(self, server_id):
+        """(status, fault message or None)."""
+        with session.translate(self.region, f"get server {server_id}"):
+            found = self._api.get(f"/servers/{parse.quote(server_id, safe='')}").json()
+        server = found["server"]
+        return server["status"], (server.get("fault") or {}).get("message")
+
+    def delete_server(self, server_id):
+        with session.translate(self.region, f"delete server {server_id}"):
+            self._api.delete(f"/servers/{parse.quote(server_id, safe='')}")
+
+
+def boot_for_region(conf, region):
+    """The boot-check client of `region` (tests replace this with an in-memory cloud)."""
+    return BootClient(conf, region)
 
 
 def for_region(conf, region):

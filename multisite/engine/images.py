@@ -10,10 +10,11 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
+import weakref
 
 from multisite.engine import controller, leases, sync_manager
 from multisite.objects import images as store
-from multisite.reconcilers import Key
+from multisite.reconcilers import Key, image_fanout
 from multisite.reconcilers import image_distribution as reconciler
 
 LOG = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ class ImageEnv:
         self.regions = regions or sync_manager.Regions(conf)
         self.wake = lambda: None           # Manager.wake once attached (attach())
         self.corrupt = set()               # test hook: regions whose copies get damaged
+        self.spools = image_fanout.Spools()  # one read of a source for its copies at once
         self._lock = threading.Lock()
         self._gates = {}
         self._pool = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="image-list")
@@ -64,12 +66,14 @@ class ImageEnv:
         return [Key(reconciler.AUDIT_KIND, p) for p in store.projects(self.conf)]
 
 
-_ENVS = {}
+# engine id -> its ImageEnv, held by the engine's controllers only: an engine that is gone
+# (stopped and dropped, e.g. one per test or per restarted worker) takes its env with it
+_ENVS = weakref.WeakValueDictionary()
 _ENVS_LOCK = threading.Lock()
 
 
 def env(conf, engine_id):
-    """One ImageEnv per engine, shared by the three kinds."""
+    """One ImageEnv per engine, shared by the three kinds (the controllers keep it alive)."""
     with _ENVS_LOCK:
         found = _ENVS.get(engine_id)
         if found is None:

@@ -134,6 +134,10 @@ class Regions:
     def image(self, region):
         return self._get("image", image_client.for_region, region)
 
+    def boot(self, region):
+        """The compute calls of a rollout's boot check."""
+        return self._get("boot", compute_client.boot_for_region, region)
+
     def network(self, region):
         return self._get("network", network_client.for_region, region)
 

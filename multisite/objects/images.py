@@ -114,10 +114,12 @@ def distributions_of(conf, project_id):
 
 
 def projects(conf):
-    """The projects with a distribution mode (default or per image)."""
+    """The projects the audit looks at: with a distribution mode (default or per image), or
+    with copies (a lazy ensure or a rollout needs no mode; their members are followed)."""
     with db_api.session_scope(conf) as session:
-        return list(session.scalars(sa.select(_DIST.project_id).distinct()
-                                    .order_by(_DIST.project_id)))
+        return list(session.scalars(sa.union(sa.select(_DIST.project_id),
+                                             sa.select(_COPY.project_id))
+                                    .order_by("project_id")))
 
 
 # -- copies ----------------------------------------------------------------------------------
@@ -217,11 +219,20 @@ def _rollout(row):
             "created_at": row.created_at, "updated_at": row.updated_at}
 
 
+BOOT_TIMEOUT = 300.0
+
+
 def create_rollout(conf, *, project_id, image_id, source, waves, pause=None,
-                   manual_promote=False):
+                   manual_promote=False, boot_check=None):
+    """`boot_check`: {region: {"flavor", "network"?, "timeout"?}}, kept in that region's
+    state as "boot" (with its own "state": pending, booting, passed, failed)."""
     rollout_id = str(uuid.uuid4())
     regions = {r: {"state": PENDING, "wave": i, "previous": [], "reason": None}
                for i, wave in enumerate(waves) for r in wave}
+    for region, check in (boot_check or {}).items():
+        regions[region]["boot"] = {"flavor": check["flavor"], "network": check.get("network"),
+                                   "timeout": check.get("timeout", BOOT_TIMEOUT),
+                                   "state": PENDING}
     with db_api.session_scope(conf) as session:
         session.add(_ROLL(id=rollout_id, project_id=project_id, image_id=image_id,
                           source_region=source, waves=json.dumps(waves), pause=pause,

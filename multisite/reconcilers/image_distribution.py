@@ -12,8 +12,10 @@ The decisions are pure functions (`plan_audit`, `plan_wave`, `property_ops`); th
 functions read, call `plan_*`, and apply, each step idempotent.
 """
 
+import contextlib
 import datetime
 import logging
+import time
 import uuid
 
 from multisite.clients import errors as client_errors
@@ -99,9 +101,11 @@ def plan_audit(dists, sources, copies, observed, known):
     image id, ops), ("members", source region, image, region, copy id) (a shared image:
     its members and their status are compared and repaired), ("delete", copy) (the source
     image is gone, propagate_deletes).
+    Members are checked for every active copy of a shared image, whatever made it (auto,
+    a lazy ensure, a rollout): `sources` also holds the source regions of those copies.
     An unreachable region is skipped, never taken for an empty one.
     """
-    actions, seen = [], set()
+    actions, seen, covered = [], set(), set()
     for region, found in sorted(sources.items()):
         if found is None:
             continue
@@ -132,8 +136,10 @@ def plan_audit(dists, sources, copies, observed, known):
                         if ops:
                             actions.append(("update", target, image["id"], ops))
                         if image.get("visibility") == "shared":
+                            covered.add((image["id"], target))
                             actions.append(("members", region, image, target,
                                             current["id"]))
+    actions += _member_checks(sources, copies, observed, covered)
     for (image_id, _region), copy in sorted(copies.items()):
         if image_id in seen or copy["origin"] != "auto" or sources.get(copy["source"]) is None:
             continue
@@ -143,12 +149,33 @@ def plan_audit(dists, sources, copies, observed, known):
     return actions
 
 
+def _member_checks(sources, copies, observed, covered):
+    """("members", ...) for the active copies the auto part of the plan did not cover: lazy
+    and rollout copies, and copies of images no longer in auto mode."""
+    images = {(region, i["id"]): i for region, found in sources.items() if found
+              for i in found}
+    actions = []
+    for (image_id, region), copy in sorted(copies.items()):
+        if copy["state"] != store.ACTIVE or (image_id, region) in covered:
+            continue
+        if region in observed and observed[region] is None:
+            continue                                   # unreachable in this audit
+        image = images.get((copy["source"], image_id))
+        if image is None or image.get("visibility") != "shared" \
+                or image.get("status") != "active":
+            continue
+        actions.append(("members", copy["source"], image, region,
+                        copy["target_id"] or image_id))
+    return actions
+
+
 def plan_wave(regions, copies):
     """(per-region action, failure or None) for the current wave of a rollout; no I/O.
 
     regions: {region: its rollout state}; copies: {region: copy row or None}. Actions:
-    "copy" (start it), "wait", "switch" (verified: make the new image the visible one),
-    "done" (already switched).
+    "copy" (start it), "wait", "boot" (copied; the region's boot check has not passed
+    yet), "switch" (verified: make the new image the visible one), "done" (already
+    switched).
     """
     actions = {}
     for region, state in sorted(regions.items()):
@@ -161,10 +188,31 @@ def plan_wave(regions, copies):
         elif copy["state"] == store.FAILED:
             return actions, f"{region}: {copy['reason'] or 'copy failed'}"
         elif copy["state"] == store.ACTIVE:
-            actions[region] = "switch"
+            boot = state.get("boot")
+            actions[region] = "boot" if boot and boot["state"] != "passed" else "switch"
         else:
             actions[region] = "wait"
     return actions, None
+
+
+def plan_boot(check, servers, elapsed):
+    """The next step of a region's boot check; no I/O.
+
+    check: the region's "boot" state; servers: {id: status} of the servers under the
+    check's name; elapsed: seconds since the check started (None: not started).
+    Returns (step, server ids): "create", "wait", "passed" or "failed" (the servers are
+    deleted on both), "timeout" (failed: not ACTIVE within the check's timeout).
+    """
+    ids = sorted(servers)
+    if any(status == "ACTIVE" for status in servers.values()):
+        return "passed", ids
+    if any(status == "ERROR" for status in servers.values()):
+        return "failed", ids
+    if elapsed is not None and elapsed > check["timeout"]:
+        return "timeout", ids
+    if servers:
+        return "wait", ids
+    return "create", []
 
 
 # -- image_copy ---------------------------------------------------------------------------------
@@ -183,8 +231,10 @@ class CorruptingReader:
         return data
 
 
-def _stream(source_client, target, source, image_id, *, corrupt):
-    with source_client.download(source["id"]) as chunks:
+def _stream(spools, source_client, target, source, image_id, *, corrupt):
+    """Upload the source's data into `image_id`: read through the engine's spools, so the
+    copies of one image running at once share one read of the source (image_fanout)."""
+    with spools.download(source_client, source) as chunks:
         reader = image_copy.HashingReader(chunks, source.get("os_hash_algo"))
         target.upload(image_id, CorruptingReader(reader) if corrupt else reader,
                       size=source.get("size"))
@@ -282,7 +332,7 @@ def _converge(conf, shared, copy, source, new_id, source_client, target):
     reason = _members(source_client, target, source, new_id)
     if image_copy.UPLOAD in actions:
         store.update_copy(conf, copy["id"], state=store.COPYING, target_id=new_id)
-        _stream(source_client, target, source, new_id,
+        _stream(shared.spools, source_client, target, source, new_id,
                 corrupt=copy["region"] in shared.corrupt)
         copied = target.get_image(new_id)
         if not image_copy.matches(source, copied):
@@ -357,19 +407,21 @@ def _list(client, project_id):
 def audit(key, env):
     conf, shared, project_id = env.conf, env.shared, key.id
     dists = store.distributions_of(conf, project_id)
-    if not dists:
+    copies = {(c["image_id"], c["region"]): c
+              for c in store.copies_of(conf, project_id=project_id)}
+    if not dists and not copies:
         return Outcome.done(result=0)
     known = shared.known()
     auto = [d for d in dists.values() if d["mode"] == "auto"]
-    source_regions = sorted({d["source"] for d in dists.values()})
+    source_regions = sorted({d["source"] for d in dists.values()}
+                            | {c["source"] for c in copies.values()
+                               if c["state"] == store.ACTIVE})
     target_regions = sorted({t for d in auto for t in targets_of(d, known)})
     every = list(dict.fromkeys(source_regions + target_regions))
     listed = dict(zip(every, shared.map(lambda r: _list(shared.regions.image(r), project_id),
                                         every), strict=True))
     sources = {r: None if listed[r] is None else list(listed[r].values())
                for r in source_regions}
-    copies = {(c["image_id"], c["region"]): c
-              for c in store.copies_of(conf, project_id=project_id)}
     observed = {r: listed[r] for r in target_regions}
     actions = plan_audit(dists, sources, copies, observed, known)
     started = 0
@@ -477,8 +529,21 @@ def rollout(key, env):
     actions, failure = plan_wave(wave, copies)
     if failure:
         return _start_roll_back(conf, shared, found, f"wave {index + 1} failed: {failure}")
-    started = False
+    started = waiting = False
     for region, action in actions.items():
+        if action == "boot":
+            try:
+                passed = _boot_check(shared, found, region, regions[region],
+                                     copies[region]["target_id"])
+            except _Unverified as exc:
+                store.update_rollout(conf, found["id"], regions=regions)
+                return _start_roll_back(conf, shared, found, f"wave {index + 1} failed: "
+                                                             f"{region}: {exc}")
+            store.update_rollout(conf, found["id"], regions=regions)
+            if not passed:
+                waiting = True
+                continue
+            action = "switch"
         if action == "copy":
             _, new = store.ensure_copy(conf, project_id=found["project_id"],
                                        image_id=source["id"], source=source_region,
@@ -499,7 +564,7 @@ def rollout(key, env):
     store.update_rollout(conf, found["id"], regions=regions)
     if started:
         shared.wake()
-    if any(a in ("copy", "wait") for a in actions.values()):
+    if waiting or any(a in ("copy", "wait") for a in actions.values()):
         return Outcome.requeue_after(conf.image_distribution.rollout_poll)
     # the wave is switched everywhere: the next one, a pause, a promote, or the end
     if index + 1 >= len(found["waves"]):
@@ -543,6 +608,59 @@ def _switch(client, source, new_id, found, state):
     state["state"] = "switched"
 
 
+def _server_name(found, region):
+    return f"multisite-boot-check-{found['id']}-{region}"
+
+
+def _boot_check(shared, found, region, state, image_id):
+    """One look at the region's boot check (a server from the copy, deleted once ACTIVE);
+    True once passed. Raises _Unverified when the server fails or the check times out.
+    The server's name is fixed by the rollout and region: a resumed rollout finds the
+    server it started instead of booting another."""
+    check = state["boot"]
+    client = shared.regions.boot(region)
+    name = _server_name(found, region)
+    elapsed = (time.time() - check["started_at"]) if check.get("started_at") else None
+    servers = client.find_servers(name)
+    step, ids = plan_boot(check, servers, elapsed)
+    if step == "create":
+        flavor = client.flavor_ref(check["flavor"])
+        if flavor is None:
+            check["state"] = "failed"
+            raise _Unverified(f"boot check: no flavor {check['flavor']} in {region}")
+        check.update(state="booting", started_at=check.get("started_at") or time.time())
+        store.update_rollout(shared.conf, found["id"], regions=found["regions"])
+        try:
+            check["server"] = client.create_server(name=name, image_id=image_id,
+                                                   flavor_id=flavor, network=check["network"])
+        except client_errors.RegionRejected as exc:    # e.g. 400: flavor too small
+            check.update(state="failed", reason=f"boot check: Nova refused the server: {exc}")
+            raise _Unverified(check["reason"]) from exc
+        LOG.info("Image rollout boot check started: rollout=%s region=%s server=%s",
+                 found["id"], region, check["server"])
+        return False
+    if step == "wait":
+        return False
+    fault = None
+    if step == "failed":
+        bad = [i for i in ids if servers[i] == "ERROR"][0]
+        fault = client.get_server(bad)[1]
+    for server in ids:
+        with contextlib.suppress(region_errors.NotFound):
+            client.delete_server(server)
+    if step == "passed":
+        check["state"] = "passed"
+        LOG.info("Image rollout boot check passed: rollout=%s region=%s server=%s "
+                 "seconds=%.1f", found["id"], region, ids[0], elapsed or 0.0)
+        return True
+    check["state"] = "failed"
+    reason = (f"boot check: server {ids[0]} ERROR: {fault or 'no fault given'}"
+              if step == "failed" else
+              f"boot check: server not ACTIVE within {check['timeout']:g} s")
+    check["reason"] = reason
+    raise _Unverified(reason)
+
+
 def _start_roll_back(conf, shared, found, reason):
     LOG.warning("Image rollout rolling back: rollout=%s reason=%s", found["id"], reason)
     store.update_rollout(conf, found["id"], from_states=(store.RUNNING, store.WAITING),
@@ -561,6 +679,12 @@ def _roll_back(conf, shared, found):
         copy = store.find_copy(conf, found["image_id"], region)
         client = shared.regions.image(region)
         try:
+            if (state.get("boot") or {}).get("state") == "booting":   # aborted mid-check
+                boot = shared.regions.boot(region)
+                for server in boot.find_servers(_server_name(found, region)):
+                    with contextlib.suppress(region_errors.NotFound):
+                        boot.delete_server(server)
+                state["boot"]["state"] = "aborted"
             for previous in state.get("previous") or []:
                 _hide(client, previous, False)
             if copy is not None and copy["target_id"]:

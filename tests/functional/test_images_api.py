@@ -235,6 +235,32 @@ def test_copies_per_region_never_exceed_region_concurrency(app, cloud, conf, mon
     assert counting.peak[R2] <= limit and counting.peak[R3] <= limit, dict(counting.peak)
 
 
+def test_copies_of_one_image_at_once_read_the_source_once(app, cloud, monkeypatch):
+    """Fan-out: an image ensured in RegionTwo and RegionThree at once is downloaded from
+    RegionOne once; each copy gets the whole data, verified. The uploads meet at a barrier
+    (both copies are streaming at the same time), so the test does not depend on timing."""
+    barrier, real = threading.Barrier(2, timeout=10), FakeImage.upload
+
+    def upload(self, image_id, stream, *, size):
+        barrier.wait()
+        return real(self, image_id, stream, size=size)
+
+    monkeypatch.setattr(FakeImage, "upload", upload)
+    project = uuid.uuid4().hex
+    image = cloud.add_image(R1, owner=project, data=bytes(range(256)) * 8000)
+    for region in (R2, R3):
+        status, body = call(app, "POST", f"/v2/images/{image['id']}/ensure",
+                            {"region": region, "source": R1}, project=project)
+        assert status == 200, body
+    for region in (R2, R3):
+        copied = wait_for(lambda r=region: cloud.images[r].get(image["id"], {}).get(
+            "status") == "active" and cloud.images[r][image["id"]], what=f"copy in {region}")
+        assert copied["checksum"] == image["checksum"]
+        assert cloud.data[region][image["id"]] == cloud.data[R1][image["id"]]
+    downloads = [w for r, w in cloud.calls if r == R1 and w.startswith("download")]
+    assert downloads == [f"download image {image['id']}"], downloads
+
+
 def test_auto_copies_new_images_and_repairs_properties(app, cloud, kinds):
     project = uuid.uuid4().hex
     status, body = call(app, "PUT", "/v2/image-distributions/default", _dist("auto"),
@@ -297,6 +323,36 @@ def test_members_of_a_shared_image_follow_it(app, cloud, kinds):
     cloud.calls.clear()
     kinds.resync("image_distribution")
     assert not [w for _, w in cloud.calls if "member" in w and "list" not in w]
+
+
+def test_members_of_lazy_and_rollout_copies_follow_the_source_too(app, cloud, kinds):
+    """No mode at all: a lazy ensure copies a shared image to RegionTwo, a rollout copies
+    another to RegionThree (hidden, then switched); member changes in the source reach
+    both copies with the next audit."""
+    project, a, b = (uuid.uuid4().hex for _ in range(3))
+    lazy = cloud.add_image(R1, owner=project, visibility="shared")
+    rolled = cloud.add_image(R1, owner=project, name="golden", visibility="shared")
+    for image in (lazy, rolled):
+        cloud.members[R1][(image["id"], a)] = "accepted"
+    status, body = call(app, "POST", f"/v2/images/{lazy['id']}/ensure",
+                        {"region": R2, "source": R1, "wait": True, "timeout": 30},
+                        project=project)
+    assert body["image_copy"]["state"] == "active", body
+    rollout_id = _rollout(app, project, rolled["id"], waves=[[R3]])
+    assert _final(app, project, rollout_id)["state"] == "succeeded"
+    for region, image in ((R2, lazy), (R3, rolled)):
+        assert _members(cloud, region, image["id"]) == {a: "accepted"}
+    for image in (lazy, rolled):
+        cloud.members[R1][(image["id"], a)] = "rejected"
+        cloud.members[R1][(image["id"], b)] = "accepted"
+    kinds.resync("image_distribution")
+    for region, image in ((R2, lazy), (R3, rolled)):
+        assert _members(cloud, region, image["id"]) == {a: "rejected", b: "accepted"}, region
+    for image in (lazy, rolled):
+        del cloud.members[R1][(image["id"], a)]
+    kinds.resync("image_distribution")
+    for region, image in ((R2, lazy), (R3, rolled)):
+        assert _members(cloud, region, image["id"]) == {b: "accepted"}, region
 
 
 def test_a_member_glance_refuses_leaves_the_copy_usable_with_the_reason(app, cloud,
@@ -405,6 +461,62 @@ def test_a_corrupted_copy_stops_the_rollout_before_the_next_wave(app, cloud, kin
     assert new["id"] not in cloud.images[R2]            # the damaged copy was deleted
     assert _visible(cloud, R3, "os") == [old[R3]] and creates(cloud, R3) == 0
     assert [w["state"] for w in done["waves"]][1] == "pending"
+
+
+def _boot_checks(cloud, project, *regions):
+    for region in regions:
+        cloud.add_flavor(region, "devcloud.tiny")
+    return {r: {"flavor": "devcloud.tiny", "network": f"net-{r}"} for r in regions}
+
+
+def test_a_boot_check_per_region_passes_before_the_switch(app, cloud):
+    """boot_check: in each region of a wave a server boots from the new (still hidden)
+    copy, with the region's flavor and network; once ACTIVE it is deleted and the region
+    switches. Regions without a boot check switch as before."""
+    project = uuid.uuid4().hex
+    old, new = _versions(cloud, project)
+    rollout_id = _rollout(app, project, new["id"], boot_check=_boot_checks(cloud, project, R2))
+    done = _final(app, project, rollout_id)
+    assert done["state"] == "succeeded", done
+    booted = [c for c in cloud.calls if c[1].startswith("create server")]
+    assert [r for r, _ in booted] == [R2], booted
+    assert cloud.servers[R2] == {} and cloud.servers[R3] == {}     # deleted after the check
+    region = done["waves"][0]["regions"][0]
+    assert region["boot"]["state"] == "passed" and region["boot"]["network"] == f"net-{R2}"
+    assert "boot" not in done["waves"][1]["regions"][0]
+    for region in (R2, R3):
+        assert _visible(cloud, region, "os") == [new["id"]]
+
+
+def test_a_failing_boot_check_fails_the_wave_and_rolls_back(app, cloud):
+    project = uuid.uuid4().hex
+    old, new = _versions(cloud, project)
+    cloud.boot_result[R2] = "ERROR"
+    rollout_id = _rollout(app, project, new["id"],
+                          boot_check=_boot_checks(cloud, project, R2, R3))
+    done = _final(app, project, rollout_id)
+    assert done["state"] == "rolled_back", done
+    assert "wave 1 failed: RegionTwo: boot check: server" in done["reason"], done
+    assert "No valid host was found." in done["reason"]
+    assert cloud.servers[R2] == {}                                  # deleted after the check
+    assert _visible(cloud, R2, "os") == [old[R2]]
+    assert cloud.images[R2][new["id"]]["os_hidden"] is True         # never switched
+    assert _visible(cloud, R3, "os") == [old[R3]] and creates(cloud, R3) == 0
+    assert not [c for c in cloud.calls if c == (R3, "create server")]
+
+
+def test_a_boot_check_naming_a_missing_flavor_fails_the_wave(app, cloud):
+    project = uuid.uuid4().hex
+    old, new = _versions(cloud, project)
+    rollout_id = _rollout(app, project, new["id"], waves=[[R2]],
+                          boot_check={R2: {"flavor": "no-such-flavor"}})
+    done = _final(app, project, rollout_id)
+    assert done["state"] == "rolled_back" and "no flavor no-such-flavor" in done["reason"]
+    assert _visible(cloud, R2, "os") == [old[R2]]
+    status, body = call(app, "POST", "/v2/image-rollouts", {"image_rollout": {
+        "image_id": new["id"], "source": R1, "waves": [[R2]],
+        "boot_check": {R3: {"flavor": "x"}}}}, project=project)
+    assert status == 400 and "boot_check region is in no wave" in body["error"]["message"]
 
 
 def test_manual_promote_and_abort(app, cloud):

@@ -206,11 +206,14 @@ def create_rollout(req):
     if len(every) != len(set(every)):
         raise errors.bad_request("image_rollout.invalid",
                                  "Invalid image rollout: a region is in two waves")
+    if set(spec.get("boot_check", {})) - set(every):
+        raise errors.bad_request("image_rollout.invalid",
+                                 "Invalid image rollout: a boot_check region is in no wave")
     _check(ctx, project, source=spec["source"], targets=every, image_id=spec["image_id"])
     rollout = images.create_rollout(
         req.environ["multisite.conf"], project_id=project, image_id=spec["image_id"],
         source=spec["source"], waves=spec["waves"], pause=spec.get("pause"),
-        manual_promote=spec.get("manual_promote", False))
+        manual_promote=spec.get("manual_promote", False), boot_check=spec.get("boot_check"))
     _wake(ctx)
     return wsgi.json_response({"image_rollout": _rollout_view(rollout)}, status=202)
 

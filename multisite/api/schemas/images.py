@@ -51,6 +51,19 @@ ROLLOUT = {
                                     "maxItems": 100}},
                 "pause": {"type": "number", "minimum": 0, "maximum": 604800},
                 "manual_promote": {"type": "boolean"},
+                "boot_check": {
+                    "type": "object", "maxProperties": 1000,
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {
+                            "flavor": {"type": "string", "minLength": 1, "maxLength": 255},
+                            "network": {"type": "string", "minLength": 1, "maxLength": 64},
+                            "timeout": {"type": "number", "minimum": 1, "maximum": 3600},
+                        },
+                        "required": ["flavor"],
+                        "additionalProperties": False,
+                    },
+                },
             },
             "required": ["image_id", "source", "waves"],
             "additionalProperties": False,

@@ -41,6 +41,16 @@ def test_distribution_and_ensure_commands(cli, cloud, project_id):
     assert code == 1 and "image.unknown_region" in err
 
 
+def _wait_succeeded(cli):
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        code, out, err = cli("image", "rollout", "list", "-f", "value", "-c", "STATE")
+        if out.strip() in ("succeeded", "rolled_back"):
+            break
+        time.sleep(0.1)
+    assert out.strip() == "succeeded", (out, err)
+
+
 def test_rollout_commands(cli, cloud, project_id):
     owner = project_id.replace("-", "")
     old = cloud.add_image("RegionTwo", owner=owner, name="os", data=b"old")
@@ -49,13 +59,7 @@ def test_rollout_commands(cli, cloud, project_id):
                          "--wave", "RegionTwo", "--manual-promote", "-f", "value", "-c", "ID")
     assert code == 0, err
     rollout_id = out.strip()
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        code, out, err = cli("image", "rollout", "list", "-f", "value", "-c", "STATE")
-        if out.strip() in ("succeeded", "rolled_back"):
-            break
-        time.sleep(0.1)
-    assert out.strip() == "succeeded", (out, err)
+    _wait_succeeded(cli)
     code, out, err = cli("image", "rollout", "show", rollout_id, "-f", "value")
     assert code == 0 and f"1 RegionTwo switched {old['id']} {new['id']}" in out, out
     code, out, err = cli("image", "rollout", "promote", rollout_id)
@@ -63,3 +67,20 @@ def test_rollout_commands(cli, cloud, project_id):
     code, out, err = cli("image", "rollout", "rollback", rollout_id, "--reason", "smoke",
                          "-f", "value", "-c", "STATE")
     assert code == 0 and out.strip() in ("rolling_back", "rolled_back"), err
+
+
+def test_rollout_start_with_a_boot_check(cli, cloud, project_id):
+    owner = project_id.replace("-", "")
+    cloud.add_image("RegionTwo", owner=owner, name="os", data=b"old")
+    new = cloud.add_image("RegionOne", owner=owner, name="os", data=b"new")
+    cloud.add_flavor("RegionTwo", "devcloud.tiny")
+    code, out, err = cli("image", "rollout", "start", new["id"], "--source", "RegionOne",
+                         "--wave", "RegionTwo", "--boot-check", "RegionTwo=devcloud.tiny,net-1",
+                         "-f", "value", "-c", "ID")
+    assert code == 0, err
+    _wait_succeeded(cli)
+    booted = [c for c in cloud.calls if c[1].startswith("create server")]
+    assert [r for r, _ in booted] == ["RegionTwo"]
+    code, out, err = cli("image", "rollout", "start", new["id"], "--source", "RegionOne",
+                         "--wave", "RegionTwo", "--boot-check", "RegionTwo")
+    assert code == 1 and "expected <region>=<flavor>" in err

@@ -23,11 +23,15 @@ class FakeCloud:
         self.data = {r: {} for r in regions}         # id -> bytes
         self.members = {r: {} for r in regions}      # (image id, project) -> status
         self.used_image_ids = {r: set() for r in regions}
+        self.servers = {r: {} for r in regions}      # id -> server (boot checks)
+        self.boot_result = {}                        # region -> "ERROR" (default ACTIVE)
         self.calls = []
 
     def install(self, monkeypatch):
         monkeypatch.setattr(compute, "for_region", lambda conf, region: FakeCompute(self, region))
         monkeypatch.setattr(image, "for_region", lambda conf, region: FakeImage(self, region))
+        monkeypatch.setattr(compute, "boot_for_region",
+                            lambda conf, region: FakeBoot(self, region))
         monkeypatch.setattr(region_errors, "regions", lambda conf, service_type=None:
                             set(self.regions))
         monkeypatch.setattr(region_errors, "project_regions", lambda conf, project_id:
@@ -177,6 +181,58 @@ class FakeCompute:
             if project_id not in granted:
                 raise region_errors.NotFound(self.region, "no such access", status=404)
             granted.remove(project_id)
+
+
+class FakeBoot:
+    """Nova's servers for a rollout's boot check: a server is BUILD when created and then,
+    at the next look, ACTIVE (or cloud.boot_result[region], e.g. ERROR with a fault);
+    flavors are cloud.flavors."""
+
+    def __init__(self, cloud, region):
+        self.cloud, self.region = cloud, region
+
+    def flavor_ref(self, flavor):
+        with self.cloud.lock:
+            self.cloud.check(self.region, f"list flavors named {flavor}")
+            ids = [f["id"] for f in self.cloud.flavors[self.region].values()
+                   if flavor in (f["id"], f["name"])]
+            return ids[0] if ids else None
+
+    def find_servers(self, name):
+        with self.cloud.lock:
+            self.cloud.check(self.region, f"list servers named {name}")
+            for server in self.cloud.servers[self.region].values():
+                if server["status"] == "BUILD" and server["looked"]:
+                    server["status"] = self.cloud.boot_result.get(self.region, "ACTIVE")
+                server["looked"] = True
+            return {i: s["status"] for i, s in self.cloud.servers[self.region].items()
+                    if s["name"] == name}
+
+    def create_server(self, *, name, image_id, flavor_id, network=None):
+        with self.cloud.lock:
+            self.cloud.check(self.region, f"create server {name}")
+            if image_id not in self.cloud.images[self.region]:
+                raise region_errors.BadRequest(self.region, f"no image {image_id}", status=400)
+            server_id = str(uuid.uuid4())
+            self.cloud.servers[self.region][server_id] = {
+                "name": name, "image": image_id, "flavor": flavor_id, "network": network,
+                "status": "BUILD", "looked": False}
+            return server_id
+
+    def get_server(self, server_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, f"get server {server_id}")
+            server = self.cloud.servers[self.region].get(server_id)
+            if server is None:
+                raise region_errors.NotFound(self.region, f"server {server_id}", status=404)
+            fault = "No valid host was found." if server["status"] == "ERROR" else None
+            return server["status"], fault
+
+    def delete_server(self, server_id):
+        with self.cloud.lock:
+            self.cloud.check(self.region, f"delete server {server_id}")
+            if self.cloud.servers[self.region].pop(server_id, None) is None:
+                raise region_errors.NotFound(self.region, f"server {server_id}", status=404)
 
 
 class FakeImage:

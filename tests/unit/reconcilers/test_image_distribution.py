@@ -112,3 +112,53 @@ def test_the_audit_checks_the_members_of_shared_images_only():
                                {R2: there, R3: dict(there)}, KNOWN)
     assert sorted((a[0], a[1], a[2]["id"], a[3], a[4]) for a in actions) == [
         ("members", R1, "s1", R3, "s1"), ("members", R1, "s1", R2, "s1")]
+
+
+def test_lazy_and_rollout_copies_have_their_members_checked_too():
+    """Members are followed for every mode: a lazy copy and a hidden rollout copy (new id)
+    of shared images, with no mode at all or a lazy/controlled one; never twice, never a
+    private image, never a copy still copying, never a region unreachable in this audit."""
+    lazy, rolled = _image("s1", visibility="shared"), _image("s2", visibility="shared")
+    private = _image("p1")
+    copies = {("s1", R2): _copy("s1", R2, origin="lazy"),
+              ("s1", R3): _copy("s1", R3, origin="lazy", state="copying"),
+              ("s2", R2): dict(_copy("s2", R2, origin="rollout"), target_id="new-s2"),
+              ("s2", R3): _copy("s2", R3, origin="rollout"),
+              ("p1", R2): _copy("p1", R2, origin="lazy")}
+    for dists in ({}, {None: _dist("lazy")}, {None: _dist("controlled")}):
+        actions = idist.plan_audit(dists, {R1: [lazy, rolled, private]}, copies,
+                                   {R3: None}, KNOWN)
+        assert sorted((a[0], a[1], a[2]["id"], a[3], a[4]) for a in actions
+                      if a[0] == "members") == [
+            ("members", R1, "s1", R2, "s1"), ("members", R1, "s2", R2, "new-s2")], dists
+    # an auto image's copy is checked once, by the auto part of the plan
+    copies = {("s1", R2): _copy("s1", R2, origin="lazy")}
+    actions = idist.plan_audit({None: _dist(targets=[R2])}, {R1: [lazy]}, copies,
+                               {R2: {"s1": dict(lazy)}}, KNOWN)
+    assert [a[0] for a in actions] == ["members"]
+
+
+def test_a_wave_with_a_boot_check_boots_before_it_switches():
+    copying = {"state": "copying"}
+    boot = {"flavor": "f", "network": None, "timeout": 60, "state": "pending"}
+    actions, failure = idist.plan_wave({R2: dict(copying, boot=boot), R3: copying},
+                                       {R2: _copy(), R3: _copy(region=R3)})
+    assert actions == {R2: "boot", R3: "switch"} and failure is None
+    actions, _ = idist.plan_wave({R2: dict(copying, boot=dict(boot, state="passed"))},
+                                 {R2: _copy()})
+    assert actions == {R2: "switch"}
+    actions, _ = idist.plan_wave({R2: dict(copying, boot=boot)},
+                                 {R2: dict(_copy(), state="copying")})
+    assert actions == {R2: "wait"}                  # no boot before the copy is verified
+
+
+def test_plan_boot_creates_waits_passes_fails_and_times_out():
+    check = {"timeout": 60}
+    assert idist.plan_boot(check, {}, None) == ("create", [])
+    assert idist.plan_boot(check, {}, 10) == ("create", [])      # vanished: boot again
+    assert idist.plan_boot(check, {"s1": "BUILD"}, 10) == ("wait", ["s1"])
+    assert idist.plan_boot(check, {"s1": "BUILD", "s2": "ACTIVE"}, 10) == (
+        "passed", ["s1", "s2"])
+    assert idist.plan_boot(check, {"s1": "ERROR"}, 10) == ("failed", ["s1"])
+    assert idist.plan_boot(check, {"s1": "BUILD"}, 61) == ("timeout", ["s1"])
+    assert idist.plan_boot(check, {}, 61) == ("timeout", [])
