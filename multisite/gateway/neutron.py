@@ -1,0 +1,397 @@
+"""The network proxy: the top region's own Neutron is the big region's Neutron (its one
+IPAM), and a pod gets bottom copies of what a server boot needs there, lazily.
+
+`/network/...` is forwarded to the top region's Neutron with the caller's token, for
+networks, subnets, ports, security groups and their rules (anything else is a 501).
+Neutron checks `availability_zone_hints` against its own DHCP agents' zones, which the
+top has none of: the gateway checks the hints against the pods' zones instead, keeps them
+as tags `multisite-az:<zone>` of the top network and shows them back as the hints.
+
+At a server create (`bottom_networks`, called by the compute proxy once the pod is
+chosen) each requested network or port is realised in the pod: the bottom network,
+subnets and security groups (named after their top ids, same CIDR, pools, gateway and
+DHCP flag), then the bottom port with the top port's fixed IPs and MAC. Each routing row
+is written before the pod is asked; the pod's Nova gets `{"port": <bottom port>}`.
+"""
+
+import json
+import logging
+import re
+import time
+
+import webob
+
+from multisite.clients import gateway as pod_client
+from multisite.clients import gateway_network
+from multisite.gateway import faults, proxy
+from multisite.objects import pods, routings
+
+LOG = logging.getLogger(__name__)
+
+SERVICE_TYPE = "network"
+SERVICE = "Neutron"
+AZ_TAG = "multisite-az:"
+# the description of a top port the gateway made for a boot on a network (the port
+# reconciler deletes it with its bottom port once the server is gone)
+MADE_FOR_BOOT = "multisite-gateway: made for a server boot"
+ROUTED = ("networks", "subnets", "ports", "security-groups", "security-group-rules",
+          "extensions")
+# seconds a boot waits for another gateway worker realising the same resource
+WAIT_OTHER = 20.0
+
+
+# -- what a bottom copy is (pure) ---------------------------------------------------------
+def zones_of(network):
+    """A top network's zones: its hints, else the gateway's tags."""
+    hints = network.get("availability_zone_hints") or []
+    return hints or [t[len(AZ_TAG):] for t in network.get("tags") or []
+                     if t.startswith(AZ_TAG)]
+
+
+def network_body(top):
+    return {"name": top["id"], "project_id": top["project_id"],
+            "admin_state_up": top.get("admin_state_up", True),
+            "shared": top.get("shared", False),
+            "description": f"multisite: top network {top.get('name') or top['id']}"}
+
+
+def subnet_body(top, bottom_network):
+    body = {"name": top["id"], "network_id": bottom_network,
+            "project_id": top["project_id"], "ip_version": top["ip_version"],
+            "cidr": top["cidr"], "gateway_ip": top.get("gateway_ip"),
+            "allocation_pools": top.get("allocation_pools") or [],
+            "enable_dhcp": top.get("enable_dhcp", True),
+            "dns_nameservers": top.get("dns_nameservers") or [],
+            "host_routes": top.get("host_routes") or [],
+            "description": f"multisite: top subnet {top.get('name') or top['id']}"}
+    for name in ("ipv6_address_mode", "ipv6_ra_mode"):
+        if top.get(name):
+            body[name] = top[name]
+    return body
+
+
+def group_body(top):
+    return {"name": top["id"], "project_id": top["project_id"],
+            "description": f"multisite: top security group {top.get('name') or top['id']}"}
+
+
+RULE_FIELDS = ("direction", "ethertype", "protocol", "port_range_min", "port_range_max",
+               "remote_ip_prefix")
+
+
+def missing_rules(top_group, bottom_group):
+    """Rule bodies the bottom group lacks (a rule naming its own group names the bottom
+    group; a rule naming another group is not copied: cross-group rules need that group
+    realised too, not done)."""
+    def key(rule, own):
+        remote = rule.get("remote_group_id")
+        return tuple(rule.get(f) for f in RULE_FIELDS) + ("self" if remote == own
+                                                          else remote,)
+    have = {key(r, bottom_group["id"]) for r in bottom_group.get("security_group_rules", [])}
+    wanted = []
+    for rule in top_group.get("security_group_rules", []):
+        remote = rule.get("remote_group_id")
+        if remote and remote != top_group["id"]:
+            continue
+        if key(rule, top_group["id"]) in have:
+            continue
+        body = {f: rule.get(f) for f in RULE_FIELDS if rule.get(f) is not None}
+        body.update(security_group_id=bottom_group["id"], project_id=top_group["project_id"])
+        if remote:
+            body["remote_group_id"] = bottom_group["id"]
+        wanted.append(body)
+    return wanted
+
+
+def port_body(top, bottom_network, subnets, groups):
+    """The bottom port of a top port: same MAC and fixed IPs (`subnets`, `groups`: top id
+    -> bottom id)."""
+    body = {"name": top["id"], "network_id": bottom_network, "project_id": top["project_id"],
+            "mac_address": top["mac_address"],
+            "fixed_ips": [{"subnet_id": subnets[ip["subnet_id"]],
+                           "ip_address": ip["ip_address"]} for ip in top["fixed_ips"]],
+            "admin_state_up": top.get("admin_state_up", True),
+            "description": f"multisite: top port {top['id']}"}
+    if top.get("port_security_enabled") is False:
+        body["port_security_enabled"] = False
+    else:
+        body["security_groups"] = [groups[g] for g in top.get("security_groups") or []]
+    return body
+
+
+def requested(networks):
+    """The entries of a server's `networks` to realise ([] for none); a 400 otherwise."""
+    if networks is None or networks == "none":
+        return []
+    if networks == "auto":
+        raise faults.Fault(400, "networks 'auto' is not supported through the Multisite "
+                                "gateway: give a top network (--nic net-id=...) or a top "
+                                "port (--nic port-id=...), or none")
+    if not isinstance(networks, list) or not all(
+            isinstance(n, dict) and isinstance(n.get("port") or n.get("uuid"), str)
+            for n in networks):
+        raise faults.Fault(400, "Invalid input: networks must be 'none', 'auto' or a list "
+                                "of {\"uuid\": ...} / {\"port\": ...}")
+    return networks
+
+
+# -- plumbing -------------------------------------------------------------------------------
+def _top(conf):
+    found = [p for p in pods.list_pods(conf) if not p["az_name"]]
+    if not found:
+        raise faults.Fault(503, "No top region is registered: POST /v1.0/pods "
+                                "{\"pod\": {\"pod_name\": <top region>}}")
+    return found[0]
+
+
+def _forward(conf, top, req, path, *, method=None, body=None, query=None):
+    return proxy.forward(conf, top, SERVICE_TYPE, req, path, method=method, body=body,
+                         query=query)
+
+
+def _top_get(conf, top, req, collection, item_id):
+    """One top item, as the caller sees it (their token): 400 if they cannot."""
+    answer = _forward(conf, top, req, f"/v2.0/{collection}/{item_id}", method="GET",
+                      body=b"", query="")
+    if answer.status >= 400:
+        raise faults.Fault(400 if answer.status == 404 else answer.status,
+                           f"{gateway_network.SINGULAR[collection]} {item_id} of the top "
+                           f"region: HTTP {answer.status} {answer.body[:200]!r}")
+    return answer.json()[gateway_network.SINGULAR[collection]]
+
+
+def _json(body, status, headers):
+    resp = webob.Response(body=json.dumps(body).encode(), status=status,
+                          content_type="application/json", charset="UTF-8")
+    for key, value in headers.items():
+        if key.lower() != "content-type":
+            resp.headers[key] = value
+    return resp
+
+
+def _answer(answer, conf, top, base):
+    root = pod_client.forwarder(conf).endpoint(top["pod_name"], SERVICE_TYPE)
+    body = answer.body.replace(root.encode(), base.encode())
+    resp = webob.Response(body=body, status=answer.status)
+    for key, value in answer.headers.items():
+        resp.headers[key] = value
+    if not body:
+        del resp.content_type
+    return resp
+
+
+# -- the forwarded API ----------------------------------------------------------------------
+def _with_hints(network):
+    zones = zones_of(network)
+    if zones:
+        network["availability_zone_hints"] = zones
+    return network
+
+
+def _network_write(conf, req, call, top, base, path):
+    """POST/PUT of a network: the hints checked against the pods' zones and kept as tags."""
+    try:
+        body = json.loads(req.body or b"null")
+        network = body["network"]
+        hints = network.pop("availability_zone_hints", None)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return _answer(_forward(conf, top, req, path), conf, top, base)  # Neutron says why
+    zones = {p["az_name"] for p in pods.list_pods(conf) if p["az_name"]}
+    if hints is not None:
+        if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
+            raise faults.Fault(400, "availability_zone_hints must be a list of zone names")
+        unknown = sorted(set(hints) - zones)
+        if unknown:
+            raise faults.Fault(400, f"availability zone {unknown[0]!r} is not a pod's zone: "
+                                    f"one of {', '.join(sorted(zones)) or 'none registered'}")
+    answer = _forward(conf, top, req, path, body=json.dumps(body).encode())
+    if answer.status >= 400 or hints is None:
+        return _answer(answer, conf, top, base)
+    made = answer.json()["network"]
+    tags = [t for t in made.get("tags") or [] if not t.startswith(AZ_TAG)]
+    tags += [AZ_TAG + h for h in hints]
+    tagged = _forward(conf, top, req, f"/v2.0/networks/{made['id']}/tags", method="PUT",
+                      body=json.dumps({"tags": tags}).encode(), query="")
+    if tagged.status >= 400:
+        raise faults.Fault(tagged.status, f"could not keep the zone hints of network "
+                                          f"{made['id']}: {tagged.body[:200]!r}")
+    made["tags"] = tags
+    made["availability_zone_hints"] = hints
+    return _json({"network": made}, answer.status, answer.headers)
+
+
+def forget_bottoms(conf, port_id):
+    """Delete the bottom copies of top port `port_id` and forget their routings (one a
+    pod refuses stays for the port reconciler)."""
+    client = gateway_network.PodNetwork(conf)
+    for routing in routings.find(conf, top_id=port_id, resource_type="port"):
+        pod = pods.get(conf, routing["pod_id"])
+        try:
+            for bottom in ([routing["bottom_id"]] if routing["bottom_id"] else
+                           [p["id"] for p in client.find(pod["pod_name"], "ports",
+                                                         name=port_id)]):
+                client.delete(pod["pod_name"], "ports", bottom)
+        except gateway_network.RegionError as exc:
+            LOG.warning("Bottom port left for the reconciler: pod=%s port=%s error=%s",
+                        pod["pod_name"], port_id, exc)
+            continue
+        routings.delete(conf, routing["id"])
+
+
+def _delete_port(conf, req, call, top, base, port_id):
+    """A top port's delete also deletes its bottom copies."""
+    answer = _forward(conf, top, req, f"/v2.0/ports/{port_id}")
+    if answer.status < 300:
+        forget_bottoms(conf, port_id)
+    return _answer(answer, conf, top, base)
+
+
+def _read(conf, req, top, base, path):
+    answer = _forward(conf, top, req, path)
+    if answer.status >= 400 or not path.startswith("/v2.0/networks"):
+        return _answer(answer, conf, top, base)
+    body = answer.json()
+    for network in body.get("networks") or [body.get("network") or {}]:
+        _with_hints(network)
+    text = json.dumps(body).replace(
+        pod_client.forwarder(conf).endpoint(top["pod_name"], SERVICE_TYPE), base)
+    return _json(json.loads(text), answer.status, answer.headers)
+
+
+PATH = re.compile(r"^/v2\.0/(?P<collection>[a-z-]+)(?:/(?P<item>[^/]+))?(?P<rest>/.*)?$")
+
+
+def dispatch(conf, req, call, path, *, base):
+    """Answer one network call: forwarded to the top Neutron, or a 501 naming it."""
+    top = _top(conf)
+    if path in ("", "/v2.0") and req.method == "GET":
+        return _answer(_forward(conf, top, req, path), conf, top, base)
+    found = PATH.match(path)
+    if not found or found["collection"] not in ROUTED:
+        raise faults.not_implemented(req.method, path or "/", SERVICE)
+    collection, item, rest = found["collection"], found["item"], found["rest"]
+    if collection == "networks" and not rest and (
+            (req.method == "POST" and not item) or (req.method == "PUT" and item)):
+        return _network_write(conf, req, call, top, base, path)
+    if collection == "ports" and item and not rest and req.method == "DELETE":
+        return _delete_port(conf, req, call, top, base, item)
+    if req.method == "GET":
+        return _read(conf, req, top, base, path)
+    return _answer(_forward(conf, top, req, path), conf, top, base)
+
+
+# -- lazy realisation in a pod --------------------------------------------------------------
+def _ensure(conf, call, pod, *, kind, collection, top_id, make):
+    """The bottom id of top `top_id` in `pod`: routed already, or made now (the routing
+    written first; a bottom item named after the top id is adopted, never duplicated).
+    Returns (bottom item or None if it was routed already, bottom id)."""
+    client = gateway_network.PodNetwork(conf)
+    deadline = time.monotonic() + WAIT_OTHER
+    while True:
+        mine = [r for r in routings.find(conf, top_id=top_id, resource_type=kind)
+                if r["pod_id"] == pod["pod_id"]]
+        if mine and mine[0]["bottom_id"]:
+            return None, mine[0]["bottom_id"]
+        if mine and time.monotonic() < deadline:
+            time.sleep(0.2)   # another worker is making it: wait for its bottom id
+            continue
+        if mine:
+            routing = mine[0]   # an interrupted create: adopt or make
+        else:
+            try:
+                routing = routings.create(conf, top_id=top_id, pod_id=pod["pod_id"],
+                                          project_id=call.project_id, resource_type=kind)
+            except routings.RoutingExists:
+                continue
+        break
+    region = pod["pod_name"]
+    try:
+        existing = client.find(region, collection, name=top_id)
+        item = existing[0] if existing else client.create(region, collection, make())
+    except gateway_network.RegionError as exc:
+        raise faults.Fault(503 if exc.status is None or exc.status >= 500 else 400,
+                           f"Pod {region}: could not realise {kind} {top_id}: {exc}") from None
+    routings.complete(conf, routing["id"], item["id"])
+    LOG.info("Realised in a pod: pod=%s %s=%s bottom=%s project=%s", region, kind, top_id,
+             item["id"], call.project_id)
+    return item, item["id"]
+
+
+def _realise_group(conf, req, call, pod, top, group_id):
+    group = _top_get(conf, top, req, "security-groups", group_id)
+    made, bottom_id = _ensure(conf, call, pod, kind="security_group",
+                              collection="security-groups", top_id=group_id,
+                              make=lambda: group_body(group))
+    if made is not None:
+        client = gateway_network.PodNetwork(conf)
+        for rule in missing_rules(group, made):
+            client.create(pod["pod_name"], "security-group-rules", rule)
+    return bottom_id
+
+
+def realise_port(conf, req, call, pod, top, port):
+    """The bottom port of top `port` in `pod` (its network, subnets, groups first)."""
+    network = _top_get(conf, top, req, "networks", port["network_id"])
+    zones = zones_of(network)
+    if zones and pod["az_name"] not in zones:
+        raise faults.Fault(400, f"Network {network['id']} is not available in zone "
+                                f"{pod['az_name']} (its zones: {', '.join(zones)})")
+    _, bottom_net = _ensure(conf, call, pod, kind="network", collection="networks",
+                            top_id=network["id"], make=lambda: network_body(network))
+    subnets = {}
+    for subnet_id in sorted({ip["subnet_id"] for ip in port["fixed_ips"]}):
+        subnet = _top_get(conf, top, req, "subnets", subnet_id)
+        _, subnets[subnet_id] = _ensure(conf, call, pod, kind="subnet", collection="subnets",
+                                        top_id=subnet_id,
+                                        make=lambda s=subnet: subnet_body(s, bottom_net))
+    groups = {}
+    if port.get("port_security_enabled") is not False:
+        for group_id in port.get("security_groups") or []:
+            groups[group_id] = _realise_group(conf, req, call, pod, top, group_id)
+    _, bottom_port = _ensure(conf, call, pod, kind="port", collection="ports",
+                             top_id=port["id"],
+                             make=lambda: port_body(port, bottom_net, subnets, groups))
+    return bottom_port
+
+
+def _top_port(conf, req, top, entry):
+    """A port on the top network (the top allocates its IP and MAC) for a boot."""
+    spec = {"network_id": entry["uuid"], "description": MADE_FOR_BOOT}
+    if entry.get("fixed_ip"):
+        spec["fixed_ips"] = [{"ip_address": entry["fixed_ip"]}]
+    answer = _forward(conf, top, req, "/v2.0/ports", method="POST", query="",
+                      body=json.dumps({"port": spec}).encode())
+    if answer.status >= 400:
+        raise faults.Fault(answer.status if answer.status < 500 else 503,
+                           f"could not make a port on top network {entry['uuid']}: "
+                           f"HTTP {answer.status} {answer.body[:300]!r}")
+    return answer.json()["port"]
+
+
+def bottom_networks(conf, req, call, pod, server):
+    """Replace the server's requested top networks/ports by bottom ports of `pod`, made
+    now if needed (mutates and returns `server`)."""
+    entries = requested(server.get("networks"))
+    if not entries:
+        return server
+    top = _top(conf)
+    made, ports = [], []
+    try:
+        for entry in entries:
+            if entry.get("port"):
+                port = _top_get(conf, top, req, "ports", entry["port"])
+            else:
+                port = _top_port(conf, req, top, entry)
+                made.append(port["id"])
+            bottom = {"port": realise_port(conf, req, call, pod, top, port)}
+            if "tag" in entry:
+                bottom["tag"] = entry["tag"]
+            ports.append(bottom)
+    except Exception:
+        for port_id in made:   # the top's addresses of a failed boot go back to the pool
+            forget_bottoms(conf, port_id)
+            _forward(conf, top, req, f"/v2.0/ports/{port_id}", method="DELETE", body=b"",
+                     query="")
+        raise
+    server["networks"] = ports
+    return server
