@@ -149,14 +149,24 @@ def _forward(conf, top, req, path, *, method=None, body=None, query=None):
                          query=query)
 
 
+def _failure(answer, what):
+    """The top's refusal of a boot's request as the boot's error: a missing network or
+    port is Nova's 400, a top that fails a 503, the top's message kept."""
+    try:
+        message = next(v["message"] for v in answer.json().values() if "message" in v)
+    except (ValueError, TypeError, AttributeError, StopIteration):
+        message = answer.body[:200].decode("utf-8", "replace")
+    status = 400 if answer.status == 404 else answer.status if answer.status < 500 else 503
+    return faults.Fault(status, f"{what}: HTTP {answer.status} {message}")
+
+
 def _top_get(conf, top, req, collection, item_id):
     """One top item, as the caller sees it (their token): 400 if they cannot."""
     answer = _forward(conf, top, req, f"/v2.0/{collection}/{item_id}", method="GET",
                       body=b"", query="")
     if answer.status >= 400:
-        raise faults.Fault(400 if answer.status == 404 else answer.status,
-                           f"{gateway_network.SINGULAR[collection]} {item_id} of the top "
-                           f"region: HTTP {answer.status} {answer.body[:200]!r}")
+        raise _failure(answer, f"{gateway_network.SINGULAR[collection]} {item_id} of the "
+                               f"top region")
     return answer.json()[gateway_network.SINGULAR[collection]]
 
 
@@ -362,9 +372,7 @@ def _top_port(conf, req, top, entry):
     answer = _forward(conf, top, req, "/v2.0/ports", method="POST", query="",
                       body=json.dumps({"port": spec}).encode())
     if answer.status >= 400:
-        raise faults.Fault(answer.status if answer.status < 500 else 503,
-                           f"could not make a port on top network {entry['uuid']}: "
-                           f"HTTP {answer.status} {answer.body[:300]!r}")
+        raise _failure(answer, f"a port on top network {entry['uuid']}")
     return answer.json()["port"]
 
 
