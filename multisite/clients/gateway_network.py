@@ -16,6 +16,9 @@ LOG = logging.getLogger(__name__)
 SINGULAR = {"networks": "network", "subnets": "subnet", "ports": "port",
             "security-groups": "security_group",
             "security-group-rules": "security_group_rule"}
+# the description of a top port the gateway made for a boot on a network: the port
+# reconciler deletes it, with its bottom port, once no server holds the bottom port
+MADE_FOR_BOOT = "multisite-gateway: made for a server boot"
 # neutron answers a long URL with 414: ids per filtered GET
 CHUNK = 40
 

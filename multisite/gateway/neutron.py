@@ -31,9 +31,6 @@ LOG = logging.getLogger(__name__)
 SERVICE_TYPE = "network"
 SERVICE = "Neutron"
 AZ_TAG = "multisite-az:"
-# the description of a top port the gateway made for a boot on a network (the port
-# reconciler deletes it with its bottom port once the server is gone)
-MADE_FOR_BOOT = "multisite-gateway: made for a server boot"
 ROUTED = ("networks", "subnets", "ports", "security-groups", "security-group-rules",
           "extensions")
 # seconds a boot waits for another gateway worker realising the same resource
@@ -366,7 +363,7 @@ def realise_port(conf, req, call, pod, top, port):
 
 def _top_port(conf, req, top, entry):
     """A port on the top network (the top allocates its IP and MAC) for a boot."""
-    spec = {"network_id": entry["uuid"], "description": MADE_FOR_BOOT}
+    spec = {"network_id": entry["uuid"], "description": gateway_network.MADE_FOR_BOOT}
     if entry.get("fixed_ip"):
         spec["fixed_ips"] = [{"ip_address": entry["fixed_ip"]}]
     answer = _forward(conf, top, req, "/v2.0/ports", method="POST", query="",

@@ -11,9 +11,11 @@ from keystoneauth1 import session as ks_session
 
 from multisite.clients import gateway as pod_client
 from multisite.clients import gateway_network
+from multisite.engine import controller
 from multisite.gateway import app as gateway_app
 from multisite.gateway import faults, neutron
 from multisite.objects import pods, routings
+from multisite.reconcilers import Key, gateway_ports
 from tests.functional.gateway.fake_neutron import FakeNeutron
 from tests.functional.gateway.fake_nova import FakeNova
 
@@ -223,3 +225,30 @@ def test_missing_rules_maps_self_references_and_skips_other_groups():
     (only,) = neutron.missing_rules(top, bottom)
     assert only["remote_group_id"] == "b" and only["port_range_min"] == 1
     assert only["security_group_id"] == "b"
+
+
+def test_the_port_reconciler_follows_the_top(gateway, cloud, db):
+    """The engine kind gateway_ports: a bottom port whose top port was deleted behind the
+    gateway's back goes; the gateway's port of a boot whose server is gone goes with its
+    top port; a port a server holds stays."""
+    db.set_override("adopt_grace", 0, group="gateway")
+    net, _ = make_network(gateway)
+    resp, body = call(gateway, "POST", "/network/v2.0/ports", {"port": {"network_id": net["id"]}})
+    users = body["port"]
+    for entry in ([{"port": users["id"]}], [{"uuid": net["id"]}], [{"uuid": net["id"]}]):
+        assert boot(gateway, "az1", entry)[0].status_int == 202
+    top, pod = cloud["net"]["RegionOne"], cloud["net"]["RegionTwo"]
+    made = [p for p in top.of("ports") if p["id"] != users["id"]]
+    held = pod.of("ports", name=made[0]["id"])[0]
+    held["device_id"] = "a-server"          # a server holds this one (Nova bound it)
+    del top.items["ports"][users["id"]]      # deleted at the top, not through the gateway
+    client = gateway_network.PodNetwork(db)
+    assert gateway_ports.keys(client) == [Key(gateway_ports.KIND, "RegionTwo", "RegionTwo")]
+    outcome = gateway_ports.reconcile(Key(gateway_ports.KIND, "RegionTwo", "RegionTwo"),
+                                      controller.Env(shared=client, conf=db, engine_id="e"))
+    assert outcome.status == "done"
+    assert [p["id"] for p in pod.of("ports")] == [held["id"]]
+    assert [p["id"] for p in top.of("ports")] == [made[0]["id"]]
+    assert [r["top_id"] for r in routings.list_routings(
+        db, filters={"resource_type": "port"})[0]] == [made[0]["id"]]
+    db.clear_override("adopt_grace", group="gateway")
