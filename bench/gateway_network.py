@@ -20,6 +20,11 @@ from bench.gateway import pct, start_gateway, timings
 from multisite.devcloud import layout as L
 
 
+def checked(resp):
+    assert resp.status_code < 300, (resp.status_code, resp.text[:300])
+    return resp
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=50)
@@ -38,14 +43,15 @@ def main(argv=None):
         for _ in range(args.ports):
             direct.network.create_port(network_id=net.id)
         calls = {
-            "GET /networks/{id}": lambda c: c.network.get(f"/networks/{net.id}"),
+            "GET /networks/{id}": lambda c: checked(c.network.get(f"/networks/{net.id}")),
             f"GET /ports?network_id ({args.ports})":
-                lambda c: c.network.get(f"/ports?network_id={net.id}"),
-            "POST+DELETE /ports": lambda c: c.network.delete(
-                f"/ports/{c.network.post('/ports', json={'port': {'network_id': net.id}}).json()['port']['id']}"),  # noqa: E501
+                lambda c: checked(c.network.get(f"/ports?network_id={net.id}")),
+            "POST+DELETE /ports": lambda c: checked(c.network.delete("/ports/" + checked(
+                c.network.post("/ports", json={"port": {"network_id": net.id}})
+            ).json()["port"]["id"])),
         }
         for conn in (via, direct):                                 # warm: tokens, pools
-            conn.network.get("/networks")
+            checked(conn.network.get("/networks"))
         for name, fn in calls.items():
             # alternated in one sitting so both sides see the same machine load
             results[name] = {"direct": [], "gateway": []}
