@@ -400,3 +400,37 @@ def bottom_networks(conf, req, call, pod, server):
         raise
     server["networks"] = ports
     return server
+
+
+# -- a server's delete ----------------------------------------------------------------------
+def server_ports(conf, req, pod, server_id, rest):
+    """Before a server's DELETE: the routed bottom ports the server holds in its pod
+    (asked then: once deleted, Nova unbinds them)."""
+    if req.method != "DELETE" or rest:
+        return []
+    try:
+        held = gateway_network.PodNetwork(conf).find(pod["pod_name"], "ports",
+                                                     device_id=server_id)
+    except gateway_network.RegionError as exc:   # the gateway_ports kind frees them later
+        LOG.warning("Ports of a deleted server left for the reconciler: pod=%s server=%s "
+                    "error=%s", pod["pod_name"], server_id, exc)
+        return []
+    return [p for p in held if any(r["bottom_id"] == p["id"] for r in routings.find(
+        conf, top_id=p["name"], resource_type="port"))]
+
+
+def release_ports(conf, req, ports):
+    """After the DELETE: the ports the gateway made for the server's boot go (top and
+    bottom, as Nova deletes the ports it made); the user's own ports stay."""
+    if not ports:
+        return
+    top = _top(conf)
+    for port in ports:
+        answer = _forward(conf, top, req, f"/v2.0/ports/{port['name']}", method="GET",
+                          body=b"", query="")
+        if answer.status != 200 or answer.json()["port"].get(
+                "description") != gateway_network.MADE_FOR_BOOT:
+            continue
+        forget_bottoms(conf, port["name"])
+        _forward(conf, top, req, f"/v2.0/ports/{port['name']}", method="DELETE", body=b"",
+                 query="")

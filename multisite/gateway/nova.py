@@ -250,7 +250,10 @@ def list_servers(conf, req, call, base, detail):
 def server(conf, req, call, base, server_id, rest):
     """Show, update, delete, actions and sub-resources of one routed server."""
     pod, routing = _server_pod(conf, call, server_id)
+    ports = neutron.server_ports(conf, req, pod, server_id, rest)
     answer = _forward(conf, pod, req, f"/servers/{server_id}{rest}")
+    if answer.status < 300:
+        neutron.release_ports(conf, req, ports)
     if req.method == "GET" and not rest and answer.status == 404:
         routings.delete(conf, routing["id"])  # gone from its pod (deleted): forget it
     return _rewrite(answer, conf, pod, base)

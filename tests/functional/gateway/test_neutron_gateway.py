@@ -252,3 +252,21 @@ def test_the_port_reconciler_follows_the_top(gateway, cloud, db):
     assert [r["top_id"] for r in routings.list_routings(
         db, filters={"resource_type": "port"})[0]] == [made[0]["id"]]
     db.clear_override("adopt_grace", group="gateway")
+
+
+def test_a_server_deleted_through_the_gateway_frees_the_ports_made_for_it(gateway, cloud):
+    net, _ = make_network(gateway)
+    resp, body = call(gateway, "POST", "/network/v2.0/ports", {"port": {"network_id": net["id"]}})
+    users = body["port"]
+    top, pod = cloud["net"]["RegionOne"], cloud["net"]["RegionTwo"]
+    resp, body = boot(gateway, "az1", [{"uuid": net["id"]}, {"port": users["id"]}])
+    assert resp.status_int == 202, body
+    server_id = body["server"]["id"]
+    for port in pod.of("ports"):
+        port["device_id"] = server_id        # what the pod's Nova does when it boots
+    assert len(top.of("ports")) == 2 and len(pod.of("ports")) == 2
+    resp, _ = call(gateway, "DELETE", f"/compute/v2.1/servers/{server_id}")
+    assert resp.status_int == 204
+    # the port made for the boot is gone, top and bottom; the user's own port stays
+    assert [p["id"] for p in top.of("ports")] == [users["id"]]
+    assert [p["name"] for p in pod.of("ports")] == [users["id"]]
