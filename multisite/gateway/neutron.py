@@ -23,113 +23,17 @@ import webob
 
 from multisite.clients import gateway as pod_client
 from multisite.clients import gateway_network
-from multisite.gateway import faults, proxy
+from multisite.gateway import bottom, faults, proxy
 from multisite.objects import pods, routings
 
 LOG = logging.getLogger(__name__)
 
 SERVICE_TYPE = "network"
 SERVICE = "Neutron"
-AZ_TAG = "multisite-az:"
 ROUTED = ("networks", "subnets", "ports", "security-groups", "security-group-rules",
           "extensions")
 # seconds a boot waits for another gateway worker realising the same resource
 WAIT_OTHER = 20.0
-
-
-# -- what a bottom copy is (pure) ---------------------------------------------------------
-def zones_of(network):
-    """A top network's zones: its hints, else the gateway's tags."""
-    hints = network.get("availability_zone_hints") or []
-    return hints or [t[len(AZ_TAG):] for t in network.get("tags") or []
-                     if t.startswith(AZ_TAG)]
-
-
-def network_body(top):
-    return {"name": top["id"], "project_id": top["project_id"],
-            "admin_state_up": top.get("admin_state_up", True),
-            "shared": top.get("shared", False),
-            "description": f"multisite: top network {top.get('name') or top['id']}"}
-
-
-def subnet_body(top, bottom_network):
-    body = {"name": top["id"], "network_id": bottom_network,
-            "project_id": top["project_id"], "ip_version": top["ip_version"],
-            "cidr": top["cidr"], "gateway_ip": top.get("gateway_ip"),
-            "allocation_pools": top.get("allocation_pools") or [],
-            "enable_dhcp": top.get("enable_dhcp", True),
-            "dns_nameservers": top.get("dns_nameservers") or [],
-            "host_routes": top.get("host_routes") or [],
-            "description": f"multisite: top subnet {top.get('name') or top['id']}"}
-    for name in ("ipv6_address_mode", "ipv6_ra_mode"):
-        if top.get(name):
-            body[name] = top[name]
-    return body
-
-
-def group_body(top):
-    return {"name": top["id"], "project_id": top["project_id"],
-            "description": f"multisite: top security group {top.get('name') or top['id']}"}
-
-
-RULE_FIELDS = ("direction", "ethertype", "protocol", "port_range_min", "port_range_max",
-               "remote_ip_prefix")
-
-
-def missing_rules(top_group, bottom_group):
-    """Rule bodies the bottom group lacks (a rule naming its own group names the bottom
-    group; a rule naming another group is not copied: cross-group rules need that group
-    realised too, not done)."""
-    def key(rule, own):
-        remote = rule.get("remote_group_id")
-        return tuple(rule.get(f) for f in RULE_FIELDS) + ("self" if remote == own
-                                                          else remote,)
-    have = {key(r, bottom_group["id"]) for r in bottom_group.get("security_group_rules", [])}
-    wanted = []
-    for rule in top_group.get("security_group_rules", []):
-        remote = rule.get("remote_group_id")
-        if remote and remote != top_group["id"]:
-            continue
-        if key(rule, top_group["id"]) in have:
-            continue
-        body = {f: rule.get(f) for f in RULE_FIELDS if rule.get(f) is not None}
-        body.update(security_group_id=bottom_group["id"], project_id=top_group["project_id"])
-        if remote:
-            body["remote_group_id"] = bottom_group["id"]
-        wanted.append(body)
-    return wanted
-
-
-def port_body(top, bottom_network, subnets, groups):
-    """The bottom port of a top port: same MAC and fixed IPs (`subnets`, `groups`: top id
-    -> bottom id)."""
-    body = {"name": top["id"], "network_id": bottom_network, "project_id": top["project_id"],
-            "mac_address": top["mac_address"],
-            "fixed_ips": [{"subnet_id": subnets[ip["subnet_id"]],
-                           "ip_address": ip["ip_address"]} for ip in top["fixed_ips"]],
-            "admin_state_up": top.get("admin_state_up", True),
-            "description": f"multisite: top port {top['id']}"}
-    if top.get("port_security_enabled") is False:
-        body["port_security_enabled"] = False
-    else:
-        body["security_groups"] = [groups[g] for g in top.get("security_groups") or []]
-    return body
-
-
-def requested(networks):
-    """The entries of a server's `networks` to realise ([] for none); a 400 otherwise."""
-    if networks is None or networks == "none":
-        return []
-    if networks == "auto":
-        raise faults.Fault(400, "networks 'auto' is not supported through the Multisite "
-                                "gateway: give a top network (--nic net-id=...) or a top "
-                                "port (--nic port-id=...), or none")
-    if not isinstance(networks, list) or not all(
-            isinstance(n, dict) and isinstance(n.get("port") or n.get("uuid"), str)
-            for n in networks):
-        raise faults.Fault(400, "Invalid input: networks must be 'none', 'auto' or a list "
-                                "of {\"uuid\": ...} / {\"port\": ...}")
-    return networks
 
 
 # -- plumbing -------------------------------------------------------------------------------
@@ -189,7 +93,7 @@ def _answer(answer, conf, top, base):
 
 # -- the forwarded API ----------------------------------------------------------------------
 def _with_hints(network):
-    zones = zones_of(network)
+    zones = bottom.zones_of(network)
     if zones:
         network["availability_zone_hints"] = zones
     return network
@@ -215,8 +119,8 @@ def _network_write(conf, req, call, top, base, path):
     if answer.status >= 400 or hints is None:
         return _answer(answer, conf, top, base)
     made = answer.json()["network"]
-    tags = [t for t in made.get("tags") or [] if not t.startswith(AZ_TAG)]
-    tags += [AZ_TAG + h for h in hints]
+    tags = [t for t in made.get("tags") or [] if not t.startswith(bottom.AZ_TAG)]
+    tags += [bottom.AZ_TAG + h for h in hints]
     tagged = _forward(conf, top, req, f"/v2.0/networks/{made['id']}/tags", method="PUT",
                       body=json.dumps({"tags": tags}).encode(), query="")
     if tagged.status >= 400:
@@ -328,10 +232,10 @@ def _realise_group(conf, req, call, pod, top, group_id):
     group = _top_get(conf, top, req, "security-groups", group_id)
     made, bottom_id = _ensure(conf, call, pod, kind="security_group",
                               collection="security-groups", top_id=group_id,
-                              make=lambda: group_body(group))
+                              make=lambda: bottom.group_body(group))
     if made is not None:
         client = gateway_network.PodNetwork(conf)
-        for rule in missing_rules(group, made):
+        for rule in bottom.missing_rules(group, made):
             client.create(pod["pod_name"], "security-group-rules", rule)
     return bottom_id
 
@@ -339,25 +243,25 @@ def _realise_group(conf, req, call, pod, top, group_id):
 def realise_port(conf, req, call, pod, top, port):
     """The bottom port of top `port` in `pod` (its network, subnets, groups first)."""
     network = _top_get(conf, top, req, "networks", port["network_id"])
-    zones = zones_of(network)
+    zones = bottom.zones_of(network)
     if zones and pod["az_name"] not in zones:
         raise faults.Fault(400, f"Network {network['id']} is not available in zone "
                                 f"{pod['az_name']} (its zones: {', '.join(zones)})")
     _, bottom_net = _ensure(conf, call, pod, kind="network", collection="networks",
-                            top_id=network["id"], make=lambda: network_body(network))
+                            top_id=network["id"], make=lambda: bottom.network_body(network))
     subnets = {}
     for subnet_id in sorted({ip["subnet_id"] for ip in port["fixed_ips"]}):
         subnet = _top_get(conf, top, req, "subnets", subnet_id)
         _, subnets[subnet_id] = _ensure(conf, call, pod, kind="subnet", collection="subnets",
                                         top_id=subnet_id,
-                                        make=lambda s=subnet: subnet_body(s, bottom_net))
+                                        make=lambda s=subnet: bottom.subnet_body(s, bottom_net))
     groups = {}
     if port.get("port_security_enabled") is not False:
         for group_id in port.get("security_groups") or []:
             groups[group_id] = _realise_group(conf, req, call, pod, top, group_id)
     _, bottom_port = _ensure(conf, call, pod, kind="port", collection="ports",
                              top_id=port["id"],
-                             make=lambda: port_body(port, bottom_net, subnets, groups))
+                             make=lambda: bottom.port_body(port, bottom_net, subnets, groups))
     return bottom_port
 
 
@@ -376,7 +280,7 @@ def _top_port(conf, req, top, entry):
 def bottom_networks(conf, req, call, pod, server):
     """Replace the server's requested top networks/ports by bottom ports of `pod`, made
     now if needed (mutates and returns `server`)."""
-    entries = requested(server.get("networks"))
+    entries = bottom.requested(server.get("networks"))
     if not entries:
         return server
     top = _top(conf)
@@ -388,10 +292,10 @@ def bottom_networks(conf, req, call, pod, server):
             else:
                 port = _top_port(conf, req, top, entry)
                 made.append(port["id"])
-            bottom = {"port": realise_port(conf, req, call, pod, top, port)}
+            wanted = {"port": realise_port(conf, req, call, pod, top, port)}
             if "tag" in entry:
-                bottom["tag"] = entry["tag"]
-            ports.append(bottom)
+                wanted["tag"] = entry["tag"]
+            ports.append(wanted)
     except Exception:
         for port_id in made:   # the top's addresses of a failed boot go back to the pool
             forget_bottoms(conf, port_id)

@@ -13,7 +13,7 @@ from multisite.clients import gateway as pod_client
 from multisite.clients import gateway_network
 from multisite.engine import controller
 from multisite.gateway import app as gateway_app
-from multisite.gateway import faults, neutron
+from multisite.gateway import bottom, faults, neutron
 from multisite.objects import pods, routings
 from multisite.reconcilers import Key, gateway_ports
 from tests.functional.gateway.fake_neutron import FakeNeutron
@@ -196,10 +196,10 @@ def test_what_is_not_routed_is_a_501(gateway):
     ({"uuid": "n"}, False), ([{"uuid": 3}], False)])
 def test_requested_networks(networks, ok):
     if ok:
-        assert neutron.requested(networks) == (networks if isinstance(networks, list) else [])
+        assert bottom.requested(networks) == (networks if isinstance(networks, list) else [])
     else:
         with pytest.raises(faults.Fault) as caught:
-            neutron.requested(networks)
+            bottom.requested(networks)
         assert caught.value.status == 400
 
 
@@ -207,11 +207,11 @@ def test_port_body_keeps_ip_and_mac_and_maps_ids():
     top = {"id": "tp", "project_id": "p", "mac_address": "fa:16:3e:00:00:01",
            "fixed_ips": [{"subnet_id": "ts", "ip_address": "10.0.0.5"}],
            "security_groups": ["tg"]}
-    body = neutron.port_body(top, "bn", {"ts": "bs"}, {"tg": "bg"})
+    body = bottom.port_body(top, "bn", {"ts": "bs"}, {"tg": "bg"})
     assert body["fixed_ips"] == [{"subnet_id": "bs", "ip_address": "10.0.0.5"}]
     assert (body["mac_address"], body["network_id"], body["security_groups"],
             body["name"]) == ("fa:16:3e:00:00:01", "bn", ["bg"], "tp")
-    body = neutron.port_body(dict(top, port_security_enabled=False), "bn", {"ts": "bs"}, {})
+    body = bottom.port_body(dict(top, port_security_enabled=False), "bn", {"ts": "bs"}, {})
     assert body["port_security_enabled"] is False and "security_groups" not in body
 
 
@@ -221,8 +221,8 @@ def test_missing_rules_maps_self_references_and_skips_other_groups():
     top = {"id": "t", "project_id": "p", "security_group_rules": [
         rule, dict(rule, port_range_min=1, remote_group_id="t"),
         dict(rule, port_range_min=2, remote_group_id="other")]}
-    bottom = {"id": "b", "security_group_rules": [dict(rule, security_group_id="b")]}
-    (only,) = neutron.missing_rules(top, bottom)
+    copy = {"id": "b", "security_group_rules": [dict(rule, security_group_id="b")]}
+    (only,) = bottom.missing_rules(top, copy)
     assert only["remote_group_id"] == "b" and only["port_range_min"] == 1
     assert only["security_group_id"] == "b"
 
