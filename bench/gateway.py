@@ -43,7 +43,10 @@ def free_port():
 def start_gateway(state):
     port = free_port()
     conf = state / "gateway.conf"
-    conf.write_text(multisite_conf.render(state) + f"[gateway]\nbind_port = {port}\n"
+    # the devcloud in use (MULTISITE_DEVCLOUD_PORT_OFFSET shifts its Keystone)
+    keystone = L.Layout(L.default_base()).keystone_url
+    conf.write_text(multisite_conf.render(state, keystone_url=keystone)
+                    + f"[gateway]\nbind_port = {port}\n"
                     "workers = 2\n")
     CONF(["--config-file", str(conf)], project="multisite")
     migration.db_sync(CONF)

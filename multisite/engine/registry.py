@@ -19,7 +19,7 @@ them and RPC wake-ups (`Manager.wake`) make it claim at once.
 """
 
 from multisite.clients import gateway as gateway_client
-from multisite.clients import prober
+from multisite.clients import gateway_network, prober
 from multisite.engine import (
     address_audit,
     dr,
@@ -32,7 +32,7 @@ from multisite.engine import (
 )
 from multisite.engine.controller import Kind
 from multisite.reconcilers import event_feed as feed_reconcilers
-from multisite.reconcilers import gateway_routing, region_capacity, region_health
+from multisite.reconcilers import gateway_ports, gateway_routing, region_capacity, region_health
 
 
 def feed_env(conf, engine_id):
@@ -80,6 +80,12 @@ KINDS = [
     Kind(name=gateway_routing.KIND, reconciler=gateway_routing,
          env=lambda conf, engine_id: gateway_client.ServerJanitor(conf),
          lister=gateway_routing.keys,
+         resync_interval=lambda conf: conf.gateway.adopt_interval,
+         workers=lambda conf: 2, conf_group="gateway"),
+    # Bottom ports of the big region follow the top's ports (docs/gateway.md).
+    Kind(name=gateway_ports.KIND, reconciler=gateway_ports,
+         env=lambda conf, engine_id: gateway_network.PodNetwork(conf),
+         lister=gateway_ports.keys,
          resync_interval=lambda conf: conf.gateway.adopt_interval,
          workers=lambda conf: 2, conf_group="gateway"),
     # Disaster recovery: plan discovery and checkpoints, durable (docs/dr.md).

@@ -7,12 +7,12 @@ import uuid
 
 import webob
 
-from multisite.gateway import faults, nova
+from multisite.gateway import faults, neutron, nova
 
 LOG = logging.getLogger(__name__)
 
 # path prefix -> (service module, what the catalog calls the service)
-SERVICES = {"/compute/v2.1": nova}
+SERVICES = {"/compute/v2.1": nova, "/network": neutron}
 
 
 @dataclasses.dataclass

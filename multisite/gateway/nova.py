@@ -17,7 +17,7 @@ import uuid
 import webob
 
 from multisite.clients import gateway as pod_client
-from multisite.gateway import faults
+from multisite.gateway import faults, neutron, proxy
 from multisite.objects import pods, routings
 
 LOG = logging.getLogger(__name__)
@@ -49,15 +49,8 @@ def _answer(answer):
 
 
 def _forward(conf, pod, req, path, *, method=None, body=None, query=None):
-    try:
-        return pod_client.forwarder(conf).forward(
-            pod["pod_name"], SERVICE_TYPE, method or req.method, path,
-            query=req.query_string if query is None else query,
-            headers=dict(req.headers), body=req.body if body is None else body)
-    except pod_client.UnknownRegion as exc:
-        raise faults.pod_unavailable(pod["pod_name"], f"no compute endpoint ({exc})") from None
-    except pod_client.RegionError as exc:
-        raise faults.pod_unavailable(pod["pod_name"], str(exc)) from None
+    return proxy.forward(conf, pod, SERVICE_TYPE, req, path, method=method, body=body,
+                         query=query)
 
 
 def _get(conf, pod, req, path, query=""):
@@ -146,6 +139,7 @@ def create_server(conf, req, call, base):
         raise faults.Fault(400, "Invalid input: metadata must be an object")
     zone = _requested_zone(server, conf, call)
     pod = pods.bind(conf, project_id=call.project_id, az_name=zone)
+    neutron.bottom_networks(conf, req, call, pod, server)
     routing = routings.create(conf, top_id=f"pending-{uuid.uuid4()}", pod_id=pod["pod_id"],
                               project_id=call.project_id, resource_type=SERVER)
     if pod["pod_az_name"]:
@@ -256,7 +250,10 @@ def list_servers(conf, req, call, base, detail):
 def server(conf, req, call, base, server_id, rest):
     """Show, update, delete, actions and sub-resources of one routed server."""
     pod, routing = _server_pod(conf, call, server_id)
+    ports = neutron.server_ports(conf, req, pod, server_id, rest)
     answer = _forward(conf, pod, req, f"/servers/{server_id}{rest}")
+    if answer.status < 300:
+        neutron.release_ports(conf, req, ports)
     if req.method == "GET" and not rest and answer.status == 404:
         routings.delete(conf, routing["id"])  # gone from its pod (deleted): forget it
     return _rewrite(answer, conf, pod, base)

@@ -1,0 +1,340 @@
+"""The network proxy: the top region's own Neutron is the big region's Neutron (its one
+IPAM), and a pod gets bottom copies of what a server boot needs there, lazily.
+
+`/network/...` is forwarded to the top region's Neutron with the caller's token, for
+networks, subnets, ports, security groups and their rules (anything else is a 501).
+Neutron checks `availability_zone_hints` against its own DHCP agents' zones, which the
+top has none of: the gateway checks the hints against the pods' zones instead, keeps them
+as tags `multisite-az:<zone>` of the top network and shows them back as the hints.
+
+At a server create (`bottom_networks`, called by the compute proxy once the pod is
+chosen) each requested network or port is realised in the pod: the bottom network,
+subnets and security groups (named after their top ids, same CIDR, pools, gateway and
+DHCP flag), then the bottom port with the top port's fixed IPs and MAC. Each routing row
+is written before the pod is asked; the pod's Nova gets `{"port": <bottom port>}`.
+"""
+
+import json
+import logging
+import re
+import time
+
+import webob
+
+from multisite.clients import gateway as pod_client
+from multisite.clients import gateway_network
+from multisite.gateway import bottom, faults, proxy
+from multisite.objects import pods, routings
+
+LOG = logging.getLogger(__name__)
+
+SERVICE_TYPE = "network"
+SERVICE = "Neutron"
+ROUTED = ("networks", "subnets", "ports", "security-groups", "security-group-rules",
+          "extensions")
+# seconds a boot waits for another gateway worker realising the same resource
+WAIT_OTHER = 20.0
+
+
+# -- plumbing -------------------------------------------------------------------------------
+def _top(conf):
+    found = [p for p in pods.list_pods(conf) if not p["az_name"]]
+    if not found:
+        raise faults.Fault(503, "No top region is registered: POST /v1.0/pods "
+                                "{\"pod\": {\"pod_name\": <top region>}}")
+    return found[0]
+
+
+def _forward(conf, top, req, path, *, method=None, body=None, query=None):
+    return proxy.forward(conf, top, SERVICE_TYPE, req, path, method=method, body=body,
+                         query=query)
+
+
+def _failure(answer, what):
+    """The top's refusal of a boot's request as the boot's error: a missing network or
+    port is Nova's 400, a top that fails a 503, the top's message kept."""
+    try:
+        message = next(v["message"] for v in answer.json().values() if "message" in v)
+    except (ValueError, TypeError, AttributeError, StopIteration):
+        message = answer.body[:200].decode("utf-8", "replace")
+    status = 400 if answer.status == 404 else answer.status if answer.status < 500 else 503
+    return faults.Fault(status, f"{what}: HTTP {answer.status} {message}")
+
+
+def _top_get(conf, top, req, collection, item_id):
+    """One top item, as the caller sees it (their token): 400 if they cannot."""
+    answer = _forward(conf, top, req, f"/v2.0/{collection}/{item_id}", method="GET",
+                      body=b"", query="")
+    if answer.status >= 400:
+        raise _failure(answer, f"{gateway_network.SINGULAR[collection]} {item_id} of the "
+                               f"top region")
+    return answer.json()[gateway_network.SINGULAR[collection]]
+
+
+def _json(body, status, headers):
+    resp = webob.Response(body=json.dumps(body).encode(), status=status,
+                          content_type="application/json", charset="UTF-8")
+    for key, value in headers.items():
+        if key.lower() != "content-type":
+            resp.headers[key] = value
+    return resp
+
+
+def _answer(answer, conf, top, base):
+    root = pod_client.forwarder(conf).endpoint(top["pod_name"], SERVICE_TYPE)
+    body = answer.body.replace(root.encode(), base.encode())
+    resp = webob.Response(body=body, status=answer.status)
+    for key, value in answer.headers.items():
+        resp.headers[key] = value
+    if not body:
+        del resp.content_type
+    return resp
+
+
+# -- the forwarded API ----------------------------------------------------------------------
+def _with_hints(network):
+    zones = bottom.zones_of(network)
+    if zones:
+        network["availability_zone_hints"] = zones
+    return network
+
+
+def _network_write(conf, req, call, top, base, path):
+    """POST/PUT of a network: the hints checked against the pods' zones and kept as tags."""
+    try:
+        body = json.loads(req.body or b"null")
+        network = body["network"]
+        hints = network.pop("availability_zone_hints", None)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return _answer(_forward(conf, top, req, path), conf, top, base)  # Neutron says why
+    zones = {p["az_name"] for p in pods.list_pods(conf) if p["az_name"]}
+    if hints is not None:
+        if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
+            raise faults.Fault(400, "availability_zone_hints must be a list of zone names")
+        unknown = sorted(set(hints) - zones)
+        if unknown:
+            raise faults.Fault(400, f"availability zone {unknown[0]!r} is not a pod's zone: "
+                                    f"one of {', '.join(sorted(zones)) or 'none registered'}")
+    answer = _forward(conf, top, req, path, body=json.dumps(body).encode())
+    if answer.status >= 400 or hints is None:
+        return _answer(answer, conf, top, base)
+    made = answer.json()["network"]
+    tags = [t for t in made.get("tags") or [] if not t.startswith(bottom.AZ_TAG)]
+    tags += [bottom.AZ_TAG + h for h in hints]
+    tagged = _forward(conf, top, req, f"/v2.0/networks/{made['id']}/tags", method="PUT",
+                      body=json.dumps({"tags": tags}).encode(), query="")
+    if tagged.status >= 400:
+        raise faults.Fault(tagged.status, f"could not keep the zone hints of network "
+                                          f"{made['id']}: {tagged.body[:200]!r}")
+    made["tags"] = tags
+    made["availability_zone_hints"] = hints
+    return _json({"network": made}, answer.status, answer.headers)
+
+
+def forget_bottoms(conf, port_id):
+    """Delete the bottom copies of top port `port_id` and forget their routings (one a
+    pod refuses stays for the port reconciler)."""
+    client = gateway_network.PodNetwork(conf)
+    for routing in routings.find(conf, top_id=port_id, resource_type="port"):
+        pod = pods.get(conf, routing["pod_id"])
+        try:
+            for bottom in ([routing["bottom_id"]] if routing["bottom_id"] else
+                           [p["id"] for p in client.find(pod["pod_name"], "ports",
+                                                         name=port_id)]):
+                client.delete(pod["pod_name"], "ports", bottom)
+        except gateway_network.RegionError as exc:
+            LOG.warning("Bottom port left for the reconciler: pod=%s port=%s error=%s",
+                        pod["pod_name"], port_id, exc)
+            continue
+        routings.delete(conf, routing["id"])
+
+
+def _delete_port(conf, req, call, top, base, port_id):
+    """A top port's delete also deletes its bottom copies."""
+    answer = _forward(conf, top, req, f"/v2.0/ports/{port_id}")
+    if answer.status < 300:
+        forget_bottoms(conf, port_id)
+    return _answer(answer, conf, top, base)
+
+
+def _read(conf, req, top, base, path):
+    answer = _forward(conf, top, req, path)
+    if answer.status >= 400 or not path.startswith("/v2.0/networks"):
+        return _answer(answer, conf, top, base)
+    body = answer.json()
+    for network in body.get("networks") or [body.get("network") or {}]:
+        _with_hints(network)
+    text = json.dumps(body).replace(
+        pod_client.forwarder(conf).endpoint(top["pod_name"], SERVICE_TYPE), base)
+    return _json(json.loads(text), answer.status, answer.headers)
+
+
+PATH = re.compile(r"^/v2\.0/(?P<collection>[a-z-]+)(?:/(?P<item>[^/]+))?(?P<rest>/.*)?$")
+
+
+def dispatch(conf, req, call, path, *, base):
+    """Answer one network call: forwarded to the top Neutron, or a 501 naming it."""
+    top = _top(conf)
+    if path in ("", "/v2.0") and req.method == "GET":
+        return _answer(_forward(conf, top, req, path), conf, top, base)
+    found = PATH.match(path)
+    if not found or found["collection"] not in ROUTED:
+        raise faults.not_implemented(req.method, path or "/", SERVICE)
+    collection, item, rest = found["collection"], found["item"], found["rest"]
+    if collection == "networks" and not rest and (
+            (req.method == "POST" and not item) or (req.method == "PUT" and item)):
+        return _network_write(conf, req, call, top, base, path)
+    if collection == "ports" and item and not rest and req.method == "DELETE":
+        return _delete_port(conf, req, call, top, base, item)
+    if req.method == "GET":
+        return _read(conf, req, top, base, path)
+    return _answer(_forward(conf, top, req, path), conf, top, base)
+
+
+# -- lazy realisation in a pod --------------------------------------------------------------
+def _ensure(conf, call, pod, *, kind, collection, top_id, make):
+    """The bottom id of top `top_id` in `pod`: routed already, or made now (the routing
+    written first; a bottom item named after the top id is adopted, never duplicated).
+    Returns (bottom item or None if it was routed already, bottom id)."""
+    client = gateway_network.PodNetwork(conf)
+    deadline = time.monotonic() + WAIT_OTHER
+    while True:
+        mine = [r for r in routings.find(conf, top_id=top_id, resource_type=kind)
+                if r["pod_id"] == pod["pod_id"]]
+        if mine and mine[0]["bottom_id"]:
+            return None, mine[0]["bottom_id"]
+        if mine and time.monotonic() < deadline:
+            time.sleep(0.2)   # another worker is making it: wait for its bottom id
+            continue
+        if mine:
+            routing = mine[0]   # an interrupted create: adopt or make
+        else:
+            try:
+                routing = routings.create(conf, top_id=top_id, pod_id=pod["pod_id"],
+                                          project_id=call.project_id, resource_type=kind)
+            except routings.RoutingExists:
+                continue
+        break
+    region = pod["pod_name"]
+    try:
+        existing = client.find(region, collection, name=top_id)
+        item = existing[0] if existing else client.create(region, collection, make())
+    except gateway_network.RegionError as exc:
+        raise faults.Fault(503 if exc.status is None or exc.status >= 500 else 400,
+                           f"Pod {region}: could not realise {kind} {top_id}: {exc}") from None
+    routings.complete(conf, routing["id"], item["id"])
+    LOG.info("Realised in a pod: pod=%s %s=%s bottom=%s project=%s", region, kind, top_id,
+             item["id"], call.project_id)
+    return item, item["id"]
+
+
+def _realise_group(conf, req, call, pod, top, group_id):
+    group = _top_get(conf, top, req, "security-groups", group_id)
+    made, bottom_id = _ensure(conf, call, pod, kind="security_group",
+                              collection="security-groups", top_id=group_id,
+                              make=lambda: bottom.group_body(group))
+    if made is not None:
+        client = gateway_network.PodNetwork(conf)
+        for rule in bottom.missing_rules(group, made):
+            client.create(pod["pod_name"], "security-group-rules", rule)
+    return bottom_id
+
+
+def realise_port(conf, req, call, pod, top, port):
+    """The bottom port of top `port` in `pod` (its network, subnets, groups first)."""
+    network = _top_get(conf, top, req, "networks", port["network_id"])
+    zones = bottom.zones_of(network)
+    if zones and pod["az_name"] not in zones:
+        raise faults.Fault(400, f"Network {network['id']} is not available in zone "
+                                f"{pod['az_name']} (its zones: {', '.join(zones)})")
+    _, bottom_net = _ensure(conf, call, pod, kind="network", collection="networks",
+                            top_id=network["id"], make=lambda: bottom.network_body(network))
+    subnets = {}
+    for subnet_id in sorted({ip["subnet_id"] for ip in port["fixed_ips"]}):
+        subnet = _top_get(conf, top, req, "subnets", subnet_id)
+        _, subnets[subnet_id] = _ensure(conf, call, pod, kind="subnet", collection="subnets",
+                                        top_id=subnet_id,
+                                        make=lambda s=subnet: bottom.subnet_body(s, bottom_net))
+    groups = {}
+    if port.get("port_security_enabled") is not False:
+        for group_id in port.get("security_groups") or []:
+            groups[group_id] = _realise_group(conf, req, call, pod, top, group_id)
+    _, bottom_port = _ensure(conf, call, pod, kind="port", collection="ports",
+                             top_id=port["id"],
+                             make=lambda: bottom.port_body(port, bottom_net, subnets, groups))
+    return bottom_port
+
+
+def _top_port(conf, req, top, entry):
+    """A port on the top network (the top allocates its IP and MAC) for a boot."""
+    spec = {"network_id": entry["uuid"], "description": gateway_network.MADE_FOR_BOOT}
+    if entry.get("fixed_ip"):
+        spec["fixed_ips"] = [{"ip_address": entry["fixed_ip"]}]
+    answer = _forward(conf, top, req, "/v2.0/ports", method="POST", query="",
+                      body=json.dumps({"port": spec}).encode())
+    if answer.status >= 400:
+        raise _failure(answer, f"a port on top network {entry['uuid']}")
+    return answer.json()["port"]
+
+
+def bottom_networks(conf, req, call, pod, server):
+    """Replace the server's requested top networks/ports by bottom ports of `pod`, made
+    now if needed (mutates and returns `server`)."""
+    entries = bottom.requested(server.get("networks"))
+    if not entries:
+        return server
+    top = _top(conf)
+    made, ports = [], []
+    try:
+        for entry in entries:
+            if entry.get("port"):
+                port = _top_get(conf, top, req, "ports", entry["port"])
+            else:
+                port = _top_port(conf, req, top, entry)
+                made.append(port["id"])
+            wanted = {"port": realise_port(conf, req, call, pod, top, port)}
+            if "tag" in entry:
+                wanted["tag"] = entry["tag"]
+            ports.append(wanted)
+    except Exception:
+        for port_id in made:   # the top's addresses of a failed boot go back to the pool
+            forget_bottoms(conf, port_id)
+            _forward(conf, top, req, f"/v2.0/ports/{port_id}", method="DELETE", body=b"",
+                     query="")
+        raise
+    server["networks"] = ports
+    return server
+
+
+# -- a server's delete ----------------------------------------------------------------------
+def server_ports(conf, req, pod, server_id, rest):
+    """Before a server's DELETE: the routed bottom ports the server holds in its pod
+    (asked then: once deleted, Nova unbinds them)."""
+    if req.method != "DELETE" or rest:
+        return []
+    try:
+        held = gateway_network.PodNetwork(conf).find(pod["pod_name"], "ports",
+                                                     device_id=server_id)
+    except gateway_network.RegionError as exc:   # the gateway_ports kind frees them later
+        LOG.warning("Ports of a deleted server left for the reconciler: pod=%s server=%s "
+                    "error=%s", pod["pod_name"], server_id, exc)
+        return []
+    return [p for p in held if any(r["bottom_id"] == p["id"] for r in routings.find(
+        conf, top_id=p["name"], resource_type="port"))]
+
+
+def release_ports(conf, req, ports):
+    """After the DELETE: the ports the gateway made for the server's boot go (top and
+    bottom, as Nova deletes the ports it made); the user's own ports stay."""
+    if not ports:
+        return
+    top = _top(conf)
+    for port in ports:
+        answer = _forward(conf, top, req, f"/v2.0/ports/{port['name']}", method="GET",
+                          body=b"", query="")
+        if answer.status != 200 or answer.json()["port"].get(
+                "description") != gateway_network.MADE_FOR_BOOT:
+            continue
+        forget_bottoms(conf, port["name"])
+        _forward(conf, top, req, f"/v2.0/ports/{port['name']}", method="DELETE", body=b"",
+                 query="")
