@@ -2,6 +2,8 @@
 unless [metrics] enabled; the engine's counters from the clients layer."""
 
 import datetime
+import threading
+import time
 import uuid
 
 import pytest
@@ -121,3 +123,38 @@ def test_label_values_are_escaped(enabled):
     resp = scrape(api_app.build_app(enabled))
     found = samples(resp.text)
     assert found[("multisite_region_service_up", (("region", odd), ("service", "compute")))] == 1
+
+
+def test_the_stored_state_is_read_ahead_while_scrapes_come(enabled, monkeypatch):
+    """After the first scrape a thread reads the state every TTL: a later scrape, even
+    long after the TTL, is answered from text read in the background."""
+    from multisite.api.handlers import metrics as handler
+
+    conf = enabled
+    conf.set_override("state_cache_seconds", 0.2, group="metrics")
+    readers = []
+    real_read = handler._read_state
+
+    def counting_read(conf):
+        readers.append(threading.current_thread().name)
+        return real_read(conf)
+
+    monkeypatch.setattr(handler, "_read_state", counting_read)
+    try:
+        regions.save_probe(conf, "RegionAhead", [{"service": "compute", "reachable": True}])
+        app = api_app.build_app(conf)
+        up = ("multisite_region_service_up", (("region", "RegionAhead"),
+                                              ("service", "compute")))
+        assert samples(scrape(app).text)[up] == 1.0
+        regions.save_probe(conf, "RegionAhead", [{"service": "compute", "reachable": False,
+                                                  "failures": 1}])
+        deadline = time.monotonic() + 30
+        while readers.count("metrics-refresh") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert samples(scrape(app).text)[up] == 0.0   # read ahead, not by this scrape
+        assert readers[0] != "metrics-refresh"          # the first scrape read it itself
+        assert readers.count("metrics-refresh") >= 2
+        assert [r for r in readers if r != "metrics-refresh"] == readers[:1]
+    finally:
+        conf.clear_override("state_cache_seconds", group="metrics")
+        handler._cache.update(key=None, until=0.0)

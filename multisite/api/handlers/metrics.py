@@ -12,10 +12,13 @@ import time
 
 import prometheus_client as prom
 import webob
+from oslo_log import log as logging
 
 from multisite.api import errors, v2
 from multisite.api.policies import metrics as policies
 from multisite.objects import regions, stats
+
+LOG = logging.getLogger(__name__)
 
 
 class Family:
@@ -120,19 +123,61 @@ def render(found):
 
 
 _cache_lock = threading.Lock()
-_cache = {"key": None, "until": 0.0, "text": b""}
+_cache = {"key": None, "until": 0.0, "text": b"", "scraped": 0.0, "refresher": None}
+# A refresher stops when nobody scraped for this many TTLs (at least a minute).
+_IDLE_TTLS = 12
+
+
+def _read_state(conf):
+    return render(families(conf, stats.snapshot(conf), None, now=regions.utcnow()))
+
+
+def _refresh_ahead(conf, key, ttl):
+    """Read the state again every `ttl` seconds while someone scrapes, so that a scrape
+    (Prometheus asks every 15-60 s, longer than the TTL) finds it read already."""
+    idle = max(ttl * _IDLE_TTLS, 60.0)
+    while True:
+        time.sleep(ttl)
+        with _cache_lock:
+            if _cache["key"] != key or time.monotonic() - _cache["scraped"] > idle:
+                _cache["refresher"] = None
+                return
+        try:
+            text = _read_state(conf)
+        except Exception:  # noqa: BLE001 - the next scrape reads it itself
+            LOG.exception("/metrics: reading the stored state in the background failed")
+            with _cache_lock:
+                _cache["refresher"] = None
+                _cache["until"] = 0.0
+            return
+        with _cache_lock:
+            if _cache["key"] != key:
+                _cache["refresher"] = None
+                return
+            _cache.update(until=time.monotonic() + ttl, text=text)
 
 
 def _stored_state(conf):
     """The database-derived families as text, read at most once per
-    [metrics] state_cache_seconds (one reader at a time; the others wait for its text)."""
+    [metrics] state_cache_seconds. The first scrape reads them; from then on, while
+    scrapes come, a thread of this process reads them again every TTL, so a scrape
+    serves text at most one TTL (plus one read) old without waiting for the database."""
     ttl = conf.metrics.state_cache_seconds
+    if not ttl:
+        return _read_state(conf)
     key = (id(conf), conf.database.connection)
     with _cache_lock:
-        if ttl and _cache["key"] == key and time.monotonic() < _cache["until"]:
+        now = time.monotonic()
+        _cache["scraped"] = now
+        fresh = now < _cache["until"] or _cache["refresher"] is not None
+        if _cache["key"] == key and fresh:
             return _cache["text"]
-        text = render(families(conf, stats.snapshot(conf), None, now=regions.utcnow()))
+        text = _read_state(conf)
         _cache.update(key=key, until=time.monotonic() + ttl, text=text)
+        refresher = threading.Thread(target=_refresh_ahead, args=(conf, key, ttl),
+                                     name="metrics-refresh", daemon=True)
+        _cache["refresher"] = refresher
+        refresher.start()
         return text
 
 
