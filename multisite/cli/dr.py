@@ -199,21 +199,32 @@ def follow(api, checkpoint_id, *, out, timeout, interval=1.0, clock=time.monoton
         raise common.CommandError(str(exc)) from None
 
 
-class ListCheckpoints(common.Lister):
-    """List checkpoints (of one plan with --plan)."""
+class _FilteredList(common.Lister):
+    """A /v2 collection filtered by one parent (`FILTER`: option, dest, metavar), paged."""
+
+    FILTER = ("--plan", "plan_id", "<plan-id>")
+    MARKER = "<checkpoint-id>"
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("--plan", dest="plan_id", metavar="<plan-id>")
+        option, dest, metavar = self.FILTER
+        parser.add_argument(option, dest=dest, metavar=metavar)
         parser.add_argument("--all-projects", action="store_true")
         parser.add_argument("--limit", type=int, metavar="<n>")
-        parser.add_argument("--marker", metavar="<checkpoint-id>")
+        parser.add_argument("--marker", metavar=self.MARKER)
         return parser
 
+    def listing(self, parsed_args, method):
+        return method(**{self.FILTER[1]: getattr(parsed_args, self.FILTER[1])},
+                      all_projects=parsed_args.all_projects, limit=parsed_args.limit,
+                      marker=parsed_args.marker)
+
+
+class ListCheckpoints(_FilteredList):
+    """List checkpoints (of one plan with --plan)."""
+
     def take_action(self, parsed_args):
-        found = common.client(self.app).dr.list_checkpoints(
-            plan_id=parsed_args.plan_id, all_projects=parsed_args.all_projects,
-            limit=parsed_args.limit, marker=parsed_args.marker)
+        found = self.listing(parsed_args, common.client(self.app).dr.list_checkpoints)
         return CHECKPOINT_COLUMNS, [_checkpoint_row(c) for c in found]
 
 
@@ -328,21 +339,14 @@ class Restore(common.Lister):
         return RESOURCE_COLUMNS, restore_rows(restore)
 
 
-class ListRestores(common.Lister):
+class ListRestores(_FilteredList):
     """List restores (of one checkpoint with --checkpoint)."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("--checkpoint", dest="checkpoint_id", metavar="<checkpoint-id>")
-        parser.add_argument("--all-projects", action="store_true")
-        parser.add_argument("--limit", type=int, metavar="<n>")
-        parser.add_argument("--marker", metavar="<restore-id>")
-        return parser
+    FILTER = ("--checkpoint", "checkpoint_id", "<checkpoint-id>")
+    MARKER = "<restore-id>"
 
     def take_action(self, parsed_args):
-        found = common.client(self.app).dr.list_restores(
-            checkpoint_id=parsed_args.checkpoint_id, all_projects=parsed_args.all_projects,
-            limit=parsed_args.limit, marker=parsed_args.marker)
+        found = self.listing(parsed_args, common.client(self.app).dr.list_restores)
         return RESTORE_COLUMNS, [_restore_row(r) for r in found]
 
 
