@@ -30,8 +30,8 @@ DR_OPTS = [
                help="Seconds a failover's confirmation token (returned by a first call "
                     "without one) stays valid."),
     cfg.FloatOpt("restore_timeout", default=1800.0, min=10.0,
-                 help="Seconds a restored volume may take to become available, or a "
-                      "restored server ACTIVE, before the restore fails."),
+                 help="Seconds from a restore's request until its servers must be ACTIVE; "
+                      "later, the restore fails naming the servers still building."),
 ]
 
 
