@@ -222,6 +222,13 @@ class DrClient:
                                      json={"restore": {"name": name}}).json()["restore"][
                 "volume_id"]
 
+    def set_bootable(self, volume_id):
+        """Mark a volume bootable (a volume restored from a backup is not, whatever its
+        source was)."""
+        with session.translate(self.region, f"mark volume {volume_id} bootable"):
+            self._cinder.post(f"/volumes/{_q(volume_id)}/action",
+                              json={"os-set_bootable": {"bootable": True}})
+
     def find_volumes(self, name):
         with session.translate(self.region, f"find volumes named {name}"):
             body = self._cinder.get(f"/volumes?name={_q(name)}").json()

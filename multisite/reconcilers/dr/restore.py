@@ -9,7 +9,8 @@ flavors).
 
 * import: each volume's backup record is imported in the target unless its imported backup
   is still there (the checkpoint's export imported it).
-* volumes: a volume restored from each imported backup, all at once, polled until available.
+* volumes: a volume restored from each imported backup, all at once, polled until available;
+  boot volumes are marked bootable (Cinder's restore does not carry the flag).
 * resources: keypairs through the keypair sync reconciler (the checkpoint's record is the
   source snapshot), flavors through the flavor sync reconciler (the record answers as the
   source); an identical flavor of the same name in the target is used as it is. The engine
@@ -244,8 +245,12 @@ def _volumes(run):
     for volume in run.report["volumes"]:
         if volume["status"] == "restored":
             continue
-        status = target.volume(volume["volume_id"])["status"]
+        observed = target.volume(volume["volume_id"])
+        status = observed["status"]
         if status == "available":
+            if volume["bootable"] and not observed["bootable"]:
+                # Cinder restores the data, not the flag: Nova boots only bootable volumes
+                target.set_bootable(volume["volume_id"])
             volume["status"], volume["restored_at"] = "restored", now_iso()
         elif status.startswith("error"):
             volume["status"] = "failed"

@@ -32,7 +32,6 @@ class FakeSites:
         self.fail_snapshot_of = set()
         self.down = set()
         self.on_snapshot = None     # callable(region, volume_id) run inside create_snapshot
-        self.restored_from = {}     # backup name (import url) -> the source volume
         # (region, keypair name) -> bool: where Nova's keypairs live when the sync
         # reconcilers' in-memory cloud (fake_regions.py) holds them
         self.has_keypair = lambda region, name: any(
@@ -208,9 +207,6 @@ class FakeClient:
 
     def export_backup(self, backup_id):
         self._check()
-        backup = self.sites.backups[self.region][backup_id]
-        self.sites.restored_from[f"url-of-{backup_id}"] = \
-            self.sites.volumes[self.region][backup["volume_id"]]
         return {"backup_service": "posix", "backup_url": f"url-of-{backup_id}"}
 
     def import_backup(self, record):
@@ -244,13 +240,17 @@ class FakeClient:
             raise errors.RegionRejected(self.region, f"no backup {backup_id}", status=404)
         self._log("restore_backup", backup_id)
         vid = str(uuid.uuid4())
-        source = self.sites.restored_from.get(backup["name"])
+        # as Cinder: the data comes back, the bootable flag does not
         self.sites.volumes[self.region][vid] = {
             "id": vid, "name": name, "status": "restoring-backup", "size": 1,
-            "bootable": bool(source and source["bootable"]), "volume_type": "nfs",
+            "bootable": False, "volume_type": "nfs",
             "multiattach": False, "device": None, "server_id": None, "image_metadata": {},
             "settle": "available"}
         return vid
+
+    def set_bootable(self, volume_id):
+        self._check()
+        self.sites.volumes[self.region][volume_id]["bootable"] = True
 
     def volume_settles(self, found):
         if found.get("settle"):
@@ -323,6 +323,9 @@ class FakeClient:
             raise errors.RegionRejected(self.region, f"no keypair {key_name}", status=400)
         sid = str(uuid.uuid4())
         volume = self.sites.volumes[self.region][boot_volume_id]
+        if not volume["bootable"]:
+            raise errors.RegionRejected(self.region, f"Block Device {boot_volume_id} is not "
+                                                     "bootable.", status=400)
         volume.update(status="in-use", server_id=sid, device="/dev/vda")
         for port in self._all_ports():
             if port["id"] in port_ids:
