@@ -56,11 +56,14 @@ class SlowClient(FakeClient):
         return super().create_backup(volume_id, **kw)
 
 
-def run(size, args, conf):
+def run(size, args, conf, *, data_volumes=None):
+    """One checkpoint of `size` servers (the first `data_volumes` with a data volume; all
+    by default)."""
     sites = FakeSites()
     names = [f"vm-{i}" for i in range(size)]
-    for name in names:
-        sites.add_server("RegionOne", name, data_volume=True)
+    for index, name in enumerate(names):
+        sites.add_server("RegionOne", name, ip=f"10.60.0.{10 + index}",
+                         data_volume=data_volumes is None or index < data_volumes)
     env = types.SimpleNamespace(shared=dr_env.DrEnv(
         conf, client_factory=lambda c, region: SlowClient(sites, region, args),
         regions=lambda: sites.regions), attempts=1, item=None)
@@ -82,9 +85,22 @@ def run(size, args, conf):
     cp = checkpoints.get(conf, cp_id)
     assert cp["status"] == "completed", cp["error"]
     snaps = [v["snapshot_seconds"] for v in cp["resources"]["volumes"]]
-    return {"servers": size, "volumes": len(snaps), "window": cp["window"]["seconds"],
+    return {"checkpoint_id": cp_id, "sites": sites,
+            "servers": size, "volumes": len(snaps), "window": cp["window"]["seconds"],
             "slowest": max(snaps), "sum": sum(snaps),
             "pauses": 2 * size * args.pause_ms / 1000, "total": total}
+
+
+def setup(args):
+    """The configuration on a fresh SQLite database (shared with bench.dr_restore)."""
+    random.seed(1)
+    tmp = tempfile.mkdtemp()
+    conf = ms_conf.CONF
+    conf([], project="multisite", default_config_files=[])
+    conf.set_override("connection", f"sqlite:///{tmp}/bench.sqlite", group="database")
+    conf.set_override("poll_interval", 0.05, group="dr")
+    migration.db_sync(conf)
+    return conf
 
 
 def main():
@@ -94,13 +110,7 @@ def main():
     parser.add_argument("--snapshot-ms", type=float, default=800.0)
     parser.add_argument("--backup-ms", type=float, default=100.0)
     args = parser.parse_args()
-    random.seed(1)
-    tmp = tempfile.mkdtemp()
-    conf = ms_conf.CONF
-    conf([], project="multisite", default_config_files=[])
-    conf.set_override("connection", f"sqlite:///{tmp}/bench.sqlite", group="database")
-    conf.set_override("poll_interval", 0.05, group="dr")
-    migration.db_sync(conf)
+    conf = setup(args)
     print(f"{'servers':>7} {'volumes':>7} {'window_s':>9} {'slowest_snap_s':>14} "
           f"{'snaps_in_series_s':>17} {'pause+unpause_s':>15} {'window/slowest':>14} "
           f"{'checkpoint_s':>12}")

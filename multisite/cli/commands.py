@@ -81,6 +81,9 @@ COMMANDS = {
     "dr checkpoint create": dr.CreateCheckpoint,
     "dr checkpoint list": dr.ListCheckpoints,
     "dr checkpoint show": dr.ShowCheckpoint,
+    "dr restore": dr.Restore,
+    "dr restore list": dr.ListRestores,
+    "dr restore show": dr.ShowRestore,
 }
 
 

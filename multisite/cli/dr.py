@@ -1,9 +1,10 @@
-"""multisite dr plan create|list|show|delete|discover, dr checkpoint create|list|show
-(/v2/protection-plans, /v2/checkpoints; docs/dr.md)."""
+"""multisite dr plan create|list|show|delete|discover, dr checkpoint create|list|show,
+dr restore (drill, failover) and dr restore list|show (/v2/protection-plans,
+/v2/checkpoints, /v2/restores; docs/dr.md)."""
 
 import time
 
-from multisite.cli import common
+from multisite.cli import common, progress
 from multisite.client import dr as dr_api
 
 PLAN_COLUMNS = ("ID", "NAME", "SOURCE", "BACKUP", "METHOD", "GROUPS", "STATUS", "PROBLEMS")
@@ -189,38 +190,41 @@ class CreateCheckpoint(common.Lister):
 def follow(api, checkpoint_id, *, out, timeout, interval=1.0, clock=time.monotonic,
            sleep=time.sleep):
     """Poll a checkpoint until it ends; a line to `out` whenever a resource changes."""
-    started, shown = clock(), {}
-    while True:
-        cp = api.get_checkpoint(checkpoint_id)
-        for row in resource_rows(cp):
-            key = row[:2]
-            if shown.get(key) != row[2]:
-                shown[key] = row[2]
-                out.write(f"[{clock() - started:6.1f}s] {cp['phase']}: {row[0]} {row[1]} "
-                          f"{row[2]}\n")
-        if cp["status"] in dr_api.FINISHED:
-            return cp
-        if clock() - started > timeout:
-            raise common.CommandError(f"Checkpoint {checkpoint_id} still {cp['status']} "
-                                      f"after {timeout:.0f} s")
-        sleep(interval)
+    try:
+        return progress.follow_resources(lambda: api.get_checkpoint(checkpoint_id),
+                                         resource_rows, out=out, timeout=timeout,
+                                         what=f"Checkpoint {checkpoint_id}", interval=interval,
+                                         clock=clock, sleep=sleep)
+    except TimeoutError as exc:
+        raise common.CommandError(str(exc)) from None
 
 
-class ListCheckpoints(common.Lister):
-    """List checkpoints (of one plan with --plan)."""
+class _FilteredList(common.Lister):
+    """A /v2 collection filtered by one parent (`FILTER`: option, dest, metavar), paged."""
+
+    FILTER = ("--plan", "plan_id", "<plan-id>")
+    MARKER = "<checkpoint-id>"
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("--plan", dest="plan_id", metavar="<plan-id>")
+        option, dest, metavar = self.FILTER
+        parser.add_argument(option, dest=dest, metavar=metavar)
         parser.add_argument("--all-projects", action="store_true")
         parser.add_argument("--limit", type=int, metavar="<n>")
-        parser.add_argument("--marker", metavar="<checkpoint-id>")
+        parser.add_argument("--marker", metavar=self.MARKER)
         return parser
 
+    def listing(self, parsed_args, method):
+        return method(**{self.FILTER[1]: getattr(parsed_args, self.FILTER[1])},
+                      all_projects=parsed_args.all_projects, limit=parsed_args.limit,
+                      marker=parsed_args.marker)
+
+
+class ListCheckpoints(_FilteredList):
+    """List checkpoints (of one plan with --plan)."""
+
     def take_action(self, parsed_args):
-        found = common.client(self.app).dr.list_checkpoints(
-            plan_id=parsed_args.plan_id, all_projects=parsed_args.all_projects,
-            limit=parsed_args.limit, marker=parsed_args.marker)
+        found = self.listing(parsed_args, common.client(self.app).dr.list_checkpoints)
         return CHECKPOINT_COLUMNS, [_checkpoint_row(c) for c in found]
 
 
@@ -240,3 +244,124 @@ class ShowCheckpoint(common.Lister):
                  f"slowest_snapshot_s={window.get('slowest_snapshot_seconds')}"
                  + (f" error={cp['error']}" if cp.get("error") else ""))]
         return RESOURCE_COLUMNS, rows + resource_rows(cp)
+
+
+RESTORE_COLUMNS = ("ID", "CHECKPOINT", "REGION", "MODE", "STATUS", "PHASE", "RTO_S",
+                   "CREATED_AT", "ERROR")
+
+
+def _restore_row(restore):
+    return (restore["id"], restore["checkpoint_id"], restore["region"], restore["mode"],
+            restore["status"], restore["phase"], restore.get("rto_seconds"),
+            restore.get("created_at"), restore.get("error"))
+
+
+def restore_rows(restore):
+    """One line per restored resource (pure): volumes, keypairs, flavors, networks, subnets,
+    ports (with the addresses they got), servers."""
+    found = restore.get("resources") or {}
+    rows = []
+    for volume in found.get("volumes", []):
+        detail = " ".join(f"{k}={volume[k]}" for k in ("volume_id", "backup_id", "attach",
+                                                        "reimported", "adopted")
+                          if volume.get(k) not in (None, ""))
+        rows.append(("volume", f"{volume.get('server')}:{volume.get('device')}",
+                     volume.get("status"), detail))
+    for kind in ("keypairs", "flavors"):
+        for item in found.get(kind, []):
+            rows.append((kind[:-1], item["name"], item["status"], item.get("error") or ""))
+    for net in found.get("networks", []):
+        rows.append(("network", net["name"], net["status"], net.get("id") or ""))
+        for sub in net.get("subnets", []):
+            rows.append(("subnet", sub["name"], sub["status"], sub.get("id") or ""))
+    for server in found.get("servers", []):
+        for port in server.get("ports", []):
+            detail = (f"mac={port.get('restored_mac')} ips={','.join(port.get('restored_ips', []))}"
+                      if port.get("id") else "")
+            if port.get("id") and not port.get("same_address"):
+                detail += f" (was {port['mac_address']} " + ",".join(
+                    i["ip_address"] for i in port["fixed_ips"]) + ")"
+            rows.append(("port", port["name"], port["status"], detail))
+        rows.append(("server", server["name"], server["status"],
+                     f"group {server['group']}" + (f" id={server['id']}"
+                                                   if server.get("id") else "")))
+    return rows
+
+
+class Restore(common.Lister):
+    """Restore a checkpoint in its backup region: --drill (separate networks, prefixed
+    names, the source untouched) or --failover (needs --confirm with the token a first call
+    without it prints)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("checkpoint_id", metavar="<checkpoint-id>")
+        parser.add_argument("--region", required=True, metavar="<region>",
+                            help="The plan's backup region")
+        mode = parser.add_mutually_exclusive_group(required=True)
+        mode.add_argument("--drill", dest="mode", action="store_const", const="drill")
+        mode.add_argument("--failover", dest="mode", action="store_const", const="failover")
+        parser.add_argument("--confirm", metavar="<token>",
+                            help="The failover's confirmation token")
+        parser.add_argument("--wait", action="store_true",
+                            help="Follow it to the end, printing each resource's progress")
+        parser.add_argument("--timeout", type=float, default=3600.0, metavar="<seconds>")
+        return parser
+
+    def take_action(self, parsed_args):
+        api = common.client(self.app).dr
+        try:
+            restore = api.restore(parsed_args.checkpoint_id, region=parsed_args.region,
+                                  mode=parsed_args.mode, confirm=parsed_args.confirm)
+        except dr_api.ConfirmationRequired as exc:
+            what = exc.restore
+            raise common.CommandError(
+                f"Failover not started ({exc.message}).\nIt would restore servers "
+                f"{', '.join(what.get('servers', []))} ({what.get('volumes')} volumes, "
+                f"networks {', '.join(what.get('networks', []))}) of checkpoint "
+                f"{what.get('checkpoint_id')} (taken {what.get('checkpoint_created_at')}, "
+                f"source {what.get('source_region')}) into {what.get('region')} with their "
+                f"original names and addresses.\nTo proceed, before {exc.expires_at}: "
+                f"multisite dr restore {parsed_args.checkpoint_id} --region "
+                f"{parsed_args.region} --failover --confirm {exc.token}") from None
+        if not parsed_args.wait:
+            return RESTORE_COLUMNS, [_restore_row(restore)]
+        try:
+            restore = progress.follow_resources(
+                lambda: api.get_restore(restore["id"]), restore_rows, out=self.app.stderr,
+                timeout=parsed_args.timeout, what=f"Restore {restore['id']}")
+        except TimeoutError as exc:
+            raise common.CommandError(str(exc)) from None
+        if restore["status"] != "completed":
+            raise common.CommandError(f"Restore {restore['id']} failed: {restore.get('error')}")
+        self.app.stderr.write(f"Restore {restore['id']} completed: RTO "
+                              f"{restore['rto_seconds']} s\n")
+        return RESOURCE_COLUMNS, restore_rows(restore)
+
+
+class ListRestores(_FilteredList):
+    """List restores (of one checkpoint with --checkpoint)."""
+
+    FILTER = ("--checkpoint", "checkpoint_id", "<checkpoint-id>")
+    MARKER = "<restore-id>"
+
+    def take_action(self, parsed_args):
+        found = self.listing(parsed_args, common.client(self.app).dr.list_restores)
+        return RESTORE_COLUMNS, [_restore_row(r) for r in found]
+
+
+class ShowRestore(common.Lister):
+    """Show a restore: each resource it recreated, the addresses ports got, and the RTO."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("restore_id", metavar="<restore-id>")
+        return parser
+
+    def take_action(self, parsed_args):
+        restore = common.client(self.app).dr.get_restore(parsed_args.restore_id)
+        rows = [("restore", restore["id"], restore["status"],
+                 f"mode={restore['mode']} region={restore['region']} phase={restore['phase']} "
+                 f"rto_s={restore.get('rto_seconds')}"
+                 + (f" error={restore['error']}" if restore.get("error") else ""))]
+        return RESOURCE_COLUMNS, rows + restore_rows(restore)

@@ -1,4 +1,5 @@
-"""Follow a sync job until every row has finished, reporting progress per target region."""
+"""Follow long work until it ends: a sync job (progress per target region), or a DR
+checkpoint or restore (a line per resource whose status changes)."""
 
 import time
 
@@ -49,4 +50,24 @@ def wait(manager, job_id, *, out, interval=1.0, timeout=600.0,
         if elapsed >= timeout:
             raise TimeoutError(f"Job {job_id} still running after {timeout:.0f}s; "
                                f"follow it with: multisite sync show {job_id}")
+        sleep(interval)
+
+
+def follow_resources(get, rows, *, out, timeout, what, interval=1.0, clock=time.monotonic,
+                     sleep=time.sleep, finished=("completed", "failed")):
+    """Poll `get()` until its status is in `finished`; a line to `out` whenever a resource
+    of `rows(item)` ((kind, name, status, detail) tuples) changes status."""
+    started, shown = clock(), {}
+    while True:
+        item = get()
+        for row in rows(item):
+            key = row[:2]
+            if shown.get(key) != row[2]:
+                shown[key] = row[2]
+                out.write(f"[{clock() - started:6.1f}s] {item['phase']}: {row[0]} {row[1]} "
+                          f"{row[2]}\n")
+        if item["status"] in finished:
+            return item
+        if clock() - started > timeout:
+            raise TimeoutError(f"{what} still {item['status']} after {timeout:.0f} s")
         sleep(interval)

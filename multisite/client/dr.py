@@ -1,9 +1,22 @@
-"""/v2/protection-plans and /v2/checkpoints: VNF disaster recovery."""
+"""/v2/protection-plans, /v2/checkpoints and /v2/restores: VNF disaster recovery."""
 
-from multisite.client import http
+from multisite.client import exceptions, http
 
 METHODS = ("pause", "quiesce", "none", "vm-snapshot", "replicate")
 FINISHED = ("completed", "failed")
+CONFIRMATION_REQUIRED = "restore.confirmation_required"
+
+
+class ConfirmationRequired(exceptions.Conflict):
+    """A failover was not started: repeat it with `token` (what it would do: `restore`)."""
+
+    def __init__(self, error):
+        super().__init__(error.message, status=error.status, code=error.code,
+                         request_id=error.request_id)
+        confirmation = (error.body or {}).get("confirmation") or {}
+        self.token = confirmation.get("token")
+        self.expires_at = confirmation.get("expires_at")
+        self.restore = confirmation.get("restore") or {}
 
 
 class DrManager:
@@ -51,3 +64,26 @@ class DrManager:
     def get_checkpoint(self, checkpoint_id):
         return self.http.json("GET", f"/checkpoints/{checkpoint_id}",
                               version="v2")["checkpoint"]
+
+    def restore(self, checkpoint_id, *, region, mode, confirm=None):
+        """Start a drill or failover; a failover without a valid token raises
+        ConfirmationRequired carrying a new one."""
+        spec = {"region": region, "mode": mode}
+        if confirm:
+            spec["confirm"] = confirm
+        try:
+            return self.http.json("POST", f"/checkpoints/{checkpoint_id}/restore",
+                                  body={"restore": spec}, version="v2")["restore"]
+        except exceptions.Conflict as exc:
+            if exc.code == CONFIRMATION_REQUIRED:
+                raise ConfirmationRequired(exc) from None
+            raise
+
+    def list_restores(self, *, checkpoint_id=None, all_projects=False, limit=None,
+                      marker=None):
+        return self.http.json("GET", "/restores", version="v2",
+                              params=http.page_params(all_projects, limit, marker,
+                                                      checkpoint_id=checkpoint_id))["restores"]
+
+    def get_restore(self, restore_id):
+        return self.http.json("GET", f"/restores/{restore_id}", version="v2")["restore"]

@@ -93,4 +93,8 @@ def from_response(status, body, *, request_id=None):
     cls = _BY_STATUS.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else HTTPError
-    return cls(message, status=status, code=code, request_id=request_id)
+    error = cls(message, status=status, code=code, request_id=request_id)
+    # the whole body, for errors that carry more than code and message (a failover's
+    # confirmation token)
+    error.body = body if isinstance(body, dict) else None
+    return error

@@ -214,6 +214,96 @@ class DrClient:
                 "rules": len(raw.get("security_group_rules", []))}
 
 
+    # -- restore (the target region; made with the service credentials) -------------------
+    def restore_backup(self, backup_id, *, name):
+        """A new volume from the backup; its id (Cinder restores in the background)."""
+        with session.translate(self.region, f"restore backup {backup_id}"):
+            return self._cinder.post(f"/backups/{_q(backup_id)}/restore",
+                                     json={"restore": {"name": name}}).json()["restore"][
+                "volume_id"]
+
+    def set_bootable(self, volume_id):
+        """Mark a volume bootable (a volume restored from a backup is not, whatever its
+        source was)."""
+        with session.translate(self.region, f"mark volume {volume_id} bootable"):
+            self._cinder.post(f"/volumes/{_q(volume_id)}/action",
+                              json={"os-set_bootable": {"bootable": True}})
+
+    def find_volumes(self, name):
+        with session.translate(self.region, f"find volumes named {name}"):
+            body = self._cinder.get(f"/volumes?name={_q(name)}").json()
+        return [v["id"] for v in body["volumes"] if v.get("name") == name]
+
+    def find_networks(self, name):
+        with session.translate(self.region, f"find networks named {name}"):
+            body = self._neutron.get(f"/v2.0/networks?name={_q(name)}").json()
+        return [n["id"] for n in body["networks"]]
+
+    def create_network(self, *, name, mtu=None):
+        body = {"name": name, **({"mtu": mtu} if mtu else {})}
+        with session.translate(self.region, f"create network {name}"):
+            return self._neutron.post("/v2.0/networks", json={"network": body}).json()[
+                "network"]["id"]
+
+    def find_subnets(self, network_id, name):
+        with session.translate(self.region, f"find subnets named {name}"):
+            body = self._neutron.get(f"/v2.0/subnets?network_id={_q(network_id)}"
+                                     f"&name={_q(name)}").json()
+        return [s["id"] for s in body["subnets"]]
+
+    def create_subnet(self, network_id, subnet):
+        body = {"network_id": network_id, "name": subnet["name"], "cidr": subnet["cidr"],
+                "ip_version": subnet["ip_version"], "gateway_ip": subnet.get("gateway_ip"),
+                "enable_dhcp": subnet.get("enable_dhcp", True)}
+        if subnet.get("allocation_pools"):
+            body["allocation_pools"] = subnet["allocation_pools"]
+        with session.translate(self.region, f"create subnet {subnet['name']}"):
+            return self._neutron.post("/v2.0/subnets", json={"subnet": body}).json()[
+                "subnet"]["id"]
+
+    def find_ports(self, name):
+        with session.translate(self.region, f"find ports named {name}"):
+            body = self._neutron.get(f"/v2.0/ports?name={_q(name)}").json()
+        return [{"id": p["id"], "mac_address": p["mac_address"],
+                 "fixed_ips": p.get("fixed_ips", [])} for p in body["ports"]]
+
+    def create_port(self, network_id, *, name, mac_address=None, fixed_ips=None):
+        """fixed_ips: [{"subnet_id", "ip_address"?}]; None MAC: Neutron chooses."""
+        body = {"network_id": network_id, "name": name}
+        if mac_address:
+            body["mac_address"] = mac_address
+        if fixed_ips:
+            body["fixed_ips"] = fixed_ips
+        with session.translate(self.region, f"create port {name}"):
+            raw = self._neutron.post("/v2.0/ports", json={"port": body}).json()["port"]
+        return {"id": raw["id"], "mac_address": raw["mac_address"],
+                "fixed_ips": raw.get("fixed_ips", [])}
+
+    def find_own_servers(self, name):
+        """Servers named exactly `name` in the credentials' own project."""
+        with session.translate(self.region, f"find servers named {name}"):
+            body = self._nova.get(f"/servers/detail?name={_q('^' + re.escape(name) + '$')}"
+                                  ).json()
+        return [normalize_server(s) for s in body["servers"] if s["name"] == name]
+
+    def create_server(self, *, name, flavor_id, boot_volume_id, port_ids, key_name=None):
+        """Boot from an existing volume (kept when the server is deleted)."""
+        body = {"name": name, "flavorRef": flavor_id, "imageRef": "",
+                "networks": [{"port": p} for p in port_ids],
+                "block_device_mapping_v2": [{
+                    "boot_index": 0, "uuid": boot_volume_id, "source_type": "volume",
+                    "destination_type": "volume", "delete_on_termination": False}]}
+        if key_name:
+            body["key_name"] = key_name
+        with session.translate(self.region, f"create server {name}"):
+            return self._nova.post("/servers", json={"server": body}).json()["server"]["id"]
+
+    def attach_volume(self, server_id, volume_id):
+        with session.translate(self.region, f"attach volume {volume_id} to {server_id}"):
+            self._nova.post(f"/servers/{_q(server_id)}/os-volume_attachments",
+                            json={"volumeAttachment": {"volumeId": volume_id}})
+
+
 def for_region(conf, region):
     """The DR client of `region` (tests replace this with an in-memory cloud)."""
     return DrClient(conf, region)

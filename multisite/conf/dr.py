@@ -26,6 +26,12 @@ DR_OPTS = [
                       "checkpoint starts at most this late)."),
     cfg.FloatOpt("scan_interval", default=5.0, min=0.1,
                  help="Seconds between two scans for checkpoints and plans to work on."),
+    cfg.IntOpt("confirm_ttl", default=600, min=10,
+               help="Seconds a failover's confirmation token (returned by a first call "
+                    "without one) stays valid."),
+    cfg.FloatOpt("restore_timeout", default=1800.0, min=10.0,
+                 help="Seconds from a restore's request until its servers must be ACTIVE; "
+                      "later, the restore fails naming the servers still building."),
 ]
 
 

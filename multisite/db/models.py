@@ -592,3 +592,47 @@ class Checkpoint(Base):
                                                           default=utcnow)
     updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
     finished_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Restore(Base):
+    """A checkpoint restored in a region: a drill or a failover, in phases (0023)."""
+
+    __tablename__ = "dr_restores"
+    __table_args__ = (Index("ix_dr_restores_project_id", "project_id", "id"),
+                      Index("ix_dr_restores_checkpoint_id", "checkpoint_id"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    checkpoint_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    plan_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    region: Mapped[str] = mapped_column(String(255), nullable=False)
+    # drill | failover
+    mode: Mapped[str] = mapped_column(String(16), nullable=False)
+    # pending | running | completed | failed
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    phase: Mapped[str] = mapped_column(String(16), nullable=False)
+    # "<plan id>/<region>/<mode>" while it runs, NULL after: one at a time per target
+    active_key: Mapped[str | None] = mapped_column(String(300), nullable=True, unique=True)
+    # JSON: per-resource report (volumes, keypairs, flavors, networks, ports, servers)
+    resources: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # seconds from the request to the last server ACTIVE with its volumes attached
+    rto_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
+                                                          default=utcnow)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class RestoreToken(Base):
+    """A failover's confirmation token, returned by a first unconfirmed call (0023)."""
+
+    __tablename__ = "dr_restore_tokens"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    checkpoint_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    region: Mapped[str] = mapped_column(String(255), nullable=False)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
+                                                          default=utcnow)

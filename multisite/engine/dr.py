@@ -1,20 +1,25 @@
 """The disaster recovery kinds' environment: the store over objects/, one client per region.
 
-Two durable kinds (docs/dr.md): `dr_plan` (discover a protection plan's servers and what
-they need) and `dr_checkpoint` (one checkpoint, in phases, resumed by any engine after a
-crash; a resumed pause window unpauses the plan's servers first).
+Three durable kinds (docs/dr.md): `dr_plan` (discover a protection plan's servers and what
+they need), `dr_checkpoint` (one checkpoint, in phases, resumed by any engine after a
+crash; a resumed pause window unpauses the plan's servers first) and `dr_restore` (one
+drill or failover of a checkpoint into the backup region, in phases, resumable).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 
+from multisite.clients import compute as compute_client
 from multisite.clients import dr as dr_client
 from multisite.clients import session
 from multisite.engine import controller, leases
-from multisite.objects import checkpoints, protection_plans
+from multisite.objects import checkpoints, protection_plans, restores
+from multisite.reconcilers import flavor as flavor_sync
+from multisite.reconcilers import keypair as keypair_sync
 from multisite.reconcilers.dr import checkpoint as checkpoint_kind
 from multisite.reconcilers.dr import plan as plan_kind
+from multisite.reconcilers.dr import restore as restore_kind
 from multisite.reconcilers.dr import schedule as schedule_kind
 
 
@@ -46,6 +51,15 @@ class Store:
     def remove(self, checkpoint_id):
         checkpoints.remove(self.conf, checkpoint_id)
 
+    def restore(self, restore_id):
+        return restores.get(self.conf, restore_id)
+
+    def save_restore(self, restore_id, **values):
+        restores.save(self.conf, restore_id, **values)
+
+    def finish_restore(self, restore_id, *, ok, error=None):
+        restores.finish(self.conf, restore_id, ok=ok, error=error)
+
     def scheduled(self):
         return protection_plans.scheduled(self.conf)
 
@@ -71,6 +85,8 @@ class DrEnv:
         self._factory = client_factory
         self._regions = regions
         self._clients = {}
+        # the sync reconcilers a restore recreates keypairs and flavors through
+        self.sync_apply = {"keypair": keypair_sync.apply, "flavor": flavor_sync.apply}
         self.pool = concurrent.futures.ThreadPoolExecutor(
             self.opts.snapshot_concurrency, thread_name_prefix="dr")
 
@@ -79,6 +95,14 @@ class DrEnv:
         if found is None:
             factory = self._factory or dr_client.for_region   # looked up late: tests swap it
             found = self._clients[region] = factory(self.conf, region)
+        return found
+
+    def compute(self, region):
+        """The region's compute client of the sync reconcilers (keypairs, flavors)."""
+        found = self._clients.get(("compute", region))
+        if found is None:
+            found = self._clients[("compute", region)] = compute_client.for_region(self.conf,
+                                                                                    region)
         return found
 
     def regions(self):
@@ -107,6 +131,10 @@ KINDS = [
     controller.Kind(name=checkpoint_kind.KIND, reconciler=checkpoint_kind,
                     env=lambda conf, engine_id: DrEnv(conf, engine_id),
                     leases=_leases(checkpoint_kind.KIND), retry=_retry,
+                    workers=lambda conf: conf.dr.workers, conf_group="dr"),
+    controller.Kind(name=restore_kind.KIND, reconciler=restore_kind,
+                    env=lambda conf, engine_id: DrEnv(conf, engine_id),
+                    leases=_leases(restore_kind.KIND), retry=_retry,
                     workers=lambda conf: conf.dr.workers, conf_group="dr"),
     controller.Kind(name=schedule_kind.KIND, reconciler=schedule_kind,
                     env=lambda conf, engine_id: DrEnv(conf, engine_id),

@@ -122,6 +122,7 @@ COVERED_ELSEWHERE = {
     "multisite.api.handlers.sync_policies": "tests/functional/test_sync_policies_api.py",
     "multisite.api.handlers.images": "tests/functional/test_images_api.py",
     "multisite.api.handlers.protection_plans": "tests/functional/test_protection_plans_api.py",
+    "multisite.api.handlers.restores": "tests/functional/test_restores_api.py",
     "multisite.api.handlers.sessions": "tests/functional/test_dashboard.py and "
                                        "tests/integration/test_dashboard_sessions.py",
     "multisite.api.handlers.pods": "tests/functional/test_pods_api.py",

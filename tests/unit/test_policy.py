@@ -23,6 +23,7 @@ from multisite.api.policies import (
     quota_settings,
     quotas,
     regions,
+    restores,
     routings,
     sessions,
     sync_jobs,
@@ -39,7 +40,7 @@ READS = [quotas.DEFAULTS, quotas.SHOW, quotas.DETAIL, sync_status.SHOW, quota_cl
          addresses.LIST, addresses.SHOW, address_conflicts.LIST, address_conflicts.SHOW,
          address_conflicts.CHECK, sync_policies.LIST, sync_policies.SHOW,
          protection_plans.LIST, protection_plans.SHOW, protection_plans.CHECKPOINT_LIST,
-         protection_plans.CHECKPOINT_SHOW,
+         protection_plans.CHECKPOINT_SHOW, restores.LIST, restores.SHOW,
          images.DIST_LIST, images.DIST_SHOW, images.ROLLOUT_LIST, images.ROLLOUT_SHOW]
 # admin only (the name says "writes": what only an admin may do, reads of all projects too)
 WRITES = [quotas.UPDATE, quotas.DELETE, quotas.SYNC, quota_classes.UPDATE,
@@ -49,14 +50,16 @@ WRITES = [quotas.UPDATE, quotas.DELETE, quotas.SYNC, quota_classes.UPDATE,
           metrics.SHOW, addresses.LIST_ALL_PROJECTS, address_conflicts.LIST_ALL_PROJECTS,
           sync_policies.LIST_ALL_PROJECTS, identity_nodes.LIST, identity_nodes.SHOW,
           key_rotations.CREATE, key_rotations.LIST, key_rotations.SHOW,
-          protection_plans.LIST_ALL_PROJECTS, images.LIST_ALL_PROJECTS]
+          protection_plans.LIST_ALL_PROJECTS, restores.LIST_ALL_PROJECTS,
+          images.LIST_ALL_PROJECTS]
 # the big region's pods, routings and jobs: admin only (Tricircle's admin API)
 WRITES += [rule.name for module in (pods, routings, jobs) for rule in module.list_rules()]
 # what a member (not a reader) of the project may do besides an admin
 MEMBER_WRITES = [sync_jobs.CREATE, sync_jobs.DELETE, sync_policies.CREATE,
                  sync_policies.DELETE, sync_policies.AUDIT, protection_plans.CREATE,
                  protection_plans.DELETE, protection_plans.DISCOVER,
-                 protection_plans.CHECKPOINT_CREATE, images.DIST_SET,
+                 protection_plans.CHECKPOINT_CREATE, restores.DRILL, restores.FAILOVER,
+                 images.DIST_SET,
                  images.DIST_DELETE, images.ENSURE, images.ROLLOUT_CREATE, images.ROLLOUT_ACT]
 # one's own dashboard session: any authenticated caller
 ANY_CALLER = [sessions.SHOW, sessions.DELETE]

@@ -19,6 +19,7 @@ from multisite.api.policies import (
     quota_settings,
     quotas,
     regions,
+    restores,
     routings,
     sessions,
     sync_jobs,
@@ -37,4 +38,4 @@ def list_rules():
         sync_policies.list_rules(), identity_nodes.list_rules(), key_rotations.list_rules(),
         sessions.list_rules(), images.list_rules(), pods.list_rules(),
         routings.list_rules(), jobs.list_rules(),
-        protection_plans.list_rules()))
+        protection_plans.list_rules(), restores.list_rules()))

@@ -84,3 +84,48 @@ def test_follow_prints_each_change_once():
     lines = out.getvalue().splitlines()
     assert len(lines) == 2 and "window: server db-1 paused" in lines[0]
     assert "done: server db-1 unpaused" in lines[1]
+
+
+def test_restore_commands_drill_and_confirmed_failover(cli, sites, monkeypatch):
+    import re
+
+    from tests.unit.reconcilers.fake_regions import FakeCloud
+
+    cloud = FakeCloud(regions=("RegionOne", "RegionTwo")).install(monkeypatch)
+    sites.has_keypair = lambda region, name: any(k[1] == name for k in cloud.keypairs[region])
+    code, out, err = cli("dr", "plan", "create", "vnf", "--source", "RegionOne", "--backup",
+                         "RegionTwo", "--group", "db-1,db-2", "--group", "app-1", "--wait",
+                         "-f", "value", "-c", "ID", roles="member")
+    assert code == 0, err
+    plan_id = out.strip()
+    code, out, err = cli("dr", "checkpoint", "create", plan_id, "--wait", "-f", "value",
+                         roles="member")
+    assert code == 0, err
+    code, out, err = cli("dr", "checkpoint", "list", "--plan", plan_id, "-f", "value",
+                         "-c", "ID")
+    cp_id = out.strip()
+
+    code, out, err = cli("dr", "restore", cp_id, "--region", "RegionTwo", "--drill", "--wait",
+                         "-f", "value", roles="member")
+    assert code == 0, err
+    assert re.search(r": server drill-\w+-db-1 active", err), err
+    assert "completed: RTO" in err
+    assert out.count("server drill-") == 3 and "volume db-1:/dev/vdb restored" in out
+
+    code, out, err = cli("dr", "restore", cp_id, "--region", "RegionTwo", "--failover",
+                         roles="member")
+    assert code == 1 and "Failover not started" in err
+    assert "servers db-1, db-2, app-1" in err
+    token = re.search(r"--confirm (\w+)", err).group(1)
+    code, out, err = cli("dr", "restore", cp_id, "--region", "RegionTwo", "--failover",
+                         "--confirm", token, "--wait", "-f", "value", roles="member")
+    assert code == 0, err
+    assert "server db-1 active" in out and "port db-1-port0 created" in out
+
+    code, out, err = cli("dr", "restore", "list", "--checkpoint", cp_id, "-f", "value",
+                         "-c", "MODE", "-c", "STATUS")
+    assert code == 0 and sorted(out.splitlines()) == ["drill completed",
+                                                      "failover completed"], out
+    restore_id = cli("dr", "restore", "list", "-f", "value", "-c", "ID")[1].split()[0]
+    code, out, err = cli("dr", "restore", "show", restore_id, "-f", "value")
+    assert code == 0 and out.startswith("restore ") and "rto_s=" in out

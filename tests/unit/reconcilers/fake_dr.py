@@ -32,6 +32,10 @@ class FakeSites:
         self.fail_snapshot_of = set()
         self.down = set()
         self.on_snapshot = None     # callable(region, volume_id) run inside create_snapshot
+        # (region, keypair name) -> bool: where Nova's keypairs live when the sync
+        # reconcilers' in-memory cloud (fake_regions.py) holds them
+        self.has_keypair = lambda region, name: any(
+            k[1] == name for k in self.keypairs[region])
         self._clock = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -109,6 +113,8 @@ class FakeClient:
         found = self.sites.servers[self.region].get(server_id)
         if found is None:
             raise errors.RegionRejected(self.region, f"no server {server_id}", status=404)
+        if found.get("settle"):
+            found["status"] = found.pop("settle")
         return dict(found)
 
     def pause(self, server_id):
@@ -137,6 +143,7 @@ class FakeClient:
         found = self.sites.volumes[self.region].get(volume_id)
         if found is None:
             raise errors.RegionRejected(self.region, f"no volume {volume_id}", status=404)
+        self.volume_settles(found)
         return dict(found)
 
     def create_snapshot(self, volume_id, *, name):
@@ -222,3 +229,116 @@ class FakeClient:
     def security_group(self, group_id):
         self._check()
         return dict(self.sites.groups[self.region][group_id])
+
+    # -- restore -----------------------------------------------------------------------
+    # Restored volumes and new servers take one read to settle (restoring-backup ->
+    # available, BUILD -> ACTIVE), so the restore's polling runs. Every create is logged.
+    def restore_backup(self, backup_id, *, name):
+        self._check()
+        backup = self.sites.backups[self.region].get(backup_id)
+        if backup is None:
+            raise errors.RegionRejected(self.region, f"no backup {backup_id}", status=404)
+        self._log("restore_backup", backup_id)
+        vid = str(uuid.uuid4())
+        # as Cinder: the data comes back, the bootable flag does not
+        self.sites.volumes[self.region][vid] = {
+            "id": vid, "name": name, "status": "restoring-backup", "size": 1,
+            "bootable": False, "volume_type": "nfs",
+            "multiattach": False, "device": None, "server_id": None, "image_metadata": {},
+            "settle": "available"}
+        return vid
+
+    def set_bootable(self, volume_id):
+        self._check()
+        self.sites.volumes[self.region][volume_id]["bootable"] = True
+
+    def volume_settles(self, found):
+        if found.get("settle"):
+            found["status"] = found.pop("settle")
+
+    def find_volumes(self, name):
+        self._check()
+        return [v["id"] for v in self.sites.volumes[self.region].values() if v["name"] == name]
+
+    def find_networks(self, name):
+        self._check()
+        return [n["id"] for n in self.sites.networks[self.region].values() if n["name"] == name]
+
+    def create_network(self, *, name, mtu=None):
+        self._check()
+        self._log("create_network", name)
+        nid = str(uuid.uuid4())
+        self.sites.networks[self.region][nid] = {"id": nid, "name": name, "mtu": mtu,
+                                                 "shared": False, "external": False,
+                                                 "subnets": []}
+        return nid
+
+    def find_subnets(self, network_id, name):
+        self._check()
+        return [s["id"] for s in self.sites.networks[self.region][network_id]["subnets"]
+                if s["name"] == name]
+
+    def create_subnet(self, network_id, subnet):
+        self._check()
+        self._log("create_subnet", subnet["name"])
+        sid = str(uuid.uuid4())
+        self.sites.networks[self.region][network_id]["subnets"].append(
+            dict(subnet, id=sid))
+        return sid
+
+    def _all_ports(self):
+        return [p for ports in self.sites.ports[self.region].values() for p in ports]
+
+    def find_ports(self, name):
+        self._check()
+        return [{"id": p["id"], "mac_address": p["mac_address"], "fixed_ips": p["fixed_ips"]}
+                for p in self._all_ports() if p.get("name") == name]
+
+    def create_port(self, network_id, *, name, mac_address=None, fixed_ips=None):
+        self._check()
+        self._log("create_port", name)
+        taken = {(p["network_id"], ip["ip_address"]) for p in self._all_ports()
+                 for ip in p["fixed_ips"]}
+        ips = []
+        for n, ip in enumerate(fixed_ips or []):
+            address = ip.get("ip_address") or f"10.99.{len(taken)}.{n + 2}"
+            if (network_id, address) in taken:
+                raise errors.RegionRejected(self.region, f"IP {address} in use", status=409)
+            ips.append({"subnet_id": ip["subnet_id"], "ip_address": address})
+        port = {"id": str(uuid.uuid4()), "network_id": network_id, "name": name,
+                "mac_address": mac_address or "fa:16:3e:ff:ff:ff", "fixed_ips": ips,
+                "security_groups": []}
+        self.sites.ports[self.region].setdefault(None, []).append(port)
+        return {k: port[k] for k in ("id", "mac_address", "fixed_ips")}
+
+    def find_own_servers(self, name):
+        self._check()
+        return [dict(s) for s in self.sites.servers[self.region].values()
+                if s["name"] == name and s["project_id"] == "service"]
+
+    def create_server(self, *, name, flavor_id, boot_volume_id, port_ids, key_name=None):
+        self._check()
+        self._log("create_server", name)
+        if key_name and not self.sites.has_keypair(self.region, key_name):
+            raise errors.RegionRejected(self.region, f"no keypair {key_name}", status=400)
+        sid = str(uuid.uuid4())
+        volume = self.sites.volumes[self.region][boot_volume_id]
+        if not volume["bootable"]:
+            raise errors.RegionRejected(self.region, f"Block Device {boot_volume_id} is not "
+                                                     "bootable.", status=400)
+        volume.update(status="in-use", server_id=sid, device="/dev/vda")
+        for port in self._all_ports():
+            if port["id"] in port_ids:
+                port["device_id"] = sid
+        self.sites.servers[self.region][sid] = {
+            "id": sid, "name": name, "status": "BUILD", "project_id": "service",
+            "user_id": "service-user", "key_name": key_name, "flavor": {"id": flavor_id},
+            "image_id": None, "volumes": [boot_volume_id], "metadata": {}, "settle": "ACTIVE"}
+        return sid
+
+    def attach_volume(self, server_id, volume_id):
+        self._check()
+        self._log("attach_volume", volume_id)
+        volume = self.sites.volumes[self.region][volume_id]
+        volume.update(status="in-use", server_id=server_id, device="/dev/vdb")
+        self.sites.servers[self.region][server_id]["volumes"].append(volume_id)

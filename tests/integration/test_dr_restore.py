@@ -1,0 +1,210 @@
+"""A drill restore of a checkpoint into RegionTwo of the full devcloud, by the real restore
+kind (multisite/reconcilers/dr/restore.py) and DR client.
+
+Checkpoints cannot complete on the devcloud yet (docs/dr.md, "On the devcloud"), so the
+checkpoint's state is made by hand as the checkpoint would leave it: real volumes in
+RegionOne (a boot volume, marked bootable, and a data volume for db-1, a boot volume for
+app-1), backed up, their records exported there and imported into RegionTwo; the
+plan's discovery (servers, ports with fixed IPs and MACs, the network, keypair, flavor) is
+written as discovery records it. The VNF's project is the service's own (admin): the
+restore makes its resources with the service credentials (docs/dr.md, "What a restore does
+not do"). The source region is not stopped (the devcloud is shared): a drill never calls
+it, which the fake-region tests check call by call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import types
+import uuid
+
+import pytest
+
+from multisite.clients import dr as dr_client
+from multisite.engine import dr as dr_env
+from multisite.objects import checkpoints, protection_plans, restores
+from multisite.reconcilers import Key, PermanentError
+from multisite.reconcilers.dr import restore as restore_kind
+from tests.integration.usage import unique
+from tests.polling import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.full]
+R1, R2 = "RegionOne", "RegionTwo"
+
+
+@pytest.fixture
+def full_conf(devcloud_full, db):
+    url = devcloud_full.connect(None, R1).session.get_endpoint(service_type="identity",
+                                                               interface="public")
+    for name, value in (("auth_uri", url.rstrip("/") + ("" if url.endswith("/v3") else "/v3")),
+                        ("admin_username", "admin"), ("admin_password", "adminpw"),
+                        ("admin_tenant", "admin")):
+        db.set_override(name, value, group="cache")
+    db.set_override("poll_interval", 1.0, group="dr")
+    return db
+
+
+def _wait(get, want, what, timeout=600):
+    def check():
+        status = get()
+        assert status not in ("error", "ERROR", "error_restoring"), f"{what}: {status}"
+        return status == want or None
+    wait_for(check, timeout=timeout, what=f"{what} {want}", interval=2)
+
+
+def test_drill_restore_on_the_full_devcloud(devcloud_full, full_conf):
+    source, target = dr_client.DrClient(full_conf, R1), dr_client.DrClient(full_conf, R2)
+    admin1 = devcloud_full.connect(None, R1)
+    project, user = admin1.current_project_id, admin1.current_user_id
+    tag = unique("drr")
+    made_r1, restore_id = [], None
+    try:
+        volumes = {}
+        for server, kind in (("db-1", "boot"), ("db-1", "data"), ("app-1", "boot")):
+            body = {"size": 1, "name": f"{tag}-{server}-{kind}"}
+            vid = source._cinder.post("/volumes", json={"volume": body}).json()["volume"]["id"]
+            made_r1.append(("volume", vid))
+            volumes[(server, kind)] = vid
+        for (_server, kind), vid in volumes.items():
+            _wait(lambda v=vid: source.volume(v)["status"], "available", f"volume {vid}")
+            if kind == "boot":   # FakeDriver reads no disk: a bootable flag is enough
+                source._cinder.post(f"/volumes/{vid}/action",
+                                    json={"os-set_bootable": {"bootable": True}})
+        records = {}
+        for key, vid in volumes.items():
+            bid = source._cinder.post("/backups", json={"backup": {
+                "volume_id": vid, "name": f"{tag}-{vid}"}}).json()["backup"]["id"]
+            made_r1.append(("backup", bid))
+            _wait(lambda b=bid: source.backup(b)["status"], "available", f"backup {bid}")
+            record = source.export_backup(bid)
+            records[key] = (record, target.import_backup(record))
+        for _record, imported in records.values():
+            _wait(lambda b=imported: (target.backup(b) or {}).get("status"), "available",
+                  f"imported backup {imported}")
+
+        key = admin1.compute.create_keypair(name=f"{tag}-key")
+        made_r1.append(("keypair", key.name))
+        net = {"id": "src-net", "name": f"{tag}-net", "mtu": 1400, "shared": False,
+               "external": False,
+               "subnets": [{"id": "src-sub", "name": f"{tag}-sub", "cidr": "10.61.0.0/24",
+                            "ip_version": 4, "gateway_ip": "10.61.0.1", "enable_dhcp": True,
+                            "allocation_pools": []}]}
+        flavor = {"name": "devcloud.tiny", "vcpus": 1, "ram": 64, "disk": 1, "ephemeral": 0,
+                  "swap": 0, "extra_specs": {}}
+        servers = []
+        for index, (name, group) in enumerate((("db-1", 0), ("app-1", 1))):
+            servers.append({
+                "id": str(uuid.uuid4()), "name": name, "status": "ACTIVE", "group": group,
+                "project_id": project, "user_id": user, "key_name": key.name,
+                "flavor": flavor, "image_id": None, "metadata": {},
+                "volumes": [v for (s, _k), v in volumes.items() if s == name],
+                "ports": [{"id": str(uuid.uuid4()), "network_id": "src-net",
+                           "mac_address": f"fa:16:3e:61:00:{index + 11:02x}",
+                           "fixed_ips": [{"subnet_id": "src-sub",
+                                          "ip_address": f"10.61.0.{index + 11}"}],
+                           "security_groups": []}]})
+        discovered = {"servers": servers, "networks": [net], "security_groups": [],
+                      "keypairs": [{"name": key.name, "public_key": key.public_key,
+                                    "type": "ssh", "user_id": user}],
+                      "flavors": ["devcloud.tiny"], "images": [],
+                      "volumes": [{"id": v, "server_id": None, "bootable": k == "boot",
+                                   "device": "/dev/vda" if k == "boot" else "/dev/vdb",
+                                   "size": 1} for (_s, k), v in volumes.items()]}
+        plan = protection_plans.create(
+            full_conf, project_id=project, user_id=user, name=tag, source_region=R1,
+            backup_region=R2, groups=[["db-1"], ["app-1"]], method="pause", retention=3)
+        protection_plans.record_discovery(full_conf, plan["id"], resources=discovered,
+                                          problems=[])
+        cp = checkpoints.create(full_conf, plan["id"])
+        by_id = {s["id"]: s["name"] for s in servers}
+        checkpoints.save(full_conf, cp["id"], phase="retention", status="running", resources={
+            "plan": discovered,
+            "servers": [{"id": s["id"], "name": s["name"], "group": s["group"],
+                         "position": i, "pause": "unpaused"} for i, s in enumerate(servers)],
+            "volumes": [{"id": v, "server": s, "server_id": None, "bootable": k == "boot",
+                         "device": "/dev/vda" if k == "boot" else "/dev/vdb", "size": 1,
+                         "status": "exported", "record": records[(s, k)][0],
+                         "imported_backup_id": records[(s, k)][1]}
+                        for (s, k), v in volumes.items()]})
+        checkpoints.finish(full_conf, cp["id"], ok=True)
+        del by_id
+
+        restore = restores.create(full_conf, cp["id"], region=R2, mode="drill")
+        restore_id = restore["id"]
+        env = types.SimpleNamespace(shared=dr_env.DrEnv(full_conf), attempts=1, item=None)
+
+        def finished():
+            try:
+                restore_kind.reconcile(Key(restore_kind.KIND, restore_id, R2), env)
+            except PermanentError:
+                pass
+            found = restores.get(full_conf, restore_id)
+            return found if found["status"] in ("completed", "failed") else None
+
+        done = wait_for(finished, timeout=900, what="restore", interval=2)
+        assert done["status"] == "completed", done["error"]
+        report = done["resources"]
+        prefix = f"drill-{restore_id[:8]}-"
+        assert [s["name"] for s in report["servers"]] == [prefix + "db-1", prefix + "app-1"]
+        for server in report["servers"]:
+            observed = target.server(server["id"])
+            assert observed["status"] == "ACTIVE"
+            wanted = 2 if server["source_name"] == "db-1" else 1
+            assert len(observed["volumes"]) == wanted, observed
+            port = server["ports"][0]
+            assert port["same_address"], port
+            ports = target.ports(server["id"])
+            assert [(p["mac_address"], p["fixed_ips"][0]["ip_address"]) for p in ports] == [
+                (port["mac_address"], port["fixed_ips"][0]["ip_address"])]
+            assert observed["key_name"] == key.name
+        data = next(v for v in report["volumes"] if not v["bootable"])
+        assert target.volume(data["volume_id"])["status"] == "in-use"
+        assert target.keypair(key.name, user_id=user)["public_key"] == key.public_key
+        assert done["rto_seconds"] > 0
+        print(f"drill RTO {done['rto_seconds']} s")   # noqa: T201 (the issue's figure)
+    finally:
+        _cleanup(full_conf, target, source, restore_id, made_r1)
+
+
+def _cleanup(conf, target, source, restore_id, made_r1):
+    found = restores.get(conf, restore_id) if restore_id else None
+    report = (found or {}).get("resources") or {}
+    with contextlib.suppress(Exception):
+        for server in report.get("servers", []):
+            if server.get("id"):
+                target._nova.delete(f"/servers/{server['id']}", raise_exc=False)
+        for server in report.get("servers", []):
+            if server.get("id"):
+                wait_for(lambda s=server: target._nova.get(
+                    f"/servers/{s['id']}", raise_exc=False).status_code == 404 or None,
+                    timeout=120, what="server deleted", interval=2)
+    for volume in report.get("volumes", []):
+        with contextlib.suppress(Exception):
+            vid = volume.get("volume_id")
+            for att in target._cinder.get(f"/volumes/{vid}").json()["volume"]["attachments"]:
+                target._cinder.delete(f"/attachments/{att['attachment_id']}", raise_exc=False)
+            _wait(lambda v=vid: target.volume(v)["status"], "available", "detached", 120)
+            target._cinder.delete(f"/volumes/{vid}", raise_exc=False)
+        with contextlib.suppress(Exception):
+            target.delete_backup(volume["backup_id"])
+    for server in report.get("servers", []):
+        for port in server.get("ports", []):
+            with contextlib.suppress(Exception):
+                target._neutron.delete(f"/v2.0/ports/{port['id']}", raise_exc=False)
+    for net in report.get("networks", []):
+        with contextlib.suppress(Exception):
+            target._neutron.delete(f"/v2.0/networks/{net['id']}", raise_exc=False)
+    for key in report.get("keypairs", []):
+        with contextlib.suppress(Exception):
+            target._nova.delete(f"/os-keypairs/{key['name']}?user_id={key['user_id']}",
+                                raise_exc=False)
+    for kind, ident in reversed(made_r1):
+        with contextlib.suppress(Exception):
+            if kind == "backup":
+                source.delete_backup(ident)
+                wait_for(lambda b=ident: source.backup(b) is None or None, timeout=120,
+                         what="backup deleted", interval=2)
+            elif kind == "volume":
+                source._cinder.delete(f"/volumes/{ident}", raise_exc=False)
+            elif kind == "keypair":
+                source._nova.delete(f"/os-keypairs/{ident}", raise_exc=False)

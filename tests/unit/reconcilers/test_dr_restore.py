@@ -1,0 +1,235 @@
+"""Restores of checkpoints (drill, failover) against the in-memory regions of the checkpoint
+tests (fake_dr.py for Nova/Cinder/Neutron, fake_regions.py for the sync reconcilers'
+keypairs and flavors), on a real database: confirmation, phases, crash at every create."""
+
+from __future__ import annotations
+
+import datetime
+import types
+
+import pytest
+
+from multisite.db import api as db_api
+from multisite.db import models
+from multisite.engine import dr as dr_env
+from multisite.objects import checkpoints, restores
+from multisite.reconcilers import Key, PermanentError
+from multisite.reconcilers.dr import restore as restore_kind
+from tests.unit.reconcilers.fake_dr import USER
+from tests.unit.reconcilers.fake_regions import FakeCloud
+from tests.unit.reconcilers.test_dr import R1, R2, _ready_plan, _run, env, sites  # noqa: F401
+
+CREATES = ("restore_backup", "create_network", "create_subnet", "create_port",
+           "create_server", "attach_volume")
+
+
+@pytest.fixture
+def cloud(monkeypatch):
+    return FakeCloud(regions=(R1, R2)).install(monkeypatch)
+
+
+@pytest.fixture
+def checkpoint(db, env, sites, cloud):  # noqa: F811
+    sites.has_keypair = lambda region, name: any(k[1] == name for k in cloud.keypairs[region])
+    plan = _ready_plan(db, env)
+    cp = _run(db, env, checkpoints.create(db, plan["id"])["id"])
+    assert cp["status"] == "completed", cp["error"]
+    return cp
+
+
+def _fresh(db, sites, factory=None):  # noqa: F811
+    return types.SimpleNamespace(shared=dr_env.DrEnv(
+        db, client_factory=factory or (lambda conf, region: sites.client(region)),
+        regions=lambda: sites.regions), attempts=1, item=None)
+
+
+def _restore(db, env, restore_id):  # noqa: F811
+    key = Key(restore_kind.KIND, restore_id, R2)
+    for _ in range(40):
+        try:
+            outcome = restore_kind.reconcile(key, env)
+        except PermanentError:
+            break
+        if outcome.status == "done":
+            break
+    return restores.get(db, restore_id)
+
+
+def _creates(sites, region=R2):  # noqa: F811
+    return [(c, x) for r, c, x in sites.log if r == region and c in CREATES]
+
+
+# -- pure pieces ----------------------------------------------------------------------------
+@pytest.mark.parametrize("phase,status,expect", [
+    ("import", "pending", "import"), ("servers", "running", "servers"),
+    ("attach", "running", "attach"), ("done", "completed", None),
+    ("volumes", "failed", None),
+])
+def test_next_phase(phase, status, expect):
+    assert restore_kind.next_phase({"phase": phase, "status": status}) == expect
+
+
+def test_boot_groups_follow_the_plan_order():
+    servers = [{"name": "app", "group": 1, "position": 2}, {"name": "db-2", "group": 0,
+                                                            "position": 1},
+               {"name": "db-1", "group": 0, "position": 0}]
+    assert restore_kind.boot_groups(servers) == [["db-1", "db-2"], ["app"]]
+
+
+@pytest.mark.parametrize("ips,expect", [
+    ([{"subnet_id": "s", "ip_address": "10.0.0.5"}], ["10.0.0.5"]),
+    ([{"subnet_id": "s", "ip_address": "10.1.0.5"}], []),            # outside the subnet
+    ([{"subnet_id": "other", "ip_address": "10.0.0.5"}], []),        # subnet not recorded
+    ([{"subnet_id": "s", "ip_address": "10.0.0.5"}, {"subnet_id": "s6",
+                                                     "ip_address": "fd00::5"}],
+     ["10.0.0.5", "fd00::5"]),
+])
+def test_fixed_ips_kept_only_inside_a_recorded_subnet(ips, expect):
+    subnets = [{"id": "s", "cidr": "10.0.0.0/24"}, {"id": "s6", "cidr": "fd00::/64"}]
+    kept = restore_kind.fixed_ips_kept({"fixed_ips": ips}, subnets)
+    assert [i["ip_address"] for i in kept] == expect
+
+
+# -- confirmation ---------------------------------------------------------------------------
+def test_failover_needs_a_token_from_a_previous_call(db, checkpoint):
+    with pytest.raises(restores.ConfirmationRequired) as first:
+        restores.create(db, checkpoint["id"], region=R2, mode="failover")
+    assert first.value.summary["servers"] == ["db-1", "db-2", "app-1"]
+    assert first.value.summary["source_region"] == R1
+    assert "no confirmation token" in str(first.value)
+    with pytest.raises(restores.ConfirmationRequired) as wrong:
+        restores.create(db, checkpoint["id"], region=R2, mode="failover", confirm="nope")
+    assert "not one issued" in str(wrong.value)
+    assert restores.list_restores(db)[0] == []
+
+    started = restores.create(db, checkpoint["id"], region=R2, mode="failover",
+                              confirm=first.value.token)
+    assert started["status"] == "pending" and started["mode"] == "failover"
+    with pytest.raises(restores.RestoreBusy):     # one failover of a plan at a time
+        restores.create(db, checkpoint["id"], region=R2, mode="failover",
+                        confirm=wrong.value.token)
+    with pytest.raises(restores.ConfirmationRequired):     # a token is used once
+        restores.create(db, checkpoint["id"], region=R2, mode="failover",
+                        confirm=first.value.token)
+
+
+def test_expired_token_is_refused(db, checkpoint):
+    with pytest.raises(restores.ConfirmationRequired) as first:
+        restores.create(db, checkpoint["id"], region=R2, mode="failover")
+    with db_api.session_scope(db) as session:
+        row = session.get(models.RestoreToken, first.value.token)
+        row.expires_at = models.utcnow() - datetime.timedelta(seconds=1)
+    with pytest.raises(restores.ConfirmationRequired) as again:
+        restores.create(db, checkpoint["id"], region=R2, mode="failover",
+                        confirm=first.value.token)
+    assert "expired" in str(again.value)
+
+
+def test_restore_only_into_the_backup_region_of_a_completed_checkpoint(db, checkpoint):
+    with pytest.raises(restores.WrongRegion):
+        restores.create(db, checkpoint["id"], region=R1, mode="drill")
+    with pytest.raises(checkpoints.CheckpointNotFound):
+        restores.create(db, "no-such", region=R2, mode="drill")
+
+
+# -- reconciled -----------------------------------------------------------------------------
+def _check_restored(sites, cloud, restore, *, prefix):  # noqa: F811
+    assert restore["status"] == "completed", restore["error"]
+    servers = {s["name"]: s for s in sites.servers[R2].values()}
+    assert sorted(servers) == sorted(prefix + n for n in ("db-1", "db-2", "app-1"))
+    assert {s["status"] for s in servers.values()} == {"ACTIVE"}
+    volumes = sites.volumes[R2]
+    for name, server in servers.items():
+        boot, *data = [volumes[v] for v in server["volumes"]]
+        assert boot["bootable"] and boot["server_id"] == server["id"]
+        assert len(data) == (0 if name.endswith("app-1") else 1)
+        assert all(v["status"] == "in-use" and not v["bootable"] for v in data)
+        assert server["key_name"] == "vnf-key"
+    ports = {p["name"]: p for p in sites.ports[R2][None]}
+    assert sorted(ip["ip_address"] for p in ports.values() for ip in p["fixed_ips"]) == [
+        "10.60.0.11", "10.60.0.12", "10.60.0.13"]
+    assert {p["mac_address"] for p in ports.values()} == {"fa:16:3e:00:00:01"}
+    assert all(p["same_address"] for s in restore["resources"]["servers"]
+               for p in s["ports"])
+    assert (USER, "vnf-key") in cloud.keypairs[R2]
+    assert [f["name"] for f in cloud.flavors[R2].values()] == ["devcloud.tiny"]
+    assert restore["rto_seconds"] is not None and restore["rto_seconds"] >= 0
+    nets = [n for n in sites.networks[R2].values()]
+    assert [n["name"] for n in nets] == [prefix + "vnf-net"]
+    assert [s["cidr"] for s in nets[0]["subnets"]] == ["10.60.0.0/24"]
+
+
+def test_drill_restores_everything_and_never_calls_the_source(db, env, sites, cloud,  # noqa: F811
+                                                              checkpoint):
+    before_log = [e for e in sites.log if e[0] == R1]
+    before_servers = {k: dict(v) for k, v in sites.servers[R1].items()}
+    started = restores.create(db, checkpoint["id"], region=R2, mode="drill")
+    restore = _restore(db, env, started["id"])
+    _check_restored(sites, cloud, restore, prefix=f"drill-{started['id'][:8]}-")
+    assert [e for e in sites.log if e[0] == R1] == before_log
+    assert sites.servers[R1] == before_servers
+    assert [c[0] for c in cloud.calls if c[0] == R1] == []
+
+
+def test_failover_with_the_source_region_down(db, env, sites, cloud, checkpoint):  # noqa: F811
+    sites.down.add(R1)
+    cloud.down.add(R1)
+    with pytest.raises(restores.ConfirmationRequired) as first:
+        restores.create(db, checkpoint["id"], region=R2, mode="failover")
+    started = restores.create(db, checkpoint["id"], region=R2, mode="failover",
+                              confirm=first.value.token)
+    restore = _restore(db, env, started["id"])
+    _check_restored(sites, cloud, restore, prefix="")
+    groups = [x for c, x in _creates(sites) if c == "create_server"]
+    assert groups == ["db-1", "db-2", "app-1"]
+
+
+def test_a_deleted_imported_backup_is_imported_again(db, env, sites, cloud, checkpoint):  # noqa: F811
+    lost = checkpoint["resources"]["volumes"][0]["imported_backup_id"]
+    sites.backups[R2].pop(lost)
+    started = restores.create(db, checkpoint["id"], region=R2, mode="drill")
+    restore = _restore(db, env, started["id"])
+    assert restore["status"] == "completed", restore["error"]
+    again = [v for v in restore["resources"]["volumes"] if v.get("reimported")]
+    assert len(again) == 1 and again[0]["backup_id"] != lost
+
+
+class Killed(BaseException):
+    """The engine dying right after a region accepted a create, before recording it."""
+
+
+# 5 volumes, 1 network, 1 subnet, 3 ports, 3 servers, 2 attachments
+TOTAL_CREATES = 15
+
+
+@pytest.mark.parametrize("die_after", range(1, TOTAL_CREATES + 1))
+def test_engine_death_after_any_create_resumes_without_duplicates(db, sites, cloud,  # noqa: F811
+                                                                  checkpoint, die_after):
+    counter = {"n": 0}
+
+    def dying(conf, region):
+        client = sites.client(region)
+        for name in CREATES:
+            real = getattr(client, name)
+
+            def call(*args, _real=real, **kwargs):
+                result = _real(*args, **kwargs)
+                counter["n"] += 1
+                if counter["n"] == die_after:
+                    raise Killed()
+                return result
+            setattr(client, name, call)
+        return client
+
+    started = restores.create(db, checkpoint["id"], region=R2, mode="drill")
+    key = Key(restore_kind.KIND, started["id"], R2)
+    dead = _fresh(db, sites, dying)
+    with pytest.raises(Killed):
+        for _ in range(40):
+            restore_kind.reconcile(key, dead)
+    restore = _restore(db, _fresh(db, sites), started["id"])
+    _check_restored(sites, cloud, restore, prefix=f"drill-{started['id'][:8]}-")
+    made = _creates(sites)
+    counts = {c: sum(1 for m in made if m[0] == c) for c in CREATES}
+    assert counts == {"restore_backup": 5, "create_network": 1, "create_subnet": 1,
+                      "create_port": 3, "create_server": 3, "attach_volume": 2}
