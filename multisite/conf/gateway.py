@@ -21,6 +21,9 @@ GATEWAY_OPTS = [
                  help="Age in seconds before an incomplete routing counts as interrupted "
                       "(a create still in flight is never touched): its tagged server is "
                       "adopted, or the routing forgotten if the pod has none."),
+    cfg.BoolOpt("in_all_in_one", default=True,
+                help="multisite-all-in-one also serves the gateway on bind_host:bind_port "
+                     "(one worker process beside the API)."),
     cfg.StrOpt("interface", default="public", choices=["public", "internal", "admin"],
                help="Which catalog endpoint of the pods the gateway forwards to."),
 ]
