@@ -9,6 +9,7 @@ pod applies its own policy and quotas to the user exactly as if called directly.
 import dataclasses
 import json
 import logging
+import re
 import threading
 
 from keystoneauth1 import exceptions as ks_exc
@@ -17,6 +18,11 @@ from keystoneauth1 import session as ks_session
 from multisite.clients import session
 
 LOG = logging.getLogger(__name__)
+
+# services whose catalog URL ends with the project id (Cinder's .../v3/%(project_id)s): the
+# endpoint is kept without it, the caller's path (below the gateway's) names the project
+PROJECT_IN_URL = ("volumev3", "block-storage", "volume")
+_PROJECT_TAIL = re.compile(r"/[0-9a-fA-F]{32}/?$")
 
 # request headers a pod needs from the caller; the others stay at the gateway
 FORWARDED_REQUEST = ("x-auth-token", "content-type", "accept", "openstack-api-version",
@@ -66,6 +72,8 @@ class Forwarder:
                                     interface=self.conf.gateway.interface)
         if not url:
             raise session.UnknownRegion(pod, f"no {service_type} endpoint")
+        if service_type in PROJECT_IN_URL:
+            url = _PROJECT_TAIL.sub("", url)
         with self._lock:
             self._endpoints[key] = url.rstrip("/")
         return self._endpoints[key]

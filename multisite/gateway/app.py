@@ -7,12 +7,12 @@ import uuid
 
 import webob
 
-from multisite.gateway import faults, nova
+from multisite.gateway import cinder, faults, nova
 
 LOG = logging.getLogger(__name__)
 
 # path prefix -> (service module, what the catalog calls the service)
-SERVICES = {"/compute/v2.1": nova}
+SERVICES = {"/compute/v2.1": nova, "/volume/v3": cinder}
 
 
 @dataclasses.dataclass

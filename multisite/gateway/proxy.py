@@ -23,6 +23,10 @@ def json_response(body, status=200, headers=None):
     return resp
 
 
+def json_bytes(body):
+    return json.dumps(body).encode()
+
+
 def answer(found):
     """The pod's answer as the caller's response (status, body, kept headers)."""
     resp = webob.Response(body=found.body, status=found.status)
