@@ -10,7 +10,6 @@ translation). A snapshot goes to its volume's pod, routed the same way.
 
 import functools
 import logging
-import re
 import uuid
 
 from multisite.gateway import faults, proxy
@@ -165,27 +164,14 @@ ROUTES = [
     (r"/?", ("GET",), lambda c, r, k, b, m: version(c, r, k, b)),
     (PROJECT + r"/os-availability-zone", ("GET",),
      lambda c, r, k, b, m: availability_zones(c, r, k, b)),
-    (PROJECT + r"/types(?:/[^/]+(?:/extra_specs)?)?", ("GET",),
-     lambda c, r, k, b, m: types(c, r, k, b, m[0])),
+    (PROJECT + r"(?P<rest>/types(?:/[^/]+(?:/extra_specs)?)?)", ("GET",),
+     lambda c, r, k, b, m: types(c, r, k, b, f"/{m['project']}{m['rest']}")),
     *_collection("volumes", VOLUME, create_volume),
     *_collection("snapshots", SNAPSHOT, create_snapshot),
 ]
-COMPILED = [(re.compile(f"^{pattern}$"), methods, handler)
-            for pattern, methods, handler in ROUTES]
+COMPILED = proxy.compile_routes(ROUTES)
 
 
 def dispatch(conf, req, call, path, *, base):
     """Answer one block-storage call; anything not routed is a 501 naming it."""
-    for regex, methods, handler in COMPILED:
-        found = regex.match(path)
-        if found and req.method in methods:
-            return handler(conf, req, call, base, _Match(found))
-    raise faults.not_implemented(req.method, path or "/", SERVICE)
-
-
-class _Match(dict):
-    """The route's named groups, and [0] the whole path matched."""
-
-    def __init__(self, found):
-        super().__init__(found.groupdict())
-        self[0] = found.group(0)
+    return proxy.dispatch(COMPILED, SERVICE, conf, req, call, path, base=base)

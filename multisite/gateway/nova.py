@@ -10,7 +10,6 @@ the routing reconciler adopts or cleans.
 import functools
 import json
 import logging
-import re
 import uuid
 
 from multisite.gateway import faults, proxy
@@ -144,14 +143,9 @@ ROUTES = [
     (r"/servers/" + ID + r"(?P<rest>/.*)?", ("GET", "PUT", "DELETE", "POST"),
      lambda c, r, k, b, m: server(c, r, k, b, m["server_id"], m["rest"] or "")),
 ]
-COMPILED = [(re.compile(f"^{pattern}$"), methods, handler)
-            for pattern, methods, handler in ROUTES]
+COMPILED = proxy.compile_routes(ROUTES)
 
 
 def dispatch(conf, req, call, path, *, base):
     """Answer one compute call; anything not routed is a 501 naming it."""
-    for regex, methods, handler in COMPILED:
-        found = regex.match(path)
-        if found and req.method in methods:
-            return handler(conf, req, call, base, found.groupdict())
-    raise faults.not_implemented(req.method, path or "/", SERVICE)
+    return proxy.dispatch(COMPILED, SERVICE, conf, req, call, path, base=base)

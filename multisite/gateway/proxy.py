@@ -4,6 +4,7 @@ links to the gateway's, pick the zone of a create, and merge a list across the p
 import concurrent.futures
 import json
 import logging
+import re
 import urllib.parse
 
 import webob
@@ -193,3 +194,19 @@ def merged_list(conf, req, call, base, *, service_type, detail_path, link_path, 
             continue
         text = text.replace(root, base)
     return json_response(json.loads(text))
+
+
+def compile_routes(routes):
+    """[(regex, methods, handler)] of a proxy's [(pattern, methods, handler)]."""
+    return [(re.compile(f"^{pattern}$"), methods, handler)
+            for pattern, methods, handler in routes]
+
+
+def dispatch(compiled, service, conf, req, call, path, *, base):
+    """The first route matching the path and method answers; else a 501 naming the call.
+    A handler gets (conf, req, caller, base, the route's named groups)."""
+    for regex, methods, handler in compiled:
+        found = regex.match(path)
+        if found and req.method in methods:
+            return handler(conf, req, call, base, found.groupdict())
+    raise faults.not_implemented(req.method, path or "/", service)

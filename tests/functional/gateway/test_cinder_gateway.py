@@ -12,6 +12,7 @@ import webob
 from multisite.clients import gateway as pod_client
 from multisite.gateway import app as gateway_app
 from multisite.objects import pods, routings
+from tests.functional.gateway import test_nova_gateway as nova_tests
 from tests.functional.gateway.fake_cinder import FakeCinder
 from tests.functional.gateway.fake_nova import FakeNova
 
@@ -25,9 +26,7 @@ def cloud(db, monkeypatch):
     services.update({(pod, "volumev3"): FakeCinder(pod) for pod in PODS})
     monkeypatch.setattr(pod_client.Forwarder, "endpoint",
                         lambda self, pod, service_type: services[pod, service_type].url)
-    pods.create(db, name="RegionOne")
-    pods.create(db, name="RegionTwo", az_name="az1")
-    pods.create(db, name="RegionThree", az_name="az2")
+    nova_tests.register_pods(db)
     yield services
     for service in services.values():
         service.stop()
@@ -39,14 +38,10 @@ def gateway(db, cloud):
 
 
 def call(app, method, path, body=None, *, project=PROJECT, roles="member"):
+    """A call of the gateway: /servers... to its compute, the rest to its block storage."""
     prefix = "/compute/v2.1" if path.startswith("/servers") else f"/volume/v3/{project}"
-    req = webob.Request.blank(prefix + path, method=method, headers={
-        "X-Project-Id": project, "X-Roles": roles, "X-Auth-Token": f"token-of-{project}"})
-    if body is not None:
-        req.body = json.dumps(body).encode()
-        req.content_type = "application/json"
-    resp = req.get_response(app)
-    return resp, (json.loads(resp.body) if resp.body else None)
+    return nova_tests.call(app, method, path, body, project=project, roles=roles,
+                           prefix=prefix)
 
 
 def volume(app, name, zone=None, **kw):
@@ -108,14 +103,9 @@ def test_lists_merge_the_pods_newest_first_with_limit_and_marker(gateway):
     assert resp.status_int == 200
     assert [v["id"] for v in body["volumes"]] == made[::-1]
     base = f"http://localhost/volume/v3/{PROJECT}"
-    seen, path = [], "/volumes?limit=2"
-    while path:
-        resp, body = call(gateway, "GET", path)
-        assert resp.status_int == 200, body
-        assert all(set(v) == {"id", "name", "links"} for v in body["volumes"])
-        seen += [v["id"] for v in body["volumes"]]
-        links = body.get("volumes_links")
-        path = links[0]["href"][len(base):] if links else None
+    listed = nova_tests.walk(gateway, call, "/volumes?limit=2", "volumes", base)
+    assert all(set(v) == {"id", "name", "links"} for v in listed)
+    seen = [v["id"] for v in listed]
     assert seen == made[::-1] and other not in seen
     resp, _ = call(gateway, "GET", "/volumes?marker=nope")
     assert resp.status_int == 400
