@@ -21,6 +21,9 @@ GATEWAY_OPTS = [
                  help="Age in seconds before an incomplete routing counts as interrupted "
                       "(a create still in flight is never touched): its tagged server is "
                       "adopted, or the routing forgotten if the pod has none."),
+    cfg.FloatOpt("keypair_sync_timeout", default=60.0, min=1.0,
+                 help="Seconds a server create waits for the keypair sync to copy its "
+                      "keypair from the home pod to the server's pod."),
     cfg.BoolOpt("in_all_in_one", default=True,
                 help="multisite-all-in-one also serves the gateway on bind_host:bind_port "
                      "(one worker process beside the API)."),

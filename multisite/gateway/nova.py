@@ -12,7 +12,7 @@ import json
 import logging
 import uuid
 
-from multisite.gateway import faults, proxy
+from multisite.gateway import faults, keypairs, proxy
 from multisite.objects import pods, routings
 
 LOG = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ def create_server(conf, req, call, base):
         raise faults.Fault(400, "Invalid input: metadata must be an object")
     zone = _requested_zone(server, conf, call)
     pod = pods.bind(conf, project_id=call.project_id, az_name=zone)
+    keypairs.ensure_in_pod(conf, req, call, pod, server.get("key_name"))
     routing = routings.create(conf, top_id=f"pending-{uuid.uuid4()}", pod_id=pod["pod_id"],
                               project_id=call.project_id, resource_type=SERVER)
     if pod["pod_az_name"]:
@@ -119,9 +120,29 @@ def list_servers(conf, req, call, base, detail):
                              unknown=_unknown, slim=None if detail else _slim)
 
 
+def _check_attach(conf, req, call, server_id, pod):
+    """A volume attaches only to a server of its own pod: 400 naming both pods else."""
+    try:
+        volume_id = json.loads(req.body)["volumeAttachment"]["volumeId"]
+    except (ValueError, KeyError, TypeError):
+        return  # the pod answers a malformed body itself
+    found = routings.find(conf, top_id=str(volume_id), resource_type="volume",
+                          project_id=None if call.is_admin else call.project_id)
+    if not found:
+        raise faults.Fault(404, f"Volume {volume_id} could not be found.")
+    if found[0]["pod_id"] != pod["pod_id"]:
+        other = pods.get(conf, found[0]["pod_id"])
+        raise faults.Fault(400, f"Volume {volume_id} is in pod {other['pod_name']} "
+                                f"(availability zone {other['az_name']}), server {server_id} "
+                                f"in pod {pod['pod_name']} (availability zone "
+                                f"{pod['az_name']}): a volume attaches only within one pod")
+
+
 def server(conf, req, call, base, server_id, rest):
     """Show, update, delete, actions and sub-resources of one routed server."""
     pod, routing = _server_pod(conf, call, server_id)
+    if req.method == "POST" and rest == "/os-volume_attachments":
+        _check_attach(conf, req, call, server_id, pod)
     answer = _forward(conf, pod, req, f"/servers/{server_id}{rest}")
     if req.method == "GET" and not rest and answer.status == 404:
         routings.delete(conf, routing["id"])  # gone from its pod (deleted): forget it
@@ -136,6 +157,8 @@ ROUTES = [
      lambda c, r, k, b, m: availability_zones(c, r, k, b)),
     (r"/flavors(?P<rest>/.*)?", ("GET",),
      lambda c, r, k, b, m: flavors(c, r, k, b, m["rest"] or "")),
+    (r"(?P<keypairs>/os-keypairs(?:/[^/]+)?)", ("GET", "POST", "DELETE"),
+     lambda c, r, k, b, m: keypairs.forward(c, r, k, b, m["keypairs"])),
     (r"/servers", ("POST",), lambda c, r, k, b, m: create_server(c, r, k, b)),
     (r"/servers", ("GET",), lambda c, r, k, b, m: list_servers(c, r, k, b, detail=False)),
     (r"/servers/detail", ("GET",),

@@ -43,7 +43,8 @@ def gateway(db, cloud):
 def call(app, method, path, body=None, *, project=PROJECT, roles="member",
          prefix="/compute/v2.1"):
     req = webob.Request.blank(prefix + path, method=method, headers={
-        "X-Project-Id": project, "X-Roles": roles, "X-Auth-Token": f"token-of-{project}"})
+        "X-Project-Id": project, "X-Roles": roles, "X-Auth-Token": f"token-of-{project}",
+        "X-User-Id": f"token-of-{project}"})  # the fake Novas know a user by the token
     if body is not None:
         req.body = json.dumps(body).encode()
         req.content_type = "application/json"
