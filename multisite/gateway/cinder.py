@@ -83,7 +83,9 @@ def _create(conf, req, call, base, *, pod, body, item, key, resource_type, path)
     LOG.info("Creating a %s: project=%s pod=%s routing=%s", resource_type, call.project_id,
              pod["pod_name"], routing["id"])
     # a pod that does not answer raises: the routing stays for the reconciler
+    proxy.test_pause(conf, "before_pod", routing)
     found = _forward(conf, pod, req, path, body=proxy.json_bytes(body))
+    proxy.test_pause(conf, "after_pod", routing)
     if found.status >= 400:
         routings.delete(conf, routing["id"])
         return proxy.answer(found)

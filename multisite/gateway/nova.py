@@ -85,11 +85,11 @@ def create_server(conf, req, call, base):
     server.setdefault("metadata", {})[ROUTING_TAG] = str(routing["id"])
     LOG.info("Creating server: project=%s az=%s pod=%s routing=%s", call.project_id, zone,
              pod["pod_name"], routing["id"])
-    try:
-        answer = _forward(conf, pod, req, "/servers", body=json.dumps(body).encode())
-    except faults.Fault:
-        # unknown whether the pod created it: the routing stays for the reconciler
-        raise
+    proxy.test_pause(conf, "before_pod", routing)
+    # a pod that does not answer raises: unknown whether it created the server, the
+    # routing stays for the reconciler
+    answer = _forward(conf, pod, req, "/servers", body=json.dumps(body).encode())
+    proxy.test_pause(conf, "after_pod", routing)
     if answer.status >= 400:
         routings.delete(conf, routing["id"])
         return _answer(answer)

@@ -5,6 +5,7 @@ import concurrent.futures
 import json
 import logging
 import re
+import time
 import urllib.parse
 
 import webob
@@ -210,3 +211,11 @@ def dispatch(compiled, service, conf, req, call, path, *, base):
         if found and req.method in methods:
             return handler(conf, req, call, base, found.groupdict())
     raise faults.not_implemented(req.method, path or "/", service)
+
+
+def test_pause(conf, where, routing):
+    """The test-only hook ([gateway] test_pause_at): stop a create at `where` for an hour,
+    for a test to kill the process there."""
+    if conf.gateway.test_pause_at == where:
+        LOG.warning("TEST HOOK: paused %s: routing=%s", where, routing["id"])
+        time.sleep(3600)
