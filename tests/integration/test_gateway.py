@@ -237,8 +237,9 @@ def test_kill_9_mid_create_then_the_routing_kind_adopts_the_server(devcloud, con
             out = openstack_cli(devcloud, gw, "server", "show", server_id, "-f", "value",
                                 "-c", "name")
             assert out.returncode == 0 and out.stdout.strip() == "gw-killed", out.stderr
-            out = openstack_cli(devcloud, gw, "server", "delete", server_id)
-            assert out.returncode == 0, out.stderr
+            # the API-only devcloud's Nova deletes the BUILD server but may answer 500 (no
+            # placement): the pod's own 404 below is what counts
+            openstack_cli(devcloud, gw, "server", "delete", server_id)
     finally:
         conf.clear_override("adopt_grace", group="gateway")
         for name in CACHE:

@@ -41,11 +41,13 @@ class Janitor:
     def __init__(self, conf, novas):
         self.conf, self.novas, self.deleted = conf, novas, []
 
-    def tagged_servers(self, pod, tag):
+    def tagged(self, pod, resource_type, tag):
+        if resource_type != "server":
+            return []
         return [{"id": s["id"], "created": s["created"], "tag": s["metadata"][tag]}
                 for s in self.novas[pod].servers.values() if tag in s["metadata"]]
 
-    def delete_server(self, pod, server_id):
+    def delete(self, pod, resource_type, server_id):
         self.deleted.append(server_id)
         self.novas[pod].servers.pop(server_id, None)
 
