@@ -75,11 +75,13 @@ def _create_pod(conf, call, volume):
 
 def _create(conf, req, call, base, *, pod, body, item, key, resource_type, path):
     """Route then forward a create: the routing first, the item tagged with its id."""
-    if not isinstance(item.get("metadata", {}), dict):
+    if item.get("metadata") is None:
+        item["metadata"] = {}   # openstacksdk sends "metadata": null
+    if not isinstance(item["metadata"], dict):
         raise faults.Fault(400, "Invalid input: metadata must be an object")
     routing = routings.create(conf, top_id=f"pending-{uuid.uuid4()}", pod_id=pod["pod_id"],
                               project_id=call.project_id, resource_type=resource_type)
-    item.setdefault("metadata", {})[ROUTING_TAG] = str(routing["id"])
+    item["metadata"][ROUTING_TAG] = str(routing["id"])
     LOG.info("Creating a %s: project=%s pod=%s routing=%s", resource_type, call.project_id,
              pod["pod_name"], routing["id"])
     # a pod that does not answer raises: the routing stays for the reconciler

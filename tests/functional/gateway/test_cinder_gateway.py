@@ -92,7 +92,20 @@ def test_create_without_a_zone_or_in_an_unknown_one_is_a_400(gateway, db):
     assert resp.status_int == 400 and "az9" in body["badRequest"]["message"]
     resp, body = call(gateway, "POST", "/volumes", {"volume": "big"})
     assert resp.status_int == 400
+    spec = {"size": 1, "availability_zone": "az1", "metadata": []}
+    resp, body = call(gateway, "POST", "/volumes", {"volume": spec})
+    assert resp.status_int == 400 and "metadata" in body["badRequest"]["message"]
     assert routings.list_routings(db)[0] == []
+
+
+def test_a_null_metadata_is_an_empty_one(gateway, cloud, db):
+    """openstacksdk (openstack volume create) sends "metadata": null."""
+    resp, body = call(gateway, "POST", "/volumes", {"volume": {
+        "size": 1, "availability_zone": "az1", "metadata": None, "name": "v"}})
+    assert resp.status_int == 202, body
+    (routing,) = routings.find(db, top_id=body["volume"]["id"], resource_type="volume")
+    assert cloud["RegionTwo", "volumev3"].items["volumes"][body["volume"]["id"]][
+        "metadata"] == {"multisite_routing": str(routing["id"])}
 
 
 def test_lists_merge_the_pods_newest_first_with_limit_and_marker(gateway):
