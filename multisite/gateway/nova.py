@@ -99,10 +99,13 @@ def create_server(conf, req, call, base):
 
 
 def _unknown(routing):
-    """A server of a pod that did not answer, as Nova lists one of a down cell (2.69)."""
+    """A server of a pod that did not answer, as Nova lists one of a down cell (2.69);
+    with an empty image and flavor, which clients of older microversions read (the
+    openstack CLI below 2.69 fails on a server without them)."""
     return {"id": routing["top_id"], "status": "UNKNOWN", "links": [],
             "tenant_id": routing["project_id"],
-            "created": routing["created_at"].strftime("%Y-%m-%dT%H:%M:%SZ")}
+            "created": routing["created_at"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "image": "", "flavor": {"id": "", "original_name": ""}}
 
 
 def _slim(item):

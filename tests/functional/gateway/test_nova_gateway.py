@@ -157,6 +157,7 @@ def test_a_pod_down(gateway, cloud):
     assert resp.status_int == 200
     listed = {s["id"]: s for s in body["servers"]}
     assert listed[up]["status"] == "ACTIVE" and listed[down]["status"] == "UNKNOWN"
+    assert listed[down]["image"] == "" and listed[down]["flavor"]["id"] == ""
     resp, body = call(gateway, "GET", f"/servers/{up}")
     assert resp.status_int == 200
 
