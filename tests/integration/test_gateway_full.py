@@ -169,6 +169,9 @@ def test_big_region_scenario_with_the_openstack_cli(devcloud_full, big_region, c
                                              volumes[z])["status"] == "available",
                      timeout=180, interval=2, what=f"volume {zone} detached")
     finally:
+        for zone in set(servers) & set(volumes):   # detached first: deleting a server
+            openstack_cli(cloud, gw, "server", "remove", "volume",   # leaves it in-use
+                          servers[zone], volumes[zone])
         for server_id in servers.values():
             openstack_cli(cloud, gw, "server", "delete", "--wait", server_id)
         for volume_id in volumes.values():
