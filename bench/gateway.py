@@ -98,8 +98,9 @@ def creates(via, pod, spec, count):
     """Server create to ACTIVE, direct and through the gateway alternated, in az1's pod."""
     direct_ms, via_ms, made = [], [], []
     for i in range(count):
-        for conn, out in ((pod, direct_ms), (via, via_ms)):
-            body = {"server": dict(spec, name=f"bench-active-{i}")}
+        for conn, out, zone in ((pod, direct_ms, {}), (via, via_ms, {"availability_zone": "az1"})):
+            # az1 is the gateway's zone: the pod itself knows only its own
+            body = {"server": dict(spec, name=f"bench-active-{i}", **zone)}
             out.append(to_active(conn, body, made))
     for server_id in made:
         with contextlib.suppress(Exception):
@@ -157,8 +158,7 @@ def main(argv=None):
         list_direct = {n: timings(lambda c=c: c.compute.get("/servers/detail"), args.rounds)
                        for n, c in direct.items()}
         if args.creates:
-            spec = {"imageRef": image.id, "flavorRef": flavor_id, "networks": "none",
-                    "availability_zone": "az1"}
+            spec = {"imageRef": image.id, "flavorRef": flavor_id, "networks": "none"}
             active = creates(via, direct["RegionTwo"], spec, args.creates)
     finally:
         for name, server_id in made:
