@@ -97,14 +97,17 @@ def to_active(conn, body, deleted):
 def creates(via, pod, spec, count):
     """Server create to ACTIVE, direct and through the gateway alternated, in az1's pod."""
     direct_ms, via_ms, made = [], [], []
-    for i in range(count):
-        for conn, out, zone in ((pod, direct_ms, {}), (via, via_ms, {"availability_zone": "az1"})):
-            # az1 is the gateway's zone: the pod itself knows only its own
-            body = {"server": dict(spec, name=f"bench-active-{i}", **zone)}
-            out.append(to_active(conn, body, made))
-    for server_id in made:
-        with contextlib.suppress(Exception):
-            pod.compute.delete(f"/servers/{server_id}")
+    try:
+        for i in range(count):
+            for conn, out, zone in ((pod, direct_ms, {}),
+                                    (via, via_ms, {"availability_zone": "az1"})):
+                # az1 is the gateway's zone: the pod itself knows only its own
+                body = {"server": dict(spec, name=f"bench-active-{i}", **zone)}
+                out.append(to_active(conn, body, made))
+    finally:
+        for server_id in made:
+            with contextlib.suppress(Exception):
+                pod.compute.delete(f"/servers/{server_id}")
     return direct_ms, via_ms
 
 
