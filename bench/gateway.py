@@ -1,6 +1,7 @@
 """multisite-gateway overhead on the devcloud: the same Nova calls through the gateway and
 straight to the pod, in one run (issue 16's goals: GET /servers/{id} p50/p99 <= 1.10 x
-direct + 2 ms; GET /servers/detail over the pods <= 1.2 x the slowest pod alone).
+direct + 2 ms; GET /servers/detail over the pods <= 1.2 x the slowest pod alone; server
+create to ACTIVE <= 1.05 x direct, full profile only: --creates N).
 
 Starts its own gateway (keystone auth, SQLite in a temporary directory) with RegionOne as
 the top region and RegionTwo, RegionThree as the pods of az1, az2; boots --servers servers
@@ -8,6 +9,7 @@ per pod through the gateway (they stay in BUILD on the API-only devcloud), measu
 deletes them.
 
     python -m bench.gateway --rounds 50 --servers 3
+    python -m bench.gateway --base /work/shared/full --creates 5   # full profile: ACTIVE
 """
 
 import argparse
@@ -40,14 +42,11 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_gateway(state):
+def start_gateway(state, keystone_url):
     port = free_port()
     conf = state / "gateway.conf"
-    # the devcloud in use (MULTISITE_DEVCLOUD_PORT_OFFSET shifts its Keystone)
-    keystone = L.Layout(L.default_base()).keystone_url
-    conf.write_text(multisite_conf.render(state, keystone_url=keystone)
-                    + f"[gateway]\nbind_port = {port}\n"
-                    "workers = 2\n")
+    conf.write_text(multisite_conf.render(state, keystone_url=keystone_url)
+                    + f"[gateway]\nbind_port = {port}\nworkers = 2\n")
     CONF(["--config-file", str(conf)], project="multisite")
     migration.db_sync(CONF)
     pods.create(CONF, name="RegionOne")
@@ -80,24 +79,66 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def to_active(conn, body, deleted):
+    """ms from the create to ACTIVE as `conn` sees it (polled every 0.2 s)."""
+    started = time.perf_counter()
+    resp = conn.compute.post("/servers", json=body, microversion="2.37")
+    assert resp.status_code == 202, resp.text
+    server_id = resp.json()["server"]["id"]
+    deleted.append(server_id)
+    while True:
+        status = conn.compute.get(f"/servers/{server_id}").json()["server"]["status"]
+        if status == "ACTIVE":
+            return (time.perf_counter() - started) * 1000
+        assert status != "ERROR", f"server {server_id} ERROR"
+        time.sleep(0.2)
+
+
+def creates(via, pod, spec, count):
+    """Server create to ACTIVE, direct and through the gateway alternated, in az1's pod."""
+    direct_ms, via_ms, made = [], [], []
+    try:
+        for i in range(count):
+            for conn, out, zone in ((pod, direct_ms, {}),
+                                    (via, via_ms, {"availability_zone": "az1"})):
+                # az1 is the gateway's zone: the pod itself knows only its own
+                body = {"server": dict(spec, name=f"bench-active-{i}", **zone)}
+                out.append(to_active(conn, body, made))
+    finally:
+        for server_id in made:
+            with contextlib.suppress(Exception):
+                pod.compute.delete(f"/servers/{server_id}")
+    return direct_ms, via_ms
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--servers", type=int, default=3, help="servers per pod")
+    parser.add_argument("--creates", type=int, default=0,
+                        help="servers created to ACTIVE each way (full profile devcloud)")
+    parser.add_argument("--base", type=Path, default=None,
+                        help="the devcloud's base directory (default: $MULTISITE_DEVCLOUD_BASE)")
     args = parser.parse_args(argv)
-    os.environ.setdefault("OS_CLIENT_CONFIG_FILE", str(L.default_base() / "clouds.yaml"))
+    layout = L.Layout(args.base or L.default_base())
+    os.environ["OS_CLIENT_CONFIG_FILE"] = str(layout.clouds_yaml)
     state = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
-    proc, compute = start_gateway(state)
+    proc, compute = start_gateway(state, layout.keystone_url)
     direct = {name: openstack.connect(cloud="devcloud-admin", region_name=name)
               for name in PODS}
     via = openstack.connect(cloud="devcloud-admin", region_name="RegionOne",
                             compute_endpoint_override=compute)
     top = openstack.connect(cloud="devcloud-admin", region_name="RegionOne")
-    image = top.image.create_image(name=f"bench-{uuid.uuid4().hex[:8]}", data=b"\0" * 1024,
-                                   disk_format="raw", container_format="bare",
-                                   visibility="public", allow_duplicates=True)
+    # the same image id in every region (the full profile's pods read their own Glance)
+    image_id = str(uuid.uuid4())
+    for conn in [top, *direct.values()]:
+        image = conn.image.create_image(name=f"bench-{image_id[:8]}", id=image_id,
+                                        data=b"\0" * 1024, disk_format="raw",
+                                        container_format="bare", visibility="public",
+                                        allow_duplicates=True)
     flavor_id = str(uuid.uuid4())
     made = []
+    active = None
     try:
         for conn in direct.values():
             conn.compute.create_flavor(name=f"bench-{flavor_id[:8]}", ram=64, vcpus=1,
@@ -119,6 +160,9 @@ def main(argv=None):
         list_via = timings(lambda: via.compute.get("/servers/detail"), args.rounds)
         list_direct = {n: timings(lambda c=c: c.compute.get("/servers/detail"), args.rounds)
                        for n, c in direct.items()}
+        if args.creates:
+            spec = {"imageRef": image.id, "flavorRef": flavor_id, "networks": "none"}
+            active = creates(via, direct["RegionTwo"], spec, args.creates)
     finally:
         for name, server_id in made:
             with contextlib.suppress(Exception):
@@ -126,8 +170,9 @@ def main(argv=None):
         for conn in direct.values():
             with contextlib.suppress(Exception):
                 conn.compute.delete_flavor(flavor_id)
-        with contextlib.suppress(Exception):
-            top.image.delete_image(image.id)
+        for conn in [top, *direct.values()]:
+            with contextlib.suppress(Exception):
+                conn.image.delete_image(image_id)
         proc.terminate()
         proc.wait(timeout=30)
     p50d, p99d = pct(show_direct, 50), pct(show_direct, 99)
@@ -141,6 +186,13 @@ def main(argv=None):
     print(f"GET /servers/detail gateway over {len(PODS)} pods: median "
           f"{statistics.median(list_via):6.1f} ms | ratio to the slowest pod "
           f"{statistics.median(list_via) / slowest:.2f} (goal <= 1.2)")
+    if active:
+        direct_ms, via_ms = active
+        print(f"server create to ACTIVE ({args.creates} each, alternated): direct median "
+              f"{statistics.median(direct_ms):7.1f} ms | gateway median "
+              f"{statistics.median(via_ms):7.1f} ms | ratio "
+              f"{statistics.median(via_ms) / statistics.median(direct_ms):.2f} (goal <= 1.05)")
+        print(f"  direct {[round(v) for v in direct_ms]} gateway {[round(v) for v in via_ms]}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ pod applies its own policy and quotas to the user exactly as if called directly.
 import dataclasses
 import json
 import logging
+import re
 import threading
 
 from keystoneauth1 import exceptions as ks_exc
@@ -17,6 +18,11 @@ from keystoneauth1 import session as ks_session
 from multisite.clients import session
 
 LOG = logging.getLogger(__name__)
+
+# services whose catalog URL ends with the project id (Cinder's .../v3/%(project_id)s): the
+# endpoint is kept without it, the caller's path (below the gateway's) names the project
+PROJECT_IN_URL = ("volumev3", "block-storage", "volume")
+_PROJECT_TAIL = re.compile(r"/[0-9a-fA-F]{32}/?$")
 
 # request headers a pod needs from the caller; the others stay at the gateway
 FORWARDED_REQUEST = ("x-auth-token", "content-type", "accept", "openstack-api-version",
@@ -66,6 +72,8 @@ class Forwarder:
                                     interface=self.conf.gateway.interface)
         if not url:
             raise session.UnknownRegion(pod, f"no {service_type} endpoint")
+        if service_type in PROJECT_IN_URL:
+            url = _PROJECT_TAIL.sub("", url)
         with self._lock:
             self._endpoints[key] = url.rstrip("/")
         return self._endpoints[key]
@@ -101,30 +109,40 @@ def forwarder(conf):
         return _FORWARDER
 
 
+# what the routing reconciler lists and deletes, per routed resource type:
+# (service type, collection, created field)
+ROUTED = {"server": ("compute", "servers", "created"),
+          "volume": ("volumev3", "volumes", "created_at"),
+          "snapshot": ("volumev3", "snapshots", "created_at")}
+
+
 class ServerJanitor:
     """What the routing reconciler asks of a pod, with Multisite's service credentials:
-    the servers a gateway create tagged, and deleting a duplicate one."""
+    the servers, volumes and snapshots a gateway create tagged, and deleting a duplicate."""
 
     def __init__(self, conf):
         self.conf = conf
 
-    def tagged_servers(self, pod, tag):
-        """[{"id", "created", "tag"}] of every server of the pod whose metadata has `tag`."""
-        api = session.adapter(self.conf, "compute", pod)
+    def tagged(self, pod, resource_type, tag):
+        """[{"id", "created", "tag"}] of every item of the pod whose metadata has `tag`."""
+        service_type, collection, created = ROUTED[resource_type]
+        api = session.adapter(self.conf, service_type, pod)
         found, query = [], "all_tenants=1&limit=1000"
-        with session.translate(pod, "list servers"):
+        with session.translate(pod, f"list {collection}"):
             while True:
-                body = api.get(f"/servers/detail?{query}").json()
-                found += [{"id": s["id"], "created": s.get("created", ""),
+                body = api.get(f"/{collection}/detail?{query}").json()
+                found += [{"id": s["id"], "created": s.get(created, ""),
                            "tag": s["metadata"][tag]}
-                          for s in body["servers"] if tag in (s.get("metadata") or {})]
-                if not body.get("servers_links") or not body["servers"]:
+                          for s in body[collection] if tag in (s.get("metadata") or {})]
+                if not body.get(f"{collection}_links") or not body[collection]:
                     return found
-                query = f"all_tenants=1&limit=1000&marker={body['servers'][-1]['id']}"
+                query = f"all_tenants=1&limit=1000&marker={body[collection][-1]['id']}"
 
-    def delete_server(self, pod, server_id):
-        api = session.adapter(self.conf, "compute", pod)
-        with session.translate(pod, f"delete server {server_id}"):
-            resp = api.delete(f"/servers/{server_id}", raise_exc=False)
+    def delete(self, pod, resource_type, item_id):
+        service_type, collection, _ = ROUTED[resource_type]
+        api = session.adapter(self.conf, service_type, pod)
+        with session.translate(pod, f"delete {resource_type} {item_id}"):
+            resp = api.delete(f"/{collection}/{item_id}", raise_exc=False)
         if resp.status_code not in (202, 204, 404):
-            raise session.Unavailable(pod, f"delete server {server_id}: {resp.status_code}")
+            raise session.Unavailable(pod, f"delete {resource_type} {item_id}: "
+                                           f"{resp.status_code}")

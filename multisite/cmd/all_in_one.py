@@ -4,15 +4,21 @@ SQLite file database, in-process messaging (fake://), local file locks, and
 noauth unless a config file says otherwise.
 """
 
+import atexit
+import contextlib
+import ctypes
 import logging
 import os
+import signal
 
 from multisite import cmd
 from multisite.api import app as api_app
+from multisite.cmd import gateway as gateway_cmd
 from multisite.cmd import server
 from multisite.db import api as db_api
 from multisite.db import migration
 from multisite.engine import service
+from multisite.gateway import app as gateway_app
 from multisite.objects import quotas
 
 LOG = logging.getLogger(__name__)
@@ -46,6 +52,41 @@ def state_defaults(conf):
                      group="coordination")
 
 
+def start_gateway(conf):
+    """multisite-gateway in a child process (one worker), stopped with the all-in-one.
+
+    The pid of the child, or None when [gateway] in_all_in_one is off.
+    """
+    if not conf.gateway.in_all_in_one:
+        return None
+    conf.set_override("workers", 1, group="gateway")
+    pid = os.fork()
+    if pid == 0:  # the child: dies with its parent (Linux), whatever kills the parent
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        code = 0
+        try:
+            gateway_cmd.GatewayServer(conf, lambda: gateway_app.build_app(conf)).run()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:  # noqa: BLE001 - never run the API's code in the child
+            LOG.exception("multisite-gateway stopped")
+            code = 1
+        os._exit(code)
+
+    parent = os.getpid()
+
+    def stop():
+        if os.getpid() != parent:  # an API worker exiting (it inherited the hook)
+            return
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+
+    atexit.register(stop)
+    return pid
+
+
 def main(argv=None):
     conf = cmd.prepare(argv, description="Multisite API and engine in one process.",
                        defaults=embedded_defaults())
@@ -64,9 +105,11 @@ def main(argv=None):
         if engine is not None:
             engine.stop(graceful=False)
 
-    LOG.info("multisite-all-in-one: API on %s:%s, database %s, transport %s, auth %s",
-             conf.bind_host, conf.bind_port, conf.database.connection, conf.transport_url,
-             conf.auth_strategy)
+    gateway = start_gateway(conf)
+    LOG.info("multisite-all-in-one: API on %s:%s, database %s, transport %s, auth %s, "
+             "gateway %s", conf.bind_host, conf.bind_port, conf.database.connection,
+             conf.transport_url, conf.auth_strategy,
+             f"on {conf.gateway.bind_host}:{conf.gateway.bind_port}" if gateway else "off")
     server.APIServer(conf, lambda: api_app.build_app(conf),
                      post_worker_init=post_worker_init, worker_exit=worker_exit).run()
 

@@ -21,6 +21,18 @@ GATEWAY_OPTS = [
                  help="Age in seconds before an incomplete routing counts as interrupted "
                       "(a create still in flight is never touched): its tagged server is "
                       "adopted, or the routing forgotten if the pod has none."),
+    cfg.FloatOpt("keypair_sync_timeout", default=60.0, min=1.0,
+                 help="Seconds a server create waits for the keypair sync to copy its "
+                      "keypair from the home pod to the server's pod."),
+    cfg.StrOpt("test_pause_at", default="", choices=["", "before_pod", "after_pod"],
+               help="TEST ONLY, never in production: a create stops for an hour right "
+                    "after writing its routing (before_pod: before the pod is asked; "
+                    "after_pod: after the pod answered, before the routing is completed), "
+                    "logging 'TEST HOOK: paused', so that a test can kill -9 the gateway "
+                    "mid-create."),
+    cfg.BoolOpt("in_all_in_one", default=True,
+                help="multisite-all-in-one also serves the gateway on bind_host:bind_port "
+                     "(one worker process beside the API)."),
     cfg.StrOpt("interface", default="public", choices=["public", "internal", "admin"],
                help="Which catalog endpoint of the pods the gateway forwards to."),
 ]

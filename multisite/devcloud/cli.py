@@ -105,9 +105,22 @@ def _up(layout: L.Layout, n: int, args) -> int:
             f"({', '.join(s.name for s in extra)} running); run `multisite-devcloud down` first")
         return 1
     regions = [L.region_name(i) for i in range(1, n + 1)]
+    gateway_port = state.get("gateway_port") if args.gateway_port is None else args.gateway_port
+
+    def catalog(ks: Keystone) -> None:
+        setup(ks, regions, log=lambda m: log("  " + m), layout=layout,
+              full=profile == "full", keystones=keystones,
+              gateway_url=gateway_url(gateway_port), top=L.region_name(1))
+
     to_start = [s for s in wanted if not s.is_running()]
     if not to_start:
-        write_client_files(layout, regions)
+        if gateway_port != state.get("gateway_port"):
+            layout.write_state({**state, "gateway_port": gateway_port})
+            ks = Keystone(layout.keystone_url)
+            ks.login()
+            catalog(ks)
+            log(f"RegionOne's compute/volumev3/network endpoints: "
+                f"{gateway_url(gateway_port) or 'its own services'}")
         log(f"devcloud is already up with {n} regions ({', '.join(regions)}), profile "
             f"{profile}, in {layout.base}; nothing to do")
         return 0
@@ -129,7 +142,7 @@ def _up(layout: L.Layout, n: int, args) -> int:
 
     layout.write_state({"db": db, "regions": n, "base": str(layout.base), "profile": profile,
                         "keystones": keystones, "keyagents": keyagents,
-                        "port_offset": layout.port_offset,
+                        "port_offset": layout.port_offset, "gateway_port": gateway_port,
                         "vhosts": rabbit.region_vhosts(layout, n)})
     log(f"devcloud up: keystone + {n} regions ({', '.join(regions)}), profile={profile}, "
         f"db={db}, port offset {layout.port_offset}, base={layout.base}")
@@ -166,8 +179,7 @@ def _up(layout: L.Layout, n: int, args) -> int:
         t = time.monotonic()
         ks = Keystone(layout.keystone_url)
         ks.login()
-        setup(ks, regions, log=lambda m: log("  " + m), layout=layout,
-              full=profile == "full", keystones=keystones)
+        catalog(ks)
         timings["keystone setup"] = time.monotonic() - t
 
     # first keystone(s) and the APIs (they create the databases), then what shares them:
@@ -227,6 +239,11 @@ def _up(layout: L.Layout, n: int, args) -> int:
     log(f"  clouds.yaml: {layout.clouds_yaml} (clouds devcloud-admin, devcloud-demo)")
     log(f"  openrc:      source {layout.openrc}   (or: eval \"$(multisite-devcloud env)\")")
     return 0
+
+
+def gateway_url(port: int | None) -> str | None:
+    """The multisite-gateway's URL in the catalog (None: no gateway, port 0 or unset)."""
+    return f"http://{L.HOST}:{port}" if port else None
 
 
 def _any_initialised(layout: L.Layout) -> bool:
@@ -403,6 +420,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="shift every port (keystone included) by this much, to run a second "
                     f"devcloud next to one on the default ports (default ${L.PORT_OFFSET_ENV} "
                     "or 0; fixed at the first `up`)")
+    sp.add_argument("--gateway-port", type=int, default=None, metavar="PORT",
+                    help="register the multisite-gateway on 127.0.0.1:PORT as RegionOne's "
+                    "compute, volumev3 and network endpoints (RegionOne becomes the top "
+                    "region of the big region; the other regions are pods; 0 restores "
+                    "RegionOne's own services; default: as before, or 0). The gateway "
+                    "itself is not started: run multisite-gateway (or the all-in-one)")
     sp.add_argument("--threads", type=int, default=1,
                     help="gunicorn threads per region service (default 1; SQLite needs 1)")
     sp.add_argument("--timeout", type=float, default=600,

@@ -23,6 +23,24 @@ CATALOG = {
 TYPE_TO_SERVICE = {"compute": "nova", "volumev3": "cinder", "network": "neutron", "image": "glance",
                    "placement": "placement"}
 INTERFACES = ("public", "internal", "admin")
+# with a gateway, the top region's compute, volume and network endpoints are the gateway's
+# (below its URL: the prefixes multisite/gateway/app.py serves)
+GATEWAY_PATHS = {"compute": "/compute/v2.1", "volumev3": "/volume/v3/%(project_id)s",
+                 "network": "/network"}
+
+
+def endpoint_url(stype: str, region: str, *, offset: int = 0, keystones: int = 1,
+                 gateway_url: str | None = None, top: str | None = None) -> str:
+    """The catalog URL of service ``stype`` in ``region``."""
+    index = L.region_index(region)
+    if gateway_url and region == top and stype in GATEWAY_PATHS:
+        return gateway_url.rstrip("/") + GATEWAY_PATHS[stype]
+    if stype == "identity":
+        # gotcha: identity must be listed in every region
+        return L.keystone_url(offset, index if index <= keystones else 1)
+    if stype == "synchronization":
+        return L.MULTISITE_URL
+    return CATALOG[stype][1].format(port=L.port(TYPE_TO_SERVICE[stype], index, offset))
 
 
 class KeystoneError(RuntimeError):
@@ -122,10 +140,13 @@ class Keystone:
 
 
 def setup(ks: Keystone, regions: list[str], log=print, *, layout: L.Layout | None = None,
-          full: bool = False, keystones: int = 1) -> None:
+          full: bool = False, keystones: int = 1, gateway_url: str | None = None,
+          top: str | None = None) -> None:
     """Make the catalog, projects and users match ``regions``; safe to run again.
 
     Region N's identity endpoint is keystone N's when ``keystones`` >= N, else the first's.
+    With ``gateway_url``, region ``top``'s compute, volumev3 and network endpoints are the
+    multisite-gateway's (the big region; its own services stay running, unlisted).
     """
     offset = layout.port_offset if layout is not None else 0
     catalog = {t: v for t, v in CATALOG.items() if full or t != "placement"}
@@ -155,15 +176,9 @@ def setup(ks: Keystone, regions: list[str], log=print, *, layout: L.Layout | Non
 
     wanted: dict[tuple[str, str, str], str] = {}
     for region in regions:
-        index = L.region_index(region)
-        for stype, (_, template) in catalog.items():
-            if stype == "identity":
-                # gotcha: identity must be listed in every region
-                url = L.keystone_url(offset, index if index <= keystones else 1)
-            elif stype == "synchronization":
-                url = L.MULTISITE_URL
-            else:
-                url = template.format(port=L.port(TYPE_TO_SERVICE[stype], index, offset))
+        for stype in catalog:
+            url = endpoint_url(stype, region, offset=offset, keystones=keystones,
+                               gateway_url=gateway_url, top=top)
             for interface in INTERFACES:
                 wanted[(stype, region, interface)] = url
 

@@ -7,12 +7,12 @@ import uuid
 
 import webob
 
-from multisite.gateway import faults, neutron, nova
+from multisite.gateway import cinder, faults, neutron, nova
 
 LOG = logging.getLogger(__name__)
 
 # path prefix -> (service module, what the catalog calls the service)
-SERVICES = {"/compute/v2.1": nova, "/network": neutron}
+SERVICES = {"/compute/v2.1": nova, "/volume/v3": cinder, "/network": neutron}
 
 
 @dataclasses.dataclass
@@ -23,6 +23,7 @@ class Caller:
     roles: tuple
     token: str | None
     request_id: str
+    user_id: str | None = None
 
     @property
     def is_admin(self):
@@ -35,7 +36,8 @@ def caller(req, request_id):
         raise faults.Fault(401, "Authentication required")
     roles = tuple(r.strip() for r in req.headers.get("X-Roles", "").split(",") if r.strip())
     return Caller(project_id=project.replace("-", "").lower(), roles=roles,
-                  token=req.headers.get("X-Auth-Token"), request_id=request_id)
+                  token=req.headers.get("X-Auth-Token"), request_id=request_id,
+                  user_id=req.headers.get("X-User-Id"))
 
 
 def _versions(req):

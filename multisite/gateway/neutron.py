@@ -46,8 +46,8 @@ def _top(conf):
 
 
 def _forward(conf, top, req, path, *, method=None, body=None, query=None):
-    return proxy.forward(conf, top, SERVICE_TYPE, req, path, method=method, body=body,
-                         query=query)
+    return proxy.forward(conf, top, req, path, service_type=SERVICE_TYPE, method=method,
+                         body=body, query=query)
 
 
 def _failure(answer, what):

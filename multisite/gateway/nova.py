@@ -7,17 +7,12 @@ gateway killed in between leaves a routing that names the pod and a tagged serve
 the routing reconciler adopts or cleans.
 """
 
-import concurrent.futures
+import functools
 import json
 import logging
-import re
-import urllib.parse
 import uuid
 
-import webob
-
-from multisite.clients import gateway as pod_client
-from multisite.gateway import faults, neutron, proxy
+from multisite.gateway import faults, keypairs, neutron, proxy
 from multisite.objects import pods, routings
 
 LOG = logging.getLogger(__name__)
@@ -29,53 +24,20 @@ ROUTING_TAG = routings.ROUTING_TAG
 ID = r"(?P<server_id>[^/]+)"
 
 
-# -- plumbing -------------------------------------------------------------------------------
-def _json(body, status=200, headers=None):
-    resp = webob.Response(body=json.dumps(body).encode(), status=status,
-                          content_type="application/json", charset="UTF-8")
-    for key, value in (headers or {}).items():
-        resp.headers[key] = value
-    return resp
-
-
-def _answer(answer):
-    """The pod's answer as the caller's response (status, body, kept headers)."""
-    resp = webob.Response(body=answer.body, status=answer.status)
-    for key, value in answer.headers.items():
-        resp.headers[key] = value
-    if not answer.body:
-        del resp.content_type
-    return resp
-
-
-def _forward(conf, pod, req, path, *, method=None, body=None, query=None):
-    return proxy.forward(conf, pod, SERVICE_TYPE, req, path, method=method, body=body,
-                         query=query)
-
-
-def _get(conf, pod, req, path, query=""):
-    """A GET of the pod on the caller's behalf (same token and microversion)."""
-    return _forward(conf, pod, req, path, method="GET", body=b"", query=query)
-
-
-def _bottom_pods(conf):
-    return [p for p in pods.list_pods(conf) if p["az_name"]]
-
-
-def _any_pod(conf):
-    found = _bottom_pods(conf)
-    if not found:
-        raise faults.Fault(503, "No pod is registered: register pods with POST /v1.0/pods")
-    return found[0]
+# -- plumbing (shared with the other proxies: proxy.py) ------------------------------------
+_json = proxy.json_response
+_answer = proxy.answer
+_forward = functools.partial(proxy.forward, service_type=SERVICE_TYPE)
+_get = functools.partial(proxy.get, service_type=SERVICE_TYPE)
+_rewrite = functools.partial(proxy.rewrite, service_type=SERVICE_TYPE)
+_bottom_pods = proxy.bottom_pods
+_any_pod = proxy.any_pod
 
 
 def _server_pod(conf, call, server_id):
     """The pod a server is routed to; 404 (Nova's message) for a server of no routing."""
-    found = routings.find(conf, top_id=server_id, resource_type=SERVER,
-                          project_id=None if call.is_admin else call.project_id)
-    if not found:
-        raise faults.Fault(404, f"Instance {server_id} could not be found.")
-    return pods.get(conf, found[0]["pod_id"]), found[0]
+    return proxy.routed(conf, call, server_id, SERVER,
+                        f"Instance {server_id} could not be found.")
 
 
 # -- version, zones, flavors ---------------------------------------------------------------
@@ -102,43 +64,18 @@ def flavors(conf, req, call, base, rest):
     return _rewrite(_forward(conf, pod, req, "/flavors" + rest), conf, pod, base)
 
 
-def _rewrite(answer, conf, pod, base):
-    root = pod_client.forwarder(conf).endpoint(pod["pod_name"], SERVICE_TYPE)
-    return _answer(pod_client.Answer(answer.status, answer.headers,
-                                     answer.body.replace(root.encode(), base.encode())))
-
-
 # -- servers --------------------------------------------------------------------------------
 def _requested_zone(server, conf, call):
-    zone = server.get("availability_zone")
-    if zone is not None and not isinstance(zone, str):
-        raise faults.Fault(400, "Invalid input: availability_zone must be a string")
-    zones = sorted({p["az_name"] for p in _bottom_pods(conf)})
-    if not zone:
-        bound = {p["az_name"] for p in pods.bindings_of(conf, call.project_id)}
-        if len(bound) == 1:
-            return bound.pop()
-        raise faults.Fault(400, "Give an availability zone (--availability-zone): one of "
-                                + (", ".join(zones) or "none registered"))
-    zone = zone.split(":", 1)[0]
-    if zone not in zones:
-        raise faults.Fault(400, f"Availability zone {zone!r} is not a pod's zone: one of "
-                                + (", ".join(zones) or "none registered"))
-    return zone
+    return proxy.requested_zone(server.get("availability_zone"), conf, call)
 
 
 def create_server(conf, req, call, base):
-    try:
-        body = json.loads(req.body or b"null")
-        server = body["server"]
-        if not isinstance(server, dict):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        raise faults.Fault(400, "Invalid request body: expected {\"server\": {...}}") from None
+    body, server = proxy.body_of(req, "server")
     if not isinstance(server.get("metadata", {}), dict):
         raise faults.Fault(400, "Invalid input: metadata must be an object")
     zone = _requested_zone(server, conf, call)
     pod = pods.bind(conf, project_id=call.project_id, az_name=zone)
+    keypairs.ensure_in_pod(conf, req, call, pod, server.get("key_name"))
     neutron.bottom_networks(conf, req, call, pod, server)
     routing = routings.create(conf, top_id=f"pending-{uuid.uuid4()}", pod_id=pod["pod_id"],
                               project_id=call.project_id, resource_type=SERVER)
@@ -149,11 +86,11 @@ def create_server(conf, req, call, base):
     server.setdefault("metadata", {})[ROUTING_TAG] = str(routing["id"])
     LOG.info("Creating server: project=%s az=%s pod=%s routing=%s", call.project_id, zone,
              pod["pod_name"], routing["id"])
-    try:
-        answer = _forward(conf, pod, req, "/servers", body=json.dumps(body).encode())
-    except faults.Fault:
-        # unknown whether the pod created it: the routing stays for the reconciler
-        raise
+    proxy.test_pause(conf, "before_pod", routing)
+    # a pod that does not answer raises: unknown whether it created the server, the
+    # routing stays for the reconciler
+    answer = _forward(conf, pod, req, "/servers", body=json.dumps(body).encode())
+    proxy.test_pause(conf, "after_pod", routing)
     if answer.status >= 400:
         routings.delete(conf, routing["id"])
         return _answer(answer)
@@ -162,95 +99,55 @@ def create_server(conf, req, call, base):
     return _rewrite(answer, conf, pod, base)
 
 
-def _project_pods(conf, call, query):
-    if call.is_admin and query.get("all_tenants") not in (None, "0", "false", "False"):
-        return _bottom_pods(conf)
-    return pods.bindings_of(conf, call.project_id)
+def _unknown(routing):
+    """A server of a pod that did not answer, as Nova lists one of a down cell (2.69);
+    with an empty image and flavor, which clients of older microversions read (the
+    openstack CLI below 2.69 fails on a server without them)."""
+    return {"id": routing["top_id"], "status": "UNKNOWN", "links": [],
+            "tenant_id": routing["project_id"],
+            "created": routing["created_at"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "image": "", "flavor": {"id": "", "original_name": ""}}
 
 
-def _read_pod(conf, pod, req, path, query, cap):
-    """Every server the pod lists for the query (its own pages followed), up to `cap`."""
-    found, params = [], dict(query)
-    while True:
-        answer = _get(conf, pod, req, path, urllib.parse.urlencode(params))
-        if answer.status >= 400:
-            raise faults.Fault(answer.status, f"Pod {pod['pod_name']} answered "
-                                              f"{answer.status}: {answer.body[:200]!r}")
-        body = answer.json()
-        found += body["servers"]
-        if not body.get("servers_links") or not body["servers"] or len(found) >= cap:
-            return found[:cap]
-        params["marker"] = body["servers"][-1]["id"]
-
-
-def _unknown(routing, detail):
-    """A server of a pod that did not answer, as Nova lists one of a down cell (2.69)."""
-    item = {"id": routing["top_id"], "status": "UNKNOWN", "links": []}
-    if detail:
-        item.update({"tenant_id": routing["project_id"],
-                     "created": routing["created_at"].strftime("%Y-%m-%dT%H:%M:%SZ")})
-    return item
+def _slim(item):
+    if item.get("status") == "UNKNOWN":
+        return {"id": item["id"], "status": "UNKNOWN", "links": []}
+    return {"id": item["id"], "name": item.get("name"), "links": item.get("links", [])}
 
 
 def list_servers(conf, req, call, base, detail):
-    query = dict(req.GET.items())
-    limit = query.pop("limit", None)
-    marker = query.pop("marker", None)
-    if limit is not None and (not limit.isdigit() or int(limit) < 0):
-        raise faults.Fault(400, f"limit must be a non-negative integer, not {limit!r}")
-    path = "/servers/detail" if detail else "/servers"
-    targets = _project_pods(conf, call, query)
-    cap = conf.gateway.list_max_per_pod
-    merged, down = [], []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        futures = {pool.submit(_read_pod, conf, pod, req, "/servers/detail", query, cap): pod
-                   for pod in targets}
-        for future, pod in futures.items():
-            try:
-                merged += future.result()
-            except faults.Fault as exc:
-                LOG.warning("Pod missing from a server list: pod=%s error=%s",
-                            pod["pod_name"], exc.message)
-                down.append(pod)
-    for pod in down:
-        filters = {"pod_id": pod["pod_id"], "resource_type": SERVER}
-        if not (call.is_admin and query.get("all_tenants")):
-            filters["project_id"] = call.project_id
-        merged += [_unknown(r, True) for r in routings.list_routings(conf, filters=filters)[0]
-                   if r["bottom_id"]]
-    # Nova's default order: newest first (created, then id), across the pods
-    merged.sort(key=lambda s: (s.get("created", ""), s["id"]), reverse=True)
-    if marker is not None:
-        ids = [s["id"] for s in merged]
-        if marker not in ids:
-            raise faults.Fault(400, f"marker [{marker}] not found")
-        merged = merged[ids.index(marker) + 1:]
-    body = {}
-    if limit is not None and len(merged) > int(limit):
-        merged = merged[:int(limit)]
-        params = dict(req.GET.items(), marker=merged[-1]["id"]) if merged else None
-        if params:
-            body["servers_links"] = [{"rel": "next", "href": f"{base}{path}?"
-                                      + urllib.parse.urlencode(params)}]
-    if not detail:
-        merged = [{"id": s["id"], "name": s.get("name"), "links": s.get("links", [])}
-                  if s.get("status") != "UNKNOWN" else {"id": s["id"], "status": "UNKNOWN",
-                                                        "links": []} for s in merged]
-    body["servers"] = merged
-    text = json.dumps(body)
-    for pod in targets:
-        try:
-            root = pod_client.forwarder(conf).endpoint(pod["pod_name"], SERVICE_TYPE)
-        except pod_client.RegionError:
-            continue
-        text = text.replace(root, base)
-    return _json(json.loads(text))
+    """Nova's default order, newest first (created, then id), across the pods."""
+    return proxy.merged_list(conf, req, call, base, service_type=SERVICE_TYPE,
+                             detail_path="/servers/detail",
+                             link_path="/servers/detail" if detail else "/servers",
+                             key="servers", resource_type=SERVER, created="created",
+                             unknown=_unknown, slim=None if detail else _slim)
+
+
+def _check_attach(conf, req, call, server_id, pod):
+    """A volume attaches only to a server of its own pod: 400 naming both pods else."""
+    try:
+        volume_id = json.loads(req.body)["volumeAttachment"]["volumeId"]
+    except (ValueError, KeyError, TypeError):
+        return  # the pod answers a malformed body itself
+    found = routings.find(conf, top_id=str(volume_id), resource_type="volume",
+                          project_id=None if call.is_admin else call.project_id)
+    if not found:
+        raise faults.Fault(404, f"Volume {volume_id} could not be found.")
+    if found[0]["pod_id"] != pod["pod_id"]:
+        other = pods.get(conf, found[0]["pod_id"])
+        raise faults.Fault(400, f"Volume {volume_id} is in pod {other['pod_name']} "
+                                f"(availability zone {other['az_name']}), server {server_id} "
+                                f"in pod {pod['pod_name']} (availability zone "
+                                f"{pod['az_name']}): a volume attaches only within one pod")
 
 
 def server(conf, req, call, base, server_id, rest):
     """Show, update, delete, actions and sub-resources of one routed server."""
     pod, routing = _server_pod(conf, call, server_id)
     ports = neutron.server_ports(conf, req, pod, server_id, rest)
+    if req.method == "POST" and rest == "/os-volume_attachments":
+        _check_attach(conf, req, call, server_id, pod)
     answer = _forward(conf, pod, req, f"/servers/{server_id}{rest}")
     if answer.status < 300:
         neutron.release_ports(conf, req, ports)
@@ -267,6 +164,8 @@ ROUTES = [
      lambda c, r, k, b, m: availability_zones(c, r, k, b)),
     (r"/flavors(?P<rest>/.*)?", ("GET",),
      lambda c, r, k, b, m: flavors(c, r, k, b, m["rest"] or "")),
+    (r"(?P<keypairs>/os-keypairs(?:/[^/]+)?)", ("GET", "POST", "DELETE"),
+     lambda c, r, k, b, m: keypairs.forward(c, r, k, b, m["keypairs"])),
     (r"/servers", ("POST",), lambda c, r, k, b, m: create_server(c, r, k, b)),
     (r"/servers", ("GET",), lambda c, r, k, b, m: list_servers(c, r, k, b, detail=False)),
     (r"/servers/detail", ("GET",),
@@ -274,14 +173,9 @@ ROUTES = [
     (r"/servers/" + ID + r"(?P<rest>/.*)?", ("GET", "PUT", "DELETE", "POST"),
      lambda c, r, k, b, m: server(c, r, k, b, m["server_id"], m["rest"] or "")),
 ]
-COMPILED = [(re.compile(f"^{pattern}$"), methods, handler)
-            for pattern, methods, handler in ROUTES]
+COMPILED = proxy.compile_routes(ROUTES)
 
 
 def dispatch(conf, req, call, path, *, base):
     """Answer one compute call; anything not routed is a 501 naming it."""
-    for regex, methods, handler in COMPILED:
-        found = regex.match(path)
-        if found and req.method in methods:
-            return handler(conf, req, call, base, found.groupdict())
-    raise faults.not_implemented(req.method, path or "/", SERVICE)
+    return proxy.dispatch(COMPILED, SERVICE, conf, req, call, path, base=base)

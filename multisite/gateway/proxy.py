@@ -1,12 +1,46 @@
-"""Forwarding one call of the caller to a pod's service (the caller's token, headers and
-body), a pod that does not answer being a 503 naming it."""
+"""What every service proxy of the gateway does alike: forward to a pod, rewrite the pod's
+links to the gateway's, pick the zone of a create, and merge a list across the pods."""
+
+import concurrent.futures
+import json
+import logging
+import re
+import time
+import urllib.parse
+
+import webob
 
 from multisite.clients import gateway as pod_client
 from multisite.gateway import faults
+from multisite.objects import pods, routings
+
+LOG = logging.getLogger(__name__)
 
 
-def forward(conf, pod, service_type, req, path, *, method=None, body=None, query=None):
-    """The pod's Answer to the caller's request, or to `method`/`body`/`query` instead."""
+def json_response(body, status=200, headers=None):
+    resp = webob.Response(body=json.dumps(body).encode(), status=status,
+                          content_type="application/json", charset="UTF-8")
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def json_bytes(body):
+    return json.dumps(body).encode()
+
+
+def answer(found):
+    """The pod's answer as the caller's response (status, body, kept headers)."""
+    resp = webob.Response(body=found.body, status=found.status)
+    for key, value in found.headers.items():
+        resp.headers[key] = value
+    if not found.body:
+        del resp.content_type
+    return resp
+
+
+def forward(conf, pod, req, path, *, service_type, method=None, body=None, query=None):
+    """The pod's Answer to the caller's request (or `method`, `body`, `query`) at `path`."""
     try:
         return pod_client.forwarder(conf).forward(
             pod["pod_name"], service_type, method or req.method, path,
@@ -17,3 +51,171 @@ def forward(conf, pod, service_type, req, path, *, method=None, body=None, query
                                      f"no {service_type} endpoint ({exc})") from None
     except pod_client.RegionError as exc:
         raise faults.pod_unavailable(pod["pod_name"], str(exc)) from None
+
+
+def get(conf, pod, req, path, *, service_type, query=""):
+    """A GET of the pod on the caller's behalf (same token and microversion)."""
+    return forward(conf, pod, req, path, service_type=service_type, method="GET", body=b"",
+                   query=query)
+
+
+def rewrite(found, conf, pod, base, *, service_type):
+    """The pod's answer with its endpoint's URLs replaced by the gateway's."""
+    root = pod_client.forwarder(conf).endpoint(pod["pod_name"], service_type)
+    return answer(pod_client.Answer(found.status, found.headers,
+                                    found.body.replace(root.encode(), base.encode())))
+
+
+def bottom_pods(conf):
+    return [p for p in pods.list_pods(conf) if p["az_name"]]
+
+
+def any_pod(conf):
+    found = bottom_pods(conf)
+    if not found:
+        raise faults.Fault(503, "No pod is registered: register pods with POST /v1.0/pods")
+    return found[0]
+
+
+def zones(conf):
+    return sorted({p["az_name"] for p in bottom_pods(conf)})
+
+
+def requested_zone(zone, conf, call):
+    """The pod AZ a create asks for: `zone`, or the project's only bound AZ; 400 else."""
+    if zone is not None and not isinstance(zone, str):
+        raise faults.Fault(400, "Invalid input: availability_zone must be a string")
+    known = zones(conf)
+    if not zone:
+        bound = {p["az_name"] for p in pods.bindings_of(conf, call.project_id)}
+        if len(bound) == 1:
+            return bound.pop()
+        raise faults.Fault(400, "Give an availability zone (--availability-zone): one of "
+                                + (", ".join(known) or "none registered"))
+    zone = zone.split(":", 1)[0]
+    if zone not in known:
+        raise faults.Fault(400, f"Availability zone {zone!r} is not a pod's zone: one of "
+                                + (", ".join(known) or "none registered"))
+    return zone
+
+
+def routed(conf, call, top_id, resource_type, missing):
+    """(pod, routing) of a routed resource of the caller's project; 404 `missing` else."""
+    found = routings.find(conf, top_id=top_id, resource_type=resource_type,
+                          project_id=None if call.is_admin else call.project_id)
+    if not found:
+        raise faults.Fault(404, missing)
+    return pods.get(conf, found[0]["pod_id"]), found[0]
+
+
+def body_of(req, key):
+    """The request's `{key: {...}}` object; 400 otherwise."""
+    try:
+        body = json.loads(req.body or b"null")
+        item = body[key]
+        if not isinstance(item, dict):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise faults.Fault(400, f'Invalid request body: expected {{"{key}": {{...}}}}') \
+            from None
+    return body, item
+
+
+def all_tenants(call, query):
+    return call.is_admin and query.get("all_tenants") not in (None, "0", "false", "False")
+
+
+def _read_pod(conf, pod, req, path, query, *, service_type, key, cap):
+    """Every item the pod lists for the query (its own pages followed), up to `cap`."""
+    found, params = [], dict(query)
+    while True:
+        got = get(conf, pod, req, path, service_type=service_type,
+                  query=urllib.parse.urlencode(params))
+        if got.status >= 400:
+            raise faults.Fault(got.status, f"Pod {pod['pod_name']} answered "
+                                           f"{got.status}: {got.body[:200]!r}")
+        body = got.json()
+        found += body[key]
+        if not body.get(f"{key}_links") or not body[key] or len(found) >= cap:
+            return found[:cap]
+        params["marker"] = body[key][-1]["id"]
+
+
+def merged_list(conf, req, call, base, *, service_type, detail_path, link_path, key,
+                resource_type, created, unknown, slim):
+    """One list over every pod the caller's project uses (all pods for an admin's
+    all_tenants), read in parallel, newest first (`created`, id), then the caller's
+    limit/marker applied across the pods. A pod that does not answer lists its routed
+    items as `unknown(routing)`; `slim(item)` is an item of the non-detail list, or None
+    for the detail list."""
+    query = dict(req.GET.items())
+    limit = query.pop("limit", None)
+    marker = query.pop("marker", None)
+    if limit is not None and (not limit.isdigit() or int(limit) < 0):
+        raise faults.Fault(400, f"limit must be a non-negative integer, not {limit!r}")
+    targets = bottom_pods(conf) if all_tenants(call, query) else pods.bindings_of(
+        conf, call.project_id)
+    merged, down = [], []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
+        futures = {pool.submit(_read_pod, conf, pod, req, detail_path, query,
+                               service_type=service_type, key=key,
+                               cap=conf.gateway.list_max_per_pod): pod for pod in targets}
+        for future, pod in futures.items():
+            try:
+                merged += future.result()
+            except faults.Fault as exc:
+                LOG.warning("Pod missing from a list: pod=%s service=%s error=%s",
+                            pod["pod_name"], service_type, exc.message)
+                down.append(pod)
+    for pod in down:
+        filters = {"pod_id": pod["pod_id"], "resource_type": resource_type}
+        if not all_tenants(call, query):
+            filters["project_id"] = call.project_id
+        merged += [unknown(r) for r in routings.list_routings(conf, filters=filters)[0]
+                   if r["bottom_id"]]
+    merged.sort(key=lambda item: (item.get(created) or "", item["id"]), reverse=True)
+    if marker is not None:
+        ids = [item["id"] for item in merged]
+        if marker not in ids:
+            raise faults.Fault(400, f"marker [{marker}] not found")
+        merged = merged[ids.index(marker) + 1:]
+    body = {}
+    if limit is not None and len(merged) > int(limit):
+        merged = merged[:int(limit)]
+        if merged:
+            params = dict(req.GET.items(), marker=merged[-1]["id"])
+            body[f"{key}_links"] = [{"rel": "next", "href": f"{base}{link_path}?"
+                                     + urllib.parse.urlencode(params)}]
+    body[key] = merged if slim is None else [slim(item) for item in merged]
+    text = json.dumps(body)
+    for pod in targets:
+        try:
+            root = pod_client.forwarder(conf).endpoint(pod["pod_name"], service_type)
+        except pod_client.RegionError:
+            continue
+        text = text.replace(root, base)
+    return json_response(json.loads(text))
+
+
+def compile_routes(routes):
+    """[(regex, methods, handler)] of a proxy's [(pattern, methods, handler)]."""
+    return [(re.compile(f"^{pattern}$"), methods, handler)
+            for pattern, methods, handler in routes]
+
+
+def dispatch(compiled, service, conf, req, call, path, *, base):
+    """The first route matching the path and method answers; else a 501 naming the call.
+    A handler gets (conf, req, caller, base, the route's named groups)."""
+    for regex, methods, handler in compiled:
+        found = regex.match(path)
+        if found and req.method in methods:
+            return handler(conf, req, call, base, found.groupdict())
+    raise faults.not_implemented(req.method, path or "/", service)
+
+
+def test_pause(conf, where, routing):
+    """The test-only hook ([gateway] test_pause_at): stop a create at `where` for an hour,
+    for a test to kill the process there."""
+    if conf.gateway.test_pause_at == where:
+        LOG.warning("TEST HOOK: paused %s: routing=%s", where, routing["id"])
+        time.sleep(3600)

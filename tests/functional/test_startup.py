@@ -86,6 +86,25 @@ def test_all_in_one_defaults_listen_on_loopback_only(tmp_path):
         servers.stop(proc)
 
 
+def test_all_in_one_serves_the_gateway_and_stops_it(tmp_path):
+    port, gateway = free_port(), free_port()
+    conf = tmp_path / "port.conf"
+    conf.write_text(f"[DEFAULT]\nbind_port = {port}\n[gateway]\nbind_port = {gateway}\n")
+    proc, log = start([str(BIN / "multisite-all-in-one"), "--config-file", str(conf)], tmp_path)
+    try:
+        wait_up(proc, port, log)
+        wait_up(proc, gateway, log)
+        with urllib.request.urlopen(f"http://127.0.0.1:{gateway}/", timeout=5) as resp:
+            assert json.load(resp)["services"][0]["service"] == "compute"
+        assert listening_addresses(gateway) == {"0100007F"}
+    finally:
+        servers.stop(proc)
+    deadline = time.monotonic() + 30
+    while listening_addresses(gateway) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert not listening_addresses(gateway), "the gateway outlived the all-in-one"
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "api.example.com"])
 def test_noauth_on_a_remote_address_refuses_to_start(tmp_path, host):
     conf = tmp_path / "open.conf"

@@ -100,7 +100,7 @@ def devcloud():
         _devcloud_cli(layout, "down", timeout=300)
 
 
-FULL_REGIONS = 2
+FULL_REGIONS = 3  # the gateway scenario: RegionOne the top region, two pods
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,11 @@ listing, show and delete are real Nova calls; ACTIVE servers need the full profi
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import urllib.request
 import uuid
 from pathlib import Path
@@ -20,15 +22,22 @@ import openstack
 import pytest
 import yaml
 
+from multisite.clients import gateway as pod_client
 from multisite.db import migration
 from multisite.devcloud import layout as L
 from multisite.devcloud import multisite_conf
+from multisite.engine import controller
 from multisite.objects import pods, routings
+from multisite.reconcilers import Key, gateway_routing
 from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
 
 BIN = Path(sys.executable).parent
+
+
+CACHE = {"auth_uri": None, "admin_username": "admin", "admin_password": "adminpw",
+         "admin_tenant": "admin", "region_timeout": 30.0}
 
 
 def free_port():
@@ -37,21 +46,23 @@ def free_port():
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def gateway(devcloud, conf, tmp_path):
-    """A multisite-gateway process (keystone auth) on this test's database, pods registered."""
+@contextlib.contextmanager
+def run_gateway(cloud, conf, tmp_path, extra=""):
+    """A multisite-gateway process (keystone auth) on this test's database, pods registered:
+    RegionOne the top region, RegionTwo the pod of az1, RegionThree of az2."""
     port = free_port()
-    text = multisite_conf.render(tmp_path, keystone_url=devcloud.keystone_url)
+    text = multisite_conf.render(tmp_path, keystone_url=cloud.keystone_url)
     text = text.replace(f"sqlite:///{tmp_path}/multisite.sqlite",
                         conf.database.connection)
-    text += f"[gateway]\nbind_port = {port}\nworkers = 1\npod_timeout = 30\n"
+    text += f"[gateway]\nbind_port = {port}\nworkers = 1\n" + (extra or "pod_timeout = 30\n")
     path = tmp_path / "gateway.conf"
     path.write_text(text)
     migration.db_sync(conf)
-    pods.create(conf, name="RegionOne")
-    pods.create(conf, name="RegionTwo", az_name="az1")
-    pods.create(conf, name="RegionThree", az_name="az2")
-    log = open(tmp_path / "gateway.log", "wb")
+    if not pods.list_pods(conf):
+        pods.create(conf, name="RegionOne")
+        pods.create(conf, name="RegionTwo", az_name="az1")
+        pods.create(conf, name="RegionThree", az_name="az2")
+    log = open(tmp_path / "gateway.log", "ab")
     proc = subprocess.Popen([str(BIN / "multisite-gateway"), "--config-file", str(path)],
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -65,18 +76,29 @@ def gateway(devcloud, conf, tmp_path):
 
     try:
         wait_for(answers, timeout=60, what="multisite-gateway answering")
-        yield {"url": url, "compute": url + "/compute/v2.1", "log": tmp_path / "gateway.log"}
+        yield {"url": url, "compute": url + "/compute/v2.1", "volume": url + "/volume/v3",
+               "log": tmp_path / "gateway.log", "proc": proc}
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+@pytest.fixture
+def gateway(devcloud, conf, tmp_path):
+    with run_gateway(devcloud, conf, tmp_path) as running:
+        yield running
 
 
 def openstack_cli(devcloud, gateway, *args):
-    """The devcloud's `openstack`, in the top region, its compute endpoint the gateway (a
-    clouds.yaml entry with compute_endpoint_override, as a catalog entry would give)."""
+    """The devcloud's `openstack`, in the top region, its compute and block-storage
+    endpoints the gateway (a clouds.yaml entry with endpoint overrides: what the catalog of
+    `multisite-devcloud up --gateway-port` gives, on a devcloud others share)."""
     clouds = yaml.safe_load(devcloud.clouds_yaml.read_text())
+    project_id = devcloud.session().get_project_id()
     cloud = dict(clouds["clouds"]["devcloud-admin"], region_name="RegionOne",
-                 compute_endpoint_override=gateway["compute"])
+                 compute_endpoint_override=gateway["compute"],
+                 block_storage_endpoint_override=f"{gateway['volume']}/{project_id}")
     cloud.pop("regions", None)
     path = gateway["log"].parent / "clouds.yaml"
     path.write_text(yaml.safe_dump({"clouds": {"big-region": cloud}}))
@@ -161,3 +183,68 @@ def test_openstack_cli_servers_through_the_gateway(devcloud, gateway, image_and_
         conn = devcloud.admin_connection(pod)
         wait_for(lambda c=conn, s=server_id: c.compute.get(f"/servers/{s}").status_code == 404,
                  timeout=60, what=f"server {server_id} gone from {pod}")
+
+
+def test_kill_9_mid_create_then_the_routing_kind_adopts_the_server(devcloud, conf, tmp_path,
+                                                                   image_and_flavor):
+    """The real gateway stopped by the test hook after the pod made the server, kill -9,
+    restarted: the gateway_routing kind (real pod reads, service credentials) completes
+    the routing with the pod's server, which the gateway then shows."""
+    image_id, flavor_id, _ = image_and_flavor
+    token = devcloud.token()
+    spec = {"server": {"name": "gw-killed", "imageRef": image_id, "flavorRef": flavor_id,
+                       "availability_zone": "az1", "networks": "none"}}
+
+    def create(url):
+        req = urllib.request.Request(url + "/servers", method="POST",
+                                     data=json.dumps(spec).encode(), headers={
+                                         "X-Auth-Token": token,
+                                         "Content-Type": "application/json",
+                                         "OpenStack-API-Version": "compute 2.37"})
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(req, timeout=120)
+
+    pod = devcloud.admin_connection("RegionTwo").compute
+    server_id = None
+    try:
+        with run_gateway(devcloud, conf, tmp_path, extra="test_pause_at = after_pod\n") as gw:
+            caller = threading.Thread(target=create, args=(gw["compute"],), daemon=True)
+            caller.start()
+            wait_for(lambda: "TEST HOOK: paused" in gw["log"].read_text(), timeout=120,
+                     what="the gateway paused mid-create")
+            os.killpg(gw["proc"].pid, signal.SIGKILL)
+            gw["proc"].wait(timeout=30)
+        caller.join(timeout=30)
+        (pending,) = routings.incomplete(conf)
+        tagged = [s for s in pod.get("/servers/detail?all_tenants=1").json()["servers"]
+                  if s["metadata"].get(routings.ROUTING_TAG) == str(pending["id"])]
+        assert len(tagged) == 1, tagged
+        server_id = tagged[0]["id"]
+        with run_gateway(devcloud, conf, tmp_path) as gw:
+            conf.set_override("adopt_grace", 0, group="gateway")
+            for name, value in CACHE.items():   # the engine's service credentials
+                conf.set_override(name, value, group="cache")
+            conf.set_override("auth_uri", devcloud.keystone_url, group="cache")
+            janitor = pod_client.ServerJanitor(conf)
+            key = Key(gateway_routing.KIND, "RegionTwo", "RegionTwo")
+            assert gateway_routing.keys(janitor) == [key]
+            outcome = gateway_routing.reconcile(
+                key, controller.Env(shared=janitor, conf=conf, engine_id="test"))
+            assert outcome.status == "done", outcome
+            assert routings.incomplete(conf) == []
+            (routing,) = routings.find(conf, top_id=server_id, resource_type="server")
+            assert routing["id"] == pending["id"] and routing["bottom_id"] == server_id
+            out = openstack_cli(devcloud, gw, "server", "show", server_id, "-f", "value",
+                                "-c", "name")
+            assert out.returncode == 0 and out.stdout.strip() == "gw-killed", out.stderr
+            # the API-only devcloud's Nova deletes the BUILD server but may answer 500 (no
+            # placement): the pod's own 404 below is what counts
+            openstack_cli(devcloud, gw, "server", "delete", server_id)
+    finally:
+        conf.clear_override("adopt_grace", group="gateway")
+        for name in CACHE:
+            conf.clear_override(name, group="cache")
+        if server_id:
+            pod.delete(f"/servers/{server_id}")
+    wait_for(lambda: pod.get(f"/servers/{server_id}").status_code == 404, timeout=60,
+             what=f"server {server_id} gone from RegionTwo")

@@ -121,3 +121,22 @@ def test_full_profile_configs(tmp_path):
     assert cinder["nfs"]["volume_driver"] == "cinder.volume.drivers.nfs.NfsDriver"
     # RegionTwo's services authenticate against the second keystone
     assert cinder["keystone_authtoken"]["auth_url"] == "http://127.0.0.1:15000/v3"
+
+
+def test_gateway_takes_the_top_regions_compute_volume_and_network_endpoints():
+    from multisite.devcloud import cli
+    from multisite.devcloud import keystone_setup as K
+
+    gw = cli.gateway_url(8119)
+    assert gw == "http://127.0.0.1:8119" and cli.gateway_url(0) is None
+    urls = {(t, r): K.endpoint_url(t, r, offset=600, gateway_url=gw, top="RegionOne")
+            for t in ("compute", "volumev3", "network", "image", "identity")
+            for r in ("RegionOne", "RegionTwo")}
+    assert urls[("compute", "RegionOne")] == "http://127.0.0.1:8119/compute/v2.1"
+    assert urls[("volumev3", "RegionOne")] == "http://127.0.0.1:8119/volume/v3/%(project_id)s"
+    assert urls[("network", "RegionOne")] == "http://127.0.0.1:8119/network"
+    # the top region's images and identity, and every pod's services, stay the regions' own
+    assert urls[("image", "RegionOne")] == K.endpoint_url("image", "RegionOne", offset=600)
+    assert urls[("identity", "RegionOne")] == L.keystone_url(600)
+    assert urls[("compute", "RegionTwo")] == f"http://127.0.0.1:{L.port('nova', 2, 600)}/v2.1"
+    assert urls[("network", "RegionTwo")] == K.endpoint_url("network", "RegionTwo", offset=600)

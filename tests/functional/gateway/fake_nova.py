@@ -23,6 +23,7 @@ class FakeNova:
     def __init__(self, name):
         self.name = name
         self.servers = {}
+        self.keypairs = {}   # (user, name) -> keypair; the user is the token here
         self.requests = []
         self.httpd = wsgiref.simple_server.make_server("127.0.0.1", 0, self,
                                                        handler_class=QuietHandler)
@@ -60,11 +61,17 @@ class FakeNova:
                                             "vcpus": 1, "disk": 0,
                                             "links": [{"rel": "self",
                                                        "href": f"{self.url}/flavors/f1"}]}]})
+        if path.startswith("/os-keypairs"):
+            return self.keypair_call(req, path[len("/os-keypairs"):].strip("/"))
         if path == "/servers" and req.method == "POST":
             spec = json.loads(req.body)["server"]
             server_id = str(uuid.uuid4())
             created = (datetime.datetime(2026, 1, 1)
                        + datetime.timedelta(seconds=next(_CLOCK))).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if spec.get("key_name") and (req.headers.get("X-Auth-Token"),
+                                         spec["key_name"]) not in self.keypairs:
+                return self._json({"badRequest": {"code": 400,
+                                                  "message": "Invalid key_name provided."}}, 400)
             self.servers[server_id] = {"id": server_id, "name": spec["name"], "status": "ACTIVE",
                                        # Nova's project is the token's; here the token
                                        "tenant_id": req.headers.get("X-Auth-Token"),
@@ -86,6 +93,13 @@ class FakeNova:
             if len(items) > limit:
                 body["servers_links"] = [{"rel": "next", "href": "..."}]
             return self._json(body)
+        found = re.match(r"^/servers/([^/]+)/os-volume_attachments$", path)
+        if found and found.group(1) in self.servers:
+            attach = json.loads(req.body)["volumeAttachment"]
+            self.servers[found.group(1)].setdefault("volumes", []).append(attach["volumeId"])
+            return self._json({"volumeAttachment": {"id": attach["volumeId"],
+                                                    "volumeId": attach["volumeId"],
+                                                    "serverId": found.group(1)}})
         found = re.match(r"^/servers/([^/]+)(/action)?$", path)
         if found:
             server = self.servers.get(found.group(1))
@@ -101,3 +115,23 @@ class FakeNova:
                 return webob.Response(status=204)
             return self._json({"server": server})
         return self._json({"itemNotFound": {"code": 404, "message": path}}, 404)
+
+    def keypair_call(self, req, name):
+        user = req.headers.get("X-Auth-Token")
+        if not name and req.method == "POST":
+            spec = json.loads(req.body)["keypair"]
+            if (user, spec["name"]) in self.keypairs:
+                return self._json({"conflictingRequest": {"code": 409, "message": "exists"}},
+                                  409)
+            self.keypairs[user, spec["name"]] = {"name": spec["name"], "type": "ssh",
+                                                 "public_key": spec["public_key"]}
+            return self._json({"keypair": self.keypairs[user, spec["name"]]})
+        if not name:
+            return self._json({"keypairs": [{"keypair": k} for (u, _), k in
+                                             sorted(self.keypairs.items()) if u == user]})
+        if (user, name) not in self.keypairs:
+            return self._json({"itemNotFound": {"code": 404, "message": "no keypair"}}, 404)
+        if req.method == "DELETE":
+            del self.keypairs[user, name]
+            return webob.Response(status=202)
+        return self._json({"keypair": self.keypairs[user, name]})

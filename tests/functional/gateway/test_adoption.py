@@ -11,16 +11,17 @@ from multisite.reconcilers import Key, gateway_routing
 
 
 class FakeJanitor:
-    def __init__(self, conf, servers):
+    def __init__(self, conf, servers, volumes=None):
         self.conf = conf
-        self.servers = servers       # pod -> [{"id", "created", "tag"}]
+        # type -> pod -> [{"id", "created", "tag"}]
+        self.items = {"server": servers, "volume": volumes or {}, "snapshot": {}}
         self.deleted = []
 
-    def tagged_servers(self, pod, tag):
+    def tagged(self, pod, resource_type, tag):
         assert tag == routings.ROUTING_TAG
-        return list(self.servers.get(pod, []))
+        return list(self.items[resource_type].get(pod, []))
 
-    def delete_server(self, pod, server_id):
+    def delete(self, pod, resource_type, server_id):
         self.deleted.append((pod, server_id))
 
 
@@ -69,3 +70,23 @@ def test_plan_uses_the_routing_age(db, pod):
     later = made["created_at"] + datetime.timedelta(seconds=301)
     decided = gateway_routing.plan(routings.incomplete(db), [], now=later, grace=300)
     assert decided.forget == [made["id"]]
+
+
+def test_volumes_and_snapshots_are_adopted_or_forgotten_too(db, pod):
+    db.set_override("adopt_grace", 0, group="gateway")
+    made = routings.create(db, top_id="pending-v", pod_id=pod["pod_id"], project_id="p",
+                           resource_type="volume")
+    never = routings.create(db, top_id="pending-s", pod_id=pod["pod_id"], project_id="p",
+                            resource_type="snapshot")
+    janitor = FakeJanitor(db, {}, volumes={"RegionTwo": [
+        {"id": "vol-1", "created": "2026-12-03T10:00:00.000000", "tag": str(made["id"])}]})
+    key = Key(gateway_routing.KIND, "RegionTwo", "RegionTwo")
+    assert gateway_routing.keys(janitor) == [key]
+    outcome = gateway_routing.reconcile(key, controller.Env(shared=janitor, conf=db,
+                                                            engine_id="e"))
+    assert set(outcome.result) == {"volume", "snapshot"}
+    assert routings.get(db, made["id"])["bottom_id"] == "vol-1"
+    with pytest.raises(routings.RoutingNotFound):
+        routings.get(db, never["id"])
+    assert routings.incomplete(db) == [] and janitor.deleted == []
+    db.clear_override("adopt_grace", group="gateway")
