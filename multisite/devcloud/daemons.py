@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from multisite.devcloud import configs, keyagents
 from multisite.devcloud import layout as L
 from multisite.devcloud.services import DevcloudError, Service, tail
 
@@ -73,7 +74,10 @@ class Daemon(Service):
         return pid if str(self.conf_files[0]).encode() in cmdline else None
 
     def write_config(self) -> None:
-        pass  # written by the API service of the same kind
+        # written by the API service of the same kind; nova-compute's own file again here, so
+        # that a compute restarted alone by `up` runs this checkout's driver settings
+        if self.kind == "nova-compute":
+            configs.compute(self)
 
     def initialise(self) -> bool:
         self.layout.log_dir.mkdir(parents=True, exist_ok=True)
@@ -109,6 +113,9 @@ class Daemon(Service):
             sudo.write_text(SUDO_SHIM)
             sudo.chmod(0o755)
         env["PATH"] = f"{shim}:{self.layout.venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
+        if self.kind == "nova-compute":
+            # compute_driver = multisite.devcloud.agents.snapshot_driver.SnapshotFakeDriver
+            env["PYTHONPATH"] = str(keyagents.ensure_lib(self.layout))
         return env
 
     def wait_ready(self, deadline: float) -> float:
