@@ -26,6 +26,10 @@ DR_OPTS = [
                       "checkpoint starts at most this late)."),
     cfg.FloatOpt("scan_interval", default=5.0, min=0.1,
                  help="Seconds between two scans for checkpoints and plans to work on."),
+    cfg.FloatOpt("test_hold_window", default=0.0, min=0.0,
+                 help="Testing only: seconds a pause window stays open after its snapshots "
+                      "(servers paused), so that a test can kill the engine inside it. 0 in "
+                      "production."),
 ]
 
 

@@ -15,12 +15,15 @@ the way the libvirt driver does as far as Cinder sees it:
 * create: the overlay Cinder made must exist; status ``creating`` + ``90%`` through Cinder's
   ``os-update_snapshot_status``; then wait for Cinder to finish and refresh the connection
   info (the guest's disk is the overlay now). A failure reports ``error``.
+  A volume whose metadata has ``devcloud-fail-snapshot`` set gets this failure (tests).
 * delete: the files are changed with ``qemu-img`` the way libvirt's ``blockRebase`` /
   ``blockCommit`` change them (libvirt itself rebases with ``qemu-img`` when the guest is not
   running), so that Cinder can remove the file it then deletes; status ``deleting`` +
   ``90%``. A failure reports ``error_deleting``.
 
 There is no guest: nothing is copied at run time, and the guest never wrote to the overlay.
+The fake driver forgets its instances when nova-compute restarts, so these calls do not ask
+it whether the instance runs (Nova's API already checked the server's state).
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ LOG = logging.getLogger(__name__)
 # how long create waits for Cinder to leave `creating` after Nova's part (Cinder's own bound)
 WAIT_S = 600
 POLL_S = 0.5
+# fault injection for tests: a volume with this metadata key (any non-empty value) gets its
+# online snapshots failed by Nova (status `error`), as a libvirt failure would
+FAIL_KEY = "devcloud-fail-snapshot"
 
 
 class SnapshotFakeDriver(fake.FakeDriverWithoutFakeNodes):
@@ -64,6 +70,10 @@ class SnapshotFakeDriver(fake.FakeDriverWithoutFakeNodes):
             new_file = os.path.join(volume_dir, create_info["new_file"])
             if not os.path.exists(new_file):
                 raise exception.InternalError(f"the new snapshot file {new_file} does not exist")
+            metadata = self._volume_api.get(context, volume_id).get("volume_metadata") or {}
+            if metadata.get(FAIL_KEY):
+                raise exception.InternalError(f"volume {volume_id} has metadata {FAIL_KEY}: "
+                                              "this devcloud fails its online snapshots")
         except Exception:
             LOG.exception("Error occurred during volume_snapshot_create, sending error status "
                           "to Cinder.", instance=instance)

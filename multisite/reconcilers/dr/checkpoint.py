@@ -283,6 +283,12 @@ def _window(run):
         window["paused_at"] = now_iso()
         run.save(window=window)
         _snapshots(run, client)
+        if opts.test_hold_window:
+            # test hook: the integration tests kill -9 the engine here, servers paused
+            run.save()
+            LOG.warning("Checkpoint window held open (test_hold_window): checkpoint=%s "
+                        "seconds=%s", run.key.id, opts.test_hold_window)
+            time.sleep(opts.test_hold_window)
     except client_errors.RegionError as exc:
         error = f"pause: {exc}"
     finally:
