@@ -207,10 +207,19 @@ def _snapshots(run, client):
         snapshot_id = client.create_snapshot(volume["id"], name=copy_name(run.key.id,
                                                                           volume["id"]))
         volume["snapshot_id"] = snapshot_id
+        seen = {}
+
+        def status():
+            seen.update(client.snapshot(snapshot_id) or {})
+            return seen.get("status")
+
         try:
-            _wait_status(lambda: (client.snapshot(snapshot_id) or {}).get("status"),
-                         "available", timeout=opts.snapshot_timeout, interval=opts.poll_interval,
-                         region=client.region, what=f"snapshot {snapshot_id}")
+            _wait_status(status, "available", timeout=opts.snapshot_timeout,
+                         interval=opts.poll_interval, region=client.region,
+                         what=f"snapshot {snapshot_id}")
+            # Cinder's creation time and when we saw it available: both inside the window
+            volume["snapshot_created_at"] = seen.get("created_at")
+            volume["snapshot_available_at"] = now_iso()
         finally:
             volume["snapshot_seconds"] = round(time.monotonic() - started, 3)
 
