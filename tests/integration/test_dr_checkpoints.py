@@ -29,10 +29,9 @@ import time
 import openstack
 import pytest
 
-from multisite.devcloud import full_setup
 from multisite.devcloud import layout as L
 from tests.functional.api import servers
-from tests.integration.usage import create_keypair, create_network, create_subnet, unique
+from tests.integration.dr_vnf import admin_project_id, boot_vnf, unlimited_volumes
 from tests.polling import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.full]
@@ -157,58 +156,14 @@ class Vnf:
         self.conn = project.connect(R1)
         self.servers = {}   # name -> server
         self.data = {}      # server name -> data volume
-        self.cleanups = []
         self.checkpoints = []
+        self.teardown = lambda: None
 
     def boot(self):
-        conn = self.conn
-        net = create_network(conn)
-        self.cleanups.append(lambda: conn.network.delete_network(net, ignore_missing=True))
-        subnet = create_subnet(conn, net, cidr="10.61.0.0/24")
-        self.cleanups.append(lambda: conn.network.delete_subnet(subnet, ignore_missing=True))
-        keypair = create_keypair(conn, name=unique("key"))
-        flavor = conn.compute.find_flavor(full_setup.FLAVOR, ignore_missing=False)
-        image = conn.image.find_image(full_setup.IMAGE, ignore_missing=False)
-        suffix = unique("")[-6:]
         t0 = time.monotonic()
-        for name in ("db-1", "db-2", "app-1"):
-            server = conn.compute.create_server(
-                name=f"{name}-{suffix}", flavor_id=flavor.id, key_name=keypair.name,
-                networks=[{"uuid": net.id}], block_device_mapping=[{
-                    "boot_index": 0, "uuid": image.id, "source_type": "image",
-                    "destination_type": "volume", "volume_size": 1,
-                    "delete_on_termination": True}])
-            self.servers[name] = server
-        for name in ("db-1", "db-2"):
-            vol = conn.block_storage.create_volume(size=1, name=f"{name}-data-{suffix}")
-            self.data[name] = vol
-        for name, server in self.servers.items():
-            self.servers[name] = conn.compute.wait_for_server(server, status="ACTIVE",
-                                                              wait=300, interval=1)
-        for name, vol in self.data.items():
-            conn.block_storage.wait_for_status(vol, "available", failures=["error"], wait=120)
-            conn.compute.create_volume_attachment(self.servers[name], volume_id=vol.id)
-        for vol in self.data.values():
-            conn.block_storage.wait_for_status(vol, "in-use", failures=["error"], wait=120)
+        self.servers, self.data, self.teardown = boot_vnf(
+            self.conn, ["db-1", "db-2", "app-1"], data=["db-1", "db-2"], cidr="10.61.0.0/24")
         print(f"VNF of 3 servers (5 volumes) ready in {time.monotonic() - t0:.1f} s")
-
-    def teardown(self):
-        """Servers (their boot volumes with them), then the data volumes, then the rest."""
-        conn = self.conn
-        for server in self.servers.values():
-            with contextlib.suppress(Exception):
-                conn.compute.delete_server(server, ignore_missing=True)
-        for server in self.servers.values():
-            with contextlib.suppress(Exception):
-                conn.compute.wait_for_delete(server, wait=120)
-        for vol in self.data.values():
-            with contextlib.suppress(Exception):
-                conn.block_storage.wait_for_status(vol, "available", wait=60)
-            with contextlib.suppress(Exception):
-                conn.block_storage.delete_volume(vol, ignore_missing=True, force=True)
-        for fn in reversed(self.cleanups):
-            with contextlib.suppress(Exception):
-                fn()
 
     def name(self, short):
         return self.servers[short].name
@@ -250,6 +205,8 @@ def vnf(devcloud_full, tmp_path_factory):
     stack = None
     v = Vnf(cloud, project, None)
     try:
+        # the checkpoints' copies belong to the admin project: up to 12 backups at once here
+        unlimited_volumes(cloud, admin_project_id(cloud))
         v.boot()
         stack = v.stack = Stack(cloud, tmp_path_factory.mktemp("dr"), project)
         stack.start_engine()
