@@ -81,6 +81,7 @@ class Daemon(Service):
 
     def initialise(self) -> bool:
         self.layout.log_dir.mkdir(parents=True, exist_ok=True)
+        self.write_config()
         if self.kind == "cinder-volume":
             self._bind_export()
         return False
