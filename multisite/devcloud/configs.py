@@ -19,7 +19,8 @@ VLAN_RANGE = "100:200"
 # (segments map to hosts through the L2 agent's bridge mappings; nothing maps physnet2)
 ROUTED_PHYSNET = "physnet2"
 # the full profile's nova-compute driver (it runs in the devcloud venv, see compute())
-COMPUTE_DRIVER = "multisite.devcloud.agents.snapshot_driver.SnapshotFakeDriver"
+# (Nova imports it as nova.virt.<this>: agents/nova_compute.py gives the driver that name)
+COMPUTE_DRIVER = "multisite_snapshot_driver.SnapshotFakeDriver"
 
 
 def _auth(svc: Service, section: str, user: str, *, www: bool = False) -> str:
@@ -151,7 +152,7 @@ region_name = {svc.region}
 def compute(svc: Service) -> None:
     """nova-compute's own file: its host name, and no [database] (it must not touch the DB);
     FakeDriverWithoutFakeNodes + the online volume snapshots Cinder's NFS driver asks Nova for
-    (agents/snapshot_driver.py, imported from $BASE/multisite-lib on its PYTHONPATH)."""
+    (agents/snapshot_driver.py, run by the launcher agents/nova_compute.py)."""
     (svc.dir / "compute.conf").write_text(f"""[DEFAULT]
 host = {svc.compute_host}
 compute_driver = {COMPUTE_DRIVER}

@@ -8,11 +8,12 @@ import subprocess
 import time
 from pathlib import Path
 
-from multisite.devcloud import configs, keyagents
+from multisite.devcloud import configs
 from multisite.devcloud import layout as L
 from multisite.devcloud.services import DevcloudError, Service, tail
 
 AGENT_SCRIPT = Path(__file__).with_name("agents") / "ovs_agent_standin.py"
+COMPUTE_SCRIPT = Path(__file__).with_name("agents") / "nova_compute.py"
 
 # kind -> (service whose directory and config it shares, command in the venv, extra config)
 DAEMONS = {
@@ -103,6 +104,9 @@ class Daemon(Service):
         confs = [arg for f in self.conf_files for arg in ("--config-file", str(f))]
         if self.kind == "ovs-agent":
             return [self.layout.bin("python"), str(AGENT_SCRIPT), *confs]
+        if self.kind == "nova-compute":
+            # Nova's nova-compute, with the devcloud's compute driver importable by Nova
+            return [self.layout.bin("python"), str(COMPUTE_SCRIPT), *confs]
         return [self.layout.bin(DAEMONS[self.kind][1]), *confs]
 
     def env(self) -> dict[str, str]:
@@ -114,9 +118,6 @@ class Daemon(Service):
             sudo.write_text(SUDO_SHIM)
             sudo.chmod(0o755)
         env["PATH"] = f"{shim}:{self.layout.venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
-        if self.kind == "nova-compute":
-            # compute_driver = multisite.devcloud.agents.snapshot_driver.SnapshotFakeDriver
-            env["PYTHONPATH"] = str(keyagents.ensure_lib(self.layout))
         return env
 
     def wait_ready(self, deadline: float) -> float:

@@ -1,9 +1,9 @@
 """Nova's fake driver plus the two calls Cinder's NFS driver needs for attached volumes.
 
 The devcloud's nova-compute loads it with ``compute_driver =
-multisite.devcloud.agents.snapshot_driver.SnapshotFakeDriver`` (``compute.conf``), from
-``$BASE/multisite-lib`` on its ``PYTHONPATH``. It runs inside the devcloud venv and imports
-Nova only.
+multisite_snapshot_driver.SnapshotFakeDriver`` (``compute.conf``; Nova imports
+``nova.virt.<that>``, a name the launcher ``nova_compute.py`` gives this file). It runs
+inside the devcloud venv and imports Nova only.
 
 A snapshot of an attached NFS volume is an *online* snapshot: cinder-volume writes the new
 qcow2 overlay, asks Nova (``os-assisted-volume-snapshots``) to switch the guest to it, and
