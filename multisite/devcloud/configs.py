@@ -194,6 +194,11 @@ nfs_sparsed_volumes = true
 nas_secure_file_operations = false
 nas_secure_file_permissions = false
 {_auth(svc, 'nova', 'cinder')}
+
+[glance]
+# the region's own Glance (creating a volume from an image, e.g. a server booted from a
+# volume): without it Cinder takes the catalog's first image endpoint, maybe another region's
+region_name = {svc.region}
 """
     (d / "cinder.conf").write_text(f"""[DEFAULT]
 transport_url = {rpc_url(svc)}
