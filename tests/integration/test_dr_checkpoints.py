@@ -188,7 +188,8 @@ class Vnf:
     def delete_copies(self):
         """The backups the checkpoints left (service project, both regions)."""
         admins = {r: self.cloud.admin_connection(r).block_storage for r in (R1, R2)}
-        for cp_id in self.checkpoints:
+        # newest first: Cinder refuses to delete a backup an incremental one depends on
+        for cp_id in reversed(self.checkpoints):
             cp = self.stack.checkpoint_row(cp_id) if self.stack else {}
             for vol in reversed((cp.get("resources") or {}).get("volumes", [])):
                 for region, key in ((R2, "imported_backup_id"), (R1, "backup_id")):
