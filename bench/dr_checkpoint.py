@@ -56,6 +56,22 @@ class SlowClient(FakeClient):
         return super().create_backup(volume_id, **kw)
 
 
+def checkpoint(conf, plan_id, env, region="RegionOne"):
+    """One checkpoint of the plan run to its end by the checkpoint kind's reconcile, in this
+    process: (the completed checkpoint, seconds it took, its snapshots' seconds)."""
+    cp_id = checkpoints.create(conf, plan_id)["id"]
+    started = time.monotonic()
+    while True:
+        outcome = cp_kind.reconcile(Key(cp_kind.KIND, cp_id, region), env)
+        if outcome.status == "done":
+            break
+        time.sleep(outcome.delay or 0)
+    total = time.monotonic() - started
+    cp = checkpoints.get(conf, cp_id)
+    assert cp["status"] == "completed", cp["error"]
+    return cp, total, [v["snapshot_seconds"] for v in cp["resources"]["volumes"]]
+
+
 def run(size, args, conf, *, data_volumes=None):
     """One checkpoint of `size` servers (the first `data_volumes` with a data volume; all
     by default)."""
@@ -74,18 +90,8 @@ def run(size, args, conf, *, data_volumes=None):
         groups=[names[:half], names[half:]] if size > 1 else [names], method="pause",
         retention=3)
     plan_kind.reconcile(Key(plan_kind.KIND, plan["id"], "RegionOne"), env)
-    cp_id = checkpoints.create(conf, plan["id"])["id"]
-    started = time.monotonic()
-    while True:
-        outcome = cp_kind.reconcile(Key(cp_kind.KIND, cp_id, "RegionOne"), env)
-        if outcome.status == "done":
-            break
-        time.sleep(outcome.delay or 0)
-    total = time.monotonic() - started
-    cp = checkpoints.get(conf, cp_id)
-    assert cp["status"] == "completed", cp["error"]
-    snaps = [v["snapshot_seconds"] for v in cp["resources"]["volumes"]]
-    return {"checkpoint_id": cp_id, "sites": sites,
+    cp, total, snaps = checkpoint(conf, plan["id"], env)
+    return {"checkpoint_id": cp["id"], "sites": sites,
             "servers": size, "volumes": len(snaps), "window": cp["window"]["seconds"],
             "slowest": max(snaps), "sum": sum(snaps),
             "pauses": 2 * size * args.pause_ms / 1000, "total": total}

@@ -32,6 +32,10 @@ DR_OPTS = [
     cfg.FloatOpt("restore_timeout", default=1800.0, min=10.0,
                  help="Seconds from a restore's request until its servers must be ACTIVE; "
                       "later, the restore fails naming the servers still building."),
+    cfg.FloatOpt("test_hold_window", default=0.0, min=0.0,
+                 help="Testing only: seconds a pause window stays open after its snapshots "
+                      "(servers paused), so that a test can kill the engine inside it. 0 in "
+                      "production."),
 ]
 
 

@@ -18,6 +18,9 @@ VLAN_RANGE = "100:200"
 # a second VLAN physnet that no host is wired to: the other segment of a routed network
 # (segments map to hosts through the L2 agent's bridge mappings; nothing maps physnet2)
 ROUTED_PHYSNET = "physnet2"
+# the full profile's nova-compute driver (it runs in the devcloud venv, see compute())
+# (Nova imports it as nova.virt.<this>: agents/nova_compute.py gives the driver that name)
+COMPUTE_DRIVER = "multisite_snapshot_driver.SnapshotFakeDriver"
 
 
 def _auth(svc: Service, section: str, user: str, *, www: bool = False) -> str:
@@ -118,10 +121,7 @@ valid_interfaces = public
 region_name = {svc.region}
 valid_interfaces = public
 """
-        # nova-compute: its own host name, and no [database] (it must not touch the DB)
-        (d / "compute.conf").write_text(f"""[DEFAULT]
-host = {svc.compute_host}
-""")
+        compute(svc)
     (d / "nova.conf").write_text(f"""[DEFAULT]
 transport_url = {rpc_url(svc)}
 host = r{svc.index}-nova-api
@@ -147,6 +147,16 @@ connection = {svc.db_url('nova')}
 [keystone]
 region_name = {svc.region}
 {full}{common(svc)}""")
+
+
+def compute(svc: Service) -> None:
+    """nova-compute's own file: its host name, and no [database] (it must not touch the DB);
+    FakeDriverWithoutFakeNodes + the online volume snapshots Cinder's NFS driver asks Nova for
+    (agents/snapshot_driver.py, run by the launcher agents/nova_compute.py)."""
+    (svc.dir / "compute.conf").write_text(f"""[DEFAULT]
+host = {svc.compute_host}
+compute_driver = {COMPUTE_DRIVER}
+""")
 
 
 def placement(svc: Service) -> None:
@@ -184,6 +194,11 @@ nfs_sparsed_volumes = true
 nas_secure_file_operations = false
 nas_secure_file_permissions = false
 {_auth(svc, 'nova', 'cinder')}
+
+[glance]
+# the region's own Glance (creating a volume from an image, e.g. a server booted from a
+# volume): without it Cinder takes the catalog's first image endpoint, maybe another region's
+region_name = {svc.region}
 """
     (d / "cinder.conf").write_text(f"""[DEFAULT]
 transport_url = {rpc_url(svc)}

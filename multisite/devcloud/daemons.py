@@ -8,10 +8,12 @@ import subprocess
 import time
 from pathlib import Path
 
+from multisite.devcloud import configs
 from multisite.devcloud import layout as L
 from multisite.devcloud.services import DevcloudError, Service, tail
 
 AGENT_SCRIPT = Path(__file__).with_name("agents") / "ovs_agent_standin.py"
+COMPUTE_SCRIPT = Path(__file__).with_name("agents") / "nova_compute.py"
 
 # kind -> (service whose directory and config it shares, command in the venv, extra config)
 DAEMONS = {
@@ -73,10 +75,14 @@ class Daemon(Service):
         return pid if str(self.conf_files[0]).encode() in cmdline else None
 
     def write_config(self) -> None:
-        pass  # written by the API service of the same kind
+        # written by the API service of the same kind; nova-compute's own file again here, so
+        # that a compute restarted alone by `up` runs this checkout's driver settings
+        if self.kind == "nova-compute":
+            configs.compute(self)
 
     def initialise(self) -> bool:
         self.layout.log_dir.mkdir(parents=True, exist_ok=True)
+        self.write_config()
         if self.kind == "cinder-volume":
             self._bind_export()
         return False
@@ -98,6 +104,9 @@ class Daemon(Service):
         confs = [arg for f in self.conf_files for arg in ("--config-file", str(f))]
         if self.kind == "ovs-agent":
             return [self.layout.bin("python"), str(AGENT_SCRIPT), *confs]
+        if self.kind == "nova-compute":
+            # Nova's nova-compute, with the devcloud's compute driver importable by Nova
+            return [self.layout.bin("python"), str(COMPUTE_SCRIPT), *confs]
         return [self.layout.bin(DAEMONS[self.kind][1]), *confs]
 
     def env(self) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import subprocess
 import sys
@@ -165,6 +166,99 @@ def test_full_profile_smoke(devcloud_full, project):
     finally:
         for lst in listeners.values():
             lst.__exit__(None, None, None)
+
+
+def qemu_img_info(path):
+    out = subprocess.run(["qemu-img", "info", "--output=json", "-U", str(path)], check=True,
+                         capture_output=True, text=True, timeout=60).stdout
+    return json.loads(out)
+
+
+def first_bytes(path, n):
+    """The first n bytes of the disk a qcow2 file (with its backing chain) holds."""
+    out = path.parent / f"{path.name}.head"
+    subprocess.run(["qemu-img", "dd", "-f", "qcow2", "-O", "raw", "bs=512", "count=1",
+                    f"if={path}", f"of={out}"], check=True, capture_output=True, timeout=60)
+    try:
+        return out.read_bytes()[:n]
+    finally:
+        out.unlink()
+
+
+def wait_gone(cinder, snapshot_id, timeout=120.0):
+    def gone():
+        try:
+            snap = cinder.get_snapshot(snapshot_id)
+        except openstack.exceptions.NotFoundException:
+            return True
+        assert snap.status != "error_deleting", f"snapshot {snapshot_id} is error_deleting"
+        return False
+
+    wait_for(gone, timeout=timeout, what=f"snapshot {snapshot_id} deleted", interval=1)
+
+
+def test_online_snapshots_of_an_attached_volume(devcloud_full, project):
+    """Cinder's NFS driver asks Nova to take and delete snapshots of an attached volume
+    (os-assisted-volume-snapshots); the devcloud's compute driver answers like libvirt:
+    snapshots become available, and deleting them commits/rebases the qcow2 chain so that
+    the data survives (docs/devcloud.md, "Online snapshots")."""
+    cloud = devcloud_full
+    test_project, cleanups = project
+    r1 = cloud.regions[0]
+    conn = test_project.connect(r1)
+    server, _, _ = boot(cloud, conn, r1, cleanups)
+    cinder = conn.block_storage
+    vol = cinder.create_volume(size=1, name=unique("vol"))
+    cleanups.append(lambda: cinder.delete_volume(vol, ignore_missing=True, force=True))
+    vol = wait_status(lambda: cinder.get_volume(vol), "available", what="volume")
+    base = volume_file(cloud, r1, vol.id)
+    with open(base, "r+b") as fh:
+        fh.write(MARKER)
+    conn.compute.create_volume_attachment(server, volume_id=vol.id)
+    cleanups.append(lambda: conn.compute.delete_volume_attachment(server, vol.id,
+                                                                  ignore_missing=True))
+    wait_status(lambda: cinder.get_volume(vol), "in-use", what="attached volume")
+
+    snaps = []
+    for _ in range(2):
+        t0 = time.monotonic()
+        snap = cinder.create_snapshot(volume_id=vol.id, name=unique("snap"), force=True)
+        cleanups.append(lambda s=snap: cinder.delete_snapshot(s, ignore_missing=True))
+        wait_status(lambda s=snap: cinder.get_snapshot(s), "available", what="online snapshot")
+        print(f"online snapshot available in {time.monotonic() - t0:.1f} s")
+        snaps.append(snap)
+    # the chain Cinder made: volume <- .snap1 <- .snap2 (the guest's disk now)
+    files = [base.with_name(f"{base.name}.{s.id}") for s in snaps]
+    assert qemu_img_info(files[1])["backing-filename"] == files[0].name
+    assert qemu_img_info(files[0])["backing-filename"] == base.name
+    assert cinder.get_volume(vol).status == "in-use"
+
+    # the older one: Nova commits its overlay into the base, the newer one is rebased onto it
+    t0 = time.monotonic()
+    cinder.delete_snapshot(snaps[0])
+    wait_gone(cinder, snaps[0].id)
+    print(f"online snapshot deleted in {time.monotonic() - t0:.1f} s (commit)")
+    assert not files[0].exists()
+    assert qemu_img_info(files[1])["backing-filename"] == base.name
+    # the newer one (the active file): Nova pulls the base into it, Cinder removes the base
+    t0 = time.monotonic()
+    cinder.delete_snapshot(snaps[1])
+    wait_gone(cinder, snaps[1].id)
+    print(f"online snapshot deleted in {time.monotonic() - t0:.1f} s (rebase)")
+    assert "backing-filename" not in qemu_img_info(files[1])
+    assert not base.exists()
+    assert first_bytes(files[1], len(MARKER)) == MARKER
+    assert cinder.get_volume(vol).status == "in-use"
+
+    # a volume marked for it: Nova reports the snapshot failed (the tests' fault injection)
+    cinder.set_volume_metadata(vol, **{"devcloud-fail-snapshot": "1"})
+    snap = cinder.create_snapshot(volume_id=vol.id, name=unique("snap"), force=True)
+    cleanups.append(lambda: cinder.delete_snapshot(snap, ignore_missing=True))
+    wait_for(lambda: cinder.get_snapshot(snap).status == "error", timeout=120,
+             what="the marked volume's snapshot to fail", interval=1)
+    cinder.delete_snapshot(snap)
+    wait_gone(cinder, snap.id)
+    assert cinder.get_volume(vol).status == "in-use"
 
 
 def test_second_keystone_shares_db_not_key_directory(devcloud_full):

@@ -207,10 +207,19 @@ def _snapshots(run, client):
         snapshot_id = client.create_snapshot(volume["id"], name=copy_name(run.key.id,
                                                                           volume["id"]))
         volume["snapshot_id"] = snapshot_id
+        seen = {}
+
+        def status():
+            seen.update(client.snapshot(snapshot_id) or {})
+            return seen.get("status")
+
         try:
-            _wait_status(lambda: (client.snapshot(snapshot_id) or {}).get("status"),
-                         "available", timeout=opts.snapshot_timeout, interval=opts.poll_interval,
-                         region=client.region, what=f"snapshot {snapshot_id}")
+            _wait_status(status, "available", timeout=opts.snapshot_timeout,
+                         interval=opts.poll_interval, region=client.region,
+                         what=f"snapshot {snapshot_id}")
+            # Cinder's creation time and when we saw it available: both inside the window
+            volume["snapshot_created_at"] = seen.get("created_at")
+            volume["snapshot_available_at"] = now_iso()
         finally:
             volume["snapshot_seconds"] = round(time.monotonic() - started, 3)
 
@@ -283,6 +292,12 @@ def _window(run):
         window["paused_at"] = now_iso()
         run.save(window=window)
         _snapshots(run, client)
+        if opts.test_hold_window:
+            # test hook: the integration tests kill -9 the engine here, servers paused
+            run.save()
+            LOG.warning("Checkpoint window held open (test_hold_window): checkpoint=%s "
+                        "seconds=%s", run.key.id, opts.test_hold_window)
+            time.sleep(opts.test_hold_window)
     except client_errors.RegionError as exc:
         error = f"pause: {exc}"
     finally:
