@@ -146,6 +146,8 @@ def _writes(project):
               ("DELETE", f"/v2/protection-plans/{OTHER}", None),
               ("POST", f"/v2/protection-plans/{OTHER}/discover", None),
               ("POST", f"/v2/protection-plans/{OTHER}/checkpoints", {"checkpoint": {}}),
+              ("POST", f"/v2/checkpoints/{OTHER}/restore",
+               {"restore": {"region": "RegionTwo", "mode": "drill"}}),
               ("POST", "/v1.0/pods", {"pod": {"pod_name": "RegionTwo", "az_name": "az1"}}),
               ("DELETE", f"/v1.0/pods/{OTHER}", None),
               ("POST", "/v1.0/routings", {"routing": {}}),
