@@ -134,7 +134,15 @@ class AddressAuditor:
         if regions is not None and not reading:
             LOG.debug("Address refresh skipped: %s not in the catalog", regions)
             return result
+        # Every region is read before the index's write transaction opens: a transaction
+        # held open while Neutron answers blocks every other writer of the database
+        # (SQLite: one writer at a time) for as long as the slowest region takes, and a
+        # write after another writer's commit can fail outright. The CI rehearsal of the
+        # streamed version saw an engine's first full audit never complete.
+        entries = dict(entries)
+        read = time.monotonic() - started
         self.converge(entries, failures, result=result, partial=regions is not None)
+        result.timings["read"] = read
         result.timings["total"] = time.monotonic() - started
         LOG.info("Address audit done: regions_ok=%d regions_failed=%s entries=%d "
                  "inserted=%d deleted=%d conflicts=%d raised=%d cleared=%d seconds=%.2f",
