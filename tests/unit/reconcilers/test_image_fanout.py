@@ -115,7 +115,9 @@ def test_a_reader_that_fails_leaves_the_others_reading():
 def test_a_failing_download_fails_every_reader_and_the_retry_reads_again():
     spools, source = image_fanout.Spools(chunk_size=1024), Source(fail_after=3)
     for _ in range(2):
+        source.gate.clear()                           # both readers join before it fails
         with spools.download(source, IMAGE) as one, spools.download(source, IMAGE) as two:
+            source.gate.set()
             with pytest.raises(region_errors.Unavailable):
                 b"".join(one)
             with pytest.raises(region_errors.Unavailable):
