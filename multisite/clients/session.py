@@ -118,6 +118,21 @@ def _message(body):
     return body[:200]
 
 
+def _ks_message(exc):
+    """The service's own message of a keystoneauth HttpError. keystoneauth reads only
+    {"error": {...}} and {"errors": [...]} bodies; Nova's and Cinder's
+    {"badRequest": {"message": ...}} become "Unrecognized schema in response body."."""
+    if exc.details:
+        return exc.details
+    response = getattr(exc, "response", None)
+    text = getattr(response, "text", None) if response is not None else None
+    if text:
+        message = _message(text)
+        if message:
+            return message
+    return exc.message
+
+
 class PooledApi:
     """JSON calls to one service of one region through the pooled transport.
 
@@ -262,7 +277,7 @@ def translate(region, what):
         _rejected(region, f"{what}: HTTP {exc.status} {exc.message}", exc.status, exc)
     except ks_exc.HttpError as exc:
         status = getattr(exc, "http_status", None)
-        detail = f"{what}: HTTP {status} {exc.details or exc.message}"
+        detail = f"{what}: HTTP {status} {_ks_message(exc)}"
         for exc_type, ours in _HTTP:
             if isinstance(exc, exc_type):
                 raise ours(region, detail, status=status) from exc
