@@ -191,13 +191,17 @@ def is_loopback(host):
         return False   # a host name: it may resolve to anything
 
 
-def auth_config_problem(conf):
-    """Why the configured auth cannot validate tokens or is unsafe to serve, or None."""
+def auth_config_problem(conf, bind=None):
+    """Why the configured auth cannot validate tokens or is unsafe to serve, or None.
+
+    `bind`: (option name, host) of the address the process serves on; default the API's
+    `bind_host` (the gateway passes its own `[gateway] bind_host`)."""
+    option, host = bind or ("bind_host", conf.bind_host)
     if conf.auth_strategy == "noauth":
-        if is_loopback(conf.bind_host) or conf.noauth_insecure_allow_remote_bind:
+        if is_loopback(host) or conf.noauth_insecure_allow_remote_bind:
             return None
-        return (f"auth_strategy = noauth trusts any X-Roles header, and bind_host = "
-                f"{conf.bind_host} is not a loopback address: anyone who can reach it "
+        return (f"auth_strategy = noauth trusts any X-Roles header, and {option} = "
+                f"{host} is not a loopback address: anyone who can reach it "
                 f"would be admin. Bind to 127.0.0.1, use auth_strategy = keystone, or set "
                 f"noauth_insecure_allow_remote_bind = true if you really mean it.")
     if conf.auth_strategy != "keystone":

@@ -40,11 +40,12 @@ def prepare(argv=None, *, description=None, cli_opts=None, defaults=None):
     return CONF
 
 
-def exit_if_auth_unusable(conf, prog):
-    """Stop at start-up, with the reason, when the API could not validate any token."""
+def exit_if_auth_unusable(conf, prog, bind=None):
+    """Stop at start-up, with the reason, when the API could not validate any token.
+    `bind`: (option name, host) the process serves on, if not the API's `bind_host`."""
     from multisite.api import app as api_app
 
-    problem = api_app.auth_config_problem(conf)
+    problem = api_app.auth_config_problem(conf, bind)
     if problem:
         LOG.error("%s", problem)
         sys.exit(f"{prog}: {problem}")

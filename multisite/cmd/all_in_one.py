@@ -92,6 +92,9 @@ def main(argv=None):
                        defaults=embedded_defaults())
     state_defaults(conf)
     cmd.exit_if_auth_unusable(conf, "multisite-all-in-one")
+    if conf.gateway.in_all_in_one:
+        cmd.exit_if_auth_unusable(conf, "multisite-all-in-one",
+                                  ("[gateway] bind_host", conf.gateway.bind_host))
     migration.db_sync(conf, default_limits=quotas.config_defaults(conf))
     db_api.dispose_all()
     engines = {}

@@ -24,7 +24,8 @@ class GatewayServer(server.APIServer):
 def main(argv=None):
     conf = cmd.prepare(argv, description="Multisite API gateway: one compute endpoint for "
                                          "the pods of the big region.")
-    cmd.exit_if_auth_unusable(conf, "multisite-gateway")
+    cmd.exit_if_auth_unusable(conf, "multisite-gateway",
+                              ("[gateway] bind_host", conf.gateway.bind_host))
     LOG.info("Starting multisite-gateway on %s:%s with %d workers (auth_strategy=%s)",
              conf.gateway.bind_host, conf.gateway.bind_port, conf.gateway.workers,
              conf.auth_strategy)

@@ -118,6 +118,35 @@ def test_noauth_on_a_remote_address_refuses_to_start(tmp_path, host):
     assert not (tmp_path / "state").exists()  # refused before creating anything
 
 
+@pytest.mark.parametrize("service", ["multisite-gateway", "multisite-all-in-one"])
+def test_noauth_gateway_on_a_remote_address_refuses_to_start(tmp_path, service):
+    """The gateway serves on [gateway] bind_host: that address decides, not the API's."""
+    conf = tmp_path / "open.conf"
+    conf.write_text(f"[DEFAULT]\nauth_strategy = noauth\nbind_host = 127.0.0.1\n"
+                    f"bind_port = {free_port()}\n"
+                    f"[gateway]\nbind_host = 0.0.0.0\nbind_port = {free_port()}\n"
+                    f"in_all_in_one = true\n")
+    try:
+        proc = subprocess.run([str(BIN / service), "--config-file", str(conf)],
+                              cwd=tmp_path, env=offline_env(tmp_path), capture_output=True,
+                              text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{service} started a noauth gateway on 0.0.0.0")
+    assert proc.returncode != 0
+    assert "[gateway] bind_host = 0.0.0.0" in proc.stderr
+    assert not (tmp_path / "state").exists()  # refused before creating anything
+
+
+def test_noauth_gateway_rule_reads_the_gateways_address(conf):
+    conf.set_override("bind_host", "0.0.0.0")        # the API's address does not matter
+    try:
+        assert api_app.auth_config_problem(conf, ("[gateway] bind_host", "127.0.0.1")) is None
+        assert "[gateway] bind_host = 192.0.2.1" in api_app.auth_config_problem(
+            conf, ("[gateway] bind_host", "192.0.2.1"))
+    finally:
+        conf.clear_override("bind_host")
+
+
 @pytest.mark.parametrize("host, allow, refused", [
     ("127.0.0.1", False, False), ("127.8.9.10", False, False), ("::1", False, False),
     ("localhost", False, False), ("0.0.0.0", False, True), ("192.0.2.1", False, True),
