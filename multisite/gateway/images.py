@@ -13,6 +13,7 @@ What is decided (pure: `image_refs`, `with_pod_ids`, `plan`) is tested without I
 """
 
 import logging
+import re
 import time
 
 from multisite.clients import gateway as pod_client
@@ -29,16 +30,22 @@ NO_LAZY_COPY = ("none", "controlled")
 
 # decisions of `plan`
 FORWARD, USE, COPY = "forward", "use", "copy"
-# a Glance that could not be read (down, or none in the catalog): not known to be missing
+# a pod's Glance that did not answer: the image is not known to be missing
 UNKNOWN = {"status": "unknown"}
+# a region with no Glance in the catalog (its Nova and Cinder use another region's, e.g.
+# one Glance shared by the pods): nothing to copy to
+NO_GLANCE = {"status": "no-glance"}
+_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
 # -- pure -------------------------------------------------------------------------------------
 def _ref_id(ref):
-    """An image id of an imageRef (an id, or an href ending with it); None for no image."""
-    if not isinstance(ref, str) or not ref.strip():
+    """An image id of an imageRef (an id, or an href ending with it); None for no image
+    or not an id (left to the pod to refuse)."""
+    if not isinstance(ref, str):
         return None
-    return ref.rstrip("/").rsplit("/", 1)[-1]
+    found = ref.rstrip("/").rsplit("/", 1)[-1]
+    return found if _ID.match(found) else None
 
 
 def image_refs(item, *, service):
@@ -67,7 +74,7 @@ def plan(*, in_pod, mode, source, pod, in_source, copy):
     """(decision, detail) for one image a create names in `pod`.
 
     in_pod: the caller's read of the image (same id) in the pod's Glance, None (not
-    there) or UNKNOWN (the pod's Glance could not be read);
+    there), UNKNOWN (the pod's Glance did not answer) or NO_GLANCE (none in the catalog);
     mode: the image's effective distribution mode (None: no mode); source: the region
     copied from; in_source: the caller's read there (None: not found or not visible);
     copy: the copy row of (image, pod), or None.
@@ -78,6 +85,8 @@ def plan(*, in_pod, mode, source, pod, in_source, copy):
     """
     if in_pod is not None and in_pod.get("status") == "active":
         return FORWARD, "the pod has the image"
+    if in_pod is NO_GLANCE:
+        return FORWARD, "the pod has no Glance of its own"
     if source is None or source == pod or mode in NO_LAZY_COPY:
         return FORWARD, f"no lazy copy (source {source}, mode {mode})"
     if in_source is None:
@@ -95,15 +104,15 @@ def plan(*, in_pod, mode, source, pod, in_source, copy):
 # -- I/O --------------------------------------------------------------------------------------
 def _read(conf, req, region, image_id, *, must):
     """The caller's GET of an image in `region`'s Glance: the image, None (not found or
-    not visible), UNKNOWN (no Glance in the catalog; or it does not answer and `must` is
-    False: else a 503 naming the region)."""
+    not visible), NO_GLANCE (none in the catalog), UNKNOWN (it does not answer and
+    `must` is False: else a 503 naming the region)."""
     try:
         found = pod_client.forwarder(conf).forward(
             region, SERVICE_TYPE, "GET", f"/v2/images/{image_id}", query="",
             headers={"X-Auth-Token": req.headers.get("X-Auth-Token", ""),
                      "Accept": "application/json"}, body=b"")
     except pod_client.UnknownRegion:
-        return UNKNOWN
+        return NO_GLANCE
     except pod_client.RegionError as exc:
         if not must:
             LOG.warning("Glance unreadable: region=%s image=%s error=%s", region, image_id,
@@ -156,13 +165,13 @@ def ensure_in_pod(conf, req, call, pod, item, *, service):
     for image_id in image_refs(item, service=service):
         region = pod["pod_name"]
         in_pod = _read(conf, req, region, image_id, must=False)
-        if in_pod is not None and in_pod.get("status") == "active":
+        if in_pod is NO_GLANCE or (in_pod is not None and in_pod.get("status") == "active"):
             continue          # the common case: one read, nothing else
         source, mode = _source_and_mode(conf, call.project_id, image_id)
         in_source = None
         if source is not None and source != region and mode not in NO_LAZY_COPY:
             in_source = _read(conf, req, source, image_id, must=True)
-            if in_source is UNKNOWN:      # the source has no Glance in the catalog
+            if in_source is NO_GLANCE:
                 in_source = None
         copy = images.find_copy(conf, image_id, region)
         decision, detail = plan(in_pod=in_pod, mode=mode, source=source, pod=region,

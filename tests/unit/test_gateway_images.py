@@ -26,6 +26,7 @@ def test_an_href_names_its_last_segment_and_empty_refs_name_nothing():
     assert hook.image_refs({"imageRef": ""}, service="compute") == []
     assert hook.image_refs({"imageRef": None}, service="compute") == []
     assert hook.image_refs({"imageRef": 5}, service="compute") == []
+    assert hook.image_refs({"imageRef": "a?b=c"}, service="compute") == []   # not an id
     assert hook.image_refs({}, service="compute") == []
 
 
@@ -70,6 +71,10 @@ def test_an_image_missing_in_the_pod_is_copied():
     assert _plan(copy=_copy("copying"), in_pod={"id": IMG, "status": "saving"})[0] == hook.COPY
     assert _plan(copy=_copy("failed"))[0] == hook.COPY    # started again
     assert _plan(in_pod=hook.UNKNOWN)[0] == hook.COPY     # the pod's Glance did not answer
+
+
+def test_a_pod_without_a_glance_of_its_own_is_left_alone():
+    assert _plan(in_pod=hook.NO_GLANCE)[0] == hook.FORWARD
 
 
 def test_modes_that_forbid_a_lazy_copy_and_no_source_leave_the_create_alone():
