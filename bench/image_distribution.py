@@ -252,11 +252,13 @@ def main():
         made += [(r, auto_id) for r in cloud.regions]
         _wait_active(cloud, auto_id, targets)
         auto = time.monotonic() - active
+        os.unlink(small)
         lines.append(f"  auto {args.auto_mib} MiB, source active -> active in {len(targets)} "
                      f"targets: {auto:.2f} s (woken by image.activate) ({before} -> {_load()})")
     finally:
         print(f"\nimage distribution, {args.size_mib} MiB, RegionOne -> {', '.join(targets)}, "
-              f"devcloud real Glance, region_concurrency {concurrency}, {os.cpu_count()} CPUs")
+              f"devcloud real Glance, region_concurrency {concurrency}, {os.cpu_count()} CPUs"
+              f" (engine log: {tmp}/engine.log)")
         print("\n".join(lines))
         if engine is not None:
             engine.terminate()

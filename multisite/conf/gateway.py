@@ -24,6 +24,11 @@ GATEWAY_OPTS = [
     cfg.FloatOpt("keypair_sync_timeout", default=60.0, min=1.0,
                  help="Seconds a server create waits for the keypair sync to copy its "
                       "keypair from the home pod to the server's pod."),
+    cfg.FloatOpt("image_ensure_timeout", default=300.0, min=1.0,
+                 help="Seconds a server or volume create waits for the lazy copy of an "
+                      "image its pod lacks (the copy of POST /v2/images/{id}/ensure); a "
+                      "copy not active in time is a 503 naming the pod and the copy, and "
+                      "the copy goes on."),
     cfg.StrOpt("test_pause_at", default="", choices=["", "before_pod", "after_pod"],
                help="TEST ONLY, never in production: a create stops for an hour right "
                     "after writing its routing (before_pod: before the pod is asked; "

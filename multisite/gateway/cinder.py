@@ -12,7 +12,7 @@ import functools
 import logging
 import uuid
 
-from multisite.gateway import faults, proxy
+from multisite.gateway import faults, images, proxy
 from multisite.objects import pods, routings
 
 LOG = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ def _create(conf, req, call, base, *, pod, body, item, key, resource_type, path)
 def create_volume(conf, req, call, base, project):
     body, volume = proxy.body_of(req, VOLUME)
     pod = _create_pod(conf, call, volume)
+    images.ensure_in_pod(conf, req, call, pod, volume, service=SERVICE_TYPE)
     # the pod's own storage zone (Cinder's default_availability_zone): the user's zone
     # named the pod
     volume.pop("availability_zone", None)

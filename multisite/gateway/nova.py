@@ -12,7 +12,7 @@ import json
 import logging
 import uuid
 
-from multisite.gateway import faults, keypairs, neutron, proxy
+from multisite.gateway import faults, images, keypairs, neutron, proxy
 from multisite.objects import pods, routings
 
 LOG = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ def create_server(conf, req, call, base):
     zone = _requested_zone(server, conf, call)
     pod = pods.bind(conf, project_id=call.project_id, az_name=zone)
     keypairs.ensure_in_pod(conf, req, call, pod, server.get("key_name"))
+    images.ensure_in_pod(conf, req, call, pod, server, service=SERVICE_TYPE)
     neutron.bottom_networks(conf, req, call, pod, server)
     routing = routings.create(conf, top_id=f"pending-{uuid.uuid4()}", pod_id=pod["pod_id"],
                               project_id=call.project_id, resource_type=SERVER)

@@ -113,8 +113,10 @@ def openstack_cli(devcloud, gateway, *args):
 
 @pytest.fixture
 def image_and_flavor(devcloud):
-    """A tiny image in RegionOne (Nova of every region reads RegionOne's Glance here) and
-    one flavor with the same id in both pods (what the flavor sync keeps)."""
+    """A tiny image in RegionOne, and in both pods under the same id (what a lazy copy
+    leaves there: the gateway's image hook has nothing to copy; it is tested in
+    test_gateway_images.py), and one flavor with the same id in both pods (what the
+    flavor sync keeps)."""
     top = devcloud.admin_connection("RegionOne")
     image = top.image.create_image(name=f"gw-{uuid.uuid4().hex[:8]}", data=b"\0" * 1024,
                                    disk_format="raw", container_format="bare",
@@ -122,12 +124,21 @@ def image_and_flavor(devcloud):
     flavor_id = str(uuid.uuid4())
     name = f"gw-{flavor_id[:8]}"
     for region in ("RegionTwo", "RegionThree"):
-        devcloud.admin_connection(region).compute.create_flavor(
-            name=name, ram=64, vcpus=1, disk=0, id=flavor_id)
+        conn = devcloud.admin_connection(region)
+        made = conn.image.post("/images", json={
+            "id": image.id, "name": image.name, "disk_format": "raw",
+            "container_format": "bare", "visibility": "public"})
+        assert made.status_code == 201, made.text
+        put = conn.image.put(f"/images/{image.id}/file", data=b"\0" * 1024,
+                             headers={"Content-Type": "application/octet-stream"})
+        assert put.status_code == 204, put.text
+        conn.compute.create_flavor(name=name, ram=64, vcpus=1, disk=0, id=flavor_id)
     yield image.id, flavor_id, name
     for region in ("RegionTwo", "RegionThree"):
         with contextlib.suppress(Exception):
             devcloud.admin_connection(region).compute.delete_flavor(flavor_id)
+        with contextlib.suppress(Exception):
+            devcloud.admin_connection(region).image.delete_image(image.id)
     with contextlib.suppress(Exception):
         top.image.delete_image(image.id)
 

@@ -24,8 +24,8 @@ PODS = ("RegionTwo", "RegionThree")
 def cloud(db, monkeypatch):
     services = {(pod, "compute"): FakeNova(pod) for pod in PODS}
     services.update({(pod, "volumev3"): FakeCinder(pod) for pod in PODS})
-    monkeypatch.setattr(pod_client.Forwarder, "endpoint",
-                        lambda self, pod, service_type: services[pod, service_type].url)
+    monkeypatch.setattr(pod_client.Forwarder, "endpoint", nova_tests.no_glance(
+        lambda pod, service_type: services[pod, service_type].url))
     nova_tests.register_pods(db)
     yield services
     for service in services.values():
