@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from multisite import exception
 from multisite.db import api as db_api
 from multisite.db import models
+from multisite.objects import work_items
 
 NEW, RUNNING, SUCCESS, FAIL = "NEW", "RUNNING", "SUCCESS", "FAIL"
 STATUSES = (NEW, RUNNING, SUCCESS, FAIL)
@@ -40,6 +41,11 @@ PRIMARY = {
 }
 # jobs whose resource names the project: it must be the job's project
 PROJECT_TYPES = ("seg_rule_setup", "resource_recycle")
+# the types the engine runs (kind `net_router`, docs/networking.md): a work item per job,
+# added when the job is created or redone; the others are recorded only
+EXECUTED = ("router_setup", "configure_route")
+WORK_KIND = "net_router"
+MAX_ERROR = 4000
 
 _JOB = models.AsyncJob
 
@@ -66,7 +72,7 @@ class InvalidMarker(exception.Invalid):
 def _job(row):
     fields = TYPES[row.type]
     return {"id": row.id, "project_id": row.project_id, "type": row.type,
-            "status": row.status, "timestamp": row.timestamp,
+            "status": row.status, "timestamp": row.timestamp, "error": row.error,
             "resource": dict(zip(fields, row.resource_id.split("#"), strict=True))}
 
 
@@ -85,7 +91,15 @@ def create(conf, *, project_id, job_type, resource):
                        status=NEW, resource_id=key, timestamp=models.utcnow())
             session.add(row)
             session.flush()
-        return _job(row)
+        created = _job(row)
+    _schedule(conf, created)
+    return created
+
+
+def _schedule(conf, job):
+    """A work item for a job the engine runs (one still waiting is reused)."""
+    if job["type"] in EXECUTED:
+        work_items.add(conf, kind=WORK_KIND, key_id=job["id"])
 
 
 def get(conf, job_id):
@@ -121,13 +135,14 @@ def list_jobs(conf, *, project_id=None, job_type=None, status=None, limit=None,
         return [_job(r) for r in rows[:limit]], more
 
 
-def set_status(conf, job_id, status):
-    """Move a job to `status` (the worker's transitions)."""
+def set_status(conf, job_id, status, error=None):
+    """Move a job to `status` (the worker's transitions), with the error of a FAIL."""
     with db_api.session_scope(conf) as session:
         row = session.get(_JOB, job_id)
         if row is None:
             raise JobNotFound(job_id=job_id)
         row.status = status
+        row.error = error[:MAX_ERROR] if error else None
         row.updated_at = models.utcnow()
         return _job(row)
 
@@ -144,7 +159,9 @@ def redo(conf, job_id):
             raise JobSucceeded(job_id=job_id)
         row.status = NEW
         row.timestamp = row.updated_at = models.utcnow()
-        return _job(row)
+        redone = _job(row)
+    _schedule(conf, redone)
+    return redone
 
 
 def delete(conf, job_id):
