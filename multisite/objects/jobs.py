@@ -97,9 +97,11 @@ def create(conf, *, project_id, job_type, resource):
 
 
 def _schedule(conf, job):
-    """A work item for a job the engine runs (one still waiting is reused)."""
+    """A work item for a job the engine runs (one still waiting is reused, claimable at
+    once: a redo does not wait for the retry's backoff)."""
     if job["type"] in EXECUTED:
         work_items.add(conf, kind=WORK_KIND, key_id=job["id"])
+        work_items.wake(conf, kind=WORK_KIND, key_id=job["id"])
 
 
 def get(conf, job_id):

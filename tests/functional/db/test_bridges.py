@@ -49,10 +49,17 @@ def test_router_jobs_get_a_work_item_and_keep_their_error(synced):
                       resource={"router_id": "r1"})
     items = work_items.list_items(synced, kind=jobs.WORK_KIND)
     assert [i["key_id"] for i in items] == [job["id"]]
+    (item,) = work_items.claim(synced, kind=jobs.WORK_KIND, engine_id="e", lease=60,
+                               limit=5)
+    work_items.requeue(synced, item_id=item["id"], engine_id="e", delay=3600, error="down")
+    assert work_items.claim(synced, kind=jobs.WORK_KIND, engine_id="e", lease=60,
+                            limit=5) == []       # backing off
     jobs.set_status(synced, job["id"], jobs.FAIL, "pod Pod2: unreachable")
     assert jobs.get(synced, job["id"])["error"] == "pod Pod2: unreachable"
     assert jobs.redo(synced, job["id"])["status"] == jobs.NEW
     assert len(work_items.list_items(synced, kind=jobs.WORK_KIND)) == 1   # still waiting
+    assert [i["id"] for i in work_items.claim(synced, kind=jobs.WORK_KIND, engine_id="e",
+                                              lease=60, limit=5)] == [item["id"]]  # at once
     other = jobs.create(synced, project_id="t1", job_type="port_delete",
                         resource={"pod_id": "x", "port_id": "y"})
     assert other["id"] not in [i["key_id"] for i in
