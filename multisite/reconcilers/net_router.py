@@ -11,13 +11,14 @@ job's whole top router, level-triggered (one pod's routes depend on every other 
    `bridge-<project>`), the bottom router (routed, named after the top router), its
    gateway, interfaces and routes, and the bottom copies of the interface subnets;
 3. `plan(observed, desired)`, pure: the steps that make each pod match, in order;
-4. apply them pod by pod (a pod that fails is recorded and the others still done).
+4. apply them, every pod at once (a pod that fails is recorded, the others still done).
 
 The job goes NEW -> RUNNING -> SUCCESS, or FAIL with every failing pod's reason, retried
 with the kind's backoff (a redo with PUT re-runs it too). A run where nothing changed
 asks no write of any Neutron.
 """
 
+import concurrent.futures
 import dataclasses
 import ipaddress
 import logging
@@ -343,21 +344,26 @@ def converge(conf, client, router_id, project_id):
     involved = sorted(p for p in involved if p in by_name)
     errors, observed, result = {}, {}, {"pods": {}, "segmentation_id":
                                         desired.segmentation_id}
-    for name in involved:
-        try:
-            observed[name] = observe_pod(conf, client, by_name[name], desired)
-        except router_network.RegionError as exc:
-            errors[name] = str(exc)
+
+    def each(work):
+        """work(name) for every involved pod at once; a pod's RegionError is its error."""
+        with concurrent.futures.ThreadPoolExecutor(max(1, len(involved)),
+                                                   thread_name_prefix="net-router") as pool:
+            futures = {name: pool.submit(work, name) for name in involved
+                       if name not in errors}
+        found = {}
+        for name, future in futures.items():
+            try:
+                found[name] = future.result()
+            except router_network.RegionError as exc:
+                errors[name] = str(exc)
+        return found
+
+    observed = each(lambda name: observe_pod(conf, client, by_name[name], desired))
     steps = plan(observed, desired)
-    for name in involved:
-        if name in errors:
-            continue
-        mine = [s for s in steps if s.pod == name]
-        try:
-            result["pods"][name] = apply_pod(conf, client, by_name[name], mine,
-                                             observed[name], desired, gathered)
-        except router_network.RegionError as exc:
-            errors[name] = str(exc)
+    result["pods"] = each(lambda name: apply_pod(
+        conf, client, by_name[name], [s for s in steps if s.pod == name], observed[name],
+        desired, gathered))
     return result, errors
 
 
