@@ -41,8 +41,9 @@ PRIMARY = {
 }
 # jobs whose resource names the project: it must be the job's project
 PROJECT_TYPES = ("seg_rule_setup", "resource_recycle")
-# the types the engine runs (kind `net_router`, docs/networking.md): a work item per job,
-# added when the job is created or redone; the others are recorded only
+# the types the engine runs (kind `net_router`, docs/networking.md): one work item per top
+# router (its runs never overlap), added when a job of it is created or redone; the other
+# types are recorded only
 EXECUTED = ("router_setup", "configure_route")
 WORK_KIND = "net_router"
 MAX_ERROR = 4000
@@ -97,11 +98,22 @@ def create(conf, *, project_id, job_type, resource):
 
 
 def _schedule(conf, job):
-    """A work item for a job the engine runs (one still waiting is reused, claimable at
-    once: a redo does not wait for the retry's backoff)."""
+    """The work item of a job's router (one still waiting is reused, claimable at once: a
+    redo does not wait for the retry's backoff)."""
     if job["type"] in EXECUTED:
-        work_items.add(conf, kind=WORK_KIND, key_id=job["id"])
-        work_items.wake(conf, kind=WORK_KIND, key_id=job["id"])
+        router_id = job["resource"]["router_id"]
+        work_items.add(conf, kind=WORK_KIND, key_id=router_id)
+        work_items.wake(conf, kind=WORK_KIND, key_id=router_id)
+
+
+def open_router_jobs(conf, router_id):
+    """The router's jobs not yet done (NEW, FAIL, or RUNNING in an engine that died),
+    oldest first."""
+    with db_api.session_scope(conf) as session:
+        rows = session.scalars(sa.select(_JOB).where(
+            _JOB.type.in_(EXECUTED), _JOB.status.in_((NEW, RUNNING, FAIL)),
+            _JOB.resource_id.contains(router_id)).order_by(_JOB.timestamp, _JOB.id)).all()
+        return [j for j in map(_job, rows) if j["resource"]["router_id"] == router_id]
 
 
 def get(conf, job_id):

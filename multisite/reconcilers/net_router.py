@@ -1,8 +1,10 @@
 """East-west L3 between pods (issue 17): the router jobs of /v1.0/jobs, run by the engine.
 
-Kind `net_router`: one durable work item per job (`router_setup`, `configure_route`),
-added when the job is created or redone. Whatever the job's type, a run converges the
-job's whole top router, level-triggered (one pod's routes depend on every other pod):
+Kind `net_router`: one durable work item per top router (two runs for one router never
+overlap: one engine holds its lease), added when a job of it (`router_setup`,
+`configure_route`) is created or redone. Whatever the jobs' types, a run converges the
+whole top router, level-triggered (one pod's routes depend on every other pod), and
+settles every open job of the router:
 
 1. read the top router and its interfaces from the top region's Neutron: each interface
    subnet's network is bound to a pod (the pod its bottom copy is routed to, else the
@@ -13,8 +15,8 @@ job's whole top router, level-triggered (one pod's routes depend on every other 
 3. `plan(observed, desired)`, pure: the steps that make each pod match, in order;
 4. apply them, every pod at once (a pod that fails is recorded, the others still done).
 
-The job goes NEW -> RUNNING -> SUCCESS, or FAIL with every failing pod's reason, retried
-with the kind's backoff (a redo with PUT re-runs it too). A run where nothing changed
+The jobs go NEW -> RUNNING -> SUCCESS, or FAIL with every failing pod's reason, retried
+with the kind's backoff (a redo with PUT re-runs them at once). A run where nothing changed
 asks no write of any Neutron.
 """
 
@@ -367,32 +369,40 @@ def converge(conf, client, router_id, project_id):
     return result, errors
 
 
+def _settle(conf, job_ids, status, error=None):
+    for job_id in job_ids:
+        try:
+            jobs.set_status(conf, job_id, status, error)
+        except jobs.JobNotFound:
+            pass                                # deleted meanwhile
+
+
 def reconcile(key, env):
+    """key.id: a top router. Its open jobs go RUNNING, then SUCCESS or FAIL together."""
     conf, client = env.conf, env.shared
-    try:
-        job = jobs.get(conf, key.id)
-    except jobs.JobNotFound:
-        return reconcilers.Outcome.done()      # deleted meanwhile
-    if job["status"] == jobs.SUCCESS:
+    running = jobs.open_router_jobs(conf, key.id)
+    if not running:
         return reconcilers.Outcome.done()
-    jobs.set_status(conf, job["id"], jobs.RUNNING)
+    ids = [j["id"] for j in running]
+    _settle(conf, ids, jobs.RUNNING)
     try:
-        result, errors = converge(conf, client, job["resource"]["router_id"],
-                                  job["project_id"])
+        result, errors = converge(conf, client, key.id, running[0]["project_id"])
     except router_network.RegionError as exc:
-        jobs.set_status(conf, job["id"], jobs.FAIL, f"top region: {exc}")
+        _settle(conf, ids, jobs.FAIL, f"top region: {exc}")
         raise reconcilers.TemporaryError(f"top region: {exc}") from exc
     except reconcilers.PermanentError as exc:
-        jobs.set_status(conf, job["id"], jobs.FAIL, str(exc))
+        _settle(conf, ids, jobs.FAIL, str(exc))
         raise
     except Exception as exc:
-        jobs.set_status(conf, job["id"], jobs.FAIL, f"internal error: {type(exc).__name__}")
+        _settle(conf, ids, jobs.FAIL, f"internal error: {type(exc).__name__}")
         raise
     if errors:
         reason = "; ".join(f"pod {pod}: {error}" for pod, error in sorted(errors.items()))
-        jobs.set_status(conf, job["id"], jobs.FAIL, reason)
+        _settle(conf, ids, jobs.FAIL, reason)
         raise reconcilers.TemporaryError(reason)
-    jobs.set_status(conf, job["id"], jobs.SUCCESS)
-    LOG.info("Router converged: router=%s job=%s steps=%s", job["resource"]["router_id"],
-             job["id"], result["pods"])
+    _settle(conf, ids, jobs.SUCCESS)
+    LOG.info("Router converged: router=%s jobs=%s steps=%s", key.id, ids, result["pods"])
+    if any(j["status"] == jobs.NEW for j in jobs.open_router_jobs(conf, key.id)):
+        # a job registered while this ran (its item was this one): run again now
+        return reconcilers.Outcome.requeue_after(0, result=result)
     return reconcilers.Outcome.done(result=result)

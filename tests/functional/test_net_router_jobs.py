@@ -119,10 +119,11 @@ def world(db):
     return FakeNeutrons()
 
 
-def run(db, world, job_id):
+def run(db, world, router_id):
+    """One pass of the kind over the router's work item: (outcome, writes per pod)."""
     client = world.client(db)
     env = controller.Env(shared=client, conf=db, engine_id="test")
-    return net_router.reconcile(Key(net_router.KIND, job_id), env), client.writes
+    return net_router.reconcile(Key(net_router.KIND, router_id), env), client.writes
 
 
 def routes(world, region):
@@ -137,32 +138,55 @@ def test_a_pod_down_fails_the_job_with_its_reason_and_the_other_pod_is_configure
                       resource={"router_id": router})
     world.down.add("RegionThree")
     with pytest.raises(TemporaryError, match="pod RegionThree: .*unreachable"):
-        run(db, world, job["id"])
+        run(db, world, router)
     failed = jobs.get(db, job["id"])
     assert failed["status"] == "FAIL" and "RegionThree" in failed["error"]
     assert routes(world, "RegionTwo") == [("10.0.2.0/24", "100.64.0.2")]
     world.down.clear()
     jobs.redo(db, job["id"])
-    outcome, writes = run(db, world, job["id"])
+    outcome, writes = run(db, world, router)
     assert outcome.status == "done" and jobs.get(db, job["id"])["status"] == "SUCCESS"
     assert writes == {"RegionThree": 8}            # RegionTwo was already right
     assert routes(world, "RegionThree") == [("10.0.1.0/24", "100.64.0.1")]
     again = jobs.create(db, project_id=PROJECT, job_type="configure_route",
                         resource={"router_id": router})
-    outcome, writes = run(db, world, again["id"])
+    outcome, writes = run(db, world, router)
     assert writes == {} and jobs.get(db, again["id"])["error"] is None
+    assert jobs.get(db, again["id"])["status"] == "SUCCESS"
+    assert run(db, world, router)[0].status == "done"      # no open job: nothing asked
+
+
+def test_jobs_of_one_router_run_together_and_a_job_added_meanwhile_runs_next(db, world,
+                                                                               monkeypatch):
+    router = seed_top(world, [("az1", "10.0.1.0/24"), ("az2", "10.0.2.0/24")])
+    pod_ids = {p["pod_name"]: p["pod_id"] for p in pods.list_pods(db)}
+    made = [jobs.create(db, project_id=PROJECT, job_type="router_setup", resource={
+        "pod_id": pod_ids[pod], "router_id": router, "network_id": f"net-{zone}"})
+        for pod, zone in (("RegionTwo", "az1"), ("RegionThree", "az2"))]
+    converge = net_router.converge
+
+    def meanwhile(*args):
+        found = converge(*args)
+        jobs.create(db, project_id=PROJECT, job_type="configure_route",
+                resource={"router_id": router})
+        return found
+    monkeypatch.setattr(net_router, "converge", meanwhile)
+    outcome, writes = run(db, world, router)
+    assert [jobs.get(db, j["id"])["status"] for j in made] == ["SUCCESS", "SUCCESS"]
+    assert outcome.status == "requeue" and outcome.delay == 0
+    assert writes == {"RegionTwo": 8, "RegionThree": 8}
 
 
 def test_a_third_pod_and_a_deleted_router(db, world):
     pods.create(db, name="RegionFour", az_name="az3")
     router = seed_top(world, [("az1", "10.0.1.0/24"), ("az2", "10.0.2.0/24")])
-    first = jobs.create(db, project_id=PROJECT, job_type="configure_route",
-                        resource={"router_id": router})
-    run(db, world, first["id"])
+    jobs.create(db, project_id=PROJECT, job_type="configure_route",
+                resource={"router_id": router})
+    run(db, world, router)
     seed_top(world, [("az3", "10.0.3.0/24")])
-    second = jobs.create(db, project_id=PROJECT, job_type="configure_route",
-                         resource={"router_id": router})
-    _, writes = run(db, world, second["id"])
+    jobs.create(db, project_id=PROJECT, job_type="configure_route",
+                resource={"router_id": router})
+    _, writes = run(db, world, router)
     assert writes == {"RegionTwo": 1, "RegionThree": 1, "RegionFour": 8}
     assert routes(world, "RegionTwo") == [("10.0.2.0/24", "100.64.0.2"),
                                           ("10.0.3.0/24", "100.64.0.3")]
@@ -170,9 +194,9 @@ def test_a_third_pod_and_a_deleted_router(db, world):
             for n in world.items[r]["networks"].values() if n["name"].startswith("bridge-")}
     assert segs == {2000}
     del world.items["RegionOne"]["routers"][router]
-    third = jobs.create(db, project_id=PROJECT, job_type="configure_route",
-                        resource={"router_id": router})
-    outcome, _ = run(db, world, third["id"])
+    jobs.create(db, project_id=PROJECT, job_type="configure_route",
+                resource={"router_id": router})
+    outcome, _ = run(db, world, router)
     assert outcome.status == "done"
     assert all(not world.items[r]["routers"] for r in ("RegionTwo", "RegionThree",
                                                         "RegionFour"))
@@ -183,7 +207,7 @@ def test_overlapping_cidrs_of_two_pods_fail_the_job(db, world):
     job = jobs.create(db, project_id=PROJECT, job_type="configure_route",
                       resource={"router_id": router})
     with pytest.raises(Exception, match="overlapping CIDRs"):
-        run(db, world, job["id"])
+        run(db, world, router)
     error = jobs.get(db, job["id"])["error"]
     assert "10.0.0.0/16" in error and "10.0.2.0/24" in error
 

@@ -48,7 +48,7 @@ def test_router_jobs_get_a_work_item_and_keep_their_error(synced):
     job = jobs.create(synced, project_id="t1", job_type="configure_route",
                       resource={"router_id": "r1"})
     items = work_items.list_items(synced, kind=jobs.WORK_KIND)
-    assert [i["key_id"] for i in items] == [job["id"]]
+    assert [i["key_id"] for i in items] == ["r1"]        # one item per router
     (item,) = work_items.claim(synced, kind=jobs.WORK_KIND, engine_id="e", lease=60,
                                limit=5)
     work_items.requeue(synced, item_id=item["id"], engine_id="e", delay=3600, error="down")

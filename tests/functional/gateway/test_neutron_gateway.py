@@ -289,8 +289,7 @@ def test_router_interfaces_register_router_jobs(gateway, db):
     pod = next(p for p in pods.list_pods(db) if p["pod_name"] == "RegionThree")
     assert (job["type"], job["status"], job["resource"]) == ("router_setup", "NEW", {
         "pod_id": pod["pod_id"], "router_id": router, "network_id": net["id"]})
-    assert [i["key_id"] for i in work_items.list_items(db, kind=jobs.WORK_KIND)] == [
-        job["id"]]
+    assert [i["key_id"] for i in work_items.list_items(db, kind=jobs.WORK_KIND)] == [router]
     resp, _ = call(gateway, "PUT", "/network/v2.0/routers/nope/add_router_interface",
                    {"subnet_id": subnet["id"]})
     assert resp.status_int == 404 and len(jobs.list_jobs(db)[0]) == 1
