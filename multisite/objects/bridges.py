@@ -98,3 +98,10 @@ def release(conf, router_id, pod_name):
     with db_api.session_scope(conf) as session:
         session.execute(sa.delete(_PORT).where(_PORT.router_id == router_id,
                                                _PORT.pod_name == pod_name))
+
+
+def pod_routers(conf, project_id, pod_name):
+    """Top routers of the project holding a bridge IP in the pod."""
+    with db_api.session_scope(conf) as session:
+        return sorted(session.scalars(sa.select(_PORT.router_id).where(
+            _PORT.project_id == project_id, _PORT.pod_name == pod_name)))

@@ -103,10 +103,13 @@ def plan(observed, desired):
 
     observed: pod -> {"router": the bottom router or None, "interfaces": bottom subnet ids
     on it, "bridge_network": id or None, "bridge_subnet": id or None, "networks": top
-    network -> bottom id, "subnets": top subnet -> bottom id}. Ops: bridge_network,
+    network -> bottom id, "subnets": top subnet -> bottom id, "bridge_shared": another
+    router of the tenant uses the pod's bridge network}. Ops: bridge_network,
     bridge_subnet, network (top id), subnet (top id), router, gateway, add_interface (top
     subnet), remove_interface (bottom subnet), routes (list of (cidr, nexthop)), and for
-    a pod no longer wanted: routes [], remove_interface..., delete_router.
+    a pod no longer wanted: routes [], remove_interface..., delete_router, and
+    delete_bridge (the bridge network, its subnet with it) unless another router of the
+    tenant uses it.
     """
     steps = []
     for pod in sorted(desired.pods):
@@ -149,6 +152,8 @@ def plan(observed, desired):
         for bottom_subnet in sorted(observed[pod].get("interfaces") or ()):
             steps.append(Step(pod, "remove_interface", bottom_subnet))
         steps.append(Step(pod, "delete_router"))
+        if observed[pod].get("bridge_network") and not observed[pod].get("bridge_shared"):
+            steps.append(Step(pod, "delete_bridge"))
     return steps
 
 
@@ -230,6 +235,8 @@ def observe_pod(conf, client, pod, desired):
     if bridge:
         subnet = client.find(region, "subnets", network_id=bridge[0]["id"])
         seen["bridge_subnet"] = subnet[0]["id"] if subnet else None
+    seen["bridge_shared"] = any(r != desired.router_id for r in bridges.pod_routers(
+        conf, desired.project_id, region))
     wanted = desired.pods.get(region, {"subnets": {}})
     for network in sorted({desired.subnet_network[s] for s in wanted["subnets"]}):
         found = _bottom_id(conf, client, pod, network, "network", "networks")
@@ -317,6 +324,8 @@ def apply_pod(conf, client, pod, steps, seen, desired, top):
             if routing is not None:
                 routings.delete(conf, routing["id"])
             bridges.release(conf, desired.router_id, region)
+        elif step.op == "delete_bridge":       # its subnet goes with it
+            client.delete(region, "networks", ids["bridge_network"])
         done.append(step.op if step.arg is None or step.op == "routes" else
                     f"{step.op} {step.arg}")
     return done

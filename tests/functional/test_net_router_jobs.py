@@ -126,6 +126,10 @@ def run(db, world, router_id):
     return net_router.reconcile(Key(net_router.KIND, router_id), env), client.writes
 
 
+def region_zone(region):
+    return {"RegionTwo": 1, "RegionThree": 2, "RegionFour": 3}[region]
+
+
 def routes(world, region):
     (router,) = world.items[region]["routers"].values()
     return sorted((r["destination"], r["nexthop"]) for r in router["routes"])
@@ -198,8 +202,10 @@ def test_a_third_pod_and_a_deleted_router(db, world):
                 resource={"router_id": router})
     outcome, _ = run(db, world, router)
     assert outcome.status == "done"
-    assert all(not world.items[r]["routers"] for r in ("RegionTwo", "RegionThree",
-                                                        "RegionFour"))
+    for region in ("RegionTwo", "RegionThree", "RegionFour"):
+        assert not world.items[region]["routers"]
+        assert [n["name"] for n in world.items[region]["networks"].values()] == [
+            f"net-az{region_zone(region)}"]        # the bridge network went, net1 stays
 
 
 def test_overlapping_cidrs_of_two_pods_fail_the_job(db, world):

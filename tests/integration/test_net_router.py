@@ -151,7 +151,9 @@ def test_two_pods_are_routed_through_the_bridge_network(
         outcome, writes = run(lconf, router.id)
         assert outcome.status == "done", outcome
         for pod in CIDRS:
-            assert list(devcloud.admin_connection(pod).network.routers(name=router.id)) == []
+            admin = devcloud.admin_connection(pod).network
+            assert list(admin.routers(name=router.id)) == []
+            assert list(admin.networks(name=net_router.bridge_name(fresh_project.id))) == []
         assert routings.find(lconf, top_id=router.id, resource_type="router") == []
     finally:
         if router is not None:

@@ -72,7 +72,7 @@ def test_a_pod_removed_loses_its_router_in_order_and_the_others_their_routes():
     steps = plan(observed, desired(**TWO))
     assert [s for s in steps if s.pod == "Pod3"] == [
         Step("Pod3", "routes", []), Step("Pod3", "remove_interface", "b-s3"),
-        Step("Pod3", "delete_router")]
+        Step("Pod3", "delete_router"), Step("Pod3", "delete_bridge")]
     assert Step("Pod1", "routes", [("10.0.2.0/24", "100.64.0.2")]) in steps
 
 
@@ -98,8 +98,11 @@ def test_a_gateway_with_snat_or_another_ip_is_set_again():
 def test_a_router_deleted_at_the_top_removes_every_bottom_router():
     wanted = desired(**TWO)
     observed = {pod: converged(wanted, pod) for pod in wanted.pods}
+    observed["Pod2"]["bridge_shared"] = True        # another router of the tenant there
     steps = plan(observed, desired())
-    assert [s.op for s in steps] == ["routes", "remove_interface", "delete_router"] * 2
+    assert [s.op for s in steps] == ["routes", "remove_interface", "delete_router",
+                                     "delete_bridge", "routes", "remove_interface",
+                                     "delete_router"]
 
 
 def test_two_subnets_in_one_pod_are_not_routed_to_each_other():
