@@ -185,6 +185,7 @@ def gather_top(conf, client, top, router_id, project_id):
     found.router = client.get(top, "routers", router_id)
     if found.router is None:
         return found, desired
+    desired.project_id = found.router.get("project_id") or project_id   # the router's own
     ports = client.find(top, "ports", device_id=router_id, device_owner=INTERFACE_OWNERS)
     subnet_ids = sorted({ip["subnet_id"] for p in ports for ip in p.get("fixed_ips") or []})
     found.subnets = {s["id"]: s for s in client.find_many(top, "subnets", "id", subnet_ids)}
@@ -339,6 +340,7 @@ def converge(conf, client, router_id, project_id):
         raise reconcilers.PermanentError("no top region is registered (POST /v1.0/pods)")
     by_name = {p["pod_name"]: p for p in everything if p["az_name"]}
     gathered, desired = gather_top(conf, client, top["pod_name"], router_id, project_id)
+    project_id = desired.project_id
     conflicts = overlaps(desired)
     if conflicts:
         raise reconcilers.PermanentError("overlapping CIDRs in different pods cannot be "
