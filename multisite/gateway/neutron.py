@@ -207,6 +207,21 @@ def _router_interface(conf, req, call, top, base, path, router_id):
     return _answer(answer, conf, top, base)
 
 
+def _create_router(conf, req, call, top, base, path):
+    """A top router made: routed to the top region (its own id), so that a router job can
+    be posted for it (`POST /v1.0/jobs` wants the router routed in the project)."""
+    answer = _forward(conf, top, req, path)
+    if answer.status < 300:
+        made = answer.json()["router"]
+        try:
+            routings.create(conf, top_id=made["id"], pod_id=top["pod_id"],
+                            bottom_id=made["id"], resource_type="router",
+                            project_id=made.get("project_id") or call.project_id)
+        except routings.RoutingExists:
+            pass
+    return _answer(answer, conf, top, base)
+
+
 def _delete_router(conf, req, call, top, base, path, router_id):
     """A top router deleted: a configure_route job removes its bottom routers."""
     answer = _forward(conf, top, req, path)
@@ -237,6 +252,8 @@ def dispatch(conf, req, call, path, *, base):
         return _delete_port(conf, req, call, top, base, item)
     if collection == "routers" and item and rest in INTERFACE_ACTIONS and req.method == "PUT":
         return _router_interface(conf, req, call, top, base, path, item)
+    if collection == "routers" and not item and req.method == "POST":
+        return _create_router(conf, req, call, top, base, path)
     if collection == "routers" and item and not rest and req.method == "DELETE":
         return _delete_router(conf, req, call, top, base, path, item)
     if req.method == "GET":

@@ -355,6 +355,10 @@ def converge(conf, client, router_id, project_id):
         names.get(r["pod_id"]) for r in routings.find(conf, top_id=router_id,
                                                       resource_type=ROUTER)}
     involved = sorted(p for p in involved if p in by_name)
+    if gathered.router is None:     # gone at the top: its routing to the top region too
+        for routing in routings.find(conf, top_id=router_id, resource_type=ROUTER):
+            if routing["pod_id"] == top["pod_id"]:
+                routings.delete(conf, routing["id"])
     errors, observed, result = {}, {}, {"pods": {}, "segmentation_id":
                                         desired.segmentation_id}
 

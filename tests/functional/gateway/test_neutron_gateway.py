@@ -282,6 +282,21 @@ def test_router_interfaces_register_router_jobs(gateway, db):
     resp, body = call(gateway, "POST", "/network/v2.0/routers", {"router": {"name": "r"}})
     assert resp.status_int == 201, body
     router = body["router"]["id"]
+    top = next(p for p in pods.list_pods(db) if not p["az_name"])
+    assert [(r["pod_id"], r["bottom_id"]) for r in routings.find(
+        db, top_id=router, resource_type="router", project_id=PROJECT)] == [
+        (top["pod_id"], router)]        # so that POST /v1.0/jobs accepts a job for it
+    from multisite.api import app as api_app
+    from tests.functional import test_personas as personas
+
+    req = webob.Request.blank("/v1.0/jobs", method="POST", headers=personas.identity(
+        personas.ADMIN_PROJECT, "admin"))
+    req.body = json.dumps({"job": {"type": "configure_route", "project_id": PROJECT,
+                                   "resource": {"router_id": router}}}).encode()
+    req.content_type = "application/json"
+    posted = req.get_response(api_app.build_app(db))
+    assert posted.status_int == 200, posted.body
+    jobs.delete(db, json.loads(posted.body)["job"]["id"])
     resp, body = call(gateway, "PUT", f"/network/v2.0/routers/{router}/add_router_interface",
                       {"subnet_id": subnet["id"]})
     assert resp.status_int == 200 and body["subnet_id"] == subnet["id"], body
