@@ -17,6 +17,7 @@ from multisite.conf import (
     images,
     keyagent,
     metrics,
+    network,
     notifications,
     sync,
     sync_policy,
@@ -26,7 +27,7 @@ CONF = cfg.CONF
 # Every option module, in the order the sample lists them (oslo-config-generator).
 MODULES = (api, common, global_limit, dashboard, database, engine, sync, health, identity,
            keyagent, metrics, notifications, addresses, sync_policy, images, gateway,
-           dr)
+           dr, network)
 
 for _module in MODULES:
     _module.register_opts(CONF)

@@ -532,6 +532,37 @@ class AsyncJob(Base):
     timestamp: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
                                                          default=utcnow, index=True)
     updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime, nullable=True)
+    # why the last run failed (FAIL), None otherwise (0024)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class BridgeSegment(Base):
+    """A tenant's bridge network segmentation id, the same in every pod (0024)."""
+
+    __tablename__ = "net_bridge_segments"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    segmentation_id: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
+                                                          default=utcnow)
+
+
+class BridgePort(Base):
+    """The bridge IP of a top router's bottom router in one pod (0024)."""
+
+    __tablename__ = "net_bridge_ports"
+    __table_args__ = (
+        UniqueConstraint("router_id", "pod_name", name="uq_net_bridge_ports_router_pod"),
+        UniqueConstraint("project_id", "ip_address", name="uq_net_bridge_ports_ip"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    router_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    pod_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    ip_address: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, nullable=False,
+                                                          default=utcnow)
 
 
 class ProtectionPlan(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from multisite.devcloud import configs
 from multisite.devcloud import layout as L
 
 
@@ -57,4 +58,6 @@ def render(state: Path, *, transport_url: str = "fake://", port: int = 8118,
         project_name = {L.ADMIN_PROJECT}
         user_domain_name = {L.DOMAIN}
         project_domain_name = {L.DOMAIN}
+        [network]
+        bridge_physical_network = {configs.PHYSNET}
         """) + notification_lines(notification_urls or {})

@@ -19,7 +19,7 @@ them and RPC wake-ups (`Manager.wake`) make it claim at once.
 """
 
 from multisite.clients import gateway as gateway_client
-from multisite.clients import gateway_network, prober
+from multisite.clients import gateway_network, prober, router_network
 from multisite.engine import (
     address_audit,
     dr,
@@ -30,9 +30,16 @@ from multisite.engine import (
     quota_manager,
     sync_manager,
 )
-from multisite.engine.controller import Kind
+from multisite.engine import leases as work_leases
+from multisite.engine.controller import Kind, Retry
 from multisite.reconcilers import event_feed as feed_reconcilers
-from multisite.reconcilers import gateway_ports, gateway_routing, region_capacity, region_health
+from multisite.reconcilers import (
+    gateway_ports,
+    gateway_routing,
+    net_router,
+    region_capacity,
+    region_health,
+)
 
 
 def feed_env(conf, engine_id):
@@ -90,4 +97,14 @@ KINDS = [
          workers=lambda conf: 2, conf_group="gateway"),
     # Disaster recovery: plan discovery and checkpoints, durable (docs/dr.md).
     *dr.KINDS,
+    # The router jobs of /v1.0/jobs: east-west L3 between pods, durable, one item per
+    # job (docs/networking.md).
+    Kind(name=net_router.KIND, reconciler=net_router,
+         env=lambda conf, engine_id: router_network.RouterNetwork(conf),
+         leases=lambda conf, engine_id: work_leases.WorkItemLeases(
+             conf, kind=net_router.KIND, engine_id=engine_id, lease=conf.network.lease,
+             max_attempts=None, scan_interval=conf.network.scan_interval),
+         retry=lambda conf: Retry(base=conf.network.retry_base, cap=conf.network.retry_cap,
+                                  jitter=0.2, max_attempts=None),
+         workers=lambda conf: conf.network.workers, conf_group="network"),
 ]

@@ -24,14 +24,16 @@ import webob
 from multisite.clients import gateway as pod_client
 from multisite.clients import gateway_network
 from multisite.gateway import bottom, faults, proxy
-from multisite.objects import pods, routings
+from multisite.objects import jobs, pods, routings
 
 LOG = logging.getLogger(__name__)
 
 SERVICE_TYPE = "network"
 SERVICE = "Neutron"
 ROUTED = ("networks", "subnets", "ports", "security-groups", "security-group-rules",
-          "extensions")
+          "routers", "extensions")
+# router calls after which the router's pods are converged by a job (docs/networking.md)
+INTERFACE_ACTIONS = ("/add_router_interface", "/remove_router_interface")
 # seconds a boot waits for another gateway worker realising the same resource
 WAIT_OTHER = 20.0
 
@@ -169,6 +171,68 @@ def _read(conf, req, top, base, path):
     return _json(json.loads(text), answer.status, answer.headers)
 
 
+def network_pod(conf, network):
+    """The pod a top network is bound to: where its bottom copy is routed, else the first
+    pod (by name) of its first zone; None for a network of no zone."""
+    everything = pods.list_pods(conf)
+    routed = {r["pod_id"] for r in routings.find(conf, top_id=network["id"],
+                                                  resource_type="network")}
+    found = sorted(p["pod_name"] for p in everything if p["pod_id"] in routed)
+    for zone in bottom.zones_of(network):
+        found = found or sorted(p["pod_name"] for p in everything if p["az_name"] == zone)
+    return next((p for p in everything if found and p["pod_name"] == found[0]), None)
+
+
+def _router_interface(conf, req, call, top, base, path, router_id):
+    """An interface added to (removed from) a top router: once the top has done it, a job
+    converges the router's pods (router_setup naming the network's pod, or configure_route
+    for a removal or a network of no pod)."""
+    answer = _forward(conf, top, req, path)
+    if answer.status >= 300:
+        return _answer(answer, conf, top, base)
+    done = answer.json()
+    project = done.get("project_id") or done.get("tenant_id") or call.project_id
+    pod = None
+    if path.endswith("/add_router_interface") and done.get("network_id"):
+        pod = network_pod(conf, _top_get(conf, top, req, "networks", done["network_id"]))
+    if pod is not None:
+        job = jobs.create(conf, project_id=project, job_type="router_setup",
+                          resource={"pod_id": pod["pod_id"], "router_id": router_id,
+                                    "network_id": done["network_id"]})
+    else:
+        job = jobs.create(conf, project_id=project, job_type="configure_route",
+                          resource={"router_id": router_id})
+    LOG.info("Router job registered: router=%s job=%s type=%s project=%s", router_id,
+             job["id"], job["type"], project)
+    return _answer(answer, conf, top, base)
+
+
+def _create_router(conf, req, call, top, base, path):
+    """A top router made: routed to the top region (its own id), so that a router job can
+    be posted for it (`POST /v1.0/jobs` wants the router routed in the project)."""
+    answer = _forward(conf, top, req, path)
+    if answer.status < 300:
+        made = answer.json()["router"]
+        try:
+            routings.create(conf, top_id=made["id"], pod_id=top["pod_id"],
+                            bottom_id=made["id"], resource_type="router",
+                            project_id=made.get("project_id") or call.project_id)
+        except routings.RoutingExists:
+            pass
+    return _answer(answer, conf, top, base)
+
+
+def _delete_router(conf, req, call, top, base, path, router_id):
+    """A top router deleted: a configure_route job removes its bottom routers."""
+    answer = _forward(conf, top, req, path)
+    if answer.status < 300 and routings.is_routed(conf, router_id, "router"):
+        job = jobs.create(conf, project_id=call.project_id, job_type="configure_route",
+                          resource={"router_id": router_id})
+        LOG.info("Router job registered: router=%s job=%s type=configure_route (deleted)",
+                 router_id, job["id"])
+    return _answer(answer, conf, top, base)
+
+
 PATH = re.compile(r"^/v2\.0/(?P<collection>[a-z-]+)(?:/(?P<item>[^/]+))?(?P<rest>/.*)?$")
 
 
@@ -186,6 +250,12 @@ def dispatch(conf, req, call, path, *, base):
         return _network_write(conf, req, call, top, base, path)
     if collection == "ports" and item and not rest and req.method == "DELETE":
         return _delete_port(conf, req, call, top, base, item)
+    if collection == "routers" and item and rest in INTERFACE_ACTIONS and req.method == "PUT":
+        return _router_interface(conf, req, call, top, base, path, item)
+    if collection == "routers" and not item and req.method == "POST":
+        return _create_router(conf, req, call, top, base, path)
+    if collection == "routers" and item and not rest and req.method == "DELETE":
+        return _delete_router(conf, req, call, top, base, path, item)
     if req.method == "GET":
         return _read(conf, req, top, base, path)
     return _answer(_forward(conf, top, req, path), conf, top, base)

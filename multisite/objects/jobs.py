@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from multisite import exception
 from multisite.db import api as db_api
 from multisite.db import models
+from multisite.objects import work_items
 
 NEW, RUNNING, SUCCESS, FAIL = "NEW", "RUNNING", "SUCCESS", "FAIL"
 STATUSES = (NEW, RUNNING, SUCCESS, FAIL)
@@ -40,6 +41,12 @@ PRIMARY = {
 }
 # jobs whose resource names the project: it must be the job's project
 PROJECT_TYPES = ("seg_rule_setup", "resource_recycle")
+# the types the engine runs (kind `net_router`, docs/networking.md): one work item per top
+# router (its runs never overlap), added when a job of it is created or redone; the other
+# types are recorded only
+EXECUTED = ("router_setup", "configure_route")
+WORK_KIND = "net_router"
+MAX_ERROR = 4000
 
 _JOB = models.AsyncJob
 
@@ -66,7 +73,7 @@ class InvalidMarker(exception.Invalid):
 def _job(row):
     fields = TYPES[row.type]
     return {"id": row.id, "project_id": row.project_id, "type": row.type,
-            "status": row.status, "timestamp": row.timestamp,
+            "status": row.status, "timestamp": row.timestamp, "error": row.error,
             "resource": dict(zip(fields, row.resource_id.split("#"), strict=True))}
 
 
@@ -85,7 +92,28 @@ def create(conf, *, project_id, job_type, resource):
                        status=NEW, resource_id=key, timestamp=models.utcnow())
             session.add(row)
             session.flush()
-        return _job(row)
+        created = _job(row)
+    _schedule(conf, created)
+    return created
+
+
+def _schedule(conf, job):
+    """The work item of a job's router (one still waiting is reused, claimable at once: a
+    redo does not wait for the retry's backoff)."""
+    if job["type"] in EXECUTED:
+        router_id = job["resource"]["router_id"]
+        work_items.add(conf, kind=WORK_KIND, key_id=router_id)
+        work_items.wake(conf, kind=WORK_KIND, key_id=router_id)
+
+
+def open_router_jobs(conf, router_id):
+    """The router's jobs not yet done (NEW, FAIL, or RUNNING in an engine that died),
+    oldest first."""
+    with db_api.session_scope(conf) as session:
+        rows = session.scalars(sa.select(_JOB).where(
+            _JOB.type.in_(EXECUTED), _JOB.status.in_((NEW, RUNNING, FAIL)),
+            _JOB.resource_id.contains(router_id)).order_by(_JOB.timestamp, _JOB.id)).all()
+        return [j for j in map(_job, rows) if j["resource"]["router_id"] == router_id]
 
 
 def get(conf, job_id):
@@ -121,13 +149,14 @@ def list_jobs(conf, *, project_id=None, job_type=None, status=None, limit=None,
         return [_job(r) for r in rows[:limit]], more
 
 
-def set_status(conf, job_id, status):
-    """Move a job to `status` (the worker's transitions)."""
+def set_status(conf, job_id, status, error=None):
+    """Move a job to `status` (the worker's transitions), with the error of a FAIL."""
     with db_api.session_scope(conf) as session:
         row = session.get(_JOB, job_id)
         if row is None:
             raise JobNotFound(job_id=job_id)
         row.status = status
+        row.error = error[:MAX_ERROR] if error else None
         row.updated_at = models.utcnow()
         return _job(row)
 
@@ -144,7 +173,9 @@ def redo(conf, job_id):
             raise JobSucceeded(job_id=job_id)
         row.status = NEW
         row.timestamp = row.updated_at = models.utcnow()
-        return _job(row)
+        redone = _job(row)
+    _schedule(conf, redone)
+    return redone
 
 
 def delete(conf, job_id):

@@ -54,6 +54,15 @@ def add(conf, *, kind, key_id, region=None, parent_id=None, payload=None):
         return item_id
 
 
+def wake(conf, *, kind, key_id):
+    """Make the waiting item of (kind, key) claimable now (its retry delay dropped)."""
+    with db_api.session_scope(conf) as session:
+        done = session.execute(sa.update(_ITEM).where(
+            _ITEM.kind == kind, _ITEM.key_id == key_id, _ITEM.status == WAITING).values(
+                not_before=None))
+        return bool(done.rowcount)
+
+
 def get(conf, item_id):
     with db_api.session_scope(conf) as session:
         row = session.get(_ITEM, item_id)

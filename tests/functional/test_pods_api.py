@@ -129,7 +129,10 @@ def test_a_running_job_is_neither_redone_nor_deleted(app, db, status):
 
 def test_redo_moves_a_failed_job_back_to_new_and_refuses_a_successful_one(app, db):
     seeded = seed(db)
-    jobs.set_status(db, seeded["job"], jobs.FAIL)
+    jobs.set_status(db, seeded["job"], jobs.FAIL, "pod RegionTwo: unreachable")
+    resp, body = call(app, "GET", f"/v1.0/jobs/{seeded['job']}")
+    assert (body["job"]["status"], body["job"]["error"]) == ("FAIL",
+                                                             "pod RegionTwo: unreachable")
     resp, body = call(app, "PUT", f"/v1.0/jobs/{seeded['job']}")
     assert resp.status_int == 200 and body["job"]["status"] == "NEW"
     jobs.set_status(db, seeded["job"], jobs.SUCCESS)

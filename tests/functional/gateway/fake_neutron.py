@@ -21,7 +21,7 @@ from tests.functional.gateway.fake_nova import QuietHandler
 
 COLLECTIONS = {"networks": "network", "subnets": "subnet", "ports": "port",
                "security-groups": "security_group",
-               "security-group-rules": "security_group_rule"}
+               "security-group-rules": "security_group_rule", "routers": "router"}
 
 
 class FakeNeutron:
@@ -62,6 +62,10 @@ class FakeNeutron:
         if req.path_info in ("", "/"):
             return self._json({"versions": [{"id": "v2.0", "status": "CURRENT", "links": [
                 {"rel": "self", "href": self.url + "/v2.0/"}]}]})
+        action = re.match(r"^/v2\.0/routers/([^/]+)/(add|remove)_router_interface$",
+                          req.path_info)
+        if action and req.method == "PUT":
+            return self._interface(action[1], action[2] == "add", json.loads(req.body))
         found = re.match(r"^/v2\.0/([a-z-]+)(?:/([^/]+))?(/tags)?$", req.path_info)
         if not found or found[1] not in COLLECTIONS:
             return self._error(404, f"no {req.path_info}")
@@ -96,6 +100,18 @@ class FakeNeutron:
         if req.method == "PUT":
             item.update(json.loads(req.body)[key])
         return self._json({key: item})
+
+    def _interface(self, router_id, add, spec):
+        router = self.items["routers"].get(router_id)
+        subnet = self.items["subnets"].get(spec.get("subnet_id"))
+        if router is None or subnet is None:
+            return self._error(404, f"router {router_id} or subnet {spec} could not be found")
+        return self._json({"id": router_id, "subnet_id": subnet["id"], "subnet_ids": [
+            subnet["id"]], "network_id": subnet["network_id"], "port_id": str(uuid.uuid4()),
+            "project_id": router["project_id"], "tenant_id": router["project_id"]})
+
+    def _make_router(self, spec, project):
+        return {"name": spec.get("name", ""), "routes": [], "external_gateway_info": None}
 
     def _make_network(self, spec, project):
         if spec.get("availability_zone_hints"):

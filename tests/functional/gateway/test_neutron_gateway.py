@@ -184,8 +184,9 @@ def test_an_interrupted_realisation_is_adopted_not_duplicated(gateway, cloud, db
 
 
 def test_what_is_not_routed_is_a_501(gateway):
-    resp, body = call(gateway, "GET", "/network/v2.0/routers")
-    assert resp.status_int == 501 and "GET /v2.0/routers" in body["notImplemented"]["message"]
+    resp, body = call(gateway, "GET", "/network/v2.0/floatingips")
+    assert resp.status_int == 501 and "GET /v2.0/floatingips" in body["notImplemented"][
+        "message"]
     resp, body = call(gateway, "GET", "/network/v2.0/networks")
     assert resp.status_int == 200 and body == {"networks": []}
 
@@ -270,3 +271,45 @@ def test_a_server_deleted_through_the_gateway_frees_the_ports_made_for_it(gatewa
     # the port made for the boot is gone, top and bottom; the user's own port stays
     assert [p["id"] for p in top.of("ports")] == [users["id"]]
     assert [p["name"] for p in pod.of("ports")] == [users["id"]]
+
+
+def test_router_interfaces_register_router_jobs(gateway, db):
+    """An interface the top added registers a router_setup job naming the network's pod
+    (and the engine's work item); a removal a configure_route; a refused call none."""
+    from multisite.objects import jobs, work_items
+
+    net, subnet = make_network(gateway, hints=("az2",))
+    resp, body = call(gateway, "POST", "/network/v2.0/routers", {"router": {"name": "r"}})
+    assert resp.status_int == 201, body
+    router = body["router"]["id"]
+    top = next(p for p in pods.list_pods(db) if not p["az_name"])
+    assert [(r["pod_id"], r["bottom_id"]) for r in routings.find(
+        db, top_id=router, resource_type="router", project_id=PROJECT)] == [
+        (top["pod_id"], router)]        # so that POST /v1.0/jobs accepts a job for it
+    from multisite.api import app as api_app
+    from tests.functional import test_personas as personas
+
+    req = webob.Request.blank("/v1.0/jobs", method="POST", headers=personas.identity(
+        personas.ADMIN_PROJECT, "admin"))
+    req.body = json.dumps({"job": {"type": "configure_route", "project_id": PROJECT,
+                                   "resource": {"router_id": router}}}).encode()
+    req.content_type = "application/json"
+    posted = req.get_response(api_app.build_app(db))
+    assert posted.status_int == 200, posted.body
+    jobs.delete(db, json.loads(posted.body)["job"]["id"])
+    resp, body = call(gateway, "PUT", f"/network/v2.0/routers/{router}/add_router_interface",
+                      {"subnet_id": subnet["id"]})
+    assert resp.status_int == 200 and body["subnet_id"] == subnet["id"], body
+    (job,) = jobs.list_jobs(db, project_id=PROJECT)[0]
+    pod = next(p for p in pods.list_pods(db) if p["pod_name"] == "RegionThree")
+    assert (job["type"], job["status"], job["resource"]) == ("router_setup", "NEW", {
+        "pod_id": pod["pod_id"], "router_id": router, "network_id": net["id"]})
+    assert [i["key_id"] for i in work_items.list_items(db, kind=jobs.WORK_KIND)] == [router]
+    resp, _ = call(gateway, "PUT", "/network/v2.0/routers/nope/add_router_interface",
+                   {"subnet_id": subnet["id"]})
+    assert resp.status_int == 404 and len(jobs.list_jobs(db)[0]) == 1
+    resp, _ = call(gateway, "PUT", f"/network/v2.0/routers/{router}/remove_router_interface",
+                   {"subnet_id": subnet["id"]})
+    assert resp.status_int == 200
+    assert sorted(j["type"] for j in jobs.list_jobs(db)[0]) == ["configure_route",
+                                                                "router_setup"]
