@@ -4,7 +4,10 @@ what a checkpoint does (pause/unpause, snapshots, backups, backup record export/
 
 Service credentials (admin): servers are looked up in the plan's project; the snapshots and
 backups a checkpoint makes belong to the service's project, so that the tenant cannot delete
-the copies its recovery depends on.
+the copies its recovery depends on. A restore creates the tenant's resources (volumes,
+networks, subnets, ports, servers) with a client of the plan's project
+(`for_region(conf, region, project_id=...)`): the service user with a token scoped to that
+project, after `grant_service_role` gave it a role there.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import re
 from urllib import parse
 
-from multisite.clients import session
+from multisite.clients import keystone, session
 
 # 2.47: the server's flavor is embedded (name, vcpus, ram, disk, extra specs);
 # 2.10 is enough for another user's keypair, 2.47 includes it.
@@ -58,12 +61,27 @@ def normalize_volume(raw):
 class DrClient:
     """One region's compute, volume and network calls that protection and recovery need."""
 
-    def __init__(self, conf, region):
-        self.region = region
-        self._nova = session.adapter(conf, "compute", region, microversion=COMPUTE_MICROVERSION)
+    def __init__(self, conf, region, project_id=None):
+        self.region, self.project_id, self._conf = region, project_id, conf
+        scope = {"project_id": project_id}
+        self._nova = session.adapter(conf, "compute", region, microversion=COMPUTE_MICROVERSION,
+                                     **scope)
         self._cinder = session.adapter(conf, "block-storage", region,
-                                       microversion=VOLUME_MICROVERSION)
-        self._neutron = session.adapter(conf, "network", region)
+                                       microversion=VOLUME_MICROVERSION, **scope)
+        self._neutron = session.adapter(conf, "network", region, **scope)
+
+    # -- identity --------------------------------------------------------------------------
+    def grant_service_role(self, project_id, role):
+        """Give the service user `role` in `project_id` (idempotent): a client of that
+        project (project_id=) can then scope its token there. The service user's id."""
+        with session.translate("keystone", f"grant role {role} in project {project_id}"):
+            return keystone.grant_service_role(self._conf, session.service_session(self._conf),
+                                               project_id, role)
+
+    def user_id(self):
+        """The id of the user this client calls as (the service user)."""
+        with session.translate("keystone", "read the service user's id"):
+            return self._nova.session.get_user_id()
 
     # -- compute -------------------------------------------------------------------------
     def find_servers(self, project_id, ref):
@@ -304,6 +322,7 @@ class DrClient:
                             json={"volumeAttachment": {"volumeId": volume_id}})
 
 
-def for_region(conf, region):
-    """The DR client of `region` (tests replace this with an in-memory cloud)."""
-    return DrClient(conf, region)
+def for_region(conf, region, project_id=None):
+    """The DR client of `region`, with the service's project or scoped to `project_id` (tests
+    replace this with an in-memory cloud)."""
+    return DrClient(conf, region, project_id)

@@ -90,11 +90,15 @@ class DrEnv:
         self.pool = concurrent.futures.ThreadPoolExecutor(
             self.opts.snapshot_concurrency, thread_name_prefix="dr")
 
-    def client(self, region):
-        found = self._clients.get(region)
+    def client(self, region, project_id=None):
+        """The region's DR client: the service's project, or scoped to `project_id` (what a
+        restore creates belongs to the plan's project)."""
+        found = self._clients.get((region, project_id))
         if found is None:
             factory = self._factory or dr_client.for_region   # looked up late: tests swap it
-            found = self._clients[region] = factory(self.conf, region)
+            found = (factory(self.conf, region) if project_id is None
+                     else factory(self.conf, region, project_id=project_id))
+            self._clients[(region, project_id)] = found
         return found
 
     def compute(self, region):

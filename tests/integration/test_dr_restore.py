@@ -6,9 +6,10 @@ checkpoint's state is made by hand as the checkpoint would leave it: real volume
 RegionOne (a boot volume, marked bootable, and a data volume for db-1, a boot volume for
 app-1), backed up, their records exported there and imported into RegionTwo; the
 plan's discovery (servers, ports with fixed IPs and MACs, the network, keypair, flavor) is
-written as discovery records it. The VNF's project is the service's own (admin): the
-restore makes its resources with the service credentials (docs/dr.md, "What a restore does
-not do"). The source region is not stopped (the devcloud is shared): a drill never calls
+written as discovery records it. The VNF's project is the devcloud's `demo` project, its
+user `demo`: every resource the restore creates (volumes, network, subnet, ports, servers)
+must belong to `demo`, not to the service's project (admin), and the keypair must be the
+demo user's. The source region is not stopped (the devcloud is shared): a drill never calls
 it, which the fake-region tests check call by call.
 """
 
@@ -55,7 +56,8 @@ def _wait(get, want, what, timeout=600):
 def test_drill_restore_on_the_full_devcloud(devcloud_full, full_conf):
     source, target = dr_client.DrClient(full_conf, R1), dr_client.DrClient(full_conf, R2)
     admin1 = devcloud_full.connect(None, R1)
-    project, user = admin1.current_project_id, admin1.current_user_id
+    project = admin1.identity.find_project("demo", ignore_missing=False).id
+    user = admin1.identity.find_user("demo", ignore_missing=False).id
     tag = unique("drr")
     made_r1, restore_id = [], None
     try:
@@ -157,6 +159,20 @@ def test_drill_restore_on_the_full_devcloud(devcloud_full, full_conf):
             assert [(p["mac_address"], p["fixed_ips"][0]["ip_address"]) for p in ports] == [
                 (port["mac_address"], port["fixed_ips"][0]["ip_address"])]
             assert observed["key_name"] == key.name
+            assert observed["project_id"] == project, observed
+            for raw in target._neutron.get(f"/v2.0/ports?device_id={server['id']}").json()[
+                    "ports"]:
+                assert raw["project_id"] == project, raw
+        for volume in report["volumes"]:
+            raw = target._cinder.get(f"/volumes/{volume['volume_id']}").json()["volume"]
+            assert raw["os-vol-tenant-attr:tenant_id"] == project, raw
+        for net in report["networks"]:
+            raw = target._neutron.get(f"/v2.0/networks/{net['id']}").json()["network"]
+            assert raw["project_id"] == project, raw
+            for sub in net["subnets"]:
+                raw = target._neutron.get(f"/v2.0/subnets/{sub['id']}").json()["subnet"]
+                assert raw["project_id"] == project, raw
+        assert report["scope"]["project_id"] == project
         data = next(v for v in report["volumes"] if not v["bootable"])
         assert target.volume(data["volume_id"])["status"] == "in-use"
         assert target.keypair(key.name, user_id=user)["public_key"] == key.public_key
@@ -194,10 +210,12 @@ def _cleanup(conf, target, source, restore_id, made_r1):
     for net in report.get("networks", []):
         with contextlib.suppress(Exception):
             target._neutron.delete(f"/v2.0/networks/{net['id']}", raise_exc=False)
+    boot_user = (report.get("scope") or {}).get("service_user_id")
     for key in report.get("keypairs", []):
-        with contextlib.suppress(Exception):
-            target._nova.delete(f"/os-keypairs/{key['name']}?user_id={key['user_id']}",
-                                raise_exc=False)
+        for user_id in {key["user_id"], boot_user} - {None}:
+            with contextlib.suppress(Exception):
+                target._nova.delete(f"/os-keypairs/{key['name']}?user_id={user_id}",
+                                    raise_exc=False)
     for kind, ident in reversed(made_r1):
         with contextlib.suppress(Exception):
             if kind == "backup":

@@ -31,6 +31,14 @@ dead engine created but had not recorded, and adopts it instead of creating anot
 A drill restores everything under names prefixed `drill-<8 hex of the restore id>-` on its
 own networks (the same CIDRs and addresses, not connected to anything), in the same project;
 a failover uses the original names.
+
+Everything a restore creates belongs to the plan's project: before its first create the
+service user is given `[dr] restore_role` in that project (idempotent), and volumes,
+networks, subnets, ports and servers are made with the service user's token scoped to the
+project (`env.shared.client(region, project_id=...)`). The backups stay the service's (the
+tenant cannot delete them). Keypairs belong to users: the plan's user gets the recorded
+keypair, and so does the service user, because Nova boots a server with a keypair of the
+user who asks (the server's key is copied into it at boot).
 """
 
 from __future__ import annotations
@@ -182,7 +190,25 @@ class _Run:
 
     @property
     def target(self):
+        """The target region with the service's own project (backup records)."""
         return self.shared.client(self.restore["region"])
+
+    @property
+    def tenant(self):
+        """The target region as the plan's project: what a restore creates belongs to it."""
+        return self.shared.client(self.restore["region"],
+                                  project_id=self.restore["project_id"])
+
+    def scope(self):
+        """Give the service user its role in the plan's project once per restore; its id."""
+        scope = self.report.get("scope")
+        if scope is None:
+            role = self.shared.opts.restore_role
+            user_id = self.target.grant_service_role(self.restore["project_id"], role)
+            scope = self.report["scope"] = {"project_id": self.restore["project_id"],
+                                            "role": role, "service_user_id": user_id}
+            self.save()
+        return scope
 
     @property
     def found(self):
@@ -229,7 +255,8 @@ def _import(run):
 
 
 def _volumes(run):
-    target, restore_id = run.target, run.key.id
+    run.scope()
+    target, restore_id = run.tenant, run.key.id
     for volume in run.report["volumes"]:
         if volume.get("volume_id"):
             continue
@@ -266,19 +293,31 @@ def _volumes(run):
 def _resources(run):
     region = run.restore["region"]
     regions = _Regions(run.shared, run.found)
+    boot_user = run.scope()["service_user_id"]
     for key in run.report["keypairs"]:
-        if key["status"] == "present":
-            continue
-        item = {"resource": key["name"], "user_id": key["user_id"], "force": False,
-                "source_region": SOURCE, "target_region": region, "target_id": key["name"],
-                "source_snapshot": regions.compute(SOURCE).get_keypair(
-                    key["name"], user_id=key["user_id"])}
-        try:
-            run.shared.sync_apply["keypair"](item, regions)
-            key["status"] = "present"
-        except PermanentError as exc:
-            key["status"], key["error"] = "conflict", str(exc)
-        run.save()
+        # the plan's user's keypair, and the same key for the service user who boots the
+        # servers (Nova finds key_name among the asking user's keypairs)
+        for field, user_id in (("status", key["user_id"]), ("boot_copy", boot_user)):
+            if key.get(field) == "present" or (field == "boot_copy"
+                                               and user_id == key["user_id"]):
+                continue
+            item = {"resource": key["name"], "user_id": user_id, "force": False,
+                    "source_region": SOURCE, "target_region": region,
+                    "target_id": key["name"], "source_snapshot": dict(
+                        regions.compute(SOURCE).get_keypair(key["name"],
+                                                            user_id=key["user_id"]),
+                        user_id=user_id)}
+            try:
+                run.shared.sync_apply["keypair"](item, regions)
+                key[field] = "present"
+            except PermanentError as exc:
+                key[field], key[f"{field}_error" if field != "status" else "error"] = (
+                    "conflict", str(exc))
+            run.save()
+            if field == "boot_copy" and key[field] == "conflict":
+                # booting would inject the service user's other key of that name
+                run.fail(f"keypair {key['name']}: the service user {boot_user} holds another "
+                         f"key of that name in {region} ({key['boot_copy_error']})")
     target = run.shared.compute(region)
     for flavor in run.report["flavors"]:
         if flavor.get("id"):
@@ -313,7 +352,7 @@ def _adopt_or_create(entry, find, create):
 
 
 def _network(run):
-    target = run.target
+    target = run.tenant
     recorded = {n["id"]: n for n in run.found.get("networks", [])}
     subnet_ids = {}
     for net in run.report["networks"]:
@@ -372,7 +411,7 @@ def _network(run):
 
 
 def _servers(run):
-    target = run.target
+    target = run.tenant
     by_name = {s["name"]: s for s in run.report["servers"]}
     source = {s["id"]: s for s in run.found.get("servers", [])}
     boots = {v["server"]: v for v in run.report["volumes"] if v["bootable"]}
@@ -426,7 +465,7 @@ def _elapsed(run):
 
 
 def _attach(run):
-    target = run.target
+    target = run.tenant
     ids = {s["source_name"]: s["id"] for s in run.report["servers"]}
     data = [v for v in run.report["volumes"] if not v["bootable"]]
     for volume in data:
