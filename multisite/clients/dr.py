@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from urllib import parse
 
-from multisite.clients import keystone, session
+from multisite.clients import keystone, network, session
 
 # 2.47: the server's flavor is embedded (name, vcpus, ram, disk, extra specs);
 # 2.10 is enough for another user's keypair, 2.47 includes it.
@@ -225,11 +225,29 @@ class DrClient:
                             for s in subnets["subnets"]]}
 
     def security_group(self, group_id):
+        """The group with its rules (network.normalize_group: what the security-group
+        reconciler reads), so that a restore can recreate it."""
         with session.translate(self.region, f"get security group {group_id}"):
             raw = self._neutron.get(f"/v2.0/security-groups/{_q(group_id)}").json()[
                 "security_group"]
-        return {"id": raw["id"], "name": raw["name"],
-                "rules": len(raw.get("security_group_rules", []))}
+        return network.normalize_group(raw)
+
+    def create_port(self, network_id, *, name, mac_address=None, fixed_ips=None,
+                    security_groups=None):
+        """fixed_ips: [{"subnet_id", "ip_address"?}]; None MAC: Neutron chooses;
+        security_groups: group ids (None: the project's default group)."""
+        body = {"network_id": network_id, "name": name}
+        if mac_address:
+            body["mac_address"] = mac_address
+        if fixed_ips:
+            body["fixed_ips"] = fixed_ips
+        if security_groups is not None:
+            body["security_groups"] = list(security_groups)
+        with session.translate(self.region, f"create port {name}"):
+            raw = self._neutron.post("/v2.0/ports", json={"port": body}).json()["port"]
+        return {"id": raw["id"], "mac_address": raw["mac_address"],
+                "fixed_ips": raw.get("fixed_ips", []),
+                "security_groups": raw.get("security_groups", [])}
 
 
     # -- restore (the target region; made with the service credentials) -------------------
@@ -284,18 +302,6 @@ class DrClient:
             body = self._neutron.get(f"/v2.0/ports?name={_q(name)}").json()
         return [{"id": p["id"], "mac_address": p["mac_address"],
                  "fixed_ips": p.get("fixed_ips", [])} for p in body["ports"]]
-
-    def create_port(self, network_id, *, name, mac_address=None, fixed_ips=None):
-        """fixed_ips: [{"subnet_id", "ip_address"?}]; None MAC: Neutron chooses."""
-        body = {"network_id": network_id, "name": name}
-        if mac_address:
-            body["mac_address"] = mac_address
-        if fixed_ips:
-            body["fixed_ips"] = fixed_ips
-        with session.translate(self.region, f"create port {name}"):
-            raw = self._neutron.post("/v2.0/ports", json={"port": body}).json()["port"]
-        return {"id": raw["id"], "mac_address": raw["mac_address"],
-                "fixed_ips": raw.get("fixed_ips", [])}
 
     def find_own_servers(self, name):
         """Servers named exactly `name` in the credentials' own project."""

@@ -86,6 +86,16 @@ def test_drill_restore_on_the_full_devcloud(devcloud_full, full_conf):
 
         key = admin1.compute.create_keypair(name=f"{tag}-key")
         made_r1.append(("keypair", key.name))
+        # the ports' security group in the demo project, with a rule naming itself
+        sg = source._neutron.post("/v2.0/security-groups", json={"security_group": {
+            "name": f"{tag}-db", "description": "db tier", "project_id": project}}).json()[
+            "security_group"]
+        made_r1.append(("security_group", sg["id"]))
+        source._neutron.post("/v2.0/security-group-rules", json={"security_group_rule": {
+            "security_group_id": sg["id"], "direction": "ingress", "ethertype": "IPv4",
+            "protocol": "tcp", "port_range_min": 5432, "port_range_max": 5432,
+            "remote_group_id": sg["id"], "project_id": project}})
+        recorded_group = source.security_group(sg["id"])
         net = {"id": "src-net", "name": f"{tag}-net", "mtu": 1400, "shared": False,
                "external": False,
                "subnets": [{"id": "src-sub", "name": f"{tag}-sub", "cidr": "10.61.0.0/24",
@@ -104,8 +114,9 @@ def test_drill_restore_on_the_full_devcloud(devcloud_full, full_conf):
                            "mac_address": f"fa:16:3e:61:00:{index + 11:02x}",
                            "fixed_ips": [{"subnet_id": "src-sub",
                                           "ip_address": f"10.61.0.{index + 11}"}],
-                           "security_groups": []}]})
-        discovered = {"servers": servers, "networks": [net], "security_groups": [],
+                           "security_groups": [sg["id"]]}]})
+        discovered = {"servers": servers, "networks": [net],
+                      "security_groups": [recorded_group],
                       "keypairs": [{"name": key.name, "public_key": key.public_key,
                                     "type": "ssh", "user_id": user}],
                       "flavors": ["devcloud.tiny"], "images": [],
@@ -173,6 +184,18 @@ def test_drill_restore_on_the_full_devcloud(devcloud_full, full_conf):
                 raw = target._neutron.get(f"/v2.0/subnets/{sub['id']}").json()["subnet"]
                 assert raw["project_id"] == project, raw
         assert report["scope"]["project_id"] == project
+        # the security group recreated in demo with its rules, the ports in it
+        restored = target._neutron.get(
+            f"/v2.0/security-groups?name={prefix}{tag}-db&project_id={project}").json()[
+            "security_groups"]
+        assert len(restored) == 1, restored
+        assert [(r["protocol"], r["port_range_min"], r["remote_group_id"])
+                for r in restored[0]["security_group_rules"] if r["direction"] == "ingress"
+                ] == [("tcp", 5432, restored[0]["id"])]
+        for server in report["servers"]:
+            for raw in target._neutron.get(
+                    f"/v2.0/ports?device_id={server['id']}").json()["ports"]:
+                assert raw["security_groups"] == [restored[0]["id"]], raw
         data = next(v for v in report["volumes"] if not v["bootable"])
         assert target.volume(data["volume_id"])["status"] == "in-use"
         assert target.keypair(key.name, user_id=user)["public_key"] == key.public_key
@@ -210,6 +233,16 @@ def _cleanup(conf, target, source, restore_id, made_r1):
     for net in report.get("networks", []):
         with contextlib.suppress(Exception):
             target._neutron.delete(f"/v2.0/networks/{net['id']}", raise_exc=False)
+    groups = (report.get("scope") or {}) and target._neutron.get(
+        f"/v2.0/security-groups?project_id={report['scope']['project_id']}").json()[
+        "security_groups"]
+    made = {n for e in report.get("security_groups", [])
+            for n in (e.get("target_id") or "").split(",") if n}
+    for raw in groups or []:
+        if raw["name"] in made and raw["name"] != "default":
+            with contextlib.suppress(Exception):
+                target._neutron.delete(f"/v2.0/security-groups/{raw['id']}",
+                                       raise_exc=False)
     boot_user = (report.get("scope") or {}).get("service_user_id")
     for key in report.get("keypairs", []):
         for user_id in {key["user_id"], boot_user} - {None}:
@@ -224,5 +257,7 @@ def _cleanup(conf, target, source, restore_id, made_r1):
                          what="backup deleted", interval=2)
             elif kind == "volume":
                 source._cinder.delete(f"/volumes/{ident}", raise_exc=False)
+            elif kind == "security_group":
+                source._neutron.delete(f"/v2.0/security-groups/{ident}", raise_exc=False)
             elif kind == "keypair":
                 source._nova.delete(f"/os-keypairs/{ident}", raise_exc=False)

@@ -7,11 +7,13 @@ check the order; `fail_snapshot_of` makes one volume's snapshot end in error.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import threading
 import uuid
 
 from multisite.clients import errors
+from tests.unit.reconcilers.fake_network import FakeNeutron
 
 PROJECT = "a" * 32
 USER = "u" * 32
@@ -38,6 +40,8 @@ class FakeSites:
         # reconcilers' in-memory cloud (fake_regions.py) holds them
         self.has_keypair = lambda region, name, user_id: (user_id, name) in self.keypairs[region]
         self.grants = set()         # (project id, role) the service user was given
+        # the target's security groups, as the security-group reconciler sees them
+        self.neutron = FakeNeutron(regions)
         self._clock = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -46,8 +50,16 @@ class FakeSites:
 
         monkeypatch.setattr(dr, "for_region", lambda conf, region, project_id=None:
                             self.client(region, project_id))
+        self.install_network(monkeypatch)
         monkeypatch.setattr(session, "regions", lambda conf, service_type=None:
                             set(self.regions))
+        return self
+
+    def install_network(self, monkeypatch):
+        from multisite.clients import network
+
+        monkeypatch.setattr(network, "for_region", lambda conf, region:
+                            self.neutron.client(region))
         return self
 
     def client(self, region, project_id=None):
@@ -77,11 +89,24 @@ class FakeSites:
             "subnets": [{"id": "sub-1", "name": "vnf-sub", "cidr": "10.60.0.0/24",
                          "ip_version": 4, "gateway_ip": "10.60.0.1", "enable_dhcp": True,
                          "allocation_pools": []}]})
-        self.groups[region].setdefault("sg-1", {"id": "sg-1", "name": "default", "rules": 4})
+        if not self.groups[region]:
+            self.groups[region]["sg-1"] = _group("sg-1", "default", "Default security group", [
+                _rule("egress", "IPv4"), _rule("egress", "IPv6"),
+                _rule("ingress", "IPv4", remote_group_id="sg-1"),
+                _rule("ingress", "IPv6", remote_group_id="sg-1")])
+            # a port's group whose rule lets in another group (recorded with it)
+            self.groups[region]["sg-db"] = _group("sg-db", "vnf-db", "db tier", [
+                _rule("egress", "IPv4"),
+                _rule("ingress", "IPv4", protocol="tcp", port_range_min=5432,
+                      port_range_max=5432, remote_group_id="sg-app")])
+            self.groups[region]["sg-app"] = _group("sg-app", "vnf-app", "app tier", [
+                _rule("egress", "IPv4"),
+                _rule("ingress", "IPv4", protocol="tcp", port_range_min=443,
+                      port_range_max=443, remote_ip_prefix="0.0.0.0/0")])
         self.ports[region][sid] = [{
             "id": str(uuid.uuid4()), "network_id": net["id"], "mac_address": "fa:16:3e:00:00:01",
             "fixed_ips": [{"subnet_id": "sub-1", "ip_address": ip or "10.60.0.10"}],
-            "security_groups": ["sg-1"]}]
+            "security_groups": ["sg-1", "sg-db"] if name.startswith("db") else ["sg-1"]}]
         self.servers[region][sid] = {
             "id": sid, "name": name, "status": status, "project_id": project, "user_id": USER,
             "key_name": key_name,
@@ -92,6 +117,18 @@ class FakeSites:
 
     def statuses(self, region):
         return {s["name"]: s["status"] for s in self.servers[region].values()}
+
+
+def _rule(direction, ethertype, **fields):
+    return {"id": str(uuid.uuid4()), "direction": direction, "ethertype": ethertype,
+            "protocol": None, "port_range_min": None, "port_range_max": None,
+            "remote_ip_prefix": None, "remote_group_id": None,
+            "remote_address_group_id": None, "description": "", **fields}
+
+
+def _group(gid, name, description, rules):
+    return {"id": gid, "name": name, "description": description, "stateful": True,
+            "revision_number": 1, "rules": rules}
 
 
 class FakeClient:
@@ -245,7 +282,7 @@ class FakeClient:
 
     def security_group(self, group_id):
         self._check()
-        return dict(self.sites.groups[self.region][group_id])
+        return copy.deepcopy(self.sites.groups[self.region][group_id])
 
     # -- restore -----------------------------------------------------------------------
     # Restored volumes and new servers take one read to settle (restoring-backup ->
@@ -314,7 +351,8 @@ class FakeClient:
                 for p in self._all_ports() if p.get("name") == name
                 and p.get("project_id", self.project) == self.project]
 
-    def create_port(self, network_id, *, name, mac_address=None, fixed_ips=None):
+    def create_port(self, network_id, *, name, mac_address=None, fixed_ips=None,
+                    security_groups=None):
         self._check()
         self._log("create_port", name)
         taken = {(p["network_id"], ip["ip_address"]) for p in self._all_ports()
@@ -327,7 +365,7 @@ class FakeClient:
             ips.append({"subnet_id": ip["subnet_id"], "ip_address": address})
         port = {"id": str(uuid.uuid4()), "network_id": network_id, "name": name,
                 "mac_address": mac_address or "fa:16:3e:ff:ff:ff", "fixed_ips": ips,
-                "security_groups": [], "project_id": self.project}
+                "security_groups": list(security_groups or []), "project_id": self.project}
         self.sites.ports[self.region].setdefault(None, []).append(port)
         return {k: port[k] for k in ("id", "mac_address", "fixed_ips")}
 

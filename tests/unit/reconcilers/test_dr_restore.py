@@ -29,6 +29,12 @@ def cloud(monkeypatch):
     return FakeCloud(regions=(R1, R2)).install(monkeypatch)
 
 
+@pytest.fixture(autouse=True)
+def neutron(monkeypatch, sites):  # noqa: F811
+    sites.install_network(monkeypatch)
+    return sites.neutron
+
+
 @pytest.fixture
 def checkpoint(db, env, sites, cloud):  # noqa: F811
     sites.has_keypair = lambda region, name, user: (user, name) in cloud.keypairs[region]
@@ -169,6 +175,21 @@ def _check_restored(sites, cloud, restore, *, prefix):  # noqa: F811
     assert ("a" * 32, "admin") in sites.grants
     assert restore["resources"]["scope"] == {"project_id": PROJECT, "role": "admin",
                                              "service_user_id": SERVICE_USER}
+    # the ports' security groups, with their rules, and the group a rule references
+    groups = {g["name"]: g for g in sites.neutron.groups[R2].values()
+              if g["project_id"] == PROJECT}
+    default = prefix + "default" if prefix else "default"
+    # (Neutron makes the project's own `default` in the target when it is first listed)
+    assert sorted(groups) == sorted({"default", default, prefix + "vnf-db", prefix + "vnf-app"})
+    app_id = groups[prefix + "vnf-app"]["id"]
+    assert [(r["protocol"], r["port_range_min"], r["remote_group_id"])
+            for r in groups[prefix + "vnf-db"]["rules"] if r["direction"] == "ingress"] == [
+        ("tcp", 5432, app_id)]
+    assert {(r["direction"], r["remote_group_id"]) for r in groups[default]["rules"]} == {
+        ("egress", None), ("ingress", groups[default]["id"])}
+    for port in ports.values():
+        wanted = ([default, prefix + "vnf-db"] if "db-" in port["name"] else [default])
+        assert sorted(port["security_groups"]) == sorted(groups[n]["id"] for n in wanted)
     # the service user boots with the same key (Nova reads the asking user's keypairs)
     assert (cloud.keypairs[R2][(SERVICE_USER, "vnf-key")]["public_key"]
             == cloud.keypairs[R2][(USER, "vnf-key")]["public_key"])
@@ -267,3 +288,39 @@ def test_engine_death_after_any_create_resumes_without_duplicates(db, sites, clo
     counts = {c: sum(1 for m in made if m[0] == c) for c in CREATES}
     assert counts == {"restore_backup": 5, "create_network": 1, "create_subnet": 1,
                       "create_port": 3, "create_server": 3, "attach_volume": 2}
+
+
+def test_engine_death_after_a_security_group_create_adopts_it(db, sites, cloud, neutron,  # noqa: F811
+                                                              checkpoint):
+    from tests.unit.reconcilers import fake_network
+
+    real = fake_network.FakeNetwork.create_security_group
+    made = []
+
+    def dying(self, project_id, **kwargs):
+        group = real(self, project_id, **kwargs)
+        made.append(kwargs["name"])
+        if len(made) == 1:
+            raise Killed()
+        return group
+
+    started = restores.create(db, checkpoint["id"], region=R2, mode="failover",
+                              confirm=_token(db, checkpoint))
+    key = Key(restore_kind.KIND, started["id"], R2)
+    fake_network.FakeNetwork.create_security_group = dying
+    try:
+        with pytest.raises(Killed):
+            for _ in range(40):
+                restore_kind.reconcile(key, _fresh(db, sites))
+    finally:
+        fake_network.FakeNetwork.create_security_group = real
+    restore = _restore(db, _fresh(db, sites), started["id"])
+    _check_restored(sites, cloud, restore, prefix="")
+    names = [g["name"] for g in neutron.groups[R2].values()]
+    assert sorted(names) == ["default", "vnf-app", "vnf-db"]
+
+
+def _token(db, checkpoint):
+    with pytest.raises(restores.ConfirmationRequired) as first:
+        restores.create(db, checkpoint["id"], region=R2, mode="failover")
+    return first.value.token
