@@ -1,16 +1,18 @@
-"""A drill restore of a checkpoint into RegionTwo of the full devcloud, by the real restore
-kind (multisite/reconcilers/dr/restore.py) and DR client.
+"""Restores of a checkpoint into RegionTwo of the full devcloud, by the real restore kind
+(multisite/reconcilers/dr/restore.py) and DR client: a drill of the issue's 3-server VNF
+(db-1 and db-2 with a data volume each, then app-1; its RTO printed), and the issue's
+failover with RegionOne's APIs stopped.
 
-Checkpoints cannot complete on the devcloud yet (docs/dr.md, "On the devcloud"), so the
-checkpoint's state is made by hand as the checkpoint would leave it: real volumes in
-RegionOne (a boot volume, marked bootable, and a data volume for db-1, a boot volume for
-app-1), backed up, their records exported there and imported into RegionTwo; the
-plan's discovery (servers, ports with fixed IPs and MACs, the network, keypair, flavor) is
-written as discovery records it. The VNF's project is the devcloud's `demo` project, its
-user `demo`: every resource the restore creates (volumes, network, subnet, ports, servers)
-must belong to `demo`, not to the service's project (admin), and the keypair must be the
-demo user's. The source region is not stopped (the devcloud is shared): a drill never calls
-it, which the fake-region tests check call by call.
+The checkpoint's state is made by hand as the checkpoint would leave it (the checkpoint
+kind has its own devcloud test): real volumes in RegionOne (boot volumes marked bootable,
+the dbs' data volumes), backed up, their records exported there and imported into
+RegionTwo; the plan's discovery (servers, ports with fixed IPs and MACs, their security
+group with its rules, the network, keypair, flavor) is written as discovery records it.
+The VNF's project is the devcloud's `demo` project, its user `demo`: every resource the
+restore creates (volumes, network, subnet, ports, servers, security group) must belong to
+`demo`, not to the service's project (admin), and the keypair must be the demo user's.
+A drill never calls the source region (the fake-region tests check it call by call); the
+failover test stops RegionOne's APIs for less than 3 minutes.
 """
 
 from __future__ import annotations
@@ -58,14 +60,14 @@ def _wait(get, want, what, timeout=600):
     wait_for(check, timeout=timeout, what=f"{what} {want}", interval=2)
 
 
-def _checkpoint(devcloud_full, full_conf, source, target, tag, made_r1, *, db, app, mac):
-    """A completed checkpoint of a 2-server VNF of the demo project (db: boot and data
-    volume; app: boot volume), made by hand as the checkpoint would leave it."""
+def _checkpoint(devcloud_full, full_conf, source, target, tag, made_r1, *, dbs, app, mac):
+    """A completed checkpoint of a VNF of the demo project in two groups (the dbs: boot and
+    data volume each; app: boot volume), made by hand as the checkpoint would leave it."""
     admin1 = devcloud_full.connect(None, R1)
     project = admin1.identity.find_project("demo", ignore_missing=False).id
     user = admin1.identity.find_user("demo", ignore_missing=False).id
     volumes = {}
-    for server, kind in ((db, "boot"), (db, "data"), (app, "boot")):
+    for server, kind in (*((db, k) for db in dbs for k in ("boot", "data")), (app, "boot")):
         body = {"size": 1, "name": f"{tag}-{server}-{kind}"}
         vid = source._cinder.post("/volumes", json={"volume": body}).json()["volume"]["id"]
         made_r1.append(("volume", vid))
@@ -107,7 +109,7 @@ def _checkpoint(devcloud_full, full_conf, source, target, tag, made_r1, *, db, a
     flavor = {"name": "devcloud.tiny", "vcpus": 1, "ram": 64, "disk": 1, "ephemeral": 0,
               "swap": 0, "extra_specs": {}}
     servers = []
-    for index, (name, group) in enumerate(((db, 0), (app, 1))):
+    for index, (name, group) in enumerate([*((db, 0) for db in dbs), (app, 1)]):
         servers.append({
             "id": str(uuid.uuid4()), "name": name, "status": "ACTIVE", "group": group,
             "project_id": project, "user_id": user, "key_name": key.name,
@@ -128,7 +130,7 @@ def _checkpoint(devcloud_full, full_conf, source, target, tag, made_r1, *, db, a
                                "size": 1} for (_s, k), v in volumes.items()]}
     plan = protection_plans.create(
         full_conf, project_id=project, user_id=user, name=tag, source_region=R1,
-        backup_region=R2, groups=[[db], [app]], method="pause", retention=3)
+        backup_region=R2, groups=[list(dbs), [app]], method="pause", retention=3)
     protection_plans.record_discovery(full_conf, plan["id"], resources=discovered,
                                       problems=[])
     cp = checkpoints.create(full_conf, plan["id"])
@@ -162,20 +164,20 @@ def _run_restore(full_conf, restore_id, timeout=900):
     return wait_for(finished, timeout=timeout, what="restore", interval=2)
 
 
-def _check(target, done, made, *, tag, prefix, db, app):
-    """Every server ACTIVE in RegionTwo from its restored volumes (db's data volume
+def _check(target, done, made, *, tag, prefix, dbs, app):
+    """Every server ACTIVE in RegionTwo from its restored volumes (the dbs' data volumes
     attached), same MACs and fixed IPs, keypair present, all of it in the demo project,
     the security group recreated with its rule and the ports in it."""
     key, project, user = made["key"], made["project"], made["user"]
     assert done["status"] == "completed", done["error"]
     report = done["resources"]
-    assert [s["name"] for s in report["servers"]] == [prefix + db, prefix + app]
+    assert [s["name"] for s in report["servers"]] == [prefix + n for n in (*dbs, app)]
     for server in report["servers"]:
         observed = target.server(server["id"])
         assert observed["status"] == "ACTIVE"
         # booted from (and attached to) the volumes the restore made from the backups
         assert set(observed["volumes"]) <= {v["volume_id"] for v in report["volumes"]}
-        wanted = 2 if server["source_name"] == db else 1
+        wanted = 2 if server["source_name"] in dbs else 1
         assert len(observed["volumes"]) == wanted, observed
         port = server["ports"][0]
         assert port["same_address"], port
@@ -209,8 +211,9 @@ def _check(target, done, made, *, tag, prefix, db, app):
         for raw in target._neutron.get(
                 f"/v2.0/ports?device_id={server['id']}").json()["ports"]:
             assert raw["security_groups"] == [restored[0]["id"]], raw
-    data = next(v for v in report["volumes"] if not v["bootable"])
-    assert target.volume(data["volume_id"])["status"] == "in-use"
+    data = [v for v in report["volumes"] if not v["bootable"]]
+    assert len(data) == len(dbs)
+    assert {target.volume(v["volume_id"])["status"] for v in data} == {"in-use"}
     assert target.keypair(key.name, user_id=user)["public_key"] == key.public_key
     assert done["rto_seconds"] > 0
 
@@ -221,12 +224,12 @@ def test_drill_restore_on_the_full_devcloud(devcloud_full, full_conf):
     made_r1, restore_id = [], None
     try:
         made = _checkpoint(devcloud_full, full_conf, source, target, tag, made_r1,
-                           db="db-1", app="app-1", mac="61")
+                           dbs=("db-1", "db-2"), app="app-1", mac="61")
         restore_id = restores.create(full_conf, made["checkpoint_id"], region=R2,
                                      mode="drill")["id"]
         done = _run_restore(full_conf, restore_id)
-        _check(target, done, made, tag=tag, prefix=f"drill-{restore_id[:8]}-", db="db-1",
-               app="app-1")
+        _check(target, done, made, tag=tag, prefix=f"drill-{restore_id[:8]}-",
+               dbs=("db-1", "db-2"), app="app-1")
         print(f"drill RTO {done['rto_seconds']} s")   # noqa: T201 (the issue's figure)
     finally:
         _cleanup(full_conf, target, source, restore_id, made_r1)
@@ -273,7 +276,7 @@ def test_failover_with_region_one_down(devcloud_full, full_conf):
         service_type="compute", interface="public", region_name=R1)
     try:
         made = _checkpoint(devcloud_full, full_conf, source, target, tag, made_r1,
-                           db=db, app=app, mac="62")
+                           dbs=(db,), app=app, mac="62")
         with pytest.raises(restores.ConfirmationRequired) as first:
             restores.create(full_conf, made["checkpoint_id"], region=R2, mode="failover")
         assert restores.list_restores(full_conf, checkpoint_id=made["checkpoint_id"])[0] == []
@@ -285,7 +288,7 @@ def test_failover_with_region_one_down(devcloud_full, full_conf):
                                          mode="failover", confirm=first.value.token)["id"]
             done = _run_restore(full_conf, restore_id, timeout=R1_DOWN_MAX - 10)
             down_for = time.monotonic() - started
-        _check(target, done, made, tag=tag, prefix="", db=db, app=app)
+        _check(target, done, made, tag=tag, prefix="", dbs=(db,), app=app)
         print(f"failover RTO {done['rto_seconds']} s, RegionOne down "  # noqa: T201
               f"{down_for:.1f} s")
     finally:
