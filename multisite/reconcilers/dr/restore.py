@@ -236,7 +236,9 @@ class _Run:
 
     @property
     def tenant(self):
-        """The target region as the plan's project: what a restore creates belongs to it."""
+        """The target region as the plan's project: what a restore creates belongs to it
+        (the service user's role there given first, also for a restore resumed past it)."""
+        self.scope()
         return self.shared.client(self.restore["region"],
                                   project_id=self.restore["project_id"])
 
@@ -296,7 +298,6 @@ def _import(run):
 
 
 def _volumes(run):
-    run.scope()
     target, restore_id = run.tenant, run.key.id
     for volume in run.report["volumes"]:
         if volume.get("volume_id"):

@@ -324,3 +324,31 @@ def _token(db, checkpoint):
     with pytest.raises(restores.ConfirmationRequired) as first:
         restores.create(db, checkpoint["id"], region=R2, mode="failover")
     return first.value.token
+
+
+def test_a_restore_resumed_past_its_volumes_without_a_scope_grants_it_first(
+        db, sites, cloud, checkpoint):  # noqa: F811
+    """A restore an older engine left in the network phase (no scope recorded, the role
+    never given): the resumed restore gives the role before it creates anything."""
+    started = restores.create(db, checkpoint["id"], region=R2, mode="drill")
+    key = Key(restore_kind.KIND, started["id"], R2)
+
+    def dying(conf, region, project_id=None):
+        client = sites.client(region, project_id)
+
+        def create_network(**kwargs):
+            raise Killed()
+        client.create_network = create_network
+        return client
+
+    with pytest.raises(Killed):
+        for _ in range(40):
+            restore_kind.reconcile(key, _fresh(db, sites, dying))
+    left = restores.get(db, started["id"])
+    assert left["phase"] == "network"
+    report = dict(left["resources"])
+    report.pop("scope")
+    restores.save(db, started["id"], resources=report)
+    sites.grants.clear()
+    restore = _restore(db, _fresh(db, sites), started["id"])
+    _check_restored(sites, cloud, restore, prefix=f"drill-{started['id'][:8]}-")
