@@ -36,8 +36,8 @@ from tests.unit.reconcilers.fake_regions import FakeCloud  # noqa: E402
 class SettlingClient(FakeClient):
     """The target: volumes and servers settle when their simulated time has passed."""
 
-    def __init__(self, sites, region, args):
-        super().__init__(sites, region)
+    def __init__(self, sites, region, args, project_id=None):
+        super().__init__(sites, region, project_id)
         self.args = args
         self.ready = sites.__dict__.setdefault("ready_at", {})
 
@@ -74,9 +74,11 @@ def run(size, args, conf):
     sites = made["sites"]
     cloud = FakeCloud(regions=("RegionOne", "RegionTwo"))
     cloud.install(types.SimpleNamespace(setattr=setattr))
-    sites.has_keypair = lambda region, name: any(k[1] == name for k in cloud.keypairs[region])
+    sites.has_keypair = lambda region, name, user: (user, name) in cloud.keypairs[region]
+    sites.install_network(types.SimpleNamespace(setattr=setattr))   # security groups
     env = types.SimpleNamespace(shared=dr_env.DrEnv(
-        conf, client_factory=lambda c, region: SettlingClient(sites, region, args),
+        conf, client_factory=lambda c, region, project_id=None: SettlingClient(
+            sites, region, args, project_id),
         regions=lambda: sites.regions), attempts=1, item=None)
     restore = restores.create(conf, made["checkpoint_id"], region="RegionTwo", mode="drill")
     while True:

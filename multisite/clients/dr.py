@@ -4,7 +4,10 @@ what a checkpoint does (pause/unpause, snapshots, backups, backup record export/
 
 Service credentials (admin): servers are looked up in the plan's project; the snapshots and
 backups a checkpoint makes belong to the service's project, so that the tenant cannot delete
-the copies its recovery depends on.
+the copies its recovery depends on. A restore creates the tenant's resources (volumes,
+networks, subnets, ports, servers) with a client of the plan's project
+(`for_region(conf, region, project_id=...)`): the service user with a token scoped to that
+project, after `grant_service_role` gave it a role there.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import re
 from urllib import parse
 
-from multisite.clients import session
+from multisite.clients import keystone, network, session
 
 # 2.47: the server's flavor is embedded (name, vcpus, ram, disk, extra specs);
 # 2.10 is enough for another user's keypair, 2.47 includes it.
@@ -58,12 +61,27 @@ def normalize_volume(raw):
 class DrClient:
     """One region's compute, volume and network calls that protection and recovery need."""
 
-    def __init__(self, conf, region):
-        self.region = region
-        self._nova = session.adapter(conf, "compute", region, microversion=COMPUTE_MICROVERSION)
+    def __init__(self, conf, region, project_id=None):
+        self.region, self.project_id, self._conf = region, project_id, conf
+        scope = {"project_id": project_id}
+        self._nova = session.adapter(conf, "compute", region, microversion=COMPUTE_MICROVERSION,
+                                     **scope)
         self._cinder = session.adapter(conf, "block-storage", region,
-                                       microversion=VOLUME_MICROVERSION)
-        self._neutron = session.adapter(conf, "network", region)
+                                       microversion=VOLUME_MICROVERSION, **scope)
+        self._neutron = session.adapter(conf, "network", region, **scope)
+
+    # -- identity --------------------------------------------------------------------------
+    def grant_service_role(self, project_id, role):
+        """Give the service user `role` in `project_id` (idempotent): a client of that
+        project (project_id=) can then scope its token there. The service user's id."""
+        with session.translate("keystone", f"grant role {role} in project {project_id}"):
+            return keystone.grant_service_role(self._conf, session.service_session(self._conf),
+                                               project_id, role)
+
+    def user_id(self):
+        """The id of the user this client calls as (the service user)."""
+        with session.translate("keystone", "read the service user's id"):
+            return self._nova.session.get_user_id()
 
     # -- compute -------------------------------------------------------------------------
     def find_servers(self, project_id, ref):
@@ -207,11 +225,29 @@ class DrClient:
                             for s in subnets["subnets"]]}
 
     def security_group(self, group_id):
+        """The group with its rules (network.normalize_group: what the security-group
+        reconciler reads), so that a restore can recreate it."""
         with session.translate(self.region, f"get security group {group_id}"):
             raw = self._neutron.get(f"/v2.0/security-groups/{_q(group_id)}").json()[
                 "security_group"]
-        return {"id": raw["id"], "name": raw["name"],
-                "rules": len(raw.get("security_group_rules", []))}
+        return network.normalize_group(raw)
+
+    def create_port(self, network_id, *, name, mac_address=None, fixed_ips=None,
+                    security_groups=None):
+        """fixed_ips: [{"subnet_id", "ip_address"?}]; None MAC: Neutron chooses;
+        security_groups: group ids (None: the project's default group)."""
+        body = {"network_id": network_id, "name": name}
+        if mac_address:
+            body["mac_address"] = mac_address
+        if fixed_ips:
+            body["fixed_ips"] = fixed_ips
+        if security_groups is not None:
+            body["security_groups"] = list(security_groups)
+        with session.translate(self.region, f"create port {name}"):
+            raw = self._neutron.post("/v2.0/ports", json={"port": body}).json()["port"]
+        return {"id": raw["id"], "mac_address": raw["mac_address"],
+                "fixed_ips": raw.get("fixed_ips", []),
+                "security_groups": raw.get("security_groups", [])}
 
 
     # -- restore (the target region; made with the service credentials) -------------------
@@ -267,18 +303,6 @@ class DrClient:
         return [{"id": p["id"], "mac_address": p["mac_address"],
                  "fixed_ips": p.get("fixed_ips", [])} for p in body["ports"]]
 
-    def create_port(self, network_id, *, name, mac_address=None, fixed_ips=None):
-        """fixed_ips: [{"subnet_id", "ip_address"?}]; None MAC: Neutron chooses."""
-        body = {"network_id": network_id, "name": name}
-        if mac_address:
-            body["mac_address"] = mac_address
-        if fixed_ips:
-            body["fixed_ips"] = fixed_ips
-        with session.translate(self.region, f"create port {name}"):
-            raw = self._neutron.post("/v2.0/ports", json={"port": body}).json()["port"]
-        return {"id": raw["id"], "mac_address": raw["mac_address"],
-                "fixed_ips": raw.get("fixed_ips", [])}
-
     def find_own_servers(self, name):
         """Servers named exactly `name` in the credentials' own project."""
         with session.translate(self.region, f"find servers named {name}"):
@@ -304,6 +328,7 @@ class DrClient:
                             json={"volumeAttachment": {"volumeId": volume_id}})
 
 
-def for_region(conf, region):
-    """The DR client of `region` (tests replace this with an in-memory cloud)."""
-    return DrClient(conf, region)
+def for_region(conf, region, project_id=None):
+    """The DR client of `region`, with the service's project or scoped to `project_id` (tests
+    replace this with an in-memory cloud)."""
+    return DrClient(conf, region, project_id)

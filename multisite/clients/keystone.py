@@ -161,6 +161,8 @@ def reset_shared():
     """Forget the shared sessions (tests; credentials changed)."""
     with _SHARED_LOCK:
         _SHARED.clear()
+    with _PROJECT_LOCK:
+        _PROJECT_SESSIONS.clear()
 
 
 def endpoints_by_region(catalog):
@@ -294,3 +296,65 @@ class Catalog:
                        if not enabled_only or p.get("enabled", True))
             url = (body.get("links") or {}).get("next")
         return out
+
+
+_PROJECT_LOCK = threading.Lock()
+_PROJECT_SESSIONS = {}    # (credentials, project id) -> session
+
+
+def project_session(conf, project_id):
+    """A session of the [cache] service user with a token scoped to `project_id`.
+
+    What a region makes with it belongs to that project (Cinder's volumes, Nova's servers,
+    Neutron's networks and ports take the token's project), where the service session's
+    would belong to the service's own project. The service user needs a role in the
+    project (grant_service_role). keystoneauth re-authenticates before the token expires.
+    """
+    c = conf.cache
+    key = (_credentials(conf), project_id)
+    with _PROJECT_LOCK:
+        found = _PROJECT_SESSIONS.get(key)
+    if found is not None:
+        return found
+    url = _v3_url(conf)
+    domain = c.admin_user_domain_name or "Default"
+    readings = [{"user_domain_name": domain}, {"user_domain_id": domain}]
+    http = requests.Session()
+    http.trust_env = environment_matters()
+    last = None
+    for udom in (readings[::-1] if looks_like_id(domain) else readings):
+        auth = v3.Password(auth_url=url, username=c.admin_username, password=c.admin_password,
+                           project_id=project_id, **udom)
+        sess = ks_session.Session(auth=auth, session=http, timeout=c.region_timeout)
+        try:
+            auth.get_access(sess)
+        except ks_exc.Unauthorized as exc:
+            last = exc
+            continue
+        except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout, ks_exc.RequestTimeout) as exc:
+            raise errors.ServiceCredentialsError(f"Keystone unreachable: {exc}") from exc
+        with _PROJECT_LOCK:
+            return _PROJECT_SESSIONS.setdefault(key, sess)
+    raise errors.ServiceCredentialsError(
+        f"the service user cannot scope a token to project {project_id}: {last}")
+
+
+def _v3_url(conf):
+    url = (conf.cache.auth_uri or conf.cache.identity_uri or "").rstrip("/")
+    if not url:
+        raise errors.ServiceCredentialsError("[cache] auth_uri (or identity_uri) is not set")
+    return url if url.endswith("/v3") else url + "/v3"
+
+
+def grant_service_role(conf, session, project_id, role_name):
+    """Give the session's user `role_name` in `project_id` (idempotent); the user's id.
+
+    Keystone answers 204 to a grant that already exists. Raises ks_exc.NotFound when the
+    role or the project does not exist."""
+    url = _v3_url(conf)
+    user_id = session.get_user_id()
+    roles = session.get(f"{url}/roles?name={role_name}").json()["roles"]
+    if not roles:
+        raise ks_exc.NotFound(message=f"no role named {role_name}")
+    session.put(f"{url}/projects/{project_id}/users/{user_id}/roles/{roles[0]['id']}")
+    return user_id

@@ -83,9 +83,23 @@ def transport(conf):
         return held[1]
 
 
-def adapter(conf, service_type, region, *, microversion=None, retries=1):
+def project_session(conf, project_id):
+    """The service user's session scoped to `project_id` (clients.keystone.project_session);
+    Keystone refusing the scope is a rejection, Keystone unreachable a RegionUnavailable."""
+    try:
+        return keystone.project_session(conf, project_id)
+    except errors.ServiceCredentialsError as exc:
+        if "unreachable" in str(exc):
+            raise Unavailable("keystone", str(exc)) from exc
+        raise errors.RegionRejected("keystone", str(exc), status=401) from exc
+
+
+def adapter(conf, service_type, region, *, microversion=None, retries=1, project_id=None):
+    """A region's adapter over the service session, or over the service user's session
+    scoped to `project_id` (what it creates belongs to that project)."""
+    sess = service_session(conf) if project_id is None else project_session(conf, project_id)
     return ks_adapter.Adapter(
-        service_session(conf), service_type=service_type, region_name=region,
+        sess, service_type=service_type, region_name=region,
         interface="public", default_microversion=microversion, connect_retries=retries)
 
 

@@ -32,6 +32,11 @@ DR_OPTS = [
     cfg.FloatOpt("restore_timeout", default=1800.0, min=10.0,
                  help="Seconds from a restore's request until its servers must be ACTIVE; "
                       "later, the restore fails naming the servers still building."),
+    cfg.StrOpt("restore_role", default="admin",
+               help="The role the service user is given in a plan's project before a restore "
+                    "creates the project's volumes, networks, ports and servers with a token "
+                    "scoped there (admin: the restore reads the backups the service's project "
+                    "holds)."),
     cfg.FloatOpt("test_hold_window", default=0.0, min=0.0,
                  help="Testing only: seconds a pause window stays open after its snapshots "
                       "(servers paused), so that a test can kill the engine inside it. 0 in "

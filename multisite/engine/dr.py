@@ -12,11 +12,13 @@ import concurrent.futures
 
 from multisite.clients import compute as compute_client
 from multisite.clients import dr as dr_client
+from multisite.clients import network as network_client
 from multisite.clients import session
 from multisite.engine import controller, leases
 from multisite.objects import checkpoints, protection_plans, restores
 from multisite.reconcilers import flavor as flavor_sync
 from multisite.reconcilers import keypair as keypair_sync
+from multisite.reconcilers import security_group as security_group_sync
 from multisite.reconcilers.dr import checkpoint as checkpoint_kind
 from multisite.reconcilers.dr import plan as plan_kind
 from multisite.reconcilers.dr import restore as restore_kind
@@ -86,15 +88,20 @@ class DrEnv:
         self._regions = regions
         self._clients = {}
         # the sync reconcilers a restore recreates keypairs and flavors through
-        self.sync_apply = {"keypair": keypair_sync.apply, "flavor": flavor_sync.apply}
+        self.sync_apply = {"keypair": keypair_sync.apply, "flavor": flavor_sync.apply,
+                           "security_group": security_group_sync.apply}
         self.pool = concurrent.futures.ThreadPoolExecutor(
             self.opts.snapshot_concurrency, thread_name_prefix="dr")
 
-    def client(self, region):
-        found = self._clients.get(region)
+    def client(self, region, project_id=None):
+        """The region's DR client: the service's project, or scoped to `project_id` (what a
+        restore creates belongs to the plan's project)."""
+        found = self._clients.get((region, project_id))
         if found is None:
             factory = self._factory or dr_client.for_region   # looked up late: tests swap it
-            found = self._clients[region] = factory(self.conf, region)
+            found = (factory(self.conf, region) if project_id is None
+                     else factory(self.conf, region, project_id=project_id))
+            self._clients[(region, project_id)] = found
         return found
 
     def compute(self, region):
@@ -102,6 +109,14 @@ class DrEnv:
         found = self._clients.get(("compute", region))
         if found is None:
             found = self._clients[("compute", region)] = compute_client.for_region(self.conf,
+                                                                                    region)
+        return found
+
+    def network(self, region):
+        """The region's network client of the security-group reconciler."""
+        found = self._clients.get(("network", region))
+        if found is None:
+            found = self._clients[("network", region)] = network_client.for_region(self.conf,
                                                                                     region)
         return found
 

@@ -19,7 +19,7 @@ def sites(conf, monkeypatch):
     conf.set_override("poll_interval", 0.05, group="dr")
     cloud = FakeCloud(regions=(R1, R2)).install(monkeypatch)
     sites = FakeSites().install(monkeypatch)
-    sites.has_keypair = lambda region, name: any(k[1] == name for k in cloud.keypairs[region])
+    sites.has_keypair = lambda region, name, user: (user, name) in cloud.keypairs[region]
     sites.add_server(R1, "db-1", data_volume=True, ip="10.60.0.11")
     sites.add_server(R1, "db-2", data_volume=True, ip="10.60.0.12")
     sites.add_server(R1, "app-1", ip="10.60.0.13")

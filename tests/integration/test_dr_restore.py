@@ -1,24 +1,32 @@
-"""A drill restore of a checkpoint into RegionTwo of the full devcloud, by the real restore
-kind (multisite/reconcilers/dr/restore.py) and DR client.
+"""Restores of a checkpoint into RegionTwo of the full devcloud, by the real restore kind
+(multisite/reconcilers/dr/restore.py) and DR client: a drill of the issue's 3-server VNF
+(db-1 and db-2 with a data volume each, then app-1; its RTO printed), and the issue's
+failover with RegionOne's APIs stopped.
 
-Checkpoints cannot complete on the devcloud yet (docs/dr.md, "On the devcloud"), so the
-checkpoint's state is made by hand as the checkpoint would leave it: real volumes in
-RegionOne (a boot volume, marked bootable, and a data volume for db-1, a boot volume for
-app-1), backed up, their records exported there and imported into RegionTwo; the
-plan's discovery (servers, ports with fixed IPs and MACs, the network, keypair, flavor) is
-written as discovery records it. The VNF's project is the service's own (admin): the
-restore makes its resources with the service credentials (docs/dr.md, "What a restore does
-not do"). The source region is not stopped (the devcloud is shared): a drill never calls
-it, which the fake-region tests check call by call.
+The checkpoint's state is made by hand as the checkpoint would leave it (the checkpoint
+kind has its own devcloud test): real volumes in RegionOne (boot volumes marked bootable,
+the dbs' data volumes), backed up, their records exported there and imported into
+RegionTwo; the plan's discovery (servers, ports with fixed IPs and MACs, their security
+group with its rules, the network, keypair, flavor) is written as discovery records it.
+The VNF's project is the devcloud's `demo` project, its user `demo`: every resource the
+restore creates (volumes, network, subnet, ports, servers, security group) must belong to
+`demo`, not to the service's project (admin), and the keypair must be the demo user's.
+A drill never calls the source region (the fake-region tests check it call by call); the
+failover test stops RegionOne's APIs for less than 3 minutes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import pathlib
+import signal
+import time
 import types
 import uuid
 
 import pytest
+import requests
 
 from multisite.clients import dr as dr_client
 from multisite.engine import dr as dr_env
@@ -52,116 +60,237 @@ def _wait(get, want, what, timeout=600):
     wait_for(check, timeout=timeout, what=f"{what} {want}", interval=2)
 
 
+def _checkpoint(devcloud_full, full_conf, source, target, tag, made_r1, *, dbs, app, mac):
+    """A completed checkpoint of a VNF of the demo project in two groups (the dbs: boot and
+    data volume each; app: boot volume), made by hand as the checkpoint would leave it."""
+    admin1 = devcloud_full.connect(None, R1)
+    project = admin1.identity.find_project("demo", ignore_missing=False).id
+    user = admin1.identity.find_user("demo", ignore_missing=False).id
+    volumes = {}
+    for server, kind in (*((db, k) for db in dbs for k in ("boot", "data")), (app, "boot")):
+        body = {"size": 1, "name": f"{tag}-{server}-{kind}"}
+        vid = source._cinder.post("/volumes", json={"volume": body}).json()["volume"]["id"]
+        made_r1.append(("volume", vid))
+        volumes[(server, kind)] = vid
+    for (_server, kind), vid in volumes.items():
+        _wait(lambda v=vid: source.volume(v)["status"], "available", f"volume {vid}")
+        if kind == "boot":   # FakeDriver reads no disk: a bootable flag is enough
+            source._cinder.post(f"/volumes/{vid}/action",
+                                json={"os-set_bootable": {"bootable": True}})
+    records = {}
+    for key, vid in volumes.items():
+        bid = source._cinder.post("/backups", json={"backup": {
+            "volume_id": vid, "name": f"{tag}-{vid}"}}).json()["backup"]["id"]
+        made_r1.append(("backup", bid))
+        _wait(lambda b=bid: source.backup(b)["status"], "available", f"backup {bid}")
+        record = source.export_backup(bid)
+        records[key] = (record, target.import_backup(record))
+    for _record, imported in records.values():
+        _wait(lambda b=imported: (target.backup(b) or {}).get("status"), "available",
+              f"imported backup {imported}")
+
+    key = admin1.compute.create_keypair(name=f"{tag}-key")
+    made_r1.append(("keypair", key.name))
+    # the ports' security group in the demo project, with a rule naming itself
+    sg = source._neutron.post("/v2.0/security-groups", json={"security_group": {
+        "name": f"{tag}-db", "description": "db tier", "project_id": project}}).json()[
+        "security_group"]
+    made_r1.append(("security_group", sg["id"]))
+    source._neutron.post("/v2.0/security-group-rules", json={"security_group_rule": {
+        "security_group_id": sg["id"], "direction": "ingress", "ethertype": "IPv4",
+        "protocol": "tcp", "port_range_min": 5432, "port_range_max": 5432,
+        "remote_group_id": sg["id"], "project_id": project}})
+    recorded_group = source.security_group(sg["id"])
+    net = {"id": "src-net", "name": f"{tag}-net", "mtu": 1400, "shared": False,
+           "external": False,
+           "subnets": [{"id": "src-sub", "name": f"{tag}-sub", "cidr": "10.61.0.0/24",
+                        "ip_version": 4, "gateway_ip": "10.61.0.1", "enable_dhcp": True,
+                        "allocation_pools": []}]}
+    flavor = {"name": "devcloud.tiny", "vcpus": 1, "ram": 64, "disk": 1, "ephemeral": 0,
+              "swap": 0, "extra_specs": {}}
+    servers = []
+    for index, (name, group) in enumerate([*((db, 0) for db in dbs), (app, 1)]):
+        servers.append({
+            "id": str(uuid.uuid4()), "name": name, "status": "ACTIVE", "group": group,
+            "project_id": project, "user_id": user, "key_name": key.name,
+            "flavor": flavor, "image_id": None, "metadata": {},
+            "volumes": [v for (s, _k), v in volumes.items() if s == name],
+            "ports": [{"id": str(uuid.uuid4()), "network_id": "src-net",
+                       "mac_address": f"fa:16:3e:{mac}:00:{index + 11:02x}",
+                       "fixed_ips": [{"subnet_id": "src-sub",
+                                      "ip_address": f"10.61.0.{index + 11}"}],
+                       "security_groups": [sg["id"]]}]})
+    discovered = {"servers": servers, "networks": [net],
+                  "security_groups": [recorded_group],
+                  "keypairs": [{"name": key.name, "public_key": key.public_key,
+                                "type": "ssh", "user_id": user}],
+                  "flavors": ["devcloud.tiny"], "images": [],
+                  "volumes": [{"id": v, "server_id": None, "bootable": k == "boot",
+                               "device": "/dev/vda" if k == "boot" else "/dev/vdb",
+                               "size": 1} for (_s, k), v in volumes.items()]}
+    plan = protection_plans.create(
+        full_conf, project_id=project, user_id=user, name=tag, source_region=R1,
+        backup_region=R2, groups=[list(dbs), [app]], method="pause", retention=3)
+    protection_plans.record_discovery(full_conf, plan["id"], resources=discovered,
+                                      problems=[])
+    cp = checkpoints.create(full_conf, plan["id"])
+    by_id = {s["id"]: s["name"] for s in servers}
+    checkpoints.save(full_conf, cp["id"], phase="retention", status="running", resources={
+        "plan": discovered,
+        "servers": [{"id": s["id"], "name": s["name"], "group": s["group"],
+                     "position": i, "pause": "unpaused"} for i, s in enumerate(servers)],
+        "volumes": [{"id": v, "server": s, "server_id": None, "bootable": k == "boot",
+                     "device": "/dev/vda" if k == "boot" else "/dev/vdb", "size": 1,
+                     "status": "exported", "record": records[(s, k)][0],
+                     "imported_backup_id": records[(s, k)][1]}
+                    for (s, k), v in volumes.items()]})
+    checkpoints.finish(full_conf, cp["id"], ok=True)
+    del by_id
+    return {"checkpoint_id": cp["id"], "key": key, "project": project, "user": user}
+
+
+
+def _run_restore(full_conf, restore_id, timeout=900):
+    env = types.SimpleNamespace(shared=dr_env.DrEnv(full_conf), attempts=1, item=None)
+
+    def finished():
+        try:
+            restore_kind.reconcile(Key(restore_kind.KIND, restore_id, R2), env)
+        except PermanentError:
+            pass
+        found = restores.get(full_conf, restore_id)
+        return found if found["status"] in ("completed", "failed") else None
+
+    return wait_for(finished, timeout=timeout, what="restore", interval=2)
+
+
+def _check(target, done, made, *, tag, prefix, dbs, app):
+    """Every server ACTIVE in RegionTwo from its restored volumes (the dbs' data volumes
+    attached), same MACs and fixed IPs, keypair present, all of it in the demo project,
+    the security group recreated with its rule and the ports in it."""
+    key, project, user = made["key"], made["project"], made["user"]
+    assert done["status"] == "completed", done["error"]
+    report = done["resources"]
+    assert [s["name"] for s in report["servers"]] == [prefix + n for n in (*dbs, app)]
+    for server in report["servers"]:
+        observed = target.server(server["id"])
+        assert observed["status"] == "ACTIVE"
+        # booted from (and attached to) the volumes the restore made from the backups
+        assert set(observed["volumes"]) <= {v["volume_id"] for v in report["volumes"]}
+        wanted = 2 if server["source_name"] in dbs else 1
+        assert len(observed["volumes"]) == wanted, observed
+        port = server["ports"][0]
+        assert port["same_address"], port
+        ports = target.ports(server["id"])
+        assert [(p["mac_address"], p["fixed_ips"][0]["ip_address"]) for p in ports] == [
+            (port["mac_address"], port["fixed_ips"][0]["ip_address"])]
+        assert observed["key_name"] == key.name
+        assert observed["project_id"] == project, observed
+        for raw in target._neutron.get(f"/v2.0/ports?device_id={server['id']}").json()[
+                "ports"]:
+            assert raw["project_id"] == project, raw
+    for volume in report["volumes"]:
+        raw = target._cinder.get(f"/volumes/{volume['volume_id']}").json()["volume"]
+        assert raw["os-vol-tenant-attr:tenant_id"] == project, raw
+    for net in report["networks"]:
+        raw = target._neutron.get(f"/v2.0/networks/{net['id']}").json()["network"]
+        assert raw["project_id"] == project, raw
+        for sub in net["subnets"]:
+            raw = target._neutron.get(f"/v2.0/subnets/{sub['id']}").json()["subnet"]
+            assert raw["project_id"] == project, raw
+    assert report["scope"]["project_id"] == project
+    # the security group recreated in demo with its rules, the ports in it
+    restored = target._neutron.get(
+        f"/v2.0/security-groups?name={prefix}{tag}-db&project_id={project}").json()[
+        "security_groups"]
+    assert len(restored) == 1, restored
+    assert [(r["protocol"], r["port_range_min"], r["remote_group_id"])
+            for r in restored[0]["security_group_rules"] if r["direction"] == "ingress"
+            ] == [("tcp", 5432, restored[0]["id"])]
+    for server in report["servers"]:
+        for raw in target._neutron.get(
+                f"/v2.0/ports?device_id={server['id']}").json()["ports"]:
+            assert raw["security_groups"] == [restored[0]["id"]], raw
+    data = [v for v in report["volumes"] if not v["bootable"]]
+    assert len(data) == len(dbs)
+    assert {target.volume(v["volume_id"])["status"] for v in data} == {"in-use"}
+    assert target.keypair(key.name, user_id=user)["public_key"] == key.public_key
+    assert done["rto_seconds"] > 0
+
+
 def test_drill_restore_on_the_full_devcloud(devcloud_full, full_conf):
     source, target = dr_client.DrClient(full_conf, R1), dr_client.DrClient(full_conf, R2)
-    admin1 = devcloud_full.connect(None, R1)
-    project, user = admin1.current_project_id, admin1.current_user_id
     tag = unique("drr")
     made_r1, restore_id = [], None
     try:
-        volumes = {}
-        for server, kind in (("db-1", "boot"), ("db-1", "data"), ("app-1", "boot")):
-            body = {"size": 1, "name": f"{tag}-{server}-{kind}"}
-            vid = source._cinder.post("/volumes", json={"volume": body}).json()["volume"]["id"]
-            made_r1.append(("volume", vid))
-            volumes[(server, kind)] = vid
-        for (_server, kind), vid in volumes.items():
-            _wait(lambda v=vid: source.volume(v)["status"], "available", f"volume {vid}")
-            if kind == "boot":   # FakeDriver reads no disk: a bootable flag is enough
-                source._cinder.post(f"/volumes/{vid}/action",
-                                    json={"os-set_bootable": {"bootable": True}})
-        records = {}
-        for key, vid in volumes.items():
-            bid = source._cinder.post("/backups", json={"backup": {
-                "volume_id": vid, "name": f"{tag}-{vid}"}}).json()["backup"]["id"]
-            made_r1.append(("backup", bid))
-            _wait(lambda b=bid: source.backup(b)["status"], "available", f"backup {bid}")
-            record = source.export_backup(bid)
-            records[key] = (record, target.import_backup(record))
-        for _record, imported in records.values():
-            _wait(lambda b=imported: (target.backup(b) or {}).get("status"), "available",
-                  f"imported backup {imported}")
-
-        key = admin1.compute.create_keypair(name=f"{tag}-key")
-        made_r1.append(("keypair", key.name))
-        net = {"id": "src-net", "name": f"{tag}-net", "mtu": 1400, "shared": False,
-               "external": False,
-               "subnets": [{"id": "src-sub", "name": f"{tag}-sub", "cidr": "10.61.0.0/24",
-                            "ip_version": 4, "gateway_ip": "10.61.0.1", "enable_dhcp": True,
-                            "allocation_pools": []}]}
-        flavor = {"name": "devcloud.tiny", "vcpus": 1, "ram": 64, "disk": 1, "ephemeral": 0,
-                  "swap": 0, "extra_specs": {}}
-        servers = []
-        for index, (name, group) in enumerate((("db-1", 0), ("app-1", 1))):
-            servers.append({
-                "id": str(uuid.uuid4()), "name": name, "status": "ACTIVE", "group": group,
-                "project_id": project, "user_id": user, "key_name": key.name,
-                "flavor": flavor, "image_id": None, "metadata": {},
-                "volumes": [v for (s, _k), v in volumes.items() if s == name],
-                "ports": [{"id": str(uuid.uuid4()), "network_id": "src-net",
-                           "mac_address": f"fa:16:3e:61:00:{index + 11:02x}",
-                           "fixed_ips": [{"subnet_id": "src-sub",
-                                          "ip_address": f"10.61.0.{index + 11}"}],
-                           "security_groups": []}]})
-        discovered = {"servers": servers, "networks": [net], "security_groups": [],
-                      "keypairs": [{"name": key.name, "public_key": key.public_key,
-                                    "type": "ssh", "user_id": user}],
-                      "flavors": ["devcloud.tiny"], "images": [],
-                      "volumes": [{"id": v, "server_id": None, "bootable": k == "boot",
-                                   "device": "/dev/vda" if k == "boot" else "/dev/vdb",
-                                   "size": 1} for (_s, k), v in volumes.items()]}
-        plan = protection_plans.create(
-            full_conf, project_id=project, user_id=user, name=tag, source_region=R1,
-            backup_region=R2, groups=[["db-1"], ["app-1"]], method="pause", retention=3)
-        protection_plans.record_discovery(full_conf, plan["id"], resources=discovered,
-                                          problems=[])
-        cp = checkpoints.create(full_conf, plan["id"])
-        by_id = {s["id"]: s["name"] for s in servers}
-        checkpoints.save(full_conf, cp["id"], phase="retention", status="running", resources={
-            "plan": discovered,
-            "servers": [{"id": s["id"], "name": s["name"], "group": s["group"],
-                         "position": i, "pause": "unpaused"} for i, s in enumerate(servers)],
-            "volumes": [{"id": v, "server": s, "server_id": None, "bootable": k == "boot",
-                         "device": "/dev/vda" if k == "boot" else "/dev/vdb", "size": 1,
-                         "status": "exported", "record": records[(s, k)][0],
-                         "imported_backup_id": records[(s, k)][1]}
-                        for (s, k), v in volumes.items()]})
-        checkpoints.finish(full_conf, cp["id"], ok=True)
-        del by_id
-
-        restore = restores.create(full_conf, cp["id"], region=R2, mode="drill")
-        restore_id = restore["id"]
-        env = types.SimpleNamespace(shared=dr_env.DrEnv(full_conf), attempts=1, item=None)
-
-        def finished():
-            try:
-                restore_kind.reconcile(Key(restore_kind.KIND, restore_id, R2), env)
-            except PermanentError:
-                pass
-            found = restores.get(full_conf, restore_id)
-            return found if found["status"] in ("completed", "failed") else None
-
-        done = wait_for(finished, timeout=900, what="restore", interval=2)
-        assert done["status"] == "completed", done["error"]
-        report = done["resources"]
-        prefix = f"drill-{restore_id[:8]}-"
-        assert [s["name"] for s in report["servers"]] == [prefix + "db-1", prefix + "app-1"]
-        for server in report["servers"]:
-            observed = target.server(server["id"])
-            assert observed["status"] == "ACTIVE"
-            wanted = 2 if server["source_name"] == "db-1" else 1
-            assert len(observed["volumes"]) == wanted, observed
-            port = server["ports"][0]
-            assert port["same_address"], port
-            ports = target.ports(server["id"])
-            assert [(p["mac_address"], p["fixed_ips"][0]["ip_address"]) for p in ports] == [
-                (port["mac_address"], port["fixed_ips"][0]["ip_address"])]
-            assert observed["key_name"] == key.name
-        data = next(v for v in report["volumes"] if not v["bootable"])
-        assert target.volume(data["volume_id"])["status"] == "in-use"
-        assert target.keypair(key.name, user_id=user)["public_key"] == key.public_key
-        assert done["rto_seconds"] > 0
+        made = _checkpoint(devcloud_full, full_conf, source, target, tag, made_r1,
+                           dbs=("db-1", "db-2"), app="app-1", mac="61")
+        restore_id = restores.create(full_conf, made["checkpoint_id"], region=R2,
+                                     mode="drill")["id"]
+        done = _run_restore(full_conf, restore_id)
+        _check(target, done, made, tag=tag, prefix=f"drill-{restore_id[:8]}-",
+               dbs=("db-1", "db-2"), app="app-1")
         print(f"drill RTO {done['rto_seconds']} s")   # noqa: T201 (the issue's figure)
+    finally:
+        _cleanup(full_conf, target, source, restore_id, made_r1)
+
+
+# RegionOne's API services, stopped (SIGSTOP of each service's process group: master and
+# workers keep their state, accept connections and never answer) and resumed (SIGCONT)
+R1_APIS = ("nova", "cinder", "neutron", "glance", "placement")
+R1_DOWN_MAX = 150    # seconds: the shared devcloud's RegionOne is down for less than 3 min
+
+
+@contextlib.contextmanager
+def _region_one_down(base):
+    """RegionOne's APIs unavailable inside the block, resumed in any case after it. While
+    they are down, `<base>-regionone-down` (next to the base) says so to the other users
+    of a shared devcloud."""
+    base = pathlib.Path(base)
+    flag = base.parent / f"{base.name}-regionone-down"
+    pids = [int((base / "run" / f"r1-{svc}.pid").read_text()) for svc in R1_APIS]
+    flag.write_text(f"RegionOne APIs ({', '.join(R1_APIS)}) stopped by "
+                    f"tests/integration/test_dr_restore.py (pid {os.getpid()}) at "
+                    f"{time.strftime('%H:%M:%S')} UTC for at most {R1_DOWN_MAX} s\n")
+    stopped = []
+    try:
+        for pid in pids:
+            os.killpg(pid, signal.SIGSTOP)
+            stopped.append(pid)
+        yield
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGCONT)
+        flag.unlink(missing_ok=True)
+
+
+def test_failover_with_region_one_down(devcloud_full, full_conf):
+    """The issue's failover test: RegionOne unavailable, a failover (refused without its
+    confirmation) restores the VNF in RegionTwo under its own names."""
+    source, target = dr_client.DrClient(full_conf, R1), dr_client.DrClient(full_conf, R2)
+    tag = unique("drf")
+    db, app = f"{tag}-db-1", f"{tag}-app-1"
+    made_r1, restore_id = [], None
+    nova1 = devcloud_full.connect(None, R1).session.get_endpoint(
+        service_type="compute", interface="public", region_name=R1)
+    try:
+        made = _checkpoint(devcloud_full, full_conf, source, target, tag, made_r1,
+                           dbs=(db,), app=app, mac="62")
+        with pytest.raises(restores.ConfirmationRequired) as first:
+            restores.create(full_conf, made["checkpoint_id"], region=R2, mode="failover")
+        assert restores.list_restores(full_conf, checkpoint_id=made["checkpoint_id"])[0] == []
+        started = time.monotonic()
+        with _region_one_down(devcloud_full.base):
+            with pytest.raises(requests.exceptions.RequestException):
+                requests.get(nova1, timeout=3)
+            restore_id = restores.create(full_conf, made["checkpoint_id"], region=R2,
+                                         mode="failover", confirm=first.value.token)["id"]
+            done = _run_restore(full_conf, restore_id, timeout=R1_DOWN_MAX - 10)
+            down_for = time.monotonic() - started
+        _check(target, done, made, tag=tag, prefix="", dbs=(db,), app=app)
+        print(f"failover RTO {done['rto_seconds']} s, RegionOne down "  # noqa: T201
+              f"{down_for:.1f} s")
     finally:
         _cleanup(full_conf, target, source, restore_id, made_r1)
 
@@ -194,10 +323,22 @@ def _cleanup(conf, target, source, restore_id, made_r1):
     for net in report.get("networks", []):
         with contextlib.suppress(Exception):
             target._neutron.delete(f"/v2.0/networks/{net['id']}", raise_exc=False)
+    groups = (report.get("scope") or {}) and target._neutron.get(
+        f"/v2.0/security-groups?project_id={report['scope']['project_id']}").json()[
+        "security_groups"]
+    made = {n for e in report.get("security_groups", [])
+            for n in (e.get("target_id") or "").split(",") if n}
+    for raw in groups or []:
+        if raw["name"] in made and raw["name"] != "default":
+            with contextlib.suppress(Exception):
+                target._neutron.delete(f"/v2.0/security-groups/{raw['id']}",
+                                       raise_exc=False)
+    boot_user = (report.get("scope") or {}).get("service_user_id")
     for key in report.get("keypairs", []):
-        with contextlib.suppress(Exception):
-            target._nova.delete(f"/os-keypairs/{key['name']}?user_id={key['user_id']}",
-                                raise_exc=False)
+        for user_id in {key["user_id"], boot_user} - {None}:
+            with contextlib.suppress(Exception):
+                target._nova.delete(f"/os-keypairs/{key['name']}?user_id={user_id}",
+                                    raise_exc=False)
     for kind, ident in reversed(made_r1):
         with contextlib.suppress(Exception):
             if kind == "backup":
@@ -206,5 +347,7 @@ def _cleanup(conf, target, source, restore_id, made_r1):
                          what="backup deleted", interval=2)
             elif kind == "volume":
                 source._cinder.delete(f"/volumes/{ident}", raise_exc=False)
+            elif kind == "security_group":
+                source._neutron.delete(f"/v2.0/security-groups/{ident}", raise_exc=False)
             elif kind == "keypair":
                 source._nova.delete(f"/os-keypairs/{ident}", raise_exc=False)

@@ -117,9 +117,14 @@ def discover(plan, client, *, backup_region_known=True):
         for port in ports[server["id"]]:
             if port["network_id"] not in networks:
                 networks[port["network_id"]] = client.network(port["network_id"])
-            for group_id in port["security_groups"]:
-                if group_id not in groups:
-                    groups[group_id] = client.security_group(group_id)
+            todo = list(port["security_groups"])
+            while todo:       # the port's groups and the groups their rules reference
+                group_id = todo.pop()
+                if group_id in groups:
+                    continue
+                groups[group_id] = client.security_group(group_id)
+                todo.extend(r["remote_group_id"] for r in groups[group_id]["rules"]
+                            if r.get("remote_group_id"))
     problems = assess(plan, servers, volumes, keypairs,
                       backup_region_known=backup_region_known)
     order = {}

@@ -16,9 +16,13 @@ flavors).
   source); an identical flavor of the same name in the target is used as it is. The engine
   hands those reconcilers' `apply` in (`env.shared.sync_apply`): reconcilers stay
   independent of each other.
-* network: each network and its subnets (same CIDR, gateway, pools), then one port per
-  recorded port with the same MAC and fixed IPs; a port whose address the target refuses
-  (taken, outside the subnet) is created with an address Neutron chooses, and says so.
+* network: each network and its subnets (same CIDR, gateway, pools); the ports' security
+  groups (recorded with their rules at checkpoint time, and the groups their rules
+  reference) through the security-group sync reconciler (`env.shared.sync_apply`), the
+  record answering as the source, in the plan's project; then one port per recorded port
+  with the same MAC and fixed IPs and the recreated groups; a port whose address the target
+  refuses (taken, outside the subnet) is created with an address Neutron chooses, and says
+  so.
 * servers: booted from their restored boot volumes with their ports, keypair and flavor,
   group by group in the plan's order (a group starts when the previous one is ACTIVE).
 * attach: the data volumes attached to their servers; the RTO (request to the last
@@ -31,6 +35,14 @@ dead engine created but had not recorded, and adopts it instead of creating anot
 A drill restores everything under names prefixed `drill-<8 hex of the restore id>-` on its
 own networks (the same CIDRs and addresses, not connected to anything), in the same project;
 a failover uses the original names.
+
+Everything a restore creates belongs to the plan's project: before its first create the
+service user is given `[dr] restore_role` in that project (idempotent), and volumes,
+networks, subnets, ports and servers are made with the service user's token scoped to the
+project (`env.shared.client(region, project_id=...)`). The backups stay the service's (the
+tenant cannot delete them). Keypairs belong to users: the plan's user gets the recorded
+keypair, and so does the service user, because Nova boots a server with a keypair of the
+user who asks (the server's key is copied into it at boot).
 """
 
 from __future__ import annotations
@@ -80,6 +92,20 @@ def boot_groups(servers):
     return [groups[g] for g in sorted(groups)]
 
 
+def group_name(pre, name):
+    """A restored security group's name: a drill's `default` is a group of its own too."""
+    return pre + name
+
+
+def recorded_groups(found, pre):
+    """The checkpoint's security groups (with their rules) under their restored names, as
+    the security-group reconciler reads a source region's list. A record older than the
+    rules (a rule count) gives none."""
+    return [dict(g, name=group_name(pre, g["name"]), description=g.get("description") or "",
+                 stateful=g.get("stateful", True))
+            for g in found.get("security_groups", []) if isinstance(g.get("rules"), list)]
+
+
 def fixed_ips_kept(port, subnets):
     """The port's fixed IPs that fall inside a recorded subnet (the others cannot be kept)."""
     cidrs = {s["id"]: ipaddress.ip_network(s["cidr"]) for s in subnets}
@@ -113,12 +139,20 @@ def initial_report(checkpoint, restore):
                       "subnets": [{"source_id": s["id"], "name": pre + (s["name"] or s["id"]),
                                    "status": "pending"} for s in n["subnets"]]}
                      for n in found.get("networks", [])],
+        "security_groups": [{"source_id": g["id"], "name": group_name(pre, g["name"]),
+                             "status": "pending"}
+                            for g in found.get("security_groups", [])
+                            if isinstance(g.get("rules"), list)
+                            and any(g["id"] in p.get("security_groups", [])
+                                    for s in servers.values() for p in s.get("ports", []))],
         "servers": [{"source_id": sid, "name": pre + s["name"], "source_name": s["name"],
                      "group": order.get(sid, (s["group"], 0))[0],
                      "position": order.get(sid, (0, i))[1], "status": "pending",
                      "ports": [{"source_id": p["id"], "name": f"{pre}{s['name']}-port{n}",
                                 "network_id": p["network_id"], "mac_address": p["mac_address"],
-                                "fixed_ips": p.get("fixed_ips", []), "status": "pending"}
+                                "fixed_ips": p.get("fixed_ips", []),
+                                "security_groups": p.get("security_groups", []),
+                                "status": "pending"}
                                for n, p in enumerate(s.get("ports", []))]}
                     for i, (sid, s) in enumerate(servers.items())],
     }
@@ -158,14 +192,29 @@ class _RecordedCompute:
         return []
 
 
-class _Regions:
-    """The `regions` of the sync reconcilers: the record as the source, the target's compute."""
+class _RecordedNetwork:
+    """Answers the security-group reconciler's source read from the checkpoint's record."""
 
-    def __init__(self, shared, found):
+    def __init__(self, groups):
+        self._groups = groups
+
+    def list_security_groups(self, project_id):
+        return [dict(g, rules=[dict(r) for r in g["rules"]]) for g in self._groups]
+
+
+class _Regions:
+    """The `regions` of the sync reconcilers: the record as the source, the target's compute
+    and network."""
+
+    def __init__(self, shared, found, pre=""):
         self._shared, self._recorded = shared, _RecordedCompute(found)
+        self._network = _RecordedNetwork(recorded_groups(found, pre))
 
     def compute(self, region):
         return self._recorded if region == SOURCE else self._shared.compute(region)
+
+    def network(self, region):
+        return self._network if region == SOURCE else self._shared.network(region)
 
 
 # -- applying -----------------------------------------------------------------------------
@@ -182,7 +231,27 @@ class _Run:
 
     @property
     def target(self):
+        """The target region with the service's own project (backup records)."""
         return self.shared.client(self.restore["region"])
+
+    @property
+    def tenant(self):
+        """The target region as the plan's project: what a restore creates belongs to it
+        (the service user's role there given first, also for a restore resumed past it)."""
+        self.scope()
+        return self.shared.client(self.restore["region"],
+                                  project_id=self.restore["project_id"])
+
+    def scope(self):
+        """Give the service user its role in the plan's project once per restore; its id."""
+        scope = self.report.get("scope")
+        if scope is None:
+            role = self.shared.opts.restore_role
+            user_id = self.target.grant_service_role(self.restore["project_id"], role)
+            scope = self.report["scope"] = {"project_id": self.restore["project_id"],
+                                            "role": role, "service_user_id": user_id}
+            self.save()
+        return scope
 
     @property
     def found(self):
@@ -229,7 +298,7 @@ def _import(run):
 
 
 def _volumes(run):
-    target, restore_id = run.target, run.key.id
+    target, restore_id = run.tenant, run.key.id
     for volume in run.report["volumes"]:
         if volume.get("volume_id"):
             continue
@@ -266,19 +335,31 @@ def _volumes(run):
 def _resources(run):
     region = run.restore["region"]
     regions = _Regions(run.shared, run.found)
+    boot_user = run.scope()["service_user_id"]
     for key in run.report["keypairs"]:
-        if key["status"] == "present":
-            continue
-        item = {"resource": key["name"], "user_id": key["user_id"], "force": False,
-                "source_region": SOURCE, "target_region": region, "target_id": key["name"],
-                "source_snapshot": regions.compute(SOURCE).get_keypair(
-                    key["name"], user_id=key["user_id"])}
-        try:
-            run.shared.sync_apply["keypair"](item, regions)
-            key["status"] = "present"
-        except PermanentError as exc:
-            key["status"], key["error"] = "conflict", str(exc)
-        run.save()
+        # the plan's user's keypair, and the same key for the service user who boots the
+        # servers (Nova finds key_name among the asking user's keypairs)
+        for field, user_id in (("status", key["user_id"]), ("boot_copy", boot_user)):
+            if key.get(field) == "present" or (field == "boot_copy"
+                                               and user_id == key["user_id"]):
+                continue
+            item = {"resource": key["name"], "user_id": user_id, "force": False,
+                    "source_region": SOURCE, "target_region": region,
+                    "target_id": key["name"], "source_snapshot": dict(
+                        regions.compute(SOURCE).get_keypair(key["name"],
+                                                            user_id=key["user_id"]),
+                        user_id=user_id)}
+            try:
+                run.shared.sync_apply["keypair"](item, regions)
+                key[field] = "present"
+            except PermanentError as exc:
+                key[field], key[f"{field}_error" if field != "status" else "error"] = (
+                    "conflict", str(exc))
+            run.save()
+            if field == "boot_copy" and key[field] == "conflict":
+                # booting would inject the service user's other key of that name
+                run.fail(f"keypair {key['name']}: the service user {boot_user} holds another "
+                         f"key of that name in {region} ({key['boot_copy_error']})")
     target = run.shared.compute(region)
     for flavor in run.report["flavors"]:
         if flavor.get("id"):
@@ -313,7 +394,7 @@ def _adopt_or_create(entry, find, create):
 
 
 def _network(run):
-    target = run.target
+    target = run.tenant
     recorded = {n["id"]: n for n in run.found.get("networks", [])}
     subnet_ids = {}
     for net in run.report["networks"]:
@@ -338,6 +419,7 @@ def _network(run):
                 sub["status"] = "created"
                 run.save()
             subnet_ids[sub["source_id"]] = sub["id"]
+    group_ids = _security_groups(run)
     nets = {n["source_id"]: n["id"] for n in run.report["networks"]}
     subnets = [s for n in recorded.values() for s in n["subnets"]]
     for server in run.report["servers"]:
@@ -350,18 +432,24 @@ def _network(run):
             port["status"] = "creating"
             run.save()
             found = target.find_ports(port["name"])
+            # the recreated groups (a record older than the groups' rules: the default)
+            groups = ([group_ids[g] for g in port["security_groups"] if g in group_ids]
+                      if group_ids and "security_groups" in port else None)
             if found:
                 made, port["adopted"] = found[0], True
             else:
                 try:
                     made = target.create_port(nets[port["network_id"]], name=port["name"],
-                                              mac_address=port["mac_address"], fixed_ips=ips)
+                                              mac_address=port["mac_address"], fixed_ips=ips,
+                                              security_groups=groups)
                 except client_errors.RegionRejected as exc:
                     # the address or MAC is taken or refused: Neutron chooses, and we say so
                     port["address_error"] = str(exc)
                     made = target.create_port(nets[port["network_id"]], name=port["name"],
                                               fixed_ips=[{"subnet_id": i["subnet_id"]}
-                                                         for i in ips] or None)
+                                                         for i in ips] or None,
+                                              security_groups=groups)
+            port["restored_security_groups"] = groups
             port.update(id=made["id"], status="created",
                         restored_mac=made["mac_address"],
                         restored_ips=[i["ip_address"] for i in made["fixed_ips"]])
@@ -371,8 +459,42 @@ def _network(run):
     run.save(phase=SERVERS)
 
 
+def _security_groups(run):
+    """Recreate the ports' security groups (and those their rules reference) in the plan's
+    project through the security-group reconciler; {source group id: target group id}."""
+    entries = run.report.get("security_groups") or []
+    if not entries:
+        return {}
+    region, project = run.restore["region"], run.restore["project_id"]
+    regions = _Regions(run.shared, run.found, prefix(run.restore))
+    for entry in entries:
+        if entry["status"] == "present":
+            continue
+        item = {"resource": entry["source_id"], "project_id": project, "force": False,
+                "source_region": SOURCE, "target_region": region,
+                "target_id": entry.get("target_id")}
+
+        def record(names, e=entry):
+            e["target_id"] = names
+            run.save()
+        try:
+            run.shared.sync_apply["security_group"](item, regions, record)
+        except PermanentError as exc:
+            entry["status"], entry["error"] = "conflict", str(exc)
+            run.save()
+            run.fail(f"security group {entry['name']}: {exc}")
+        entry["status"] = "present"
+        run.save()
+    ids = {g["name"]: g["id"]
+           for g in run.shared.network(region).list_security_groups(project)}
+    for entry in entries:
+        entry["id"] = ids.get(entry["name"])
+    run.save()
+    return {e["source_id"]: e["id"] for e in entries if e.get("id")}
+
+
 def _servers(run):
-    target = run.target
+    target = run.tenant
     by_name = {s["name"]: s for s in run.report["servers"]}
     source = {s["id"]: s for s in run.found.get("servers", [])}
     boots = {v["server"]: v for v in run.report["volumes"] if v["bootable"]}
@@ -426,7 +548,7 @@ def _elapsed(run):
 
 
 def _attach(run):
-    target = run.target
+    target = run.tenant
     ids = {s["source_name"]: s["id"] for s in run.report["servers"]}
     data = [v for v in run.report["volumes"] if not v["bootable"]]
     for volume in data:

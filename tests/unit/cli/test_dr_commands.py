@@ -92,7 +92,7 @@ def test_restore_commands_drill_and_confirmed_failover(cli, sites, monkeypatch):
     from tests.unit.reconcilers.fake_regions import FakeCloud
 
     cloud = FakeCloud(regions=("RegionOne", "RegionTwo")).install(monkeypatch)
-    sites.has_keypair = lambda region, name: any(k[1] == name for k in cloud.keypairs[region])
+    sites.has_keypair = lambda region, name, user: (user, name) in cloud.keypairs[region]
     code, out, err = cli("dr", "plan", "create", "vnf", "--source", "RegionOne", "--backup",
                          "RegionTwo", "--group", "db-1,db-2", "--group", "app-1", "--wait",
                          "-f", "value", "-c", "ID", roles="member")

@@ -7,14 +7,18 @@ check the order; `fail_snapshot_of` makes one volume's snapshot end in error.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import threading
 import uuid
 
 from multisite.clients import errors
+from tests.unit.reconcilers.fake_network import FakeNeutron
 
 PROJECT = "a" * 32
 USER = "u" * 32
+SERVICE = "service"            # the service's own project
+SERVICE_USER = "service-user"
 
 
 class FakeSites:
@@ -34,21 +38,32 @@ class FakeSites:
         self.on_snapshot = None     # callable(region, volume_id) run inside create_snapshot
         # (region, keypair name) -> bool: where Nova's keypairs live when the sync
         # reconcilers' in-memory cloud (fake_regions.py) holds them
-        self.has_keypair = lambda region, name: any(
-            k[1] == name for k in self.keypairs[region])
+        self.has_keypair = lambda region, name, user_id: (user_id, name) in self.keypairs[region]
+        self.grants = set()         # (project id, role) the service user was given
+        # the target's security groups, as the security-group reconciler sees them
+        self.neutron = FakeNeutron(regions)
         self._clock = itertools.count(1)
         self._lock = threading.Lock()
 
     def install(self, monkeypatch):
         from multisite.clients import dr, session
 
-        monkeypatch.setattr(dr, "for_region", lambda conf, region: self.client(region))
+        monkeypatch.setattr(dr, "for_region", lambda conf, region, project_id=None:
+                            self.client(region, project_id))
+        self.install_network(monkeypatch)
         monkeypatch.setattr(session, "regions", lambda conf, service_type=None:
                             set(self.regions))
         return self
 
-    def client(self, region):
-        return FakeClient(self, region)
+    def install_network(self, monkeypatch):
+        from multisite.clients import network
+
+        monkeypatch.setattr(network, "for_region", lambda conf, region:
+                            self.neutron.client(region))
+        return self
+
+    def client(self, region, project_id=None):
+        return FakeClient(self, region, project_id)
 
     # -- building a VNF -------------------------------------------------------------------
     def add_server(self, region, name, *, boot_volume=True, data_volume=False, image=None,
@@ -74,11 +89,24 @@ class FakeSites:
             "subnets": [{"id": "sub-1", "name": "vnf-sub", "cidr": "10.60.0.0/24",
                          "ip_version": 4, "gateway_ip": "10.60.0.1", "enable_dhcp": True,
                          "allocation_pools": []}]})
-        self.groups[region].setdefault("sg-1", {"id": "sg-1", "name": "default", "rules": 4})
+        if not self.groups[region]:
+            self.groups[region]["sg-1"] = _group("sg-1", "default", "Default security group", [
+                _rule("egress", "IPv4"), _rule("egress", "IPv6"),
+                _rule("ingress", "IPv4", remote_group_id="sg-1"),
+                _rule("ingress", "IPv6", remote_group_id="sg-1")])
+            # a port's group whose rule lets in another group (recorded with it)
+            self.groups[region]["sg-db"] = _group("sg-db", "vnf-db", "db tier", [
+                _rule("egress", "IPv4"),
+                _rule("ingress", "IPv4", protocol="tcp", port_range_min=5432,
+                      port_range_max=5432, remote_group_id="sg-app")])
+            self.groups[region]["sg-app"] = _group("sg-app", "vnf-app", "app tier", [
+                _rule("egress", "IPv4"),
+                _rule("ingress", "IPv4", protocol="tcp", port_range_min=443,
+                      port_range_max=443, remote_ip_prefix="0.0.0.0/0")])
         self.ports[region][sid] = [{
             "id": str(uuid.uuid4()), "network_id": net["id"], "mac_address": "fa:16:3e:00:00:01",
             "fixed_ips": [{"subnet_id": "sub-1", "ip_address": ip or "10.60.0.10"}],
-            "security_groups": ["sg-1"]}]
+            "security_groups": ["sg-1", "sg-db"] if name.startswith("db") else ["sg-1"]}]
         self.servers[region][sid] = {
             "id": sid, "name": name, "status": status, "project_id": project, "user_id": USER,
             "key_name": key_name,
@@ -91,13 +119,39 @@ class FakeSites:
         return {s["name"]: s["status"] for s in self.servers[region].values()}
 
 
+def _rule(direction, ethertype, **fields):
+    return {"id": str(uuid.uuid4()), "direction": direction, "ethertype": ethertype,
+            "protocol": None, "port_range_min": None, "port_range_max": None,
+            "remote_ip_prefix": None, "remote_group_id": None,
+            "remote_address_group_id": None, "description": "", **fields}
+
+
+def _group(gid, name, description, rules):
+    return {"id": gid, "name": name, "description": description, "stateful": True,
+            "revision_number": 1, "rules": rules}
+
+
 class FakeClient:
-    def __init__(self, sites, region):
+    """A region as the service's project, or (project_id) as the service user with a token
+    scoped to that project: Keystone refuses the scope until the user has a role there."""
+
+    def __init__(self, sites, region, project_id=None):
         self.sites, self.region = sites, region
+        self.project = project_id or SERVICE
 
     def _check(self):
         if self.region in self.sites.down:
             raise errors.RegionUnavailable(self.region, "unreachable")
+        if self.project != SERVICE and not any(p == self.project for p, _r in self.sites.grants):
+            raise errors.RegionRejected("keystone", f"no role in project {self.project}",
+                                        status=401)
+
+    def grant_service_role(self, project_id, role):
+        self.sites.grants.add((project_id, role))
+        return SERVICE_USER
+
+    def user_id(self):
+        return SERVICE_USER
 
     def _log(self, call, ident):
         with self.sites._lock:
@@ -228,7 +282,7 @@ class FakeClient:
 
     def security_group(self, group_id):
         self._check()
-        return dict(self.sites.groups[self.region][group_id])
+        return copy.deepcopy(self.sites.groups[self.region][group_id])
 
     # -- restore -----------------------------------------------------------------------
     # Restored volumes and new servers take one read to settle (restoring-backup ->
@@ -245,7 +299,7 @@ class FakeClient:
             "id": vid, "name": name, "status": "restoring-backup", "size": 1,
             "bootable": False, "volume_type": "nfs",
             "multiattach": False, "device": None, "server_id": None, "image_metadata": {},
-            "settle": "available"}
+            "settle": "available", "project_id": self.project}
         return vid
 
     def set_bootable(self, volume_id):
@@ -258,11 +312,13 @@ class FakeClient:
 
     def find_volumes(self, name):
         self._check()
-        return [v["id"] for v in self.sites.volumes[self.region].values() if v["name"] == name]
+        return [v["id"] for v in self.sites.volumes[self.region].values() if v["name"] == name
+                and v.get("project_id", self.project) == self.project]
 
     def find_networks(self, name):
         self._check()
-        return [n["id"] for n in self.sites.networks[self.region].values() if n["name"] == name]
+        return [n["id"] for n in self.sites.networks[self.region].values() if n["name"] == name
+                and n.get("project_id", self.project) == self.project]
 
     def create_network(self, *, name, mtu=None):
         self._check()
@@ -270,7 +326,7 @@ class FakeClient:
         nid = str(uuid.uuid4())
         self.sites.networks[self.region][nid] = {"id": nid, "name": name, "mtu": mtu,
                                                  "shared": False, "external": False,
-                                                 "subnets": []}
+                                                 "subnets": [], "project_id": self.project}
         return nid
 
     def find_subnets(self, network_id, name):
@@ -283,7 +339,7 @@ class FakeClient:
         self._log("create_subnet", subnet["name"])
         sid = str(uuid.uuid4())
         self.sites.networks[self.region][network_id]["subnets"].append(
-            dict(subnet, id=sid))
+            dict(subnet, id=sid, project_id=self.project))
         return sid
 
     def _all_ports(self):
@@ -292,9 +348,11 @@ class FakeClient:
     def find_ports(self, name):
         self._check()
         return [{"id": p["id"], "mac_address": p["mac_address"], "fixed_ips": p["fixed_ips"]}
-                for p in self._all_ports() if p.get("name") == name]
+                for p in self._all_ports() if p.get("name") == name
+                and p.get("project_id", self.project) == self.project]
 
-    def create_port(self, network_id, *, name, mac_address=None, fixed_ips=None):
+    def create_port(self, network_id, *, name, mac_address=None, fixed_ips=None,
+                    security_groups=None):
         self._check()
         self._log("create_port", name)
         taken = {(p["network_id"], ip["ip_address"]) for p in self._all_ports()
@@ -307,22 +365,25 @@ class FakeClient:
             ips.append({"subnet_id": ip["subnet_id"], "ip_address": address})
         port = {"id": str(uuid.uuid4()), "network_id": network_id, "name": name,
                 "mac_address": mac_address or "fa:16:3e:ff:ff:ff", "fixed_ips": ips,
-                "security_groups": []}
+                "security_groups": list(security_groups or []), "project_id": self.project}
         self.sites.ports[self.region].setdefault(None, []).append(port)
         return {k: port[k] for k in ("id", "mac_address", "fixed_ips")}
 
     def find_own_servers(self, name):
         self._check()
         return [dict(s) for s in self.sites.servers[self.region].values()
-                if s["name"] == name and s["project_id"] == "service"]
+                if s["name"] == name and s["project_id"] == self.project]
 
     def create_server(self, *, name, flavor_id, boot_volume_id, port_ids, key_name=None):
         self._check()
         self._log("create_server", name)
-        if key_name and not self.sites.has_keypair(self.region, key_name):
+        if key_name and not self.sites.has_keypair(self.region, key_name, SERVICE_USER):
             raise errors.RegionRejected(self.region, f"no keypair {key_name}", status=400)
         sid = str(uuid.uuid4())
         volume = self.sites.volumes[self.region][boot_volume_id]
+        if volume.get("project_id", self.project) != self.project:
+            raise errors.RegionRejected(self.region, f"volume {boot_volume_id} is another "
+                                                     "project's", status=400)
         if not volume["bootable"]:
             raise errors.RegionRejected(self.region, f"Block Device {boot_volume_id} is not "
                                                      "bootable.", status=400)
@@ -331,8 +392,8 @@ class FakeClient:
             if port["id"] in port_ids:
                 port["device_id"] = sid
         self.sites.servers[self.region][sid] = {
-            "id": sid, "name": name, "status": "BUILD", "project_id": "service",
-            "user_id": "service-user", "key_name": key_name, "flavor": {"id": flavor_id},
+            "id": sid, "name": name, "status": "BUILD", "project_id": self.project,
+            "user_id": SERVICE_USER, "key_name": key_name, "flavor": {"id": flavor_id},
             "image_id": None, "volumes": [boot_volume_id], "metadata": {}, "settle": "ACTIVE"}
         return sid
 

@@ -172,8 +172,8 @@ def sites():
 @pytest.fixture
 def env(db, sites):
     db.set_override("poll_interval", 0.05, group="dr")
-    shared = dr_env.DrEnv(db, client_factory=lambda conf, region: sites.client(region),
-                          regions=lambda: sites.regions)
+    shared = dr_env.DrEnv(db, client_factory=lambda conf, region, project_id=None:
+                          sites.client(region, project_id), regions=lambda: sites.regions)
     return types.SimpleNamespace(shared=shared, attempts=1, item=None)
 
 
@@ -294,7 +294,8 @@ def test_engine_death_inside_the_window_unpauses_on_resume(db, env, sites):
     sites.down.clear()
     sites.on_snapshot = None
     fresh = types.SimpleNamespace(shared=dr_env.DrEnv(
-        db, client_factory=lambda conf, region: sites.client(region),
+        db, client_factory=lambda conf, region, project_id=None: sites.client(
+            region, project_id),
         regions=lambda: sites.regions), attempts=2, item=None)
     cp = _run(db, fresh, cp_id)
     assert set(sites.statuses(R1).values()) == {"ACTIVE"}

@@ -9,13 +9,14 @@ import types
 
 import pytest
 
+from multisite.clients import errors as client_errors
 from multisite.db import api as db_api
 from multisite.db import models
 from multisite.engine import dr as dr_env
 from multisite.objects import checkpoints, restores
 from multisite.reconcilers import Key, PermanentError
 from multisite.reconcilers.dr import restore as restore_kind
-from tests.unit.reconcilers.fake_dr import USER
+from tests.unit.reconcilers.fake_dr import PROJECT, SERVICE_USER, USER
 from tests.unit.reconcilers.fake_regions import FakeCloud
 from tests.unit.reconcilers.test_dr import R1, R2, _ready_plan, _run, env, sites  # noqa: F401
 
@@ -28,9 +29,15 @@ def cloud(monkeypatch):
     return FakeCloud(regions=(R1, R2)).install(monkeypatch)
 
 
+@pytest.fixture(autouse=True)
+def neutron(monkeypatch, sites):  # noqa: F811
+    sites.install_network(monkeypatch)
+    return sites.neutron
+
+
 @pytest.fixture
 def checkpoint(db, env, sites, cloud):  # noqa: F811
-    sites.has_keypair = lambda region, name: any(k[1] == name for k in cloud.keypairs[region])
+    sites.has_keypair = lambda region, name, user: (user, name) in cloud.keypairs[region]
     plan = _ready_plan(db, env)
     cp = _run(db, env, checkpoints.create(db, plan["id"])["id"])
     assert cp["status"] == "completed", cp["error"]
@@ -39,7 +46,8 @@ def checkpoint(db, env, sites, cloud):  # noqa: F811
 
 def _fresh(db, sites, factory=None):  # noqa: F811
     return types.SimpleNamespace(shared=dr_env.DrEnv(
-        db, client_factory=factory or (lambda conf, region: sites.client(region)),
+        db, client_factory=factory or (lambda conf, region, project_id=None:
+                                   sites.client(region, project_id)),
         regions=lambda: sites.regions), attempts=1, item=None)
 
 
@@ -157,6 +165,34 @@ def _check_restored(sites, cloud, restore, *, prefix):  # noqa: F811
     nets = [n for n in sites.networks[R2].values()]
     assert [n["name"] for n in nets] == [prefix + "vnf-net"]
     assert [s["cidr"] for s in nets[0]["subnets"]] == ["10.60.0.0/24"]
+    # everything the restore created belongs to the plan's project, not the service's
+    assert {s["project_id"] for s in servers.values()} == {PROJECT}
+    restored = {v["volume_id"] for v in restore["resources"]["volumes"]}
+    assert {volumes[v]["project_id"] for v in restored} == {PROJECT}
+    assert {n["project_id"] for n in nets} == {PROJECT}
+    assert {s["project_id"] for s in nets[0]["subnets"]} == {PROJECT}
+    assert {p["project_id"] for p in ports.values()} == {PROJECT}
+    assert ("a" * 32, "admin") in sites.grants
+    assert restore["resources"]["scope"] == {"project_id": PROJECT, "role": "admin",
+                                             "service_user_id": SERVICE_USER}
+    # the ports' security groups, with their rules, and the group a rule references
+    groups = {g["name"]: g for g in sites.neutron.groups[R2].values()
+              if g["project_id"] == PROJECT}
+    default = prefix + "default" if prefix else "default"
+    # (Neutron makes the project's own `default` in the target when it is first listed)
+    assert sorted(groups) == sorted({"default", default, prefix + "vnf-db", prefix + "vnf-app"})
+    app_id = groups[prefix + "vnf-app"]["id"]
+    assert [(r["protocol"], r["port_range_min"], r["remote_group_id"])
+            for r in groups[prefix + "vnf-db"]["rules"] if r["direction"] == "ingress"] == [
+        ("tcp", 5432, app_id)]
+    assert {(r["direction"], r["remote_group_id"]) for r in groups[default]["rules"]} == {
+        ("egress", None), ("ingress", groups[default]["id"])}
+    for port in ports.values():
+        wanted = ([default, prefix + "vnf-db"] if "db-" in port["name"] else [default])
+        assert sorted(port["security_groups"]) == sorted(groups[n]["id"] for n in wanted)
+    # the service user boots with the same key (Nova reads the asking user's keypairs)
+    assert (cloud.keypairs[R2][(SERVICE_USER, "vnf-key")]["public_key"]
+            == cloud.keypairs[R2][(USER, "vnf-key")]["public_key"])
 
 
 def test_drill_restores_everything_and_never_calls_the_source(db, env, sites, cloud,  # noqa: F811
@@ -184,6 +220,25 @@ def test_failover_with_the_source_region_down(db, env, sites, cloud, checkpoint)
     assert groups == ["db-1", "db-2", "app-1"]
 
 
+def test_a_refused_role_grant_fails_the_restore_before_any_create(db, env, sites, cloud,  # noqa: F811
+                                                                 checkpoint):
+    def refuse(project_id, role):
+        raise client_errors.RegionRejected("keystone", f"no role named {role}", status=404)
+
+    original = sites.client
+
+    def client(region, project_id=None):
+        made = original(region, project_id)
+        made.grant_service_role = refuse
+        return made
+
+    sites.client = client
+    started = restores.create(db, checkpoint["id"], region=R2, mode="drill")
+    restore = _restore(db, _fresh(db, sites), started["id"])
+    assert restore["status"] == "failed" and "no role named admin" in restore["error"]
+    assert [c for c, _x in _creates(sites)] == []
+
+
 def test_a_deleted_imported_backup_is_imported_again(db, env, sites, cloud, checkpoint):  # noqa: F811
     lost = checkpoint["resources"]["volumes"][0]["imported_backup_id"]
     sites.backups[R2].pop(lost)
@@ -207,8 +262,8 @@ def test_engine_death_after_any_create_resumes_without_duplicates(db, sites, clo
                                                                   checkpoint, die_after):
     counter = {"n": 0}
 
-    def dying(conf, region):
-        client = sites.client(region)
+    def dying(conf, region, project_id=None):
+        client = sites.client(region, project_id)
         for name in CREATES:
             real = getattr(client, name)
 
@@ -233,3 +288,67 @@ def test_engine_death_after_any_create_resumes_without_duplicates(db, sites, clo
     counts = {c: sum(1 for m in made if m[0] == c) for c in CREATES}
     assert counts == {"restore_backup": 5, "create_network": 1, "create_subnet": 1,
                       "create_port": 3, "create_server": 3, "attach_volume": 2}
+
+
+def test_engine_death_after_a_security_group_create_adopts_it(db, sites, cloud, neutron,  # noqa: F811
+                                                              checkpoint):
+    from tests.unit.reconcilers import fake_network
+
+    real = fake_network.FakeNetwork.create_security_group
+    made = []
+
+    def dying(self, project_id, **kwargs):
+        group = real(self, project_id, **kwargs)
+        made.append(kwargs["name"])
+        if len(made) == 1:
+            raise Killed()
+        return group
+
+    started = restores.create(db, checkpoint["id"], region=R2, mode="failover",
+                              confirm=_token(db, checkpoint))
+    key = Key(restore_kind.KIND, started["id"], R2)
+    fake_network.FakeNetwork.create_security_group = dying
+    try:
+        with pytest.raises(Killed):
+            for _ in range(40):
+                restore_kind.reconcile(key, _fresh(db, sites))
+    finally:
+        fake_network.FakeNetwork.create_security_group = real
+    restore = _restore(db, _fresh(db, sites), started["id"])
+    _check_restored(sites, cloud, restore, prefix="")
+    names = [g["name"] for g in neutron.groups[R2].values()]
+    assert sorted(names) == ["default", "vnf-app", "vnf-db"]
+
+
+def _token(db, checkpoint):
+    with pytest.raises(restores.ConfirmationRequired) as first:
+        restores.create(db, checkpoint["id"], region=R2, mode="failover")
+    return first.value.token
+
+
+def test_a_restore_resumed_past_its_volumes_without_a_scope_grants_it_first(
+        db, sites, cloud, checkpoint):  # noqa: F811
+    """A restore an older engine left in the network phase (no scope recorded, the role
+    never given): the resumed restore gives the role before it creates anything."""
+    started = restores.create(db, checkpoint["id"], region=R2, mode="drill")
+    key = Key(restore_kind.KIND, started["id"], R2)
+
+    def dying(conf, region, project_id=None):
+        client = sites.client(region, project_id)
+
+        def create_network(**kwargs):
+            raise Killed()
+        client.create_network = create_network
+        return client
+
+    with pytest.raises(Killed):
+        for _ in range(40):
+            restore_kind.reconcile(key, _fresh(db, sites, dying))
+    left = restores.get(db, started["id"])
+    assert left["phase"] == "network"
+    report = dict(left["resources"])
+    report.pop("scope")
+    restores.save(db, started["id"], resources=report)
+    sites.grants.clear()
+    restore = _restore(db, _fresh(db, sites), started["id"])
+    _check_restored(sites, cloud, restore, prefix=f"drill-{started['id'][:8]}-")
