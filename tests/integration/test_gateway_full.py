@@ -169,6 +169,14 @@ class Cli:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
         self.env.update(OS_CLIENT_CONFIG_FILE=str(path), OS_CLOUD="big-region")
         self.binary = str(L.Layout(devcloud.base).venv / "bin" / "openstack")
+        self.session = devcloud.session(project.credentials)
+        self.volume_url = cloud["block_storage_endpoint_override"]
+
+    def gone(self, url):
+        """A GET through the gateway, as the member, answers 404 (the gateway then forgets
+        the routing: it keeps a deleted item's routing until a read finds it gone)."""
+        answer = self.session.get(url, raise_exc=False)
+        assert answer.status_code == 404, (url, answer.status_code, answer.text[:300])
 
     def run(self, *args, ok=True):
         import subprocess
@@ -370,6 +378,9 @@ def cleanup(cloud, cli, servers, volumes, net, subnet):
             step(f"server {zone} gone", lambda z=zone, s=server_id: wait_for(
                 lambda: pod_server(cloud, PODS[z], s) is None, timeout=180, interval=1,
                 what=f"server {s} gone from {PODS[z]}"))
+            # as `server delete --wait` does: the gateway's 404 forgets the routing
+            step(f"server {zone} 404 through the gateway", lambda s=server_id: cli.gone(
+                f"{cli.gateway['compute']}/servers/{s}"))
     for zone, volume_id in volumes.items():
         if not strict[zone]:
             print(f"{PODS[zone]}'s Nova sends no service token: its attachment of volume "
@@ -382,6 +393,8 @@ def cleanup(cloud, cli, servers, volumes, net, subnet):
             step(f"volume {zone} gone", lambda z=zone, v=volume_id: wait_for(
                 lambda: pod_volume(cloud, PODS[z], v) is None, timeout=180, interval=1,
                 what=f"volume {v} gone from {PODS[z]}"))
+            step(f"volume {zone} 404 through the gateway", lambda v=volume_id: cli.gone(
+                f"{cli.volume_url}/volumes/{v}"))
     step("subnet delete", lambda: cli.run("subnet", "delete", subnet["id"]))
     step("network delete", lambda: cli.run("network", "delete", net["id"]))
     if errors:
