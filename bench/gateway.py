@@ -10,9 +10,15 @@ deletes them.
 
     python -m bench.gateway --rounds 50 --servers 3
     python -m bench.gateway --base /work/shared/full --creates 5   # full profile: ACTIVE
+    python -m bench.gateway --servers 8 --limit 3 --own-project   # + a page of 3, a project
+
+--limit N also measures `GET /servers/detail?limit=N` (the gateway asks each pod for N + 1);
+--own-project boots and lists as the member of a project made for the run (deleted after),
+so other users' servers of the admin project are not in the lists.
 """
 
 import argparse
+import concurrent.futures
 import contextlib
 import os
 import socket
@@ -111,12 +117,29 @@ def creates(via, pod, spec, count):
     return direct_ms, via_ms
 
 
+def member_project(admin):
+    """A project and a member user made for the run: {"project", "user", "auth"}."""
+    name = f"bench-gw-{uuid.uuid4().hex[:8]}"
+    password = uuid.uuid4().hex
+    project = admin.identity.create_project(name=name, domain_id="default")
+    user = admin.identity.create_user(name=name, password=password, domain_id="default",
+                                      default_project_id=project.id)
+    admin.identity.assign_project_role_to_user(
+        project, user, admin.identity.find_role("member", ignore_missing=False))
+    return {"project": project.id, "user": user.id,
+            "auth": {"username": name, "password": password, "project_name": name}}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--servers", type=int, default=3, help="servers per pod")
     parser.add_argument("--creates", type=int, default=0,
                         help="servers created to ACTIVE each way (full profile devcloud)")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="also measure GET /servers/detail?limit=N, gateway and pods")
+    parser.add_argument("--own-project", action="store_true",
+                        help="servers booted and listed by a project made for the run")
     parser.add_argument("--base", type=Path, default=None,
                         help="the devcloud's base directory (default: $MULTISITE_DEVCLOUD_BASE)")
     args = parser.parse_args(argv)
@@ -124,14 +147,18 @@ def main(argv=None):
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(layout.clouds_yaml)
     state = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
     proc, compute = start_gateway(state, layout.keystone_url)
-    direct = {name: openstack.connect(cloud="devcloud-admin", region_name=name)
+    top = openstack.connect(cloud="devcloud-admin", region_name="RegionOne")
+    project = member_project(top) if args.own_project else None
+    auth = {} if project is None else {"auth": dict(top.config.config["auth"],
+                                                    **project["auth"])}
+    direct = {name: openstack.connect(cloud="devcloud-admin", region_name=name, **auth)
               for name in PODS}
     via = openstack.connect(cloud="devcloud-admin", region_name="RegionOne",
-                            compute_endpoint_override=compute)
-    top = openstack.connect(cloud="devcloud-admin", region_name="RegionOne")
+                            compute_endpoint_override=compute, **auth)
+    admins = [openstack.connect(cloud="devcloud-admin", region_name=name) for name in PODS]
     # the same image id in every region (the full profile's pods read their own Glance)
     image_id = str(uuid.uuid4())
-    for conn in [top, *direct.values()]:
+    for conn in [top, *admins]:
         image = conn.image.create_image(name=f"bench-{image_id[:8]}", id=image_id,
                                         data=b"\0" * 1024, disk_format="raw",
                                         container_format="bare", visibility="public",
@@ -140,9 +167,9 @@ def main(argv=None):
     made = []
     active = None
     try:
-        for conn in direct.values():
+        for conn in admins:
             conn.compute.create_flavor(name=f"bench-{flavor_id[:8]}", ram=64, vcpus=1,
-                                       disk=0, id=flavor_id)
+                                       disk=1, id=flavor_id)
         for name, zone in PODS.items():
             for i in range(args.servers):
                 body = {"server": {"name": f"bench-{i}", "imageRef": image.id,
@@ -160,6 +187,18 @@ def main(argv=None):
         list_via = timings(lambda: via.compute.get("/servers/detail"), args.rounds)
         list_direct = {n: timings(lambda c=c: c.compute.get("/servers/detail"), args.rounds)
                        for n, c in direct.items()}
+        page = f"/servers/detail?limit={args.limit}"
+        if args.limit:
+            assert len(via.compute.get(page).json()["servers"]) == min(
+                args.limit, len(made)), "the gateway's page"
+            page_via = timings(lambda: via.compute.get(page), args.rounds)
+            page_direct = {n: timings(lambda c=c: c.compute.get(page), args.rounds)
+                           for n, c in direct.items()}
+            # the pods asked at once, as the gateway does (on one small machine they
+            # share its CPUs: this is the floor the gateway's parallel reads can reach)
+            with concurrent.futures.ThreadPoolExecutor(len(direct)) as pool:
+                page_both = timings(lambda: list(pool.map(
+                    lambda c: c.compute.get(page), direct.values())), args.rounds)
         if args.creates:
             spec = {"imageRef": image.id, "flavorRef": flavor_id, "networks": "none"}
             active = creates(via, direct["RegionTwo"], spec, args.creates)
@@ -167,14 +206,21 @@ def main(argv=None):
         for name, server_id in made:
             with contextlib.suppress(Exception):
                 direct[name].compute.delete(f"/servers/{server_id}")
-        for conn in direct.values():
+        for conn in admins:
             with contextlib.suppress(Exception):
                 conn.compute.delete_flavor(flavor_id)
-        for conn in [top, *direct.values()]:
+        for conn in [top, *admins]:
             with contextlib.suppress(Exception):
                 conn.image.delete_image(image_id)
         proc.terminate()
         proc.wait(timeout=30)
+        if project is not None:
+            with contextlib.suppress(Exception):
+                for name, server_id in made:
+                    top.compute.wait_for_delete(direct[name].compute.get_server(server_id),
+                                                wait=120)
+            top.identity.delete_user(project["user"], ignore_missing=True)
+            top.identity.delete_project(project["project"], ignore_missing=True)
     p50d, p99d = pct(show_direct, 50), pct(show_direct, 99)
     p50v, p99v = pct(show_via, 50), pct(show_via, 99)
     print(f"rounds={args.rounds} pods={len(PODS)} servers_per_pod={args.servers}")
@@ -186,6 +232,16 @@ def main(argv=None):
     print(f"GET /servers/detail gateway over {len(PODS)} pods: median "
           f"{statistics.median(list_via):6.1f} ms | ratio to the slowest pod "
           f"{statistics.median(list_via) / slowest:.2f} (goal <= 1.2)")
+    if args.limit:
+        slowest = max(statistics.median(v) for v in page_direct.values())
+        for n, values in page_direct.items():
+            print(f"GET {page} direct {n}: median {statistics.median(values):6.1f} ms "
+                  f"p99 {pct(values, 99):6.1f} ms")
+        print(f"GET {page} direct, the {len(PODS)} pods at once: median "
+              f"{statistics.median(page_both):6.1f} ms p99 {pct(page_both, 99):6.1f} ms")
+        print(f"GET {page} gateway over {len(PODS)} pods: median "
+              f"{statistics.median(page_via):6.1f} ms p99 {pct(page_via, 99):6.1f} ms | ratio "
+              f"to the slowest pod {statistics.median(page_via) / slowest:.2f} (goal <= 1.2)")
     if active:
         direct_ms, via_ms = active
         print(f"server create to ACTIVE ({args.creates} each, alternated): direct median "

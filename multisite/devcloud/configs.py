@@ -120,6 +120,12 @@ valid_interfaces = public
 [glance]
 region_name = {svc.region}
 valid_interfaces = public
+{_auth(svc, 'service_user', 'nova')}
+# Cinder lets only Nova delete the attachment of a server's volume (OSSA-2023-003): the
+# detach, and the delete of a server with a volume, carry a service token of a user with
+# the `service` role (nova has it), else Cinder answers ConflictNovaUsingAttachment and
+# the volume stays in-use or detaching
+send_service_user_token = true
 """
         compute(svc)
     (d / "nova.conf").write_text(f"""[DEFAULT]

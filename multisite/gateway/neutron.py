@@ -159,6 +159,52 @@ def _delete_port(conf, req, call, top, base, port_id):
     return _answer(answer, conf, top, base)
 
 
+KIND_OF = {"networks": "network", "subnets": "subnet", "security-groups": "security_group"}
+
+
+def forget_bottom(conf, collection, top_id):
+    """Delete the bottom copies of top item `top_id` (a network, subnet or security group)
+    in every pod and forget their routings; a copy a pod refuses or cannot be asked about
+    keeps its routing (logged)."""
+    client = gateway_network.PodNetwork(conf)
+    for routing in routings.find(conf, top_id=top_id, resource_type=KIND_OF[collection]):
+        pod = pods.get(conf, routing["pod_id"])
+        try:
+            for bottom_id in ([routing["bottom_id"]] if routing["bottom_id"] else
+                              [i["id"] for i in client.find(pod["pod_name"], collection,
+                                                            name=top_id)]):
+                client.delete(pod["pod_name"], collection, bottom_id)
+        except gateway_network.RegionError as exc:
+            LOG.warning("Bottom %s left in its pod: pod=%s top=%s error=%s",
+                        KIND_OF[collection], pod["pod_name"], top_id, exc)
+            continue
+        routings.delete(conf, routing["id"])
+
+
+def _delete_with_bottoms(conf, req, call, top, base, collection, item):
+    """A top network's, subnet's or security group's delete also deletes the bottom copies
+    the pods got (a network's subnets first: the top deleted them with it)."""
+    answer = _forward(conf, top, req, f"/v2.0/{collection}/{item}")
+    if answer.status < 300:
+        if collection == "networks":
+            client = gateway_network.PodNetwork(conf)
+            for routing in routings.find(conf, top_id=item, resource_type="network"):
+                if not routing["bottom_id"]:
+                    continue
+                pod = pods.get(conf, routing["pod_id"])
+                try:
+                    held = client.find(pod["pod_name"], "subnets",
+                                       network_id=routing["bottom_id"])
+                except gateway_network.RegionError as exc:
+                    LOG.warning("Bottom subnets not read: pod=%s network=%s error=%s",
+                                pod["pod_name"], item, exc)
+                    continue
+                for subnet in held:
+                    forget_bottom(conf, "subnets", subnet["name"])
+        forget_bottom(conf, collection, item)
+    return _answer(answer, conf, top, base)
+
+
 def _read(conf, req, top, base, path):
     answer = _forward(conf, top, req, path)
     if answer.status >= 400 or not path.startswith("/v2.0/networks"):
@@ -256,6 +302,8 @@ def dispatch(conf, req, call, path, *, base):
         return _create_router(conf, req, call, top, base, path)
     if collection == "routers" and item and not rest and req.method == "DELETE":
         return _delete_router(conf, req, call, top, base, path, item)
+    if collection in KIND_OF and item and not rest and req.method == "DELETE":
+        return _delete_with_bottoms(conf, req, call, top, base, collection, item)
     if req.method == "GET":
         return _read(conf, req, top, base, path)
     return _answer(_forward(conf, top, req, path), conf, top, base)

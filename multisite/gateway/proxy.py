@@ -141,13 +141,57 @@ def _read_pod(conf, pod, req, path, query, *, service_type, key, cap):
         params["marker"] = body[key][-1]["id"]
 
 
+def _read_window(conf, pod, req, path, query, *, service_type, key, created, want, after):
+    """Up to `want` items of the pod that come after `after` (a (created, id) key, or None)
+    in its order, newest first: pages of `want` asked, followed only while short."""
+    found, params = [], dict(query, limit=str(want))
+    while True:
+        got = get(conf, pod, req, path, service_type=service_type,
+                  query=urllib.parse.urlencode(params))
+        if got.status >= 400:
+            raise faults.Fault(got.status, f"Pod {pod['pod_name']} answered "
+                                           f"{got.status}: {got.body[:200]!r}")
+        page = got.json()[key]
+        found += [i for i in page if after is None or _key(i, created) < after]
+        if len(found) >= want or not page or not got.json().get(f"{key}_links"):
+            return found[:want]
+        params["marker"] = page[-1]["id"]
+
+
+def _key(item, created):
+    return (item.get(created) or "", item["id"])
+
+
+def _marker_key(conf, call, req, path, *, marker, service_type, key, created,
+                resource_type):
+    """The (created, id) sort key of the marker, read from its own pod; None when that pod
+    does not answer (then the pods are read whole and the marker looked for in them)."""
+    found = routings.find(conf, top_id=marker, resource_type=resource_type,
+                          project_id=None if call.is_admin else call.project_id)
+    if not found or not found[0]["bottom_id"]:
+        raise faults.Fault(400, f"marker [{marker}] not found")
+    pod = pods.get(conf, found[0]["pod_id"])
+    try:
+        got = get(conf, pod, req, f"{path.rsplit('/', 1)[0]}/{marker}",
+                  service_type=service_type, query="")
+    except faults.Fault:
+        return None
+    if got.status == 404:
+        raise faults.Fault(400, f"marker [{marker}] not found")
+    if got.status >= 400:
+        return None
+    return _key(got.json()[key[:-1]], created)
+
+
 def merged_list(conf, req, call, base, *, service_type, detail_path, link_path, key,
                 resource_type, created, unknown, slim):
     """One list over every pod the caller's project uses (all pods for an admin's
     all_tenants), read in parallel, newest first (`created`, id), then the caller's
-    limit/marker applied across the pods. A pod that does not answer lists its routed
-    items as `unknown(routing)`; `slim(item)` is an item of the non-detail list, or None
-    for the detail list."""
+    limit/marker applied across the pods. With a `limit`, each pod is asked for the
+    `limit` + 1 items after the marker (enough to fill the page and know whether a next
+    one exists); without, each pod is read whole (up to list_max_per_pod). A pod that does
+    not answer lists its routed items as `unknown(routing)`; `slim(item)` is an item of
+    the non-detail list, or None for the detail list."""
     query = dict(req.GET.items())
     limit = query.pop("limit", None)
     marker = query.pop("marker", None)
@@ -155,11 +199,22 @@ def merged_list(conf, req, call, base, *, service_type, detail_path, link_path, 
         raise faults.Fault(400, f"limit must be a non-negative integer, not {limit!r}")
     targets = bottom_pods(conf) if all_tenants(call, query) else pods.bindings_of(
         conf, call.project_id)
+    after = None
+    if marker is not None:
+        after = _marker_key(conf, call, req, detail_path, marker=marker, key=key,
+                            service_type=service_type, created=created,
+                            resource_type=resource_type)
+
+    def read(pod):
+        if limit is not None and (marker is None or after is not None):
+            return _read_window(conf, pod, req, detail_path, query, service_type=service_type,
+                                key=key, created=created, want=int(limit) + 1, after=after)
+        return _read_pod(conf, pod, req, detail_path, query, service_type=service_type,
+                         key=key, cap=conf.gateway.list_max_per_pod)
+
     merged, down = [], []
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        futures = {pool.submit(_read_pod, conf, pod, req, detail_path, query,
-                               service_type=service_type, key=key,
-                               cap=conf.gateway.list_max_per_pod): pod for pod in targets}
+        futures = {pool.submit(read, pod): pod for pod in targets}
         for future, pod in futures.items():
             try:
                 merged += future.result()
@@ -173,8 +228,10 @@ def merged_list(conf, req, call, base, *, service_type, detail_path, link_path, 
             filters["project_id"] = call.project_id
         merged += [unknown(r) for r in routings.list_routings(conf, filters=filters)[0]
                    if r["bottom_id"]]
-    merged.sort(key=lambda item: (item.get(created) or "", item["id"]), reverse=True)
-    if marker is not None:
+    merged.sort(key=lambda item: _key(item, created), reverse=True)
+    if marker is not None and after is not None:
+        merged = [item for item in merged if _key(item, created) < after]
+    elif marker is not None:
         ids = [item["id"] for item in merged]
         if marker not in ids:
             raise faults.Fault(400, f"marker [{marker}] not found")

@@ -107,6 +107,13 @@ def test_full_profile_configs(tmp_path):
     assert nova["DEFAULT"]["compute_driver"] == "fake.FakeDriverWithoutFakeNodes"
     assert nova["placement"]["region_name"] == "RegionOne"
     assert _read(layout.service_dir("nova", 1) / "compute.conf")["DEFAULT"]["host"] == "r1-compute"
+    # Nova sends a service token (the nova user's: role `service`) with its Cinder calls,
+    # without which Cinder refuses the detach of an attached volume
+    assert nova["service_user"]["send_service_user_token"] == "true"
+    assert (nova["service_user"]["username"], nova["service_user"]["project_name"]) == (
+        "nova", "service")
+    assert _read(layout.service_dir("nova", 2) / "nova.conf")["service_user"]["auth_url"] == \
+        "http://127.0.0.1:15000/v3"
     neutron = layout.service_dir("neutron", 2)
     assert _read(neutron / "neutron.conf")["DEFAULT"]["service_plugins"] == \
         "router,trunk,segments"

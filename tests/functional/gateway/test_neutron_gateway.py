@@ -313,3 +313,43 @@ def test_router_interfaces_register_router_jobs(gateway, db):
     assert resp.status_int == 200
     assert sorted(j["type"] for j in jobs.list_jobs(db)[0]) == ["configure_route",
                                                                 "router_setup"]
+
+
+def test_deleting_the_top_network_and_subnet_deletes_their_bottom_copies(gateway, cloud, db):
+    net, subnet = make_network(gateway)
+    for zone in POD_OF:
+        resp, body = boot(gateway, zone, [{"uuid": net["id"]}])
+        assert resp.status_int == 202, body
+        resp, _ = call(gateway, "DELETE", f"/compute/v2.1/servers/{body['server']['id']}")
+        assert resp.status_int == 204
+    for pod in POD_OF.values():
+        for port in cloud["net"][pod].of("ports"):   # what the pod's Nova does on delete
+            del cloud["net"][pod].items["ports"][port["id"]]
+        assert len(cloud["net"][pod].of("networks", name=net["id"])) == 1
+    for routing in routings.find(db, top_id=net["id"], resource_type="network"):
+        assert routing["bottom_id"]
+    # the network deleted with its subnet still there (Neutron deletes both at the top)
+    resp, _ = call(gateway, "DELETE", f"/network/v2.0/networks/{net['id']}")
+    assert resp.status_int == 204
+    for pod in POD_OF.values():
+        assert cloud["net"][pod].of("networks") == [], pod
+        assert cloud["net"][pod].of("subnets") == [], pod
+    assert routings.find(db, top_id=net["id"], resource_type="network") == []
+    assert routings.find(db, top_id=subnet["id"], resource_type="subnet") == []
+    # a subnet deleted on its own takes its bottom copies; a group too
+    net, subnet = make_network(gateway, cidr="10.8.0.0/24")
+    resp, body = boot(gateway, "az1", [{"uuid": net["id"]}])
+    assert resp.status_int == 202, body
+    pod = cloud["net"]["RegionTwo"]
+    for port in pod.of("ports"):
+        del pod.items["ports"][port["id"]]
+    assert len(pod.of("subnets", name=subnet["id"])) == 1
+    resp, _ = call(gateway, "DELETE", f"/network/v2.0/subnets/{subnet['id']}")
+    assert resp.status_int == 204
+    assert pod.of("subnets") == [] and len(pod.of("networks")) == 1
+    assert routings.find(db, top_id=subnet["id"], resource_type="subnet") == []
+    (group,) = pod.of("security-groups", name="sg-default")
+    resp, _ = call(gateway, "DELETE", "/network/v2.0/security-groups/sg-default")
+    assert resp.status_int == 204
+    assert pod.of("security-groups") == [] and group
+    assert routings.find(db, top_id="sg-default", resource_type="security_group") == []

@@ -137,6 +137,33 @@ def test_list_merges_the_pods_newest_first_with_limit_and_marker(gateway):
     assert resp.status_int == 400
 
 
+def test_a_page_reads_limit_plus_one_per_pod_not_the_pods_whole(gateway, cloud):
+    made = [boot(gateway, f"vm{i}", "az1" if i % 2 else "az2")[1]["server"]["id"]
+            for i in range(9)]
+    newest_first = made[::-1]
+    for fake in cloud.values():
+        fake.requests.clear()
+    resp, body = call(gateway, "GET", "/servers/detail?limit=2")
+    assert resp.status_int == 200
+    assert [s["id"] for s in body["servers"]] == newest_first[:2]
+    for name, fake in cloud.items():
+        lists = [r for r in fake.requests if r[1].endswith("/servers/detail")]
+        assert [r[2] for r in lists] == ["limit=3"], name   # one page of 3, not followed
+    # the next page: each pod asked for the items after the marker (read from its pod)
+    marker = body["servers"][-1]["id"]
+    resp, body = call(gateway, "GET", f"/servers/detail?limit=3&marker={marker}")
+    assert resp.status_int == 200
+    assert [s["id"] for s in body["servers"]] == newest_first[2:5]
+    assert body["servers_links"]
+    resp, body = call(gateway, "GET", f"/servers?limit=10&marker={newest_first[5]}")
+    assert [s["id"] for s in body["servers"]] == newest_first[6:]
+    assert "servers_links" not in body
+    # a marker of another project is not found
+    other = boot(gateway, "not-mine", "az1", project=uuid.uuid4().hex)[1]["server"]["id"]
+    resp, body = call(gateway, "GET", f"/servers?limit=2&marker={other}")
+    assert resp.status_int == 400
+
+
 def test_show_actions_delete(gateway, cloud, db):
     vm = boot(gateway, "vm", "az2")[1]["server"]["id"]
     resp, body = call(gateway, "GET", f"/servers/{vm}")
