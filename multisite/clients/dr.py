@@ -9,6 +9,9 @@ the copies its recovery depends on.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from urllib import parse
 
@@ -157,15 +160,17 @@ class DrClient:
         return [b["id"] for b in body["backups"] if b.get("name") == name]
 
     def backup(self, backup_id):
-        """{"id", "status", "is_incremental", "parent_id", "size", "fail_reason"}; None if gone."""
+        """{"id", "status", "is_incremental", "size", "fail_reason"}; None if gone.
+
+        Cinder's API does not show a backup's parent at any microversion (views/backups.py
+        has no parent_id): `record_parent` reads it from the exported record."""
         with session.translate(self.region, f"get backup {backup_id}"):
             resp = self._cinder.get(f"/backups/{_q(backup_id)}", raise_exc=False)
             if resp.status_code == 404:
                 return None
             raw = resp.json()["backup"]
         return {"id": raw["id"], "status": raw["status"],
-                "is_incremental": raw.get("is_incremental", False),
-                "parent_id": raw.get("parent_id"), "size": raw.get("size"),
+                "is_incremental": raw.get("is_incremental", False), "size": raw.get("size"),
                 "fail_reason": raw.get("fail_reason")}
 
     def delete_backup(self, backup_id):
@@ -302,6 +307,17 @@ class DrClient:
         with session.translate(self.region, f"attach volume {volume_id} to {server_id}"):
             self._nova.post(f"/servers/{_q(server_id)}/os-volume_attachments",
                             json={"volumeAttachment": {"volumeId": volume_id}})
+
+
+def record_parent(record):
+    """The parent backup id Cinder chose for an exported backup (None for a full backup, or
+    if the record cannot be read): the record's backup_url is the backup object as base64
+    JSON, parent_id included."""
+    try:
+        decoded = json.loads(base64.b64decode(record["backup_url"], validate=True))
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        return None
+    return decoded.get("parent_id") if isinstance(decoded, dict) else None
 
 
 def for_region(conf, region):
