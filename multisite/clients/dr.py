@@ -309,15 +309,24 @@ class DrClient:
                             json={"volumeAttachment": {"volumeId": volume_id}})
 
 
+def _record(record):
+    try:
+        decoded = json.loads(base64.b64decode(record["backup_url"], validate=True))
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        return {}
+    return decoded if isinstance(decoded, dict) else {}
+
+
 def record_parent(record):
     """The parent backup id Cinder chose for an exported backup (None for a full backup, or
     if the record cannot be read): the record's backup_url is the backup object as base64
     JSON, parent_id included."""
-    try:
-        decoded = json.loads(base64.b64decode(record["backup_url"], validate=True))
-    except (KeyError, TypeError, ValueError, binascii.Error):
-        return None
-    return decoded.get("parent_id") if isinstance(decoded, dict) else None
+    return _record(record).get("parent_id")
+
+
+def record_backup_id(record):
+    """The backup's id in an exported record: Cinder's import keeps it (None if unreadable)."""
+    return _record(record).get("id")
 
 
 def for_region(conf, region):

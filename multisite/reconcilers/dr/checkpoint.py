@@ -422,7 +422,13 @@ def _export(run):
             _record_cinder_parent(run, volume)
             run.save()
         if not volume.get("imported_backup_id"):
-            volume["imported_backup_id"] = target.import_backup(volume["record"])
+            # Cinder's import keeps the record's id, and refuses a second import of it: a
+            # record an engine imported but died before recording is adopted
+            known = dr_client.record_backup_id(volume["record"])
+            if known and target.backup(known) is not None:
+                volume["imported_backup_id"] = known
+            else:
+                volume["imported_backup_id"] = target.import_backup(volume["record"])
             run.save()
     pending = []
     for volume in run.resources["volumes"]:

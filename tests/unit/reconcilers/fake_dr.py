@@ -33,6 +33,7 @@ class FakeSites:
         self.log = []
         self.fail_snapshot_of = set()
         self.down = set()
+        self.import_keeps_ids = False
         self.on_snapshot = None     # callable(region, volume_id) run inside create_snapshot
         # (region, keypair name) -> bool: where Nova's keypairs live when the sync
         # reconcilers' in-memory cloud (fake_regions.py) holds them
@@ -238,10 +239,16 @@ class FakeClient:
                 "backup_url": url}
 
     def import_backup(self, record):
-        """A new backup for the record (Cinder keeps the record's id and parent; the fake
-        gives a new id and no parent, which the restore tests count on)."""
+        """A new backup for the record. Cinder keeps the record's id and refuses a second
+        import of it (sites.import_keeps_ids); by default the fake gives a new id, which
+        the restore tests count on."""
         self._check()
         bid = str(uuid.uuid4())
+        if self.sites.import_keeps_ids:
+            bid = json.loads(base64.b64decode(record["backup_url"]))["id"]
+            if bid in self.sites.backups[self.region]:
+                raise errors.RegionRejected(self.region, "Invalid backup: Backup already "
+                                            "exists in database.", status=400)
         self.sites.backups[self.region][bid] = {
             "id": bid, "volume_id": None, "snapshot_id": None, "status": "available",
             "is_incremental": False, "parent_id": None, "size": 1, "fail_reason": None,

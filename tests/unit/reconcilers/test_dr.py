@@ -271,6 +271,7 @@ def test_checkpoint_pauses_in_order_snapshots_inside_window_and_exports(db, env,
     ({}, None)])
 def test_record_parent_reads_cinders_parent_from_the_exported_record(record, expect):
     assert dr_client.record_parent(record) == expect
+    assert dr_client.record_backup_id(record) in ("b1", "b2", None)
 
 
 def test_a_parent_cinder_chose_elsewhere_is_recorded_beside_ours(db, env, sites):
@@ -435,6 +436,29 @@ def test_a_backup_requested_but_not_recorded_is_adopted_on_resume(db, env, sites
     assert cp["status"] == "completed", cp["error"]
     assert len(sites.backups[R1]) == 5          # one per volume: the orphan was adopted
     assert {v["backup_id"] for v in cp["resources"]["volumes"]} == set(sites.backups[R1])
+
+
+def test_an_import_done_but_not_recorded_is_adopted_on_resume(db, env, sites):
+    sites.import_keeps_ids = True       # as Cinder: same id, a second import refused
+    plan = _ready_plan(db, env)
+    cp_id = checkpoints.create(db, plan["id"])["id"]
+    real = FakeClient.import_backup
+
+    def dies_after(self, record):
+        real(self, record)
+        raise Killed()              # Cinder imported it; the engine dies before recording
+
+    FakeClient.import_backup = dies_after
+    try:
+        with pytest.raises(Killed):
+            cp_kind.reconcile(Key(cp_kind.KIND, cp_id, R1), env)
+    finally:
+        FakeClient.import_backup = real
+    assert checkpoints.get(db, cp_id)["phase"] == "export"
+    cp = _run(db, env, cp_id)
+    assert cp["status"] == "completed", cp["error"]
+    assert {v["imported_backup_id"] for v in cp["resources"]["volumes"]} == set(
+        sites.backups[R2]) == {v["backup_id"] for v in cp["resources"]["volumes"]}
 
 
 def test_recovery_deletes_snapshots_the_dead_engine_did_not_record(db, env, sites):
