@@ -66,7 +66,7 @@ def vnf(devcloud_full):
     project = cloud.create_project(unique("dr19"))
     unlimited_volumes(cloud, admin_project_id(cloud))
     unlimited_volumes(cloud, project.id, regions=(R1,))
-    teardown, servers = None, {}
+    teardown, servers, volumes = None, {}, {}
     try:
         servers, volumes, teardown = boot_vnf(project.connect(R1), NAMES,
                                               data=("db-1", "db-2"), cidr="10.63.0.0/24",
@@ -83,6 +83,21 @@ def vnf(devcloud_full):
             for server in servers.values():
                 with contextlib.suppress(Exception):
                     admin.compute.wait_for_delete(server, wait=180)
+            # the devcloud left the volumes' attachments behind the deleted servers (as
+            # test_dr_restore.py's cleanup also finds): removed so the volumes can go
+            cinder = admin.block_storage
+            data = [v.id for v in volumes.values()]
+            boot = [v["id"] for s in servers.values() for v in s.attached_volumes or []
+                    if v["id"] not in data]
+            for vid in boot + data:
+                with contextlib.suppress(Exception):
+                    for att in cinder.get(f"/volumes/{vid}").json()["volume"]["attachments"]:
+                        cinder.delete(f"/attachments/{att['attachment_id']}",
+                                      headers={"OpenStack-API-Version": "volume 3.27"})
+            for vid in boot:      # the data volumes: teardown() deletes them
+                with contextlib.suppress(Exception):
+                    cinder.wait_for_status(cinder.get_volume(vid), "available", wait=60)
+                    cinder.delete_volume(vid)
             teardown()
         cloud.delete_project(project)
 
