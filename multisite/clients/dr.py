@@ -12,6 +12,9 @@ project, after `grant_service_role` gave it a role there.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from urllib import parse
 
@@ -175,15 +178,17 @@ class DrClient:
         return [b["id"] for b in body["backups"] if b.get("name") == name]
 
     def backup(self, backup_id):
-        """{"id", "status", "is_incremental", "parent_id", "size", "fail_reason"}; None if gone."""
+        """{"id", "status", "is_incremental", "size", "fail_reason"}; None if gone.
+
+        Cinder's API does not show a backup's parent at any microversion (views/backups.py
+        has no parent_id): `record_parent` reads it from the exported record."""
         with session.translate(self.region, f"get backup {backup_id}"):
             resp = self._cinder.get(f"/backups/{_q(backup_id)}", raise_exc=False)
             if resp.status_code == 404:
                 return None
             raw = resp.json()["backup"]
         return {"id": raw["id"], "status": raw["status"],
-                "is_incremental": raw.get("is_incremental", False),
-                "parent_id": raw.get("parent_id"), "size": raw.get("size"),
+                "is_incremental": raw.get("is_incremental", False), "size": raw.get("size"),
                 "fail_reason": raw.get("fail_reason")}
 
     def delete_backup(self, backup_id):
@@ -326,6 +331,26 @@ class DrClient:
         with session.translate(self.region, f"attach volume {volume_id} to {server_id}"):
             self._nova.post(f"/servers/{_q(server_id)}/os-volume_attachments",
                             json={"volumeAttachment": {"volumeId": volume_id}})
+
+
+def _record(record):
+    try:
+        decoded = json.loads(base64.b64decode(record["backup_url"], validate=True))
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        return {}
+    return decoded if isinstance(decoded, dict) else {}
+
+
+def record_parent(record):
+    """The parent backup id Cinder chose for an exported backup (None for a full backup, or
+    if the record cannot be read): the record's backup_url is the backup object as base64
+    JSON, parent_id included."""
+    return _record(record).get("parent_id")
+
+
+def record_backup_id(record):
+    """The backup's id in an exported record: Cinder's import keeps it (None if unreadable)."""
+    return _record(record).get("id")
 
 
 def for_region(conf, region, project_id=None):

@@ -31,6 +31,7 @@ import datetime
 import logging
 import time
 
+from multisite.clients import dr as dr_client
 from multisite.clients import errors as client_errors
 from multisite.reconcilers import Outcome, PermanentError, TemporaryError
 from multisite.reconcilers.dr import plan as plan_kind
@@ -400,14 +401,34 @@ def _backup(run):
     return None
 
 
+def _record_cinder_parent(run, volume):
+    """Cinder chooses an incremental backup's parent itself (the volume's newest backup
+    older than the snapshot) and its API never shows it: read it from the exported record
+    and keep it beside the parent we asked for; a difference is logged (another backup of
+    the volume, made outside this plan, came in between)."""
+    actual = dr_client.record_parent(volume["record"])
+    volume["cinder_parent_backup_id"] = actual
+    if volume.get("incremental") and actual != volume.get("parent_backup_id"):
+        LOG.warning("Checkpoint backup parent differs: checkpoint=%s volume=%s expected=%s "
+                    "cinder=%s", run.key.id, volume["id"], volume.get("parent_backup_id"),
+                    actual)
+
+
 def _export(run):
     source, target = run.source, run.backup_region
     for volume in run.resources["volumes"]:
         if not volume.get("record"):
             volume["record"] = source.export_backup(volume["backup_id"])
+            _record_cinder_parent(run, volume)
             run.save()
         if not volume.get("imported_backup_id"):
-            volume["imported_backup_id"] = target.import_backup(volume["record"])
+            # Cinder's import keeps the record's id, and refuses a second import of it: a
+            # record an engine imported but died before recording is adopted
+            known = dr_client.record_backup_id(volume["record"])
+            if known and target.backup(known) is not None:
+                volume["imported_backup_id"] = known
+            else:
+                volume["imported_backup_id"] = target.import_backup(volume["record"])
             run.save()
     pending = []
     for volume in run.resources["volumes"]:
@@ -459,21 +480,39 @@ def _summary(checkpoint):
             "incremental": any(v.get("incremental") for v in volumes)}
 
 
+def _old_backups(run, old):
+    """(client, backup id) of an expired checkpoint, in both regions."""
+    for volume in old["resources"].get("volumes", []):
+        if volume.get("imported_backup_id"):
+            yield run.backup_region, volume["imported_backup_id"]
+        if volume.get("backup_id"):
+            yield run.source, volume["backup_id"]
+
+
 def _retention(run):
-    """Delete the plan's checkpoints beyond its retention (this one counts as completed)."""
+    """Delete the plan's checkpoints beyond its retention (this one counts as completed),
+    newest first, one checkpoint at a time: Cinder refuses to delete a backup while an
+    incremental backup on it exists, even one being deleted, so an older checkpoint's
+    backups are deleted only once the newer one's are gone (polled by requeue)."""
     done = [c for c in run.store.completed(run.plan["id"]) if c["id"] != run.key.id]
     chain = [_summary(c) for c in done] + [_summary(run.cp)]
-    deleted = []
+    deleted = run.cp["resources"].setdefault("retention_deleted", [])
     for checkpoint_id in expired(chain, run.plan["retention"]):
         old = next(c for c in done if c["id"] == checkpoint_id)
-        for volume in reversed(old["resources"].get("volumes", [])):
-            if volume.get("imported_backup_id"):
-                run.backup_region.delete_backup(volume["imported_backup_id"])
-            if volume.get("backup_id"):
-                run.source.delete_backup(volume["backup_id"])
+        pending = []
+        for client, backup_id in _old_backups(run, old):
+            found = client.backup(backup_id)
+            if found is None:
+                continue
+            pending.append(backup_id)
+            if found["status"] != "deleting":
+                client.delete_backup(backup_id)
+        if pending:
+            run.save()
+            return Outcome.requeue_after(run.shared.opts.poll_interval)
         run.store.remove(checkpoint_id)
         deleted.append(checkpoint_id)
-    run.cp["resources"]["retention_deleted"] = deleted
+        run.save()
     run.save(phase=DONE)
     run.store.finish(run.key.id, ok=True)
     LOG.info("Checkpoint completed: checkpoint=%s plan=%s volumes=%d expired=%s", run.key.id,

@@ -7,8 +7,10 @@ check the order; `fail_snapshot_of` makes one volume's snapshot end in error.
 
 from __future__ import annotations
 
+import base64
 import copy
 import itertools
+import json
 import threading
 import uuid
 
@@ -35,6 +37,7 @@ class FakeSites:
         self.log = []
         self.fail_snapshot_of = set()
         self.down = set()
+        self.import_keeps_ids = False
         self.on_snapshot = None     # callable(region, volume_id) run inside create_snapshot
         # (region, keypair name) -> bool: where Nova's keypairs live when the sync
         # reconcilers' in-memory cloud (fake_regions.py) holds them
@@ -250,22 +253,56 @@ class FakeClient:
         return bid
 
     def backup(self, backup_id):
+        """As Cinder shows it (no parent_id at any microversion). A backup being deleted is
+        seen `deleting` once, then gone (Cinder deletes in the background)."""
         self._check()
-        found = self.sites.backups[self.region].get(backup_id)
+        backups = self.sites.backups[self.region]
+        found = backups.get(backup_id)
+        if found is not None and found["status"] == "deleting":
+            if found.pop("seen_deleting", False):
+                backups.pop(backup_id)
+                return None
+            found["seen_deleting"] = True
         return None if found is None else {k: found[k] for k in (
-            "id", "status", "is_incremental", "parent_id", "size", "fail_reason")}
+            "id", "status", "is_incremental", "size", "fail_reason")}
 
     def delete_backup(self, backup_id):
+        """Cinder's rules: refused while an incremental backup on it exists (even one being
+        deleted) or while it is not available/error; then `deleting`."""
         self._check()
-        self.sites.backups[self.region].pop(backup_id, None)
+        backups = self.sites.backups[self.region]
+        found = backups.get(backup_id)
+        if found is None:
+            return
+        if any(b["parent_id"] == backup_id for b in backups.values()):
+            raise errors.RegionRejected(self.region, "Invalid backup: Incremental backups "
+                                        "exist for this backup.", status=400)
+        if found["status"] not in ("available", "error"):
+            raise errors.RegionRejected(self.region, "Invalid backup: Backup status must be "
+                                        "available or error", status=400)
+        found["status"] = "deleting"
 
     def export_backup(self, backup_id):
+        """Like Cinder's: backup_url is the backup object as base64 JSON."""
         self._check()
-        return {"backup_service": "posix", "backup_url": f"url-of-{backup_id}"}
+        found = self.sites.backups[self.region][backup_id]
+        url = base64.b64encode(json.dumps({
+            "id": backup_id, "parent_id": found["parent_id"],
+            "volume_id": found["volume_id"]}).encode()).decode()
+        return {"backup_service": "cinder.backup.drivers.posix.PosixBackupDriver",
+                "backup_url": url}
 
     def import_backup(self, record):
+        """A new backup for the record. Cinder keeps the record's id and refuses a second
+        import of it (sites.import_keeps_ids); by default the fake gives a new id, which
+        the restore tests count on."""
         self._check()
         bid = str(uuid.uuid4())
+        if self.sites.import_keeps_ids:
+            bid = json.loads(base64.b64decode(record["backup_url"]))["id"]
+            if bid in self.sites.backups[self.region]:
+                raise errors.RegionRejected(self.region, "Invalid backup: Backup already "
+                                            "exists in database.", status=400)
         self.sites.backups[self.region][bid] = {
             "id": bid, "volume_id": None, "snapshot_id": None, "status": "available",
             "is_incremental": False, "parent_id": None, "size": 1, "fail_reason": None,

@@ -3,12 +3,15 @@ Nova/Cinder (tests/unit/reconcilers/fake_dr.py) on a real database."""
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
+import json
 import threading
 import types
 
 import pytest
 
+from multisite.clients import dr as dr_client
 from multisite.clients import errors as client_errors
 from multisite.engine import dr as dr_env
 from multisite.objects import checkpoints, protection_plans
@@ -253,6 +256,37 @@ def test_checkpoint_pauses_in_order_snapshots_inside_window_and_exports(db, env,
         assert volume["incremental"] and volume["is_incremental"]
         assert volume["parent_backup_id"] == first_backups[volume["id"]]
         assert sites.backups[R1][volume["backup_id"]]["parent_id"] == first_backups[volume["id"]]
+        # Cinder's own choice, read from the exported record (its API never shows it)
+        assert volume["cinder_parent_backup_id"] == first_backups[volume["id"]]
+    assert all(v["cinder_parent_backup_id"] is None for v in volumes)
+
+
+@pytest.mark.parametrize("record,expect", [
+    ({"backup_service": "posix", "backup_url": base64.b64encode(
+        json.dumps({"id": "b2", "parent_id": "b1"}).encode()).decode()}, "b1"),
+    ({"backup_service": "posix", "backup_url": base64.b64encode(
+        json.dumps({"id": "b1", "parent_id": None}).encode()).decode()}, None),
+    ({"backup_service": "posix", "backup_url": "not base64!"}, None),
+    ({"backup_service": "posix", "backup_url": base64.b64encode(b"[1]").decode()}, None),
+    ({}, None)])
+def test_record_parent_reads_cinders_parent_from_the_exported_record(record, expect):
+    assert dr_client.record_parent(record) == expect
+    assert dr_client.record_backup_id(record) in ("b1", "b2", None)
+
+
+def test_a_parent_cinder_chose_elsewhere_is_recorded_beside_ours(db, env, sites):
+    plan = _ready_plan(db, env)
+    first = _run(db, env, checkpoints.create(db, plan["id"])["id"])
+    # a backup of db-1's data volume made outside the plan, newer: Cinder's parent now
+    data = next(v for v in first["resources"]["volumes"] if v["server"] == "db-1"
+                and not v["bootable"])
+    other = sites.client(R1).create_backup(data["id"], snapshot_id=None, name="by hand",
+                                           incremental=False)
+    second = _run(db, env, checkpoints.create(db, plan["id"])["id"])
+    assert second["status"] == "completed", second["error"]
+    found = next(v for v in second["resources"]["volumes"] if v["id"] == data["id"])
+    assert found["parent_backup_id"] == data["backup_id"]
+    assert found["cinder_parent_backup_id"] == other
 
 
 def test_failing_snapshot_still_unpauses_and_names_the_snapshot(db, env, sites):
@@ -403,6 +437,29 @@ def test_a_backup_requested_but_not_recorded_is_adopted_on_resume(db, env, sites
     assert cp["status"] == "completed", cp["error"]
     assert len(sites.backups[R1]) == 5          # one per volume: the orphan was adopted
     assert {v["backup_id"] for v in cp["resources"]["volumes"]} == set(sites.backups[R1])
+
+
+def test_an_import_done_but_not_recorded_is_adopted_on_resume(db, env, sites):
+    sites.import_keeps_ids = True       # as Cinder: same id, a second import refused
+    plan = _ready_plan(db, env)
+    cp_id = checkpoints.create(db, plan["id"])["id"]
+    real = FakeClient.import_backup
+
+    def dies_after(self, record):
+        real(self, record)
+        raise Killed()              # Cinder imported it; the engine dies before recording
+
+    FakeClient.import_backup = dies_after
+    try:
+        with pytest.raises(Killed):
+            cp_kind.reconcile(Key(cp_kind.KIND, cp_id, R1), env)
+    finally:
+        FakeClient.import_backup = real
+    assert checkpoints.get(db, cp_id)["phase"] == "export"
+    cp = _run(db, env, cp_id)
+    assert cp["status"] == "completed", cp["error"]
+    assert {v["imported_backup_id"] for v in cp["resources"]["volumes"]} == set(
+        sites.backups[R2]) == {v["backup_id"] for v in cp["resources"]["volumes"]}
 
 
 def test_recovery_deletes_snapshots_the_dead_engine_did_not_record(db, env, sites):
