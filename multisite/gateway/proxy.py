@@ -125,16 +125,21 @@ def all_tenants(call, query):
     return call.is_admin and query.get("all_tenants") not in (None, "0", "false", "False")
 
 
+def _page(conf, pod, req, path, params, service_type):
+    """One page of a pod's list, decoded; a refusal is a fault naming the pod."""
+    got = get(conf, pod, req, path, service_type=service_type,
+              query=urllib.parse.urlencode(params))
+    if got.status >= 400:
+        raise faults.Fault(got.status, f"Pod {pod['pod_name']} answered "
+                                       f"{got.status}: {got.body[:200]!r}")
+    return got.json()
+
+
 def _read_pod(conf, pod, req, path, query, *, service_type, key, cap):
     """Every item the pod lists for the query (its own pages followed), up to `cap`."""
     found, params = [], dict(query)
     while True:
-        got = get(conf, pod, req, path, service_type=service_type,
-                  query=urllib.parse.urlencode(params))
-        if got.status >= 400:
-            raise faults.Fault(got.status, f"Pod {pod['pod_name']} answered "
-                                           f"{got.status}: {got.body[:200]!r}")
-        body = got.json()
+        body = _page(conf, pod, req, path, params, service_type)
         found += body[key]
         if not body.get(f"{key}_links") or not body[key] or len(found) >= cap:
             return found[:cap]
@@ -146,14 +151,10 @@ def _read_window(conf, pod, req, path, query, *, service_type, key, created, wan
     in its order, newest first: pages of `want` asked, followed only while short."""
     found, params = [], dict(query, limit=str(want))
     while True:
-        got = get(conf, pod, req, path, service_type=service_type,
-                  query=urllib.parse.urlencode(params))
-        if got.status >= 400:
-            raise faults.Fault(got.status, f"Pod {pod['pod_name']} answered "
-                                           f"{got.status}: {got.body[:200]!r}")
-        page = got.json()[key]
+        body = _page(conf, pod, req, path, params, service_type)
+        page = body[key]
         found += [i for i in page if after is None or _key(i, created) < after]
-        if len(found) >= want or not page or not got.json().get(f"{key}_links"):
+        if len(found) >= want or not page or not body.get(f"{key}_links"):
             return found[:want]
         params["marker"] = page[-1]["id"]
 
