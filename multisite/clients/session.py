@@ -94,11 +94,25 @@ def project_session(conf, project_id):
         raise errors.RegionRejected("keystone", str(exc), status=401) from exc
 
 
+class Adapter(ks_adapter.Adapter):
+    """keystoneauth's Adapter, but a POST or PATCH is never sent twice.
+
+    keystoneauth turns every requests Timeout, a *read* timeout included, into a retriable
+    ConnectTimeout: with connect_retries, a create the region received but answered late
+    was sent again (seen on the devcloud: every Cinder snapshot of a checkpoint created
+    twice under load). A create's retry belongs to its caller, who can look first."""
+
+    def request(self, url, method, **kwargs):
+        if method.upper() in ("POST", "PATCH"):
+            kwargs["connect_retries"] = 0
+        return super().request(url, method, **kwargs)
+
+
 def adapter(conf, service_type, region, *, microversion=None, retries=1, project_id=None):
     """A region's adapter over the service session, or over the service user's session
     scoped to `project_id` (what it creates belongs to that project)."""
     sess = service_session(conf) if project_id is None else project_session(conf, project_id)
-    return ks_adapter.Adapter(
+    return Adapter(
         sess, service_type=service_type, region_name=region,
         interface="public", default_microversion=microversion, connect_retries=retries)
 
