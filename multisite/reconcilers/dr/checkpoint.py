@@ -2,7 +2,8 @@
 
     discover -> window -> backup -> export -> cleanup -> done
 
-* window: pause the plan's servers in group order (each recorded *before* its call), start
+* window: pause the plan's servers group by group in plan order (a group's servers at
+  once, each recorded *before* its call; the next group when the group shows PAUSED), start
   every volume snapshot at once, wait for all, then unpause in reverse order -- in a
   `finally`, so a failing snapshot still unpauses. The window is one reconcile call: a
   checkpoint found in phase `window` when its item is claimed was left open by an engine
@@ -43,6 +44,7 @@ DISCOVER, WINDOW, BACKUP, EXPORT, CLEANUP, RETENTION, DONE = (
     "discover", "window", "backup", "export", "cleanup", "retention", "done")
 # the consistency methods that pause the servers around the snapshots
 PAUSING = ("pause",)
+FIRST_POLL = 0.1          # seconds before a status is read again the first time
 
 
 def now_iso():
@@ -61,6 +63,15 @@ def next_action(checkpoint):
 def pause_order(servers):
     """Server ids in the plan's group order (stable inside a group)."""
     return [s["id"] for s in sorted(servers, key=lambda s: (s["group"], s["position"]))]
+
+
+def pause_groups(servers):
+    """Server ids by plan group, groups in order: a group's servers are paused together
+    (the order the plan asks for is between groups)."""
+    groups = {}
+    for sid in pause_order(servers):
+        groups.setdefault(next(s["group"] for s in servers if s["id"] == sid), []).append(sid)
+    return list(groups.values())
 
 
 def to_unpause(servers, observed):
@@ -186,7 +197,11 @@ def _discover(run):
 
 def _wait_status(get, want, *, timeout, interval, region, what,
                  fail=("error", "ERROR")):
+    """Read `get()` until it is `want`. The reads start fast and slow down to `interval`:
+    a pause or a snapshot is often done within a fraction of a second, and inside the
+    pause window every poll's delay keeps the VNF paused longer."""
     deadline = time.monotonic() + timeout
+    pause = min(FIRST_POLL, interval)
     while True:
         status = get()
         if status == want:
@@ -196,7 +211,8 @@ def _wait_status(get, want, *, timeout, interval, region, what,
         if time.monotonic() > deadline:
             raise client_errors.RegionUnavailable(region,
                                                   f"{what} still {status} after {timeout} s")
-        time.sleep(interval)
+        time.sleep(pause)
+        pause = min(pause * 2, interval)
 
 
 def _snapshots(run, client):
@@ -282,14 +298,16 @@ def _window(run):
     run.save(phase=WINDOW, window=window)
     error = None
     try:
-        for sid in order:
-            servers[sid]["pause"] = "pausing"
-            run.save()
-            client.pause(sid)
-            _wait_status(lambda s=sid: client.server(s)["status"], "PAUSED",
-                         timeout=opts.pause_timeout, interval=opts.poll_interval,
-                         region=client.region, what=f"server {servers[sid]['name']}")
-            servers[sid]["pause"], servers[sid]["paused_at"] = "paused", now_iso()
+        for group in pause_groups(run.resources["servers"]):
+            for sid in group:                 # recorded before its call, one by one
+                servers[sid]["pause"] = "pausing"
+                run.save()
+                client.pause(sid)
+            for sid in group:                 # then the group's servers waited for at once
+                _wait_status(lambda s=sid: client.server(s)["status"], "PAUSED",
+                             timeout=opts.pause_timeout, interval=opts.poll_interval,
+                             region=client.region, what=f"server {servers[sid]['name']}")
+                servers[sid]["pause"], servers[sid]["paused_at"] = "paused", now_iso()
         window["paused_at"] = now_iso()
         run.save(window=window)
         _snapshots(run, client)

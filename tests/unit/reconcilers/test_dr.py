@@ -496,3 +496,58 @@ def test_methods_not_built_are_refused_not_run_weaker(db, env, sites, method):
     protection_plans.record_discovery(db, plan["id"], resources={}, problems=[])
     with pytest.raises(checkpoints.MethodNotSupported):
         checkpoints.create(db, plan["id"])
+
+
+def test_pause_groups_follow_the_plan_order():
+    shuffled = [dict(s) for s in (SERVERS[2], SERVERS[0], SERVERS[1])]
+    groups = cp_kind.pause_groups(shuffled)
+    assert [sid for group in groups for sid in group] == cp_kind.pause_order(shuffled)
+    by_id = {s["id"]: s["group"] for s in SERVERS}
+    assert all(len({by_id[sid] for sid in group}) == 1 for group in groups)
+    assert [by_id[group[0]] for group in groups] == sorted({s["group"] for s in SERVERS})
+
+
+def test_status_reads_start_fast_and_slow_down_to_the_interval(monkeypatch):
+    slept, answers = [], iter(["ACTIVE"] * 5 + ["PAUSED"])
+    monkeypatch.setattr(cp_kind.time, "sleep", slept.append)
+    assert cp_kind._wait_status(lambda: next(answers), "PAUSED", timeout=60, interval=1.0,
+                                region=R1, what="server x") == "PAUSED"
+    assert slept == [0.1, 0.2, 0.4, 0.8, 1.0]
+
+
+def test_a_groups_servers_are_paused_together_and_groups_in_order(db, env, sites):
+    """Every server of a group is asked to pause before any of them is waited for, and the
+    next group is paused only once the whole group shows PAUSED."""
+    plan = _ready_plan(db, env)
+    events, original = [], sites.client
+
+    def watched(region, project_id=None):
+        client = original(region, project_id)
+        real_pause, real_server = client.pause, client.server
+        slow = set()
+
+        def pause(server_id):
+            events.append(("pause", server_id))
+            slow.add(server_id)
+            return real_pause(server_id)
+
+        def server(server_id):
+            found = real_server(server_id)
+            if server_id in slow:                 # Nova shows PAUSED one read later
+                slow.discard(server_id)
+                found["status"] = "ACTIVE"
+            if found["status"] == "PAUSED":
+                events.append(("paused", server_id))
+            return found
+        client.pause, client.server = pause, server
+        return client
+
+    env.shared._factory = lambda conf, region, project_id=None: watched(region, project_id)
+    env.shared._clients.clear()
+    cp = _run(db, env, checkpoints.create(db, plan["id"])["id"])
+    assert cp["status"] == "completed", cp["error"]
+    ids = {s["name"]: s["id"] for s in sites.servers[R1].values()}
+    window = [e for e in events if e[1] in ids.values()][:6]
+    assert window[:2] == [("pause", ids["db-1"]), ("pause", ids["db-2"])]
+    assert set(window[2:4]) == {("paused", ids["db-1"]), ("paused", ids["db-2"])}
+    assert window[4:6] == [("pause", ids["app-1"]), ("paused", ids["app-1"])]
