@@ -138,6 +138,32 @@ class ServerJanitor:
                     return found
                 query = f"all_tenants=1&limit=1000&marker={body[collection][-1]['id']}"
 
+    def present(self, pod, resource_type):
+        """The ids of every item of the type the pod lists (all projects; ids only)."""
+        service_type, collection, _ = ROUTED[resource_type]
+        api = session.adapter(self.conf, service_type, pod)
+        found, query = set(), "all_tenants=1&limit=1000"
+        with session.translate(pod, f"list {collection}"):
+            while True:
+                body = api.get(f"/{collection}?{query}").json()
+                found.update(item["id"] for item in body[collection])
+                if not body.get(f"{collection}_links") or not body[collection]:
+                    return found
+                query = f"all_tenants=1&limit=1000&marker={body[collection][-1]['id']}"
+
+    def exists(self, pod, resource_type, item_id):
+        """False when the pod answers 404 for the item, True when it shows it."""
+        service_type, collection, _ = ROUTED[resource_type]
+        api = session.adapter(self.conf, service_type, pod)
+        with session.translate(pod, f"show {resource_type} {item_id}"):
+            resp = api.get(f"/{collection}/{item_id}", raise_exc=False)
+        if resp.status_code == 404:
+            return False
+        if resp.status_code >= 400:
+            raise session.Unavailable(pod, f"show {resource_type} {item_id}: "
+                                           f"{resp.status_code}")
+        return True
+
     def delete(self, pod, resource_type, item_id):
         service_type, collection, _ = ROUTED[resource_type]
         api = session.adapter(self.conf, service_type, pod)

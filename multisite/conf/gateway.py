@@ -16,11 +16,19 @@ GATEWAY_OPTS = [
                     "are read whole, merged, sorted and paginated by the gateway)."),
     cfg.FloatOpt("adopt_interval", default=60.0, min=1.0,
                  help="Seconds between two passes of the engine over the pods holding "
-                      "interrupted gateway creates (routings with no bottom id)."),
+                      "interrupted gateway creates (routings with no bottom id) or, with "
+                      "forget_deleted, any routing of a server, volume or snapshot."),
     cfg.FloatOpt("adopt_grace", default=300.0, min=0.0,
                  help="Age in seconds before an incomplete routing counts as interrupted "
                       "(a create still in flight is never touched): its tagged server is "
                       "adopted, or the routing forgotten if the pod has none."),
+    cfg.BoolOpt("forget_deleted", default=True,
+                help="On each adopt pass, also forget the routings of servers, volumes and "
+                     "snapshots the pod no longer has (deleted without a later GET through "
+                     "the gateway): one id listing per type and pod, and a GET of each "
+                     "missing item to confirm its 404. Routings younger than adopt_grace "
+                     "are left alone. Off: such routings stay until a GET through the "
+                     "gateway sees the 404 (and DELETE /v1.0/pods refuses the pod)."),
     cfg.FloatOpt("keypair_sync_timeout", default=60.0, min=1.0,
                  help="Seconds a server create waits for the keypair sync to copy its "
                       "keypair from the home pod to the server's pod."),

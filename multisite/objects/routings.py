@@ -161,6 +161,24 @@ def pods_with_incomplete(conf, resource_type):
             .distinct()).all())
 
 
+def completed(conf, *, pod_id, resource_type):
+    """Routings with a bottom id (the item exists in the pod, or did), oldest first."""
+    query = (sa.select(_ROUTING).where(_ROUTING.bottom_id.is_not(None),
+                                       _ROUTING.pod_id == pod_id,
+                                       _ROUTING.resource_type == resource_type)
+             .order_by(_ROUTING.id))
+    with db_api.session_scope(conf) as session:
+        return [_routing(r) for r in session.scalars(query)]
+
+
+def pods_with_routings(conf, resource_type):
+    """Names of the pods holding any routing of `resource_type`."""
+    with db_api.session_scope(conf) as session:
+        return sorted(session.scalars(
+            sa.select(_POD.pod_name).join(_ROUTING, _ROUTING.pod_id == _POD.pod_id)
+            .where(_ROUTING.resource_type == resource_type).distinct()).all())
+
+
 def is_routed(conf, top_id, resource_type):
     with db_api.session_scope(conf) as session:
         return session.scalar(sa.select(sa.func.count()).select_from(_ROUTING).where(

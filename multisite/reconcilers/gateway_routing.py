@@ -8,6 +8,11 @@ decides, purely: a routing older than the grace with a tagged item is completed 
 (the oldest, the others deleted: a retried create must not leave two), one with none is
 forgotten (the pod never created it). A routing younger than the grace is a create in
 flight and is left alone.
+
+With `[gateway] forget_deleted`, keys are also the pods holding complete routings, and a
+pass forgets the routings whose item the pod no longer lists and answers 404 for (deleted
+through the gateway or in the pod; otherwise only a later GET through the gateway would
+forget them, and `DELETE /v1.0/pods` would refuse the pod for items long gone).
 """
 
 import dataclasses
@@ -50,10 +55,22 @@ def plan(pending, servers, *, now, grace):
     return decided
 
 
+def stale(done, present, *, now, grace):
+    """done: complete routings of one pod ({"id", "bottom_id", "created_at"}); present: the
+    ids the pod lists. The (routing id, bottom id) whose item is not listed, older than the
+    grace (a create just completed may not be listed yet): to confirm one by one."""
+    return [(r["id"], r["bottom_id"]) for r in sorted(done, key=lambda r: r["id"])
+            if r["bottom_id"] not in present
+            and now - r["created_at"] >= datetime.timedelta(seconds=grace)]
+
+
 def keys(janitor):
-    found = set()
+    conf, found = janitor.conf, set()
     for resource_type in TYPES:
-        found.update(routings.pods_with_incomplete(janitor.conf, resource_type))
+        if conf.gateway.forget_deleted:
+            found.update(routings.pods_with_routings(conf, resource_type))
+        else:
+            found.update(routings.pods_with_incomplete(conf, resource_type))
     return [reconcilers.Key(KIND, pod, pod) for pod in sorted(found)]
 
 
@@ -68,7 +85,29 @@ def reconcile(key, env):
         if pending:
             results[resource_type] = dataclasses.asdict(
                 _converge(conf, janitor, pod, resource_type, pending))
+        if ids and conf.gateway.forget_deleted:
+            forgotten = _forget_deleted(conf, janitor, pod, ids[0], resource_type)
+            if forgotten:
+                results.setdefault(resource_type, {})["forgotten_deleted"] = forgotten
     return reconcilers.Outcome.done(result=results or None)
+
+
+def _forget_deleted(conf, janitor, pod, pod_id, resource_type):
+    done = routings.completed(conf, pod_id=pod_id, resource_type=resource_type)
+    if not done:
+        return []
+    try:
+        present = janitor.present(pod, resource_type)
+        candidates = stale(done, present, now=_utcnow(), grace=conf.gateway.adopt_grace)
+        gone = [(rid, item) for rid, item in candidates
+                if not janitor.exists(pod, resource_type, item)]
+    except Exception as exc:   # the pod is down: try again next pass
+        raise reconcilers.TemporaryError(f"{pod}: {exc}") from exc
+    for routing_id, item_id in gone:
+        routings.delete(conf, routing_id)
+        LOG.info("Forgot the routing of a deleted item: pod=%s type=%s id=%s routing=%s",
+                 pod, resource_type, item_id, routing_id)
+    return [item_id for _, item_id in gone]
 
 
 def _converge(conf, janitor, pod, resource_type, pending):

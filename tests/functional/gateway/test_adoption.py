@@ -15,11 +15,19 @@ class FakeJanitor:
         self.conf = conf
         # type -> pod -> [{"id", "created", "tag"}]
         self.items = {"server": servers, "volume": volumes or {}, "snapshot": {}}
-        self.deleted = []
+        self.deleted, self.shown = [], []
+        self.listed_late = set()     # ids the pod shows but its listing missed (a race)
 
     def tagged(self, pod, resource_type, tag):
         assert tag == routings.ROUTING_TAG
         return list(self.items[resource_type].get(pod, []))
+
+    def present(self, pod, resource_type):
+        return {i["id"] for i in self.items[resource_type].get(pod, [])}
+
+    def exists(self, pod, resource_type, item_id):
+        self.shown.append(item_id)
+        return item_id in self.present(pod, resource_type) or item_id in self.listed_late
 
     def delete(self, pod, resource_type, server_id):
         self.deleted.append((pod, server_id))
@@ -51,7 +59,13 @@ def test_interrupted_creates_are_adopted_or_forgotten(db, pod):
     with pytest.raises(routings.RoutingNotFound):
         routings.get(db, never["id"])
     assert janitor.deleted == [("RegionTwo", "vm-dup")]
-    assert routings.incomplete(db) == [] and gateway_routing.keys(janitor) == []
+    assert routings.incomplete(db) == []
+    # the adopted server's routing is watched from now on ([gateway] forget_deleted)
+    assert gateway_routing.keys(janitor) == [Key(gateway_routing.KIND, "RegionTwo",
+                                                 "RegionTwo")]
+    db.set_override("forget_deleted", False, group="gateway")
+    assert gateway_routing.keys(janitor) == []
+    db.clear_override("forget_deleted", group="gateway")
     db.clear_override("adopt_grace", group="gateway")
 
 
@@ -89,4 +103,46 @@ def test_volumes_and_snapshots_are_adopted_or_forgotten_too(db, pod):
     with pytest.raises(routings.RoutingNotFound):
         routings.get(db, never["id"])
     assert routings.incomplete(db) == [] and janitor.deleted == []
+    db.clear_override("adopt_grace", group="gateway")
+
+
+def test_routings_of_items_deleted_in_the_pod_are_forgotten(db, pod):
+    """A server (volume) deleted without a later GET through the gateway: its routing is
+    forgotten once the pod no longer lists it and answers 404; a listed item, an item the
+    listing missed but the pod still shows, and a young routing are kept."""
+    db.set_override("adopt_grace", 300, group="gateway")
+    old = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - datetime.timedelta(
+        seconds=600)
+
+    def made(top, resource_type="server", created=old):
+        routing = routings.create(db, top_id=top, pod_id=pod["pod_id"], project_id="p",
+                                  resource_type=resource_type, bottom_id=top)
+        routings.update(db, routing["id"], {"created_at": created})
+        return routing
+
+    kept, gone, raced, young = made("vm-kept"), made("vm-gone"), made("vm-raced"), made(
+        "vm-young", created=datetime.datetime.now(datetime.UTC).replace(tzinfo=None))
+    volume = made("vol-gone", "volume")
+    janitor = FakeJanitor(db, {"RegionTwo": [
+        {"id": "vm-kept", "created": "2026-12-03T10:00:00Z", "tag": "1"}]})
+    janitor.listed_late = {"vm-raced"}
+    key = Key(gateway_routing.KIND, "RegionTwo", "RegionTwo")
+    assert gateway_routing.keys(janitor) == [key]
+    outcome = gateway_routing.reconcile(key, controller.Env(shared=janitor, conf=db,
+                                                            engine_id="e"))
+    assert outcome.result["server"]["forgotten_deleted"] == ["vm-gone"]
+    assert outcome.result["volume"]["forgotten_deleted"] == ["vol-gone"]
+    for routing in (gone, volume):
+        with pytest.raises(routings.RoutingNotFound):
+            routings.get(db, routing["id"])
+    for routing in (kept, raced, young):
+        assert routings.get(db, routing["id"])["bottom_id"] == routing["top_id"]
+    assert sorted(janitor.shown) == ["vm-gone", "vm-raced", "vol-gone"]  # confirmed first
+    assert janitor.deleted == []
+
+    db.set_override("forget_deleted", False, group="gateway")
+    janitor.listed_late = set()
+    gateway_routing.reconcile(key, controller.Env(shared=janitor, conf=db, engine_id="e"))
+    assert routings.get(db, raced["id"])              # off: nothing forgotten
+    db.clear_override("forget_deleted", group="gateway")
     db.clear_override("adopt_grace", group="gateway")

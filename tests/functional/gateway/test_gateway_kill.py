@@ -51,6 +51,12 @@ class Janitor:
         return [{"id": s["id"], "created": s["created"], "tag": s["metadata"][tag]}
                 for s in self.novas[pod].servers.values() if tag in s["metadata"]]
 
+    def present(self, pod, resource_type):
+        return set(self.novas[pod].servers) if resource_type == "server" else set()
+
+    def exists(self, pod, resource_type, item_id):
+        return item_id in self.present(pod, resource_type)
+
     def delete(self, pod, resource_type, server_id):
         self.deleted.append(server_id)
         self.novas[pod].servers.pop(server_id, None)

@@ -37,3 +37,18 @@ def server(sid, tag, created="2026-12-03T11:50:00Z"):
 def test_plan(pending, servers, adopt, delete, forget):
     decided = gateway_routing.plan(pending, servers, now=NOW, grace=300)
     assert (decided.adopt, decided.delete, decided.forget) == (adopt, delete, forget)
+
+
+def done(rid, bottom, created=OLD):
+    return {"id": rid, "bottom_id": bottom, "created_at": created}
+
+
+@pytest.mark.parametrize("routed, present, expect", [
+    ([done(1, "a")], {"a"}, []),                         # still in the pod
+    ([done(1, "a")], set(), [(1, "a")]),                 # gone: to confirm
+    ([done(1, "a", YOUNG)], set(), []),                  # just made: maybe not listed yet
+    ([done(2, "b"), done(1, "a")], {"b"}, [(1, "a")]),
+    ([done(1, "a"), done(2, "b")], set(), [(1, "a"), (2, "b")]),
+])
+def test_stale(routed, present, expect):
+    assert gateway_routing.stale(routed, present, now=NOW, grace=300) == expect
