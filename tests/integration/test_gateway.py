@@ -251,6 +251,14 @@ def test_kill_9_mid_create_then_the_routing_kind_adopts_the_server(devcloud, con
             # the API-only devcloud's Nova deletes the BUILD server but may answer 500 (no
             # placement): the pod's own 404 below is what counts
             openstack_cli(devcloud, gw, "server", "delete", server_id)
+            wait_for(lambda: pod.get(f"/servers/{server_id}").status_code == 404,
+                     timeout=60, what=f"server {server_id} gone from RegionTwo")
+            # deleted with no GET through the gateway since: the next pass forgets the
+            # routing ([gateway] forget_deleted: the pod's ids listed, then its 404)
+            outcome = gateway_routing.reconcile(
+                key, controller.Env(shared=janitor, conf=conf, engine_id="test"))
+            assert server_id in outcome.result["server"]["forgotten_deleted"], outcome
+            assert routings.find(conf, top_id=server_id, resource_type="server") == []
     finally:
         conf.clear_override("adopt_grace", group="gateway")
         for name in CACHE:
