@@ -21,6 +21,27 @@ from multisite.devcloud import services as S
 from multisite.devcloud.client_files import openrc_text, write_client_files
 from multisite.devcloud.keystone_setup import Keystone, setup
 
+REVIVE_MAX = 2     # restarts of one daemon during `up`'s readiness checks
+
+
+def reviver(services, log):
+    """A callable starting again, at most REVIVE_MAX times each, the agent daemons of
+    `services` (nova-compute, cinder-volume, ...) that exited after they answered."""
+    from multisite.devcloud.daemons import Daemon
+
+    restarts = {}
+
+    def revive() -> None:
+        for svc in services:
+            if not isinstance(svc, Daemon) or svc.is_running():
+                continue
+            if restarts.get(svc.name, 0) >= REVIVE_MAX:
+                continue
+            restarts[svc.name] = restarts.get(svc.name, 0) + 1
+            log(f"  {svc.name:<12} exited after it answered; starting it again "
+                f"({restarts[svc.name]}/{REVIVE_MAX}); see {svc.log_file}")
+            svc.start()
+    return revive
 
 def log(msg: str) -> None:
     print(msg, flush=True)
@@ -214,7 +235,8 @@ def _up(layout: L.Layout, n: int, args) -> int:
 
         t = time.monotonic()
         try:
-            full_setup.finish(layout, n, deadline, log=lambda m: log("  " + m))
+            full_setup.finish(layout, n, deadline, log=lambda m: log("  " + m),
+                              revive=reviver(wanted, log))
         except (S.DevcloudError, OSError) as exc:
             errors.append(exc)
         timings["full profile checks"] = time.monotonic() - t

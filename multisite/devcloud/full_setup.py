@@ -56,10 +56,15 @@ class Api:
         return json.loads(text) if text else None
 
 
-def _wait(what: str, check, deadline: float, log) -> float:
+def _wait(what: str, check, deadline: float, log, revive=None) -> float:
+    """Poll `check()` (what is still missing) until nothing is; `revive()` first on every
+    poll: a daemon that died after it answered (nova-compute has a start-up race in Nova's
+    cell scatter-gather: "dictionary changed size during iteration") is started again."""
     t0 = time.monotonic()
     last = None
     while True:
+        if revive is not None:
+            revive()
         try:
             missing = check()
         except (DevcloudError, OSError) as exc:
@@ -75,7 +80,7 @@ def _wait(what: str, check, deadline: float, log) -> float:
         time.sleep(2)
 
 
-def check_region(api: Api, deadline: float, log) -> None:
+def check_region(api: Api, deadline: float, log, revive=None) -> None:
     """The region's own lists say everything is up: os-services, volume services, agents."""
     region = L.region_name(api.index)
     svc = Service("nova", api.index, api.layout, profile="full")
@@ -98,10 +103,10 @@ def check_region(api: Api, deadline: float, log) -> None:
         rows = api.call("GET", "neutron", f"/agents?host={svc.compute_host}")["agents"]
         return [] if any(r["alive"] for r in rows) else [f"no live L2 agent on {svc.compute_host}"]
 
-    _wait(f"{region} nova services", nova_services, deadline, log)
-    _wait(f"{region} compute node in placement/cell", hypervisors, deadline, log)
-    _wait(f"{region} cinder services", cinder_services, deadline, log)
-    _wait(f"{region} neutron L2 agent", agents, deadline, log)
+    _wait(f"{region} nova services", nova_services, deadline, log, revive)
+    _wait(f"{region} compute node in placement/cell", hypervisors, deadline, log, revive)
+    _wait(f"{region} cinder services", cinder_services, deadline, log, revive)
+    _wait(f"{region} neutron L2 agent", agents, deadline, log, revive)
 
 
 def ensure_resources(api: Api, log) -> None:
@@ -137,8 +142,8 @@ def ensure_resources(api: Api, log) -> None:
         f"image {IMAGE}")
 
 
-def finish(layout: L.Layout, regions: int, deadline: float, log=print) -> None:
+def finish(layout: L.Layout, regions: int, deadline: float, log=print, revive=None) -> None:
     for index in range(1, regions + 1):
         api = Api(layout, index)
-        check_region(api, deadline, log)
+        check_region(api, deadline, log, revive)
         ensure_resources(api, log)

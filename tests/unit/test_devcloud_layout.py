@@ -147,3 +147,34 @@ def test_gateway_takes_the_top_regions_compute_volume_and_network_endpoints():
     assert urls[("identity", "RegionOne")] == L.keystone_url(600)
     assert urls[("compute", "RegionTwo")] == f"http://127.0.0.1:{L.port('nova', 2, 600)}/v2.1"
     assert urls[("network", "RegionTwo")] == K.endpoint_url("network", "RegionTwo", offset=600)
+
+
+def test_up_starts_again_an_agent_that_died_after_it_answered(tmp_path):
+    """nova-compute can die at start-up after it answered (a race in Nova's cell
+    scatter-gather): `up`'s readiness checks start it again, at most REVIVE_MAX times;
+    API services and running daemons are left alone."""
+    from multisite.devcloud import cli
+    from multisite.devcloud.daemons import Daemon
+
+    class Agent(Daemon):
+        def is_running(self):
+            return self.alive
+
+        def start(self):
+            self.starts += 1
+            self.alive = self.kind != "nova-compute"     # this one keeps dying
+            return 1
+
+    layout = L.Layout(str(tmp_path), 0)
+    dying, recovers, fine = (Agent(kind, 1, layout, profile="full")
+                             for kind in ("nova-compute", "cinder-volume", "cinder-backup"))
+    for agent, alive in ((dying, False), (recovers, False), (fine, True)):
+        agent.alive, agent.starts = alive, 0
+    api = S.Service("nova", 1, layout)
+    lines = []
+    revive = cli.reviver([api, dying, recovers, fine], lines.append)
+    for _ in range(cli.REVIVE_MAX + 3):
+        revive()
+    assert (dying.starts, recovers.starts, fine.starts) == (cli.REVIVE_MAX, 1, 0)
+    assert recovers.alive and len(lines) == cli.REVIVE_MAX + 1
+    assert dying.name in lines[0] and str(dying.log_file) in lines[0]
