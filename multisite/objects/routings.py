@@ -143,7 +143,11 @@ def delete(conf, routing_id):
 
 def incomplete(conf, *, pod_id=None, resource_type=None):
     """Routings with no bottom id yet (creates in flight or interrupted), oldest first."""
-    query = sa.select(_ROUTING).where(_ROUTING.bottom_id.is_(None)).order_by(_ROUTING.id)
+    return _routings(conf, _ROUTING.bottom_id.is_(None), pod_id, resource_type)
+
+
+def _routings(conf, condition, pod_id, resource_type):
+    query = sa.select(_ROUTING).where(condition).order_by(_ROUTING.id)
     if pod_id is not None:
         query = query.where(_ROUTING.pod_id == pod_id)
     if resource_type is not None:
@@ -163,12 +167,7 @@ def pods_with_incomplete(conf, resource_type):
 
 def completed(conf, *, pod_id, resource_type):
     """Routings with a bottom id (the item exists in the pod, or did), oldest first."""
-    query = (sa.select(_ROUTING).where(_ROUTING.bottom_id.is_not(None),
-                                       _ROUTING.pod_id == pod_id,
-                                       _ROUTING.resource_type == resource_type)
-             .order_by(_ROUTING.id))
-    with db_api.session_scope(conf) as session:
-        return [_routing(r) for r in session.scalars(query)]
+    return _routings(conf, _ROUTING.bottom_id.is_not(None), pod_id, resource_type)
 
 
 def pods_with_routings(conf, resource_type):
