@@ -14,11 +14,12 @@ from keystoneauth1 import exceptions as ks_exc
 from multisite.clients import errors, keystone
 from multisite.clients import session as session_mod
 from multisite.engine import dr as dr_env
+from tests.unit.engine.json_handler import JsonHandler
 
 PROJECT = "b" * 32
 
 
-class _Keystone(http.server.BaseHTTPRequestHandler):
+class _Keystone(JsonHandler):
     """Password auth (scoped to the asked project if the user has a role there), role
     lookup by name, role grants; every request is recorded."""
 
@@ -49,18 +50,6 @@ class _Keystone(http.server.BaseHTTPRequestHandler):
         self.server.granted.add(self.path.split("/")[3])
         self._answer(204, None)
 
-    def _answer(self, status, body, token=None):
-        data = b"" if body is None else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if token:
-            self.send_header("X-Subject-Token", token)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ These tests count the password authentications a real HTTP Keystone receives.
 """
 
 import http.server
-import json
 import threading
 import uuid
 
@@ -19,9 +18,10 @@ import pytest
 from multisite import clients
 from multisite.clients import keystone, prober
 from multisite.clients import session as session_mod
+from tests.unit.engine.json_handler import JsonHandler
 
 
-class _Keystone(http.server.BaseHTTPRequestHandler):
+class _Keystone(JsonHandler):
     """POST /v3/auth/tokens: counted; slow enough that concurrent callers overlap."""
 
     server_version = "fake-keystone"
@@ -50,18 +50,6 @@ class _Keystone(http.server.BaseHTTPRequestHandler):
             "roles": [{"id": "r", "name": "admin"}], "catalog": []}}
         self._answer(201, body, token=uuid.uuid4().hex)
 
-    def _answer(self, status, body, token=None):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if token:
-            self.send_header("X-Subject-Token", token)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
