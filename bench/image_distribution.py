@@ -105,6 +105,13 @@ def _rss(pid):
     return 0
 
 
+def _cpu(pid):
+    """CPU seconds (user + system) the process has used so far."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Peak:
     def __init__(self, pid):
         self.pid, self.base, self.peak = pid, _rss(pid), 0
@@ -212,11 +219,13 @@ def main():
             stdout=log, stderr=subprocess.STDOUT)
         time.sleep(5)                                   # imports, listeners
         peak = Peak(engine.pid)
-        before = _load()
+        before, cpu = _load(), _cpu(engine.pid)
         one = _copy(CONF, project, image_id, [first])
+        cpu_one = _cpu(engine.pid) - cpu
         made.append((first, image_id))
         lines.append(f"  multisite image_copy, 1 target           : {one:8.2f} s  "
-                     f"({one / direct_one:.2f}x direct; goal <= 1.2x) ({before} -> {_load()})")
+                     f"({one / direct_one:.2f}x direct; goal <= 1.2x) ({before} -> {_load()}; "
+                     f"engine CPU {cpu_one:.1f} s)")
         # fan-out: the same image again to every target at once (the first target's copy
         # deleted first; Glance keeps a deleted id, so that copy gets the row's next id)
         for region in targets:
@@ -224,8 +233,9 @@ def main():
                 cloud.admin_connection(region).image.delete_image(image_id)
         for copy in rows.copies_of(CONF, image_id=image_id):
             rows.delete_copy(CONF, copy["id"])
-        before = _load()
+        before, cpu = _load(), _cpu(engine.pid)
         fan = _copy(CONF, project, image_id, targets)
+        cpu_fan = _cpu(engine.pid) - cpu
         made += [(c["region"], c["target_id"]) for c in rows.copies_of(CONF, image_id=image_id)]
         growth = peak.stop()
         log.flush()
@@ -233,7 +243,8 @@ def main():
             reads = sum(1 for line in fh if "Image source read started" in line)
         lines.append(f"  multisite image_copy, {len(targets)} targets          : {fan:8.2f} s  "
                      f"({fan / one:.2f}x one target, goal <= 1.5x; {fan / direct_all:.2f}x "
-                     f"direct {len(targets)} targets) ({before} -> {_load()})")
+                     f"direct {len(targets)} targets) ({before} -> {_load()}; engine CPU "
+                     f"{cpu_fan:.1f} s)")
         lines.append(f"  source reads, 1 target then {len(targets)} targets   : {reads:8d} "
                      "(one per copy run without the fan-out)")
         lines.append(f"  engine peak RSS growth while copying     : {growth / MIB:8.1f} MiB "

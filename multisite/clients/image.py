@@ -112,14 +112,33 @@ class ImageClient:
         finally:
             resp.close()
 
-    def upload(self, image_id, stream, *, size):
-        """PUT the data from a file-like `stream` of `size` bytes (streamed, not buffered)."""
+    def upload(self, image_id, chunks, *, size):
+        """PUT the data given as an iterable of byte chunks (`size` bytes in all): each
+        chunk is sent as it comes, nothing is buffered."""
         url = self._url(f"/images/{parse.quote(image_id)}/file")
         headers = {"Content-Type": "application/octet-stream"}
+        body = chunks
         if size is not None:
             headers["Content-Length"] = str(size)
+            body = _Sized(chunks, size)
         with session.translate(self.region, f"upload image {image_id}"):
-            self._stream.put(url, data=stream, headers=headers)
+            self._stream.put(url, data=body, headers=headers)
+
+
+class _Sized:
+    """An iterable body of known length. requests sends an iterable without a length as
+    `Transfer-Encoding: chunked` (even beside a Content-Length header), and a file-like
+    body in blocks of 16 KiB: this sends each chunk whole, with the length Glance expects
+    (the image's size, which Glance checks)."""
+
+    def __init__(self, chunks, size):
+        self._chunks, self._size = chunks, size
+
+    def __iter__(self):
+        return iter(self._chunks)
+
+    def __len__(self):
+        return self._size
 
 
 def _translated_iter(chunks, region, image_id):

@@ -81,42 +81,25 @@ def plan(source, observed, *, ours, shared=False):
                 "the source")
 
 
-class HashingReader:
-    """A file-like view of a chunk iterator that hashes what is read through it."""
+class HashingChunks:
+    """The chunks of an image's data as they pass to the target's upload, counted and
+    (unless `hashed` is false) hashed with MD5, the checksum Glance records. An iterable,
+    not a file: the upload sends each chunk as it comes (a file-like body would be read
+    in blocks of a few KiB, a Python call each). The target's own MD5 and
+    `os_hash_value` are compared with the source's after the upload (`matches`), so no
+    second hash is computed here."""
 
-    def __init__(self, chunks, hash_algo):
-        self._chunks = iter(chunks)
-        self._chunk = b""
-        self._pos = 0
-        self.md5 = hashlib.md5(usedforsecurity=False)
-        self.other = hashlib.new(hash_algo) if hash_algo else None
+    def __init__(self, chunks, *, hashed=True):
+        self._chunks = chunks
+        self.md5 = hashlib.md5(usedforsecurity=False) if hashed else None
         self.size = 0
 
-    def _next(self):
-        while self._pos >= len(self._chunk):
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return False
-            self._chunk, self._pos = chunk, 0
-        return True
-
-    def read(self, size=-1):
-        parts = []
-        wanted = size if size is not None and size >= 0 else None
-        while (wanted is None or wanted > 0) and self._next():
-            end = len(self._chunk) if wanted is None else min(len(self._chunk),
-                                                              self._pos + wanted)
-            part = self._chunk[self._pos:end]
-            self._pos = end
-            if wanted is not None:
-                wanted -= len(part)
-            parts.append(part)
-        data = b"".join(parts)
-        self.md5.update(data)
-        if self.other is not None:
-            self.other.update(data)
-        self.size += len(data)
-        return data
+    def __iter__(self):
+        for chunk in self._chunks:
+            if self.md5 is not None:
+                self.md5.update(chunk)
+            self.size += len(chunk)
+            yield chunk
 
 
 def _get(client, image_id):
@@ -128,7 +111,7 @@ def _get(client, image_id):
 
 def _copy_data(source_client, target_client, source, new_id):
     with source_client.download(source["id"]) as chunks:
-        reader = HashingReader(chunks, source.get("os_hash_algo"))
+        reader = HashingChunks(chunks)
         target_client.upload(new_id, reader, size=source.get("size"))
     if source.get("checksum") and reader.md5.hexdigest() != source["checksum"]:
         raise TemporaryError(f"data of image {source['id']} read from the source does not "

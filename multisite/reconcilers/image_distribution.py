@@ -216,31 +216,31 @@ def plan_boot(check, servers, elapsed):
 
 
 # -- image_copy ---------------------------------------------------------------------------------
-class CorruptingReader:
-    """Test hook (env.corrupt): flips the first byte it passes on, so the copy fails
+def _corrupted(chunks):
+    """Test hook (env.corrupt): flips the first byte passed on, so the copy fails
     verification the way a truncated or damaged upload would."""
-
-    def __init__(self, reader):
-        self._reader, self._done = reader, False
-
-    def read(self, size=-1):
-        data = self._reader.read(size)
-        if data and not self._done:
-            self._done = True
-            data = bytes([data[0] ^ 0xFF]) + data[1:]
-        return data
+    first = True
+    for chunk in chunks:
+        if first and chunk:
+            first, chunk = False, bytes([chunk[0] ^ 0xFF]) + chunk[1:]
+        yield chunk
 
 
 def _stream(spools, source_client, target, source, image_id, *, corrupt):
     """Upload the source's data into `image_id`: read through the engine's spools, so the
-    copies of one image running at once share one read of the source (image_fanout)."""
-    with spools.download(source_client, source) as chunks:
-        reader = image_copy.HashingReader(chunks, source.get("os_hash_algo"))
-        target.upload(image_id, CorruptingReader(reader) if corrupt else reader,
+    copies of one image running at once share one read (and one hash) of the source
+    (image_fanout)."""
+    with spools.download(source_client, source) as reader:
+        counted = image_copy.HashingChunks(reader, hashed=False)
+        target.upload(image_id, _corrupted(counted) if corrupt else counted,
                       size=source.get("size"))
-    if source.get("checksum") and reader.md5.hexdigest() != source["checksum"]:
+        checksum = reader.checksum
+    if source.get("checksum") and checksum != source["checksum"]:
         raise TemporaryError(f"data of image {source['id']} read from the source does not "
-                             "match its checksum")
+                             f"match its checksum ({checksum} vs {source['checksum']})")
+    if source.get("size") is not None and counted.size != source["size"]:
+        raise TemporaryError(f"sent {counted.size} bytes of image {source['id']}, "
+                             f"expected {source['size']}")
 
 
 def _fail(conf, copy, reason):

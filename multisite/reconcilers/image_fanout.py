@@ -17,12 +17,15 @@ its own pace.
   has not yet read everything. Each copy retries through the kind's backoff, and a retry
   starts a new spool.
 
-Each copy still hashes the data it read and checks it against the source's checksum, and
-the target's record is verified after the upload. Durable rows and resumption are
-unchanged: a spool is only a cache of one read.
+The download hashes the data once as it fills the spool (in its own thread); each copy
+checks that MD5 against the source's checksum when it has read everything, and the
+target's record (its own MD5 and `os_hash_value`) is verified after the upload. Hashing
+once per read instead of once per copy is what keeps N targets near the cost of one.
+Durable rows and resumption are unchanged: a spool is only a cache of one read.
 """
 
 import contextlib
+import hashlib
 import logging
 import os
 import tempfile
@@ -46,6 +49,8 @@ class Spool:
         self.done = False
         self.error = None
         self.readers = 0
+        self.checksum = None              # MD5 of the data, once the whole download is in
+        self._md5 = hashlib.md5(usedforsecurity=False)
         self._abandoned = False
         self._thread = threading.Thread(target=self._fill, args=(opener,), daemon=True,
                                         name=f"image-spool-{key[1][:8]}")
@@ -60,9 +65,12 @@ class Spool:
                     if self._abandoned:
                         return
                     os.pwrite(self._fd, chunk, self.written)
+                    self._md5.update(chunk)
                     with self._cond:
                         self.written += len(chunk)
                         self._cond.notify_all()
+            with self._cond:
+                self.checksum = self._md5.hexdigest()
         except BaseException as exc:  # noqa: BLE001 -- handed to every reader
             with self._cond:
                 self.error = exc
@@ -102,6 +110,25 @@ class Spool:
             self._file.close()
 
 
+class Reader:
+    """One copy's view of a spool: an iterator over the data from the first byte; once it
+    has all been read, `checksum` is its MD5 (computed once by the download)."""
+
+    def __init__(self, spool):
+        self._spool = spool
+        self._chunks = spool.chunks()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._chunks)
+
+    @property
+    def checksum(self):
+        return self._spool.checksum
+
+
 class Spools:
     """The spools of one engine, by (source region, image id, checksum)."""
 
@@ -132,7 +159,7 @@ class Spools:
                 LOG.info("Image source read started: region=%s image=%s", key[0], key[1])
             spool.readers += 1
         try:
-            yield spool.chunks()
+            yield Reader(spool)
         finally:
             with self._lock:
                 spool.readers -= 1

@@ -293,14 +293,9 @@ class FakeImage:
 
         return _Ctx()
 
-    def upload(self, image_id, stream, *, size):
+    def upload(self, image_id, chunks, *, size):
         self.cloud.check(self.region, f"upload image {image_id}")
-        parts = []
-        while True:
-            block = stream.read(8192)
-            if not block:
-                break
-            parts.append(block)
+        parts = [bytes(chunk) for chunk in chunks]
         with self.cloud.lock:
             if image_id not in self.cloud.images[self.region]:
                 raise region_errors.NotFound(self.region, f"image {image_id}", status=404)

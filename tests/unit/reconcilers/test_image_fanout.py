@@ -2,6 +2,7 @@
 source; a slow or failing reader never stalls or fails the others."""
 
 import contextlib
+import hashlib
 import threading
 import time
 
@@ -138,3 +139,20 @@ def test_the_last_reader_leaving_stops_the_download():
     source.gate.set()
     assert _wait(lambda: spool.done)
     assert spool.written < len(DATA) and spool._file.closed
+
+
+def test_the_download_hashes_once_and_every_reader_sees_its_checksum():
+    """The MD5 is computed by the download as it fills the spool, not by each reader; a
+    reader sees it once it has read everything, and a failed download has none."""
+    spools, source = image_fanout.Spools(chunk_size=1024), Source()
+    source.gate.clear()                                    # the source holds its data
+    with spools.download(source, IMAGE) as one, spools.download(source, IMAGE) as two:
+        assert one.checksum is None                        # nothing downloaded yet
+        source.gate.set()
+        assert b"".join(one) == DATA and b"".join(two) == DATA
+        assert one.checksum == two.checksum == hashlib.md5(DATA).hexdigest()
+    failing = image_fanout.Spools(chunk_size=1024)
+    with failing.download(Source(fail_after=3), IMAGE) as broken:
+        with pytest.raises(region_errors.Unavailable):
+            b"".join(broken)
+        assert broken.checksum is None
