@@ -26,12 +26,16 @@ class AuditEnv:
         self._gates = {}
         self._projects = {}
         self.calls = 0      # region list calls made by audits, since start
-        self.parsed = 0     # of which security-group lists parsed (the others reused)
+        self.parsed = 0     # of which lists parsed (the others reused)
         # {(project, region): (digest, shapes)} of the security-group lists read by the
         # last pass: an unchanged answer is not parsed again (sync_policy.Reads). At most
         # one entry per project with policies and region; a project that no longer has
         # any is dropped at the next resync.
         self.memo = {}
+        # {project: fingerprint} of the last pass of a project that changed nothing (its
+        # inputs: policies, recorded states, regions, list digests): the same inputs
+        # again reuse that outcome without auditing (sync_policy._reconcile).
+        self.steady = {}
         # a pass reads its regions in parallel, at most region_concurrency per region
         # over every audit of this engine
         self.pool = concurrent.futures.ThreadPoolExecutor(
@@ -60,6 +64,8 @@ class AuditEnv:
         alive = set(projects)
         for held in [k for k in list(self.memo) if k[0] not in alive]:
             self.memo.pop(held, None)
+        for held in [p for p in list(self.steady) if p not in alive]:
+            self.steady.pop(held, None)
         return [Key(KIND_NAME, p) for p in projects]
 
     def policies(self, project_id):
