@@ -7,6 +7,11 @@ P x R (one list per type, project and region), and of time
 
     bound = calls / (R x region_concurrency) x median call latency
 
+(each region takes at most region_concurrency calls at once, so its P calls need at
+least P / region_concurrency call latencies; the latency is the median of 20 calls made
+one at a time through the engine's client, same run). After the passes the same calls
+are also made directly (threads, no database, no audit) and timed beside the bound.
+
     python -m bench.policy_audit --policies 1000 --projects 200 --regions 20 --delay 0.05
 """
 
@@ -153,8 +158,38 @@ def run(args):
                   f"the bound; engine CPU {cpu:.2f} s ({cpu / calls * 1000:.2f} ms per "
                   f"call); keys {summary['keys']}; load average "
                   f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+        direct(env, projects, args, latency)
         ctl.stop()
     server.terminate()
+
+
+def direct(env, projects, args, latency):
+    """The pass's calls made directly, same run: every project's list in every region
+    through the engine's clients, at most region_concurrency per region, regions x
+    region_concurrency threads; no database, no audit. What the engine adds to its
+    calls is the pass's time over this one (the bound stays the lower bound)."""
+    import concurrent.futures
+    import threading
+
+    gates = {fake_regions.region_name(i): threading.BoundedSemaphore(args.region_concurrency)
+             for i in range(1, args.regions + 1)}
+
+    def call(item):
+        region, project = item
+        with gates[region]:
+            env.regions.network(region).read_security_groups(project)
+
+    work = [(region, p) for p in projects for region in gates]
+    with concurrent.futures.ThreadPoolExecutor(args.regions * args.region_concurrency) as pool:
+        _stats(args.port, reset=True)
+        started, cpu = time.perf_counter(), time.process_time()
+        list(pool.map(call, work))
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    calls = _stats(args.port)["calls"]
+    bound = calls / (args.regions * args.region_concurrency) * latency
+    print(f"the same calls made directly: region calls {calls}, {wall:.2f} s = "
+          f"{wall / bound:.2f}x the bound; CPU {cpu:.2f} s; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
 
 
 def main(argv=None):

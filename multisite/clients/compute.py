@@ -1,9 +1,10 @@
 """Nova in one region: keypairs (for a given user), flavors and the servers of a rollout's
 boot check, with service credentials."""
 
+import json as jsonlib
 from urllib import parse
 
-from multisite.clients import session
+from multisite.clients import http, session
 
 # 2.10: an admin may read/create/delete the keypair of another user (user_id).
 KEYPAIR_MICROVERSION = "2.10"
@@ -30,6 +31,23 @@ def normalize_flavor(raw):
     }
 
 
+def _parse_keypairs(body):
+    return [{"name": k["keypair"]["name"], "public_key": k["keypair"]["public_key"],
+             "type": k["keypair"].get("type", "ssh")} for k in jsonlib.loads(body)["keypairs"]]
+
+
+def _parse_flavors(body):
+    return [dict(normalize_flavor(f), extra_specs=f.get("extra_specs") or {})
+            for f in jsonlib.loads(body)["flavors"]]
+
+
+def _next_flavors(body):
+    page = jsonlib.loads(body)
+    nxt = [link["href"] for link in page.get("flavors_links", ())
+           if link.get("rel") == "next"]
+    return nxt[0] if nxt and page["flavors"] else None
+
+
 class ComputeClient:
     """The calls the keypair and flavor reconcilers need, in one region."""
 
@@ -52,10 +70,14 @@ class ComputeClient:
 
     def list_keypairs(self, *, user_id):
         """Every keypair of the user (name, public key, type): one call."""
+        return self.read_keypairs(user_id=user_id).items
+
+    def read_keypairs(self, *, user_id):
+        """The same call as an http.Listing (its `digest` tells an audit that nothing
+        changed without parsing the answer)."""
         with session.translate(self.region, f"list keypairs of {user_id}"):
-            body = self._kp.get(f"/os-keypairs?user_id={parse.quote(user_id)}").json()
-        return [{"name": k["keypair"]["name"], "public_key": k["keypair"]["public_key"],
-                 "type": k["keypair"].get("type", "ssh")} for k in body["keypairs"]]
+            body = self._kp.get(f"/os-keypairs?user_id={parse.quote(user_id)}").data
+        return http.Listing(body, _parse_keypairs)
 
     def create_keypair(self, *, name, public_key, key_type, user_id):
         body = {"keypair": {"name": name, "public_key": public_key, "type": key_type,
@@ -77,16 +99,18 @@ class ComputeClient:
 
     def list_flavors(self):
         """Every flavor (public and private) with its `extra_specs`: one call per 1,000."""
-        path, found = "/flavors/detail?is_public=None", []
+        return self.read_flavors().items
+
+    def read_flavors(self):
+        """The same calls as an http.Listing over every page. A page's JSON is decoded
+        here only if it may link a next page (Nova adds `flavors_links` to a full page)."""
+        path, bodies = "/flavors/detail?is_public=None", []
         while path:
             with session.translate(self.region, "list flavors"):
-                body = self._fl_list.get(path).json()
-            found += [dict(normalize_flavor(f), extra_specs=f.get("extra_specs") or {})
-                      for f in body["flavors"]]
-            nxt = [link["href"] for link in body.get("flavors_links", ())
-                   if link.get("rel") == "next"]
-            path = nxt[0] if nxt and body["flavors"] else None
-        return found
+                body = self._fl_list.get(path).data
+            bodies.append(body)
+            path = _next_flavors(body) if b'"flavors_links"' in body else None
+        return http.Listing.pages(bodies, _parse_flavors)
 
     def get_flavor(self, flavor_id):
         with session.translate(self.region, f"get flavor {flavor_id}"):

@@ -87,26 +87,46 @@ class Listing:
 
     Equal bodies have equal digests, so a periodic audit that derived something from the
     last answer of the same call reuses it when the digest is unchanged, without parsing
-    the body again (nothing changed: the common case). `parse(body)` makes the items."""
+    the body again (nothing changed: the common case). `parse(body)` makes the items; a
+    list read in pages (`pages`) has one digest over every page, items in page order."""
 
-    __slots__ = ("digest", "_body", "_parse", "_items")
+    __slots__ = ("digest", "_bodies", "_parse", "_items")
 
     def __init__(self, body, parse):
         self.digest = hashlib.blake2b(body, digest_size=16).digest()
-        self._body, self._parse, self._items = body, parse, None
+        self._bodies, self._parse, self._items = (body,), parse, None
+
+    @classmethod
+    def pages(cls, bodies, parse):
+        """A Listing of a list read in several pages (`parse` makes one page's items).
+        Each page's length goes into the digest before it: the same bytes split into
+        other pages are another answer."""
+        if len(bodies) == 1:
+            return cls(bodies[0], parse)
+        digest = hashlib.blake2b(digest_size=16)
+        for body in bodies:
+            digest.update(len(body).to_bytes(8, "big"))
+            digest.update(body)
+        listing = cls(b"", parse)
+        listing.digest, listing._bodies = digest.digest(), tuple(bodies)
+        return listing
 
     @classmethod
     def of(cls, items):
         """A Listing of items already parsed (in-memory regions): the digest of their
         canonical JSON."""
         listing = cls(jsonlib.dumps(items, sort_keys=True, default=str).encode(), None)
-        listing._items, listing._body = items, None
+        listing._items, listing._bodies = items, None
         return listing
 
     @property
     def items(self):
-        if self._body is not None:
-            self._items, self._body = self._parse(self._body), None
+        if self._bodies is not None:
+            if len(self._bodies) == 1:
+                self._items = self._parse(self._bodies[0])
+            else:
+                self._items = [item for body in self._bodies for item in self._parse(body)]
+            self._bodies = None
         return self._items
 
 

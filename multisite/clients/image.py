@@ -2,10 +2,11 @@
 
 import collections
 import contextlib
+import json as jsonlib
 import threading
 from urllib import parse
 
-from multisite.clients import session
+from multisite.clients import http, session
 
 CHUNK_SIZE = 1024 * 1024
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
@@ -20,6 +21,10 @@ def creates(region=None):
     """Image creates counted so far (in `region`, or every region)."""
     with _LOCK:
         return sum(n for r, n in CREATES.items() if region is None or r == region)
+
+
+def _parse_images(body):
+    return jsonlib.loads(body).get("images", [])
 
 
 class ImageClient:
@@ -80,14 +85,19 @@ class ImageClient:
     def list_images(self, **filters):
         """Every image matching `filters` (Glance query parameters, e.g. owner=...), all
         pages: one call per 1,000 images (Glance's default api_limit_max)."""
-        images, url = [], self._url("/images?" + parse.urlencode(dict(filters, limit=1000)))
+        return self.read_images(**filters).items
+
+    def read_images(self, **filters):
+        """The same calls as an http.Listing over every page. A page's JSON is decoded
+        here only if it may link a next page (Glance adds `next` when there is one)."""
+        bodies, url = [], self._url("/images?" + parse.urlencode(dict(filters, limit=1000)))
         while url:
             with session.translate(self.region, "list images"):
-                body = self._api.get(url).json()
-            images.extend(body.get("images", []))
-            nxt = body.get("next")
+                body = self._api.get(url).data
+            bodies.append(body)
+            nxt = jsonlib.loads(body).get("next") if b'"next"' in body else None
             url = self._base.rsplit("/v2", 1)[0] + nxt if nxt else None
-        return images
+        return http.Listing.pages(bodies, _parse_images)
 
     def update_image(self, image_id, operations):
         """Apply JSON-patch `operations` ([{"op", "path", "value"}]) to an image record."""

@@ -5,7 +5,7 @@ engine owns on the hash ring every `[sync_policy] audit_interval`; the reconcile
 reconcilers/sync_policy.py.
 """
 
-import concurrent.futures
+import queue
 import threading
 
 from multisite.engine import controller, sync_manager
@@ -26,16 +26,19 @@ class AuditEnv:
         self._gates = {}
         self._projects = {}
         self.calls = 0      # region list calls made by audits, since start
-        self.parsed = 0     # of which security-group lists parsed (the others reused)
+        self.parsed = 0     # of which lists parsed (the others reused)
         # {(project, region): (digest, shapes)} of the security-group lists read by the
         # last pass: an unchanged answer is not parsed again (sync_policy.Reads). At most
         # one entry per project with policies and region; a project that no longer has
         # any is dropped at the next resync.
         self.memo = {}
+        # {project: fingerprint} of the last pass of a project that changed nothing (its
+        # inputs: policies, recorded states, regions, list digests): the same inputs
+        # again reuse that outcome without auditing (sync_policy._reconcile).
+        self.steady = {}
         # a pass reads its regions in parallel, at most region_concurrency per region
         # over every audit of this engine
-        self.pool = concurrent.futures.ThreadPoolExecutor(
-            conf.sync_policy.read_concurrency, thread_name_prefix="sync_policy-read")
+        self.pool = ReadPool(conf.sync_policy.read_concurrency)
 
     def gate(self, region):
         with self._lock:
@@ -60,6 +63,8 @@ class AuditEnv:
         alive = set(projects)
         for held in [k for k in list(self.memo) if k[0] not in alive]:
             self.memo.pop(held, None)
+        for held in [p for p in list(self.steady) if p not in alive]:
+            self.steady.pop(held, None)
         return [Key(KIND_NAME, p) for p in projects]
 
     def policies(self, project_id):
@@ -79,6 +84,76 @@ class AuditEnv:
         with self._lock:
             self.calls += calls
             self.parsed += parsed
+
+
+class ReadPool:
+    """Threads that make a pass's reads: `map(fn, items)` returns [fn(item), ...] in order.
+
+    The caller hands all its items over at once and is woken once, when the last is done
+    (a ThreadPoolExecutor makes a Future, its Condition and a work item per item and wakes
+    the caller per item: about a third of the hand-off CPU of an audit's 20 reads). At
+    most `size` threads, started as needed, idle ones parked on one queue."""
+
+    def __init__(self, size):
+        self.size = size
+        self._queue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0      # threads parked on the queue
+        self._queued = 0    # items put, not yet taken
+
+    def map(self, fn, items):
+        items = list(items)
+        batch = _Batch(len(items))
+        with self._lock:
+            spare = self._idle - self._queued
+            start = max(0, min(len(items) - spare, self.size - self._threads))
+            self._threads += start
+            self._queued += len(items)
+        for _ in range(start):
+            threading.Thread(target=self._serve, name="sync_policy-read", daemon=True).start()
+        for i, item in enumerate(items):
+            self._queue.put((fn, item, batch, i))
+        return batch.wait()
+
+    def _serve(self):
+        while True:
+            with self._lock:
+                self._idle += 1
+            fn, item, batch, i = self._queue.get()
+            with self._lock:
+                self._idle -= 1
+                self._queued -= 1
+            try:
+                batch.done(i, fn(item), None)
+            except BaseException as exc:     # raised in the caller, after every item
+                batch.done(i, None, exc)
+
+
+class _Batch:
+    __slots__ = ("left", "results", "error", "lock", "finished")
+
+    def __init__(self, count):
+        self.left, self.results, self.error = count, [None] * count, None
+        self.lock, self.finished = threading.Lock(), threading.Lock()
+        self.finished.acquire()
+        if not count:
+            self.finished.release()
+
+    def done(self, i, result, error):
+        self.results[i] = result
+        with self.lock:
+            self.error = self.error or error
+            self.left -= 1
+            last = not self.left
+        if last:
+            self.finished.release()
+
+    def wait(self):
+        self.finished.acquire()
+        if self.error is not None:
+            raise self.error
+        return self.results
 
 
 KIND = controller.Kind(

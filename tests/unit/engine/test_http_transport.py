@@ -123,3 +123,17 @@ def test_tls_bundle_and_proxies_follow_the_environment(server):
     assert resp.json() == {"via": "session"}
     assert Session.calls == [("PUT", f"{url}/q", {"a": 1}, False)]
     assert seen == []          # nothing went straight to the region
+
+
+def test_a_listing_in_pages_has_one_digest_and_its_items_in_order():
+    def parse(body):
+        return json.loads(body)["items"]
+
+    one, two = b'{"items": [1, 2]}', b'{"items": [3]}'
+    listing = http.Listing.pages([one, two], parse)
+    assert listing.items == [1, 2, 3]
+    assert listing.digest == http.Listing.pages([one, two], parse).digest
+    assert listing.digest != http.Listing.pages([two, one], parse).digest
+    assert listing.digest != http.Listing.pages([one + two], parse).digest
+    single = http.Listing.pages([one], parse)
+    assert single.digest == http.Listing(one, parse).digest and single.items == [1, 2]

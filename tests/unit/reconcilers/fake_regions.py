@@ -6,7 +6,7 @@ import hashlib
 import threading
 import uuid
 
-from multisite.clients import compute, image
+from multisite.clients import compute, http, image
 from multisite.clients import session as region_errors
 
 
@@ -102,6 +102,9 @@ class FakeCompute:
                     for (user, _), k in self.cloud.keypairs[self.region].items()
                     if user == user_id]
 
+    def read_keypairs(self, *, user_id):
+        return http.Listing.of(self.list_keypairs(user_id=user_id))
+
     def create_keypair(self, *, name, public_key, key_type, user_id):
         with self.cloud.lock:
             self.cloud.check(self.region, f"create keypair {name}")
@@ -126,6 +129,9 @@ class FakeCompute:
             self.cloud.check(self.region, "list flavors")
             return [dict(f, extra_specs=dict(self.cloud.specs[self.region].get(f["id"], {})))
                     for f in self.cloud.flavors[self.region].values()]
+
+    def read_flavors(self):
+        return http.Listing.of(self.list_flavors())
 
     def get_flavor(self, flavor_id):
         with self.cloud.lock:
@@ -309,6 +315,10 @@ def _list_images(self, **filters):
                 if all(i.get(k) == v for k, v in filters.items())]
 
 
+def _read_images(self, **filters):
+    return http.Listing.of(_list_images(self, **filters))
+
+
 def _update_image(self, image_id, operations):
     with self.cloud.lock:
         self.cloud.check(self.region, f"update image {image_id}")
@@ -366,6 +376,7 @@ def _remove_member(self, image_id, project_id):
 
 # Glance calls of image distribution (list, JSON-patch update, members), added to the fake.
 FakeImage.list_images = _list_images
+FakeImage.read_images = _read_images
 FakeImage.update_image = _update_image
 FakeImage.list_members = _list_members
 FakeImage.add_member = _add_member

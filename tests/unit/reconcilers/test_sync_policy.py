@@ -37,7 +37,7 @@ class Shared:
 
     def __init__(self, regions, policies):
         self.regions, self.rows, self.states, self.calls = regions, policies, {}, 0
-        self.memo = {}
+        self.memo, self.steady = {}, {}
 
     def policies(self, project_id):
         return [dict(p, targets_state={r: s for (pid, r), s in self.states.items()
@@ -391,3 +391,54 @@ def test_an_audit_holds_its_projects_lock_in_the_engine(world):
     _run(shared)
     assert [h[:2] for h in held] == [("enter", P), ("exit", P)]
     assert held[0][2] == 0 < held[1][2]       # every write made while holding it
+
+
+def _steady_world(world, case):
+    """(policy, a function that makes the target R2 drift) of each type."""
+    cloud, neutron, regions = world
+    if case == "keypair":
+        return _policy(rtype="keypair", resources=["k1"]), lambda: cloud.keypairs[R2].pop(
+            (U, "k1"))
+    if case in ("flavor", "private flavor"):
+        cloud.add_flavor(R1, "m1.web", flavor_id="f-web", specs={"hw:cpu_policy": "x"})
+        cloud.add_flavor(R1, "m1.priv", flavor_id="f-priv", is_public=False, access=["p9"])
+        if case == "flavor":
+            return (_policy(rtype="flavor", resources=["m1.web"]),
+                    lambda: cloud.specs[R2].__setitem__("f-web", {}))
+        return (_policy(rtype="flavor", resources=["m1.priv"]),
+                lambda: cloud.access[R2].__setitem__("f-priv", ["p8"]))
+    if case == "image":
+        img = cloud.add_image(R1, owner=P, name="ubuntu", data=b"x" * 100)
+        return _policy(rtype="image", resources=None), lambda: cloud.images[R2].pop(
+            img["id"])
+
+    def drift():
+        web = neutron.named(R2, "web")
+        neutron.client(R2).delete_rule([r for r in web["rules"] if r["port_range_min"] == 22]
+                                       [0]["id"])
+    return _policy(), drift
+
+
+@pytest.mark.parametrize("case", ["keypair", "flavor", "private flavor", "image",
+                                  "security_group"])
+def test_an_unchanged_pass_reuses_the_last_outcome_and_a_drift_is_still_repaired(world,
+                                                                                   case):
+    cloud, neutron, regions = world
+    policy, drift = _steady_world(world, case)
+    shared = Shared(regions, [policy])
+    results = [_run(shared).result for _ in range(4)]
+    assert {_state(shared, r)["state"] for r in (R2, R3)} == {"in_sync"}
+    if case == "private flavor":
+        # its access lists are read beyond the list calls: every pass audits
+        assert not any(r.get("reused") for r in results)
+    else:
+        assert results[-1]["reused"] is True
+        assert results[-1]["parsed"] == 0 and results[-1]["calls"] == 3  # one list each
+    # only a target's answer changes (same policy, same recorded states): audited again
+    drift()
+    result = _run(shared).result
+    assert not result.get("reused")
+    assert _state(shared, R2)["repaired"] is True
+    assert _state(shared, R3)["repaired"] is False
+    assert [_run(shared).result.get("reused") for _ in range(3)][-1] is (
+        None if case == "private flavor" else True)
