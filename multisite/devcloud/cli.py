@@ -117,6 +117,14 @@ def _up(layout: L.Layout, n: int, args) -> int:
                 f"{state[key]}; run `multisite-devcloud down --purge` to start over with "
                 f"another {key}")
             return 1
+    if profile == "full":
+        from multisite.devcloud import full_setup
+
+        packages = full_setup.missing_host_tools()
+        if packages:
+            log(f"error: the full profile needs {', '.join(packages)} on this host: "
+                f"apt-get install {' '.join(packages)} (tools/test.sh does under CI=true)")
+            return 1
     wanted = S.all_services(layout, n, db, args.threads, profile, keystones, keyagents)
     wanted_names = {s.name for s in wanted}
     running = [s for s in S.known_services(layout) if s.is_running()]

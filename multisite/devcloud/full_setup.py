@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
 import urllib.error
 import urllib.request
@@ -80,6 +82,18 @@ def _wait(what: str, check, deadline: float, log, revive=None) -> float:
         time.sleep(2)
 
 
+# Host programs the full profile's services run (a missing one fails them only later, in
+# their own logs: cinder-volume then reports up without a usable NFS pool).
+HOST_TOOLS = (("mount.nfs", "nfs-common"), ("qemu-img", "qemu-utils"))
+
+
+def missing_host_tools(path: str | None = None) -> list[str]:
+    """The Debian packages to install for the host programs that are not found."""
+    search = path if path is not None else os.environ.get("PATH", "")
+    search = os.pathsep.join([search, "/sbin", "/usr/sbin"])
+    return [package for tool, package in HOST_TOOLS if shutil.which(tool, path=search) is None]
+
+
 def check_region(api: Api, deadline: float, log, revive=None) -> None:
     """The region's own lists say everything is up: os-services, volume services, agents."""
     region = L.region_name(api.index)
@@ -99,6 +113,12 @@ def check_region(api: Api, deadline: float, log, revive=None) -> None:
         up = {r["binary"] for r in rows if r["state"] == "up"}
         return sorted({"cinder-scheduler", "cinder-volume", "cinder-backup"} - up)
 
+    def cinder_pools():
+        # the volume service heartbeats even when its driver failed to start; only a
+        # started driver reports a pool to the scheduler
+        pools = api.call("GET", "cinder", "/scheduler-stats/get_pools")["pools"]
+        return [] if pools else ["no cinder-volume pool reported (see cinder-volume's log)"]
+
     def agents():
         rows = api.call("GET", "neutron", f"/agents?host={svc.compute_host}")["agents"]
         return [] if any(r["alive"] for r in rows) else [f"no live L2 agent on {svc.compute_host}"]
@@ -106,6 +126,7 @@ def check_region(api: Api, deadline: float, log, revive=None) -> None:
     _wait(f"{region} nova services", nova_services, deadline, log, revive)
     _wait(f"{region} compute node in placement/cell", hypervisors, deadline, log, revive)
     _wait(f"{region} cinder services", cinder_services, deadline, log, revive)
+    _wait(f"{region} cinder volume pool", cinder_pools, deadline, log, revive)
     _wait(f"{region} neutron L2 agent", agents, deadline, log, revive)
 
 
