@@ -39,18 +39,28 @@ def answer(found):
     return resp
 
 
-def forward(conf, pod, req, path, *, service_type, method=None, body=None, query=None):
-    """The pod's Answer to the caller's request (or `method`, `body`, `query`) at `path`."""
+def forward(conf, pod, req, path, *, service_type, method=None, body=None, query=None,
+            headers=None):
+    """The pod's Answer to the caller's request (or `method`, `body`, `query`, the caller's
+    headers updated with `headers`) at `path`."""
     try:
         return pod_client.forwarder(conf).forward(
             pod["pod_name"], service_type, method or req.method, path,
             query=req.query_string if query is None else query,
-            headers=dict(req.headers), body=req.body if body is None else body)
+            headers=_headers(req, headers or {}),
+            body=req.body if body is None else body)
     except pod_client.UnknownRegion as exc:
         raise faults.pod_unavailable(pod["pod_name"],
                                      f"no {service_type} endpoint ({exc})") from None
     except pod_client.RegionError as exc:
         raise faults.pod_unavailable(pod["pod_name"], str(exc)) from None
+
+
+def _headers(req, changes):
+    """The caller's headers with `changes` in place of the same names (any case)."""
+    names = {name.lower() for name in changes}
+    kept = {k: v for k, v in req.headers.items() if k.lower() not in names}
+    return {**kept, **changes}
 
 
 def get(conf, pod, req, path, *, service_type, query=""):
@@ -106,6 +116,21 @@ def routed(conf, call, top_id, resource_type, missing):
     if not found:
         raise faults.Fault(404, missing)
     return pods.get(conf, found[0]["pod_id"]), found[0]
+
+
+def volume_in_pod(conf, call, volume_id, pod, *, other, rule):
+    """A volume of the caller's project routed to `pod`: Cinder's 404 when it has no
+    routing, a 400 naming both pods (`other` is what is in `pod`, `rule` why) else."""
+    found = routings.find(conf, top_id=str(volume_id), resource_type="volume",
+                          project_id=None if call.is_admin else call.project_id)
+    if not found:
+        raise faults.Fault(404, f"Volume {volume_id} could not be found.")
+    if found[0]["pod_id"] != pod["pod_id"]:
+        there = pods.get(conf, found[0]["pod_id"])
+        raise faults.Fault(400, f"Volume {volume_id} is in pod {there['pod_name']} "
+                                f"(availability zone {there['az_name']}), {other} in pod "
+                                f"{pod['pod_name']} (availability zone {pod['az_name']}): "
+                                f"{rule}")
 
 
 def body_of(req, key):
@@ -184,6 +209,15 @@ def _marker_key(conf, call, req, path, *, marker, service_type, key, created,
     return _key(got.json()[key[:-1]], created)
 
 
+def _project_pods(conf, project_id, resource_type):
+    """The pods a project's list reads: those it is bound to, and those holding its
+    routings of the type (a volume given to it by a transfer may be in another pod)."""
+    found = pods.bindings_of(conf, project_id)
+    bound = {p["pod_id"] for p in found}
+    return found + [pods.get(conf, pod_id) for pod_id in routings.pod_ids_of(
+        conf, project_id=project_id, resource_type=resource_type) if pod_id not in bound]
+
+
 def merged_list(conf, req, call, base, *, service_type, detail_path, link_path, key,
                 resource_type, created, unknown, slim):
     """One list over every pod the caller's project uses (all pods for an admin's
@@ -198,8 +232,8 @@ def merged_list(conf, req, call, base, *, service_type, detail_path, link_path, 
     marker = query.pop("marker", None)
     if limit is not None and (not limit.isdigit() or int(limit) < 0):
         raise faults.Fault(400, f"limit must be a non-negative integer, not {limit!r}")
-    targets = bottom_pods(conf) if all_tenants(call, query) else pods.bindings_of(
-        conf, call.project_id)
+    targets = bottom_pods(conf) if all_tenants(call, query) else _project_pods(
+        conf, call.project_id, resource_type)
     after = None
     if marker is not None:
         after = _marker_key(conf, call, req, detail_path, marker=marker, key=key,

@@ -17,7 +17,7 @@ RESOURCE_TYPES = (
     "network", "shadow_network", "subnet", "shadow_subnet", "port", "shadow_port", "trunk",
     "port_pair", "port_pair_group", "flow_classifier", "port_chain", "router", "ns_router",
     "security_group", "floatingip", "qos_policy",
-    "server", "volume", "snapshot", "keypair", "flavor",
+    "server", "volume", "snapshot", "backup", "transfer", "keypair", "flavor",
 )
 # the server metadata key naming the routing of a gateway create (crash recovery finds it)
 ROUTING_TAG = "multisite_routing"
@@ -176,6 +176,15 @@ def pods_with_routings(conf, resource_type):
         return sorted(session.scalars(
             sa.select(_POD.pod_name).join(_ROUTING, _ROUTING.pod_id == _POD.pod_id)
             .where(_ROUTING.resource_type == resource_type).distinct()).all())
+
+
+def pod_ids_of(conf, *, project_id, resource_type):
+    """Ids of the pods holding a project's routings of `resource_type`."""
+    with db_api.session_scope(conf) as session:
+        return sorted(session.scalars(
+            sa.select(_ROUTING.pod_id).where(_ROUTING.project_id == project_id,
+                                             _ROUTING.resource_type == resource_type)
+            .distinct()).all())
 
 
 def is_routed(conf, top_id, resource_type):
