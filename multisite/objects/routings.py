@@ -178,15 +178,6 @@ def pods_with_routings(conf, resource_type):
             .where(_ROUTING.resource_type == resource_type).distinct()).all())
 
 
-def pod_ids_of(conf, *, project_id, resource_type):
-    """Ids of the pods holding a project's routings of `resource_type`."""
-    with db_api.session_scope(conf) as session:
-        return sorted(session.scalars(
-            sa.select(_ROUTING.pod_id).where(_ROUTING.project_id == project_id,
-                                             _ROUTING.resource_type == resource_type)
-            .distinct()).all())
-
-
 def is_routed(conf, top_id, resource_type):
     with db_api.session_scope(conf) as session:
         return session.scalar(sa.select(sa.func.count()).select_from(_ROUTING).where(
