@@ -14,7 +14,10 @@ deletes them.
 
 --limit N also measures `GET /servers/detail?limit=N` (the gateway asks each pod for N + 1);
 --own-project boots and lists as the member of a project made for the run (deleted after),
-so other users' servers of the admin project are not in the lists.
+so other users' servers of the admin project are not in the lists. --three-pods makes
+RegionOne the pod of az3 (no top region is registered: the compute proxy needs none), for
+the detail list over 3 pods on a 3-region devcloud. Each figure is printed with the
+gateway's CPU (its master and workers, from /proc) per call and the load average.
 """
 
 import argparse
@@ -42,20 +45,42 @@ from multisite.objects import pods
 PODS = {"RegionTwo": "az1", "RegionThree": "az2"}
 
 
+def gateway_cpu(proc):
+    """CPU seconds (user + system) of the gateway's master and its workers so far."""
+    pids, total = [proc.pid], 0.0
+    with contextlib.suppress(OSError):
+        pids += [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+                 .read_text().split()]
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def measured(proc, fn, rounds, costs, name):
+    """timings() of fn, the gateway's CPU ms per call and the load kept in costs[name]."""
+    before = gateway_cpu(proc)
+    out = timings(fn, rounds)
+    costs[name] = (1000 * (gateway_cpu(proc) - before) / rounds, os.getloadavg()[0])
+    return out
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def start_gateway(state, keystone_url):
+def start_gateway(state, keystone_url, top=True):
     port = free_port()
     conf = state / "gateway.conf"
     conf.write_text(multisite_conf.render(state, keystone_url=keystone_url)
                     + f"[gateway]\nbind_port = {port}\nworkers = 2\n")
     CONF(["--config-file", str(conf)], project="multisite")
     migration.db_sync(CONF)
-    pods.create(CONF, name="RegionOne")
+    if top:
+        pods.create(CONF, name="RegionOne")
     for name, zone in PODS.items():
         pods.create(CONF, name=name, az_name=zone)
     proc = subprocess.Popen([str(Path(sys.executable).parent / "multisite-gateway"),
@@ -142,11 +167,16 @@ def main(argv=None):
                         help="servers booted and listed by a project made for the run")
     parser.add_argument("--base", type=Path, default=None,
                         help="the devcloud's base directory (default: $MULTISITE_DEVCLOUD_BASE)")
+    parser.add_argument("--three-pods", action="store_true",
+                        help="RegionOne is the pod of az3 (no top region registered)")
     args = parser.parse_args(argv)
+    if args.three_pods:
+        PODS["RegionOne"] = "az3"
+    costs, cpu0 = {}, time.process_time()
     layout = L.Layout(args.base or L.default_base())
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(layout.clouds_yaml)
     state = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
-    proc, compute = start_gateway(state, layout.keystone_url)
+    proc, compute = start_gateway(state, layout.keystone_url, top=not args.three_pods)
     top = openstack.connect(cloud="devcloud-admin", region_name="RegionOne")
     project = member_project(top) if args.own_project else None
     auth = {} if project is None else {"auth": dict(top.config.config["auth"],
@@ -158,7 +188,7 @@ def main(argv=None):
     admins = [openstack.connect(cloud="devcloud-admin", region_name=name) for name in PODS]
     # the same image id in every region (the full profile's pods read their own Glance)
     image_id = str(uuid.uuid4())
-    for conn in [top, *admins]:
+    for conn in [top, *admins][int(args.three_pods):]:
         image = conn.image.create_image(name=f"bench-{image_id[:8]}", id=image_id,
                                         data=b"\0" * 1024, disk_format="raw",
                                         container_format="bare", visibility="public",
@@ -181,17 +211,20 @@ def main(argv=None):
         name, server_id = made[0]
         for conn in [via, *direct.values()]:                       # warm: tokens, pools
             conn.compute.get("/servers/detail")
-        show_via = timings(lambda: via.compute.get(f"/servers/{server_id}"), args.rounds)
+        show_via = measured(proc, lambda: via.compute.get(f"/servers/{server_id}"),
+                            args.rounds, costs, "show")
         show_direct = timings(lambda: direct[name].compute.get(f"/servers/{server_id}"),
                               args.rounds)
-        list_via = timings(lambda: via.compute.get("/servers/detail"), args.rounds)
+        list_via = measured(proc, lambda: via.compute.get("/servers/detail"), args.rounds,
+                            costs, "detail")
         list_direct = {n: timings(lambda c=c: c.compute.get("/servers/detail"), args.rounds)
                        for n, c in direct.items()}
         page = f"/servers/detail?limit={args.limit}"
         if args.limit:
             assert len(via.compute.get(page).json()["servers"]) == min(
                 args.limit, len(made)), "the gateway's page"
-            page_via = timings(lambda: via.compute.get(page), args.rounds)
+            page_via = measured(proc, lambda: via.compute.get(page), args.rounds, costs,
+                                "page")
             page_direct = {n: timings(lambda c=c: c.compute.get(page), args.rounds)
                            for n, c in direct.items()}
             # the pods asked at once, as the gateway does (on one small machine they
@@ -209,7 +242,7 @@ def main(argv=None):
         for conn in admins:
             with contextlib.suppress(Exception):
                 conn.compute.delete_flavor(flavor_id)
-        for conn in [top, *admins]:
+        for conn in [top, *admins][int(args.three_pods):]:
             with contextlib.suppress(Exception):
                 conn.image.delete_image(image_id)
         proc.terminate()
@@ -242,6 +275,10 @@ def main(argv=None):
         print(f"GET {page} gateway over {len(PODS)} pods: median "
               f"{statistics.median(page_via):6.1f} ms p99 {pct(page_via, 99):6.1f} ms | ratio "
               f"to the slowest pod {statistics.median(page_via) / slowest:.2f} (goal <= 1.2)")
+    for name, (ms, load) in costs.items():
+        print(f"gateway CPU per call ({name}): {ms:6.1f} ms (load average {load:.1f})")
+    print(f"this client's CPU {time.process_time() - cpu0:.1f} s; load average at the end "
+          f"{os.getloadavg()}")
     if active:
         direct_ms, via_ms = active
         print(f"server create to ACTIVE ({args.creates} each, alternated): direct median "

@@ -131,16 +131,8 @@ def _check_attach(conf, req, call, server_id, pod):
         volume_id = json.loads(req.body)["volumeAttachment"]["volumeId"]
     except (ValueError, KeyError, TypeError):
         return  # the pod answers a malformed body itself
-    found = routings.find(conf, top_id=str(volume_id), resource_type="volume",
-                          project_id=None if call.is_admin else call.project_id)
-    if not found:
-        raise faults.Fault(404, f"Volume {volume_id} could not be found.")
-    if found[0]["pod_id"] != pod["pod_id"]:
-        other = pods.get(conf, found[0]["pod_id"])
-        raise faults.Fault(400, f"Volume {volume_id} is in pod {other['pod_name']} "
-                                f"(availability zone {other['az_name']}), server {server_id} "
-                                f"in pod {pod['pod_name']} (availability zone "
-                                f"{pod['az_name']}): a volume attaches only within one pod")
+    proxy.volume_in_pod(conf, call, volume_id, pod, other=f"server {server_id}",
+                        rule="a volume attaches only within one pod")
 
 
 def server(conf, req, call, base, server_id, rest):

@@ -5,6 +5,7 @@ import concurrent.futures
 import json
 import logging
 import re
+import threading
 import time
 import urllib.parse
 
@@ -39,18 +40,28 @@ def answer(found):
     return resp
 
 
-def forward(conf, pod, req, path, *, service_type, method=None, body=None, query=None):
-    """The pod's Answer to the caller's request (or `method`, `body`, `query`) at `path`."""
+def forward(conf, pod, req, path, *, service_type, method=None, body=None, query=None,
+            headers=None):
+    """The pod's Answer to the caller's request (or `method`, `body`, `query`, the caller's
+    headers updated with `headers`) at `path`."""
     try:
         return pod_client.forwarder(conf).forward(
             pod["pod_name"], service_type, method or req.method, path,
             query=req.query_string if query is None else query,
-            headers=dict(req.headers), body=req.body if body is None else body)
+            headers=_headers(req, headers or {}),
+            body=req.body if body is None else body)
     except pod_client.UnknownRegion as exc:
         raise faults.pod_unavailable(pod["pod_name"],
                                      f"no {service_type} endpoint ({exc})") from None
     except pod_client.RegionError as exc:
         raise faults.pod_unavailable(pod["pod_name"], str(exc)) from None
+
+
+def _headers(req, changes):
+    """The caller's headers with `changes` in place of the same names (any case)."""
+    names = {name.lower() for name in changes}
+    kept = {k: v for k, v in req.headers.items() if k.lower() not in names}
+    return {**kept, **changes}
 
 
 def get(conf, pod, req, path, *, service_type, query=""):
@@ -106,6 +117,21 @@ def routed(conf, call, top_id, resource_type, missing):
     if not found:
         raise faults.Fault(404, missing)
     return pods.get(conf, found[0]["pod_id"]), found[0]
+
+
+def volume_in_pod(conf, call, volume_id, pod, *, other, rule):
+    """A volume of the caller's project routed to `pod`: Cinder's 404 when it has no
+    routing, a 400 naming both pods (`other` is what is in `pod`, `rule` why) else."""
+    found = routings.find(conf, top_id=str(volume_id), resource_type="volume",
+                          project_id=None if call.is_admin else call.project_id)
+    if not found:
+        raise faults.Fault(404, f"Volume {volume_id} could not be found.")
+    if found[0]["pod_id"] != pod["pod_id"]:
+        there = pods.get(conf, found[0]["pod_id"])
+        raise faults.Fault(400, f"Volume {volume_id} is in pod {there['pod_name']} "
+                                f"(availability zone {there['az_name']}), {other} in pod "
+                                f"{pod['pod_name']} (availability zone {pod['az_name']}): "
+                                f"{rule}")
 
 
 def body_of(req, key):
@@ -184,6 +210,22 @@ def _marker_key(conf, call, req, path, *, marker, service_type, key, created,
     return _key(got.json()[key[:-1]], created)
 
 
+_POOL = None
+_POOL_LOCK = threading.Lock()
+POOL_SIZE = 32   # pods read at once by one gateway process (its lists, all requests)
+
+
+def _pool():
+    """The process's thread pool for reading pods in parallel: made once, not per list
+    (starting a thread per pod and list cost ~5 ms of a 3-pod list on the loaded devcloud)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = concurrent.futures.ThreadPoolExecutor(
+                max_workers=POOL_SIZE, thread_name_prefix="gateway-pod-read")
+        return _POOL
+
+
 def merged_list(conf, req, call, base, *, service_type, detail_path, link_path, key,
                 resource_type, created, unknown, slim):
     """One list over every pod the caller's project uses (all pods for an admin's
@@ -198,8 +240,8 @@ def merged_list(conf, req, call, base, *, service_type, detail_path, link_path, 
     marker = query.pop("marker", None)
     if limit is not None and (not limit.isdigit() or int(limit) < 0):
         raise faults.Fault(400, f"limit must be a non-negative integer, not {limit!r}")
-    targets = bottom_pods(conf) if all_tenants(call, query) else pods.bindings_of(
-        conf, call.project_id)
+    targets = bottom_pods(conf) if all_tenants(call, query) else pods.pods_of(
+        conf, call.project_id, resource_type)
     after = None
     if marker is not None:
         after = _marker_key(conf, call, req, detail_path, marker=marker, key=key,
@@ -214,15 +256,14 @@ def merged_list(conf, req, call, base, *, service_type, detail_path, link_path, 
                          key=key, cap=conf.gateway.list_max_per_pod)
 
     merged, down = [], []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        futures = {pool.submit(read, pod): pod for pod in targets}
-        for future, pod in futures.items():
-            try:
-                merged += future.result()
-            except faults.Fault as exc:
-                LOG.warning("Pod missing from a list: pod=%s service=%s error=%s",
-                            pod["pod_name"], service_type, exc.message)
-                down.append(pod)
+    futures = {_pool().submit(read, pod): pod for pod in targets}
+    for future, pod in futures.items():
+        try:
+            merged += future.result()
+        except faults.Fault as exc:
+            LOG.warning("Pod missing from a list: pod=%s service=%s error=%s",
+                        pod["pod_name"], service_type, exc.message)
+            down.append(pod)
     for pod in down:
         filters = {"pod_id": pod["pod_id"], "resource_type": resource_type}
         if not all_tenants(call, query):

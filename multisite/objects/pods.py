@@ -150,6 +150,20 @@ def bind(conf, *, project_id, az_name):
         return _pod(chosen)
 
 
+def pods_of(conf, project_id, resource_type):
+    """The pods a project's lists read, by name, in one query: those it is bound to, and
+    those holding its routings of `resource_type` (a volume a transfer gave it may be in a
+    pod of another binding)."""
+    wanted = sa.union(
+        sa.select(_BINDING.pod_id).where(_BINDING.project_id == project_id),
+        sa.select(_ROUTING.pod_id).where(_ROUTING.project_id == project_id,
+                                         _ROUTING.resource_type == resource_type))
+    with db_api.session_scope(conf) as session:
+        rows = session.scalars(sa.select(_POD).where(_POD.pod_id.in_(wanted))
+                               .order_by(_POD.pod_name)).all()
+        return [_pod(r) for r in rows]
+
+
 def bindings_of(conf, project_id):
     """Every pod a project is bound to (its pods for listings), by name."""
     with db_api.session_scope(conf) as session:

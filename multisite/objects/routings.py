@@ -17,7 +17,7 @@ RESOURCE_TYPES = (
     "network", "shadow_network", "subnet", "shadow_subnet", "port", "shadow_port", "trunk",
     "port_pair", "port_pair_group", "flow_classifier", "port_chain", "router", "ns_router",
     "security_group", "floatingip", "qos_policy",
-    "server", "volume", "snapshot", "keypair", "flavor",
+    "server", "volume", "snapshot", "backup", "transfer", "keypair", "flavor",
 )
 # the server metadata key naming the routing of a gateway create (crash recovery finds it)
 ROUTING_TAG = "multisite_routing"

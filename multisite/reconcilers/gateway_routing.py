@@ -26,7 +26,12 @@ LOG = logging.getLogger(__name__)
 
 KIND = "gateway_routing"
 SERVER = "server"
-TYPES = (SERVER, "volume", "snapshot")   # what the gateway creates, routed and tagged
+# what the gateway creates, routed and tagged (a transfer has no metadata: its pending
+# routing is forgotten after the grace; a transfer the pod made then stays unknown)
+TYPES = (SERVER, "volume", "snapshot", "backup", "transfer")
+# the types whose deleted items' routings a pass forgets (a transfer's routing goes at its
+# delete or accept through the gateway)
+LISTED = (SERVER, "volume", "snapshot", "backup")
 
 
 @dataclasses.dataclass
@@ -67,10 +72,9 @@ def stale(done, present, *, now, grace):
 def keys(janitor):
     conf, found = janitor.conf, set()
     for resource_type in TYPES:
-        if conf.gateway.forget_deleted:
+        found.update(routings.pods_with_incomplete(conf, resource_type))
+        if conf.gateway.forget_deleted and resource_type in LISTED:
             found.update(routings.pods_with_routings(conf, resource_type))
-        else:
-            found.update(routings.pods_with_incomplete(conf, resource_type))
     return [reconcilers.Key(KIND, pod, pod) for pod in sorted(found)]
 
 
@@ -85,7 +89,7 @@ def reconcile(key, env):
         if pending:
             results[resource_type] = dataclasses.asdict(
                 _converge(conf, janitor, pod, resource_type, pending))
-        if ids and conf.gateway.forget_deleted:
+        if ids and conf.gateway.forget_deleted and resource_type in LISTED:
             forgotten = _forget_deleted(conf, janitor, pod, ids[0], resource_type)
             if forgotten:
                 results.setdefault(resource_type, {})["forgotten_deleted"] = forgotten

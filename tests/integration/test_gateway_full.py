@@ -10,14 +10,18 @@ the gateway) are the witnesses. The flavor and the image are made with the same 
 every region (what the flavor and image syncs keep; this test does not run the syncs:
 each pod's Nova reads its own Glance on the full devcloud).
 
-Not here: a pod down (its Nova SIGSTOPped) is not done on the shared devcloud, where
-another engineer's tests use the same Novas.
+A pod down: RegionThree's nova-api (the pod that is neither RegionOne nor RegionTwo, which
+the DR tests use) is SIGSTOPped for a few seconds (at most POD_DOWN_MAX, always resumed)
+while a second gateway on the same database, with a 5 s pod timeout, is asked for its
+server (503 naming the pod), the list (its server UNKNOWN, az1's ACTIVE) and az1's server.
 """
 
 import contextlib
 import ipaddress
 import json
 import os
+import pathlib
+import signal
 import time
 import urllib.request
 import uuid
@@ -39,6 +43,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.full]
 PODS = {"az1": "RegionTwo", "az2": "RegionThree"}
 TOP = "RegionOne"
 CLI_TIMEOUT = 240
+POD_DOWN = "az2"     # RegionThree: the DR tests on the shared devcloud use RegionOne/Two
+POD_DOWN_MAX = 60    # seconds a pod's nova-api may stay stopped
 
 
 @pytest.fixture
@@ -178,12 +184,12 @@ class Cli:
         answer = self.session.get(url, raise_exc=False)
         assert answer.status_code == 404, (url, answer.status_code, answer.text[:300])
 
-    def run(self, *args, ok=True):
+    def run(self, *args, ok=True, timeout=CLI_TIMEOUT):
         import subprocess
 
         t0 = time.monotonic()
         out = subprocess.run([self.binary, *args], env=self.env, capture_output=True,
-                             text=True, timeout=CLI_TIMEOUT)
+                             text=True, timeout=timeout)
         if ok:
             assert out.returncode == 0, (
                 f"`openstack {' '.join(args)}` failed after {time.monotonic() - t0:.1f} s: "
@@ -232,8 +238,65 @@ def wait_status(read, wanted, *, timeout, what, failed=("error", "ERROR")):
         raise AssertionError(f"{exc} (last seen: {seen.get('last')})") from None
 
 
+@contextlib.contextmanager
+def nova_api_down(base, pod):
+    """The pod's nova-api stopped inside the block (SIGSTOP of its process group: master and
+    worker accept connections and never answer), resumed (SIGCONT) in any case after it; a
+    flag next to the devcloud's base says so to its other users meanwhile."""
+    base = pathlib.Path(base)
+    short = {"RegionTwo": "r2", "RegionThree": "r3"}[pod]
+    pid = int((base / "run" / f"{short}-nova.pid").read_text())
+    flag = base.parent / f"{base.name}-{short}-nova-down"
+    flag.write_text(f"{pod} nova-api stopped by tests/integration/test_gateway_full.py (pid "
+                    f"{os.getpid()}) at {time.strftime('%H:%M:%S')} UTC for at most "
+                    f"{POD_DOWN_MAX} s\n")
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGCONT)
+        flag.unlink(missing_ok=True)
+
+
+def pod_down(cloud, project, conf, tmp_path, servers):
+    """The issue's pod-down check with a real Nova stopped; the seconds it was stopped."""
+    place = tmp_path / "pod-down"
+    place.mkdir()
+    pod, up_zone = PODS[POD_DOWN], next(z for z in PODS if z != POD_DOWN)
+    with run_gateway(cloud, conf, place, extra="pod_timeout = 5\n") as quick:
+        member = cloud.session(project.credentials)
+        compute = quick["compute"]
+        cli = Cli(cloud, project, quick)
+        # the gateway's catalog and the member's token are read while the pod is up
+        assert member.get(f"{compute}/servers/{servers[POD_DOWN]}",
+                          raise_exc=False).status_code == 200
+        started = time.monotonic()
+        with nova_api_down(cloud.base, pod):
+            down = member.get(f"{compute}/servers/{servers[POD_DOWN]}", raise_exc=False)
+            listed = member.get(f"{compute}/servers/detail", raise_exc=False)
+            other = member.get(f"{compute}/servers/{servers[up_zone]}", raise_exc=False)
+            out = cli.run("server", "list", "-f", "json", ok=False, timeout=30)
+            down_for = round(time.monotonic() - started, 1)
+        back = member.get(f"{compute}/servers/{servers[POD_DOWN]}", raise_exc=False)
+    assert down.status_code == 503, (down.status_code, down.text)
+    assert f"Pod {pod} is unavailable" in down.json()["serviceUnavailable"]["message"]
+    assert down.headers["x-multisite-request-id"].startswith("req-")
+    assert listed.status_code == 200, listed.text
+    statuses = {s["id"]: s["status"] for s in listed.json()["servers"]}
+    assert statuses == {servers[up_zone]: "ACTIVE", servers[POD_DOWN]: "UNKNOWN"}, statuses
+    assert other.status_code == 200 and other.json()["server"]["status"] == "ACTIVE"
+    assert out.returncode == 0, out.stderr
+    shown = {s["ID"]: s["Status"] for s in json.loads(out.stdout)}
+    assert shown == {servers[up_zone]: "ACTIVE", servers[POD_DOWN]: "UNKNOWN"}, shown
+    assert back.status_code == 200, back.text   # resumed: the pod answers again
+    print(f"pod down: {pod} nova-api stopped {down_for} s")  # noqa: T201
+    return down_for
+
+
 def test_big_region_scenario_with_the_openstack_cli(devcloud, fresh_project, sweep,
-                                                    big_region, image_and_flavor, conf):
+                                                    big_region, image_and_flavor, conf,
+                                                    tmp_path):
     cloud, gw = devcloud, big_region
     cli = Cli(cloud, fresh_project, gw)
     image_id, flavor_id, flavor_name = image_and_flavor
@@ -275,6 +338,7 @@ def test_big_region_scenario_with_the_openstack_cli(devcloud, fresh_project, swe
             assert cli.json("server", "show", servers[zone])["status"] == "ACTIVE"
         listed = {s["ID"]: s["Status"] for s in cli.json("server", "list")}
         assert listed == {servers["az1"]: "ACTIVE", servers["az2"]: "ACTIVE"}, listed
+        times["pod down"] = pod_down(cloud, fresh_project, conf, tmp_path, servers)
 
         # the two servers' top ports: different addresses of the subnet; their bottom
         # ports carry them, and the MACs

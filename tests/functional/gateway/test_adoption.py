@@ -14,7 +14,8 @@ class FakeJanitor:
     def __init__(self, conf, servers, volumes=None):
         self.conf = conf
         # type -> pod -> [{"id", "created", "tag"}]
-        self.items = {"server": servers, "volume": volumes or {}, "snapshot": {}}
+        self.items = {"server": servers, "volume": volumes or {}, "snapshot": {},
+                      "backup": {}, "transfer": {}}
         self.deleted, self.shown = [], []
         self.listed_late = set()     # ids the pod shows but its listing missed (a race)
 
@@ -23,6 +24,7 @@ class FakeJanitor:
         return list(self.items[resource_type].get(pod, []))
 
     def present(self, pod, resource_type):
+        assert resource_type != "transfer"   # transfers are not listed for forgetting
         return {i["id"] for i in self.items[resource_type].get(pod, [])}
 
     def exists(self, pod, resource_type, item_id):
@@ -102,6 +104,33 @@ def test_volumes_and_snapshots_are_adopted_or_forgotten_too(db, pod):
     assert routings.get(db, made["id"])["bottom_id"] == "vol-1"
     with pytest.raises(routings.RoutingNotFound):
         routings.get(db, never["id"])
+    assert routings.incomplete(db) == [] and janitor.deleted == []
+    db.clear_override("adopt_grace", group="gateway")
+
+
+def test_backups_are_adopted_and_transfers_forgotten(db, pod):
+    """A backup is tagged as a volume is (from Cinder's 3.43); a transfer has no metadata:
+    an interrupted one's routing is forgotten after the grace, and a completed transfer's
+    routing is not visited for deletion (it goes at its delete or accept)."""
+    db.set_override("adopt_grace", 0, group="gateway")
+    made = routings.create(db, top_id="pending-b", pod_id=pod["pod_id"], project_id="p",
+                           resource_type="backup")
+    lost = routings.create(db, top_id="pending-t", pod_id=pod["pod_id"], project_id="p",
+                           resource_type="transfer")
+    offered = routings.create(db, top_id="t-1", pod_id=pod["pod_id"], project_id="p",
+                              resource_type="transfer", bottom_id="t-1")
+    janitor = FakeJanitor(db, {})
+    janitor.items["backup"] = {"RegionTwo": [
+        {"id": "bk-1", "created": "2026-12-03T10:00:00.000000", "tag": str(made["id"])}]}
+    key = Key(gateway_routing.KIND, "RegionTwo", "RegionTwo")
+    assert gateway_routing.keys(janitor) == [key]
+    outcome = gateway_routing.reconcile(key, controller.Env(shared=janitor, conf=db,
+                                                            engine_id="e"))
+    assert set(outcome.result) == {"backup", "transfer"}
+    assert routings.get(db, made["id"])["bottom_id"] == "bk-1"
+    with pytest.raises(routings.RoutingNotFound):
+        routings.get(db, lost["id"])
+    assert routings.get(db, offered["id"])["bottom_id"] == "t-1"
     assert routings.incomplete(db) == [] and janitor.deleted == []
     db.clear_override("adopt_grace", group="gateway")
 

@@ -186,8 +186,146 @@ def test_a_pod_down(gateway, cloud, db):
     assert pending["resource_type"] == "volume" and pending["top_id"].startswith("pending-")
 
 
-def test_what_is_not_routed_is_a_501_naming_it(gateway):
+def test_backups_go_to_their_volumes_pod_tagged_at_3_43(gateway, cloud, db):
+    v = volume(gateway, "v", "az2")[1]["volume"]["id"]
+    resp, body = call(gateway, "POST", "/backups", {"backup": {"volume_id": v, "name": "b"}})
+    assert resp.status_int == 202, body
+    backup = body["backup"]["id"]
+    cinder = cloud["RegionThree", "volumev3"]
+    (routing,) = routings.find(db, top_id=backup, resource_type="backup")
+    assert routing["bottom_id"] == backup and routing["project_id"] == PROJECT
+    # the caller asked for no microversion: the create went at 3.43, tagged
+    assert cinder.items["backups"][backup]["metadata"] == {
+        "multisite_routing": str(routing["id"])}
+    assert cinder.created[-1] == ("backup", "volume 3.43")
+    assert body["backup"]["links"][0]["href"] == \
+        f"http://localhost/volume/v3/{PROJECT}/backups/{backup}"
+    # a zone other than the volume's is a 400, an unknown volume Cinder's 404
+    resp, body = call(gateway, "POST", "/backups", {"backup": {
+        "volume_id": v, "availability_zone": "az1"}})
+    assert resp.status_int == 400 and "az2" in body["badRequest"]["message"]
+    resp, _ = call(gateway, "POST", "/backups", {"backup": {"volume_id": "nope"}})
+    assert resp.status_int == 404
+    resp, _ = call(gateway, "POST", "/backups", {"backup": {"name": "no volume"}})
+    assert resp.status_int == 400
+    # listed, shown; not another project's
+    resp, body = call(gateway, "GET", "/backups/detail")
+    assert [b["id"] for b in body["backups"]] == [backup]
     resp, body = call(gateway, "GET", "/backups")
+    assert body["backups"] == [{"id": backup, "name": "b", "links": body["backups"][0][
+        "links"]}]
+    resp, body = call(gateway, "GET", f"/backups/{backup}")
+    assert resp.status_int == 200 and body["backup"]["volume_id"] == v
+    resp, _ = call(gateway, "GET", f"/backups/{backup}", project=uuid.uuid4().hex)
+    assert resp.status_int == 404
+    # restore into a volume of the same pod; one of another pod is a 400 naming both
+    target = volume(gateway, "t", "az2")[1]["volume"]["id"]
+    resp, body = call(gateway, "POST", f"/backups/{backup}/restore",
+                      {"restore": {"volume_id": target}})
+    assert resp.status_int == 202, body
+    assert cinder.restored == [(backup, target)]
+    elsewhere = volume(gateway, "e", "az1")[1]["volume"]["id"]
+    resp, body = call(gateway, "POST", f"/backups/{backup}/restore",
+                      {"restore": {"volume_id": elsewhere}})
+    assert resp.status_int == 400
+    message = body["badRequest"]["message"]
+    assert "RegionTwo" in message and "RegionThree" in message and "one pod" in message
+    # to a new volume: 501 naming the way round it; a volume from the backup (3.47) is
+    # made in the backup's pod
+    resp, body = call(gateway, "POST", f"/backups/{backup}/restore", {"restore": {}})
+    assert resp.status_int == 501 and "az2" in body["notImplemented"]["message"]
+    resp, body = call(gateway, "POST", "/volumes", {"volume": {"size": 1,
+                                                               "backup_id": backup}})
+    assert resp.status_int == 202, body
+    assert cinder.items["volumes"][body["volume"]["id"]]["backup_id"] == backup
+    resp, _ = call(gateway, "DELETE", f"/backups/{backup}")
+    assert resp.status_int == 202 and backup not in cinder.items["backups"]
+    resp, _ = call(gateway, "GET", f"/backups/{backup}")
+    assert resp.status_int == 404
+    assert routings.find(db, top_id=backup, resource_type="backup") == []
+    assert routings.incomplete(db) == []
+
+
+def test_a_backup_create_keeps_a_newer_microversion(gateway, cloud):
+    v = volume(gateway, "v", "az1")[1]["volume"]["id"]
+    req_headers = {"OpenStack-API-Version": "volume 3.60"}
+    req = webob.Request.blank(f"/volume/v3/{PROJECT}/backups", method="POST", headers={
+        "X-Project-Id": PROJECT, "X-Roles": "member", "X-Auth-Token": f"token-of-{PROJECT}",
+        **req_headers})
+    req.body = json.dumps({"backup": {"volume_id": v}}).encode()
+    req.content_type = "application/json"
+    assert req.get_response(gateway).status_int == 202
+    cinder = cloud["RegionTwo", "volumev3"]
+    (backup,) = cinder.items["backups"].values()
+    assert "multisite_routing" in backup["metadata"]
+    assert cinder.created[-1] == ("backup", "volume 3.60")
+
+
+@pytest.mark.parametrize("collection", ["os-volume-transfer", "volume-transfers"])
+def test_a_transfer_moves_the_volume_and_its_snapshots_to_the_receiver(gateway, cloud, db,
+                                                                       collection):
+    v = volume(gateway, "v", "az2")[1]["volume"]["id"]
+    snap = call(gateway, "POST", "/snapshots", {"snapshot": {"volume_id": v}})[1][
+        "snapshot"]["id"]
+    resp, body = call(gateway, "POST", f"/{collection}", {"transfer": {"volume_id": v,
+                                                                      "name": "gift"}})
+    assert resp.status_int == 202, body
+    transfer, key = body["transfer"]["id"], body["transfer"]["auth_key"]
+    (routing,) = routings.find(db, top_id=transfer, resource_type="transfer")
+    assert pods.get(db, routing["pod_id"])["pod_name"] == "RegionThree"
+    resp, body = call(gateway, "GET", f"/{collection}")
+    assert [(t["id"], t["volume_id"]) for t in body["transfers"]] == [(transfer, v)]
+    resp, body = call(gateway, "GET", f"/{collection}/{transfer}")
+    assert resp.status_int == 200 and body["transfer"]["name"] == "gift"
+    # the receiver: a project with no binding and no routing before; a wrong key is the
+    # pod's 400 and changes nothing
+    receiver = uuid.uuid4().hex
+    resp, _ = call(gateway, "POST", f"/{collection}/{transfer}/accept",
+                   {"accept": {"auth_key": "wrong"}}, project=receiver)
+    assert resp.status_int == 400
+    assert routings.find(db, top_id=v, resource_type="volume")[0]["project_id"] == PROJECT
+    resp, body = call(gateway, "POST", f"/{collection}/{transfer}/accept",
+                      {"accept": {"auth_key": key}}, project=receiver)
+    assert resp.status_int == 202, body
+    assert routings.find(db, top_id=transfer, resource_type="transfer") == []
+    for item, kind in ((v, "volume"), (snap, "snapshot")):
+        assert routings.find(db, top_id=item, resource_type=kind)[0]["project_id"] == \
+            receiver
+    resp, body = call(gateway, "GET", "/volumes/detail", project=receiver)
+    assert [x["id"] for x in body["volumes"]] == [v]
+    resp, body = call(gateway, "GET", f"/snapshots/{snap}", project=receiver)
+    assert resp.status_int == 200
+    resp, _ = call(gateway, "GET", f"/volumes/{v}")
+    assert resp.status_int == 404   # the giver's no more
+    # a transfer deleted through the gateway takes its routing with it
+    transfer = call(gateway, "POST", f"/{collection}", {"transfer": {"volume_id": v}},
+                    project=receiver)[1]["transfer"]["id"]
+    resp, _ = call(gateway, "DELETE", f"/{collection}/{transfer}", project=receiver)
+    assert resp.status_int == 202
+    assert routings.find(db, top_id=transfer, resource_type="transfer") == []
+    resp, _ = call(gateway, "POST", f"/{collection}/{transfer}/accept",
+                   {"accept": {"auth_key": "x"}})
+    assert resp.status_int == 404
+    assert routings.incomplete(db) == []
+
+
+def test_volume_metadata_is_routed(gateway, cloud):
+    v = volume(gateway, "v", "az1")[1]["volume"]["id"]
+    resp, body = call(gateway, "POST", f"/volumes/{v}/metadata", {"metadata": {"k": "x"}})
+    assert resp.status_int == 200, body
+    assert cloud["RegionTwo", "volumev3"].items["volumes"][v]["metadata"]["k"] == "x"
+
+
+def test_what_is_not_routed_is_a_501_naming_it(gateway):
+    for method, path in (("GET", "/groups"), ("POST", "/groups"),
+                         ("GET", "/group_snapshots/detail")):
+        resp, body = call(gateway, method, path, {} if method == "POST" else None)
+        assert resp.status_int == 501, path
+        message = body["notImplemented"]["message"]
+        assert "volume groups" in message and "one pod" in message and path in message
+    resp, body = call(gateway, "POST", "/backups/import_record", {})
+    assert resp.status_int == 501 and "backup records" in body["notImplemented"]["message"]
+    resp, body = call(gateway, "GET", "/attachments")
     assert resp.status_int == 501
-    assert f"GET /{PROJECT}/backups" in body["notImplemented"]["message"]
+    assert f"GET /{PROJECT}/attachments" in body["notImplemented"]["message"]
     assert "Cinder" in body["notImplemented"]["message"]
