@@ -14,8 +14,9 @@ validated (its in-process token cache), against the Keystone of the shared devcl
 OS_PROJECT_NAME in the environment).
 
 With --servers: the WSGI server alone, per gunicorn worker class (gunicorn 27 has no
-eventlet worker; gevent is not installed), serving the fixed-body app to bench/api_throughput.py's load driver (8 keep-alive client threads in their own
-process): req/s and the server's CPU per request from /proc.
+eventlet worker; gevent is not installed), serving the fixed-body app to
+bench/api_throughput.py's load driver (8 keep-alive client threads in their own process):
+req/s and the server's CPU per request from /proc.
 """
 
 import argparse
