@@ -91,15 +91,19 @@ def _database(backend, directory):
 
 
 @contextlib.contextmanager
-def _services(args, directory, url, vhost):
+def _services(args, directory, url, vhost, *, keystone=None):
+    """multisite-engine and multisite-api; `keystone`: (auth URL, user, password, project)
+    of the [cache] service user (default the fake regions' Keystone)."""
+    auth_uri, user, password, project = keystone or (
+        f"http://127.0.0.1:{args.port}/v3", "admin", "x", "admin")
     config, port = servers.write_config(directory, connection=url,
                                         transport_url=RABBIT.format(vhost=vhost))
     with open(config, "a") as f:
         f.write(f"""[cache]
-auth_uri = http://127.0.0.1:{args.port}/v3
-admin_username = admin
-admin_password = x
-admin_tenant = admin
+auth_uri = {auth_uri}
+admin_username = {user}
+admin_password = {password}
+admin_tenant = {project}
 region_timeout = 30
 [batch]
 batch_size = {args.batch_size}
@@ -331,7 +335,8 @@ def _profile(args, procs, label):
     os.makedirs(args.profile, exist_ok=True)
     spies = [subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "--pid",
-         str(proc.pid), "--subprocesses", "--idle", "--threads", "--rate", "250",
+         str(proc.pid), "--subprocesses", *([] if args.profile_cpu else ["--idle"]),
+         "--threads", "--rate", "250",
          "--nonblocking", "--format", "raw", "-o",
          os.path.join(args.profile, f"{label}-{name}.txt")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, proc in procs]
@@ -407,6 +412,8 @@ def main(argv=None):
     parser.add_argument("--backend", choices=["sqlite", "mysql"], default="sqlite")
     parser.add_argument("--profile", metavar="DIR",
                         help="py-spy record the API and engine during each row (raw stacks)")
+    parser.add_argument("--profile-cpu", action="store_true",
+                        help="with --profile: on-CPU samples only (no idle frames)")
     parser.add_argument("--vhost", help="the RabbitMQ vhost to create (and delete at the "
                         "end); default a random name")
     parser.add_argument("--port", type=int, default=21700,
