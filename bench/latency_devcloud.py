@@ -165,7 +165,8 @@ def run(args):
         cpu = latency._Cpu([("api", api), ("engine", engine)])
         client = _Client(port, project_id=direct.project, user_id=direct.user)
         path = f"/v1.0/{direct.project}/os-quota-sets/{direct.project}/detail"
-        with cpu.row("detail"):
+        with latency._profile(args, [("api", api), ("engine", engine)], "devcloud-detail"), \
+                cpu.row("detail"):
             started = time.perf_counter()
             status, _, body = client.request("GET", path)
             cold = time.perf_counter() - started
@@ -175,7 +176,8 @@ def run(args):
         parallel = direct.parallel_round(args.rounds)
         client.close()
         client = _Client(port, project_id=direct.project, user_id=direct.user)
-        with cpu.row("keypair"):
+        procs = [("api", api), ("engine", engine)]
+        with latency._profile(args, procs, "devcloud-keypair"), cpu.row("keypair"):
             kp, kp_floor = keypair_row(client, direct, args.rounds)
         client.close()
     floor_detail = 1.5 * slowest + 0.005
@@ -199,6 +201,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--vhost", help="the RabbitMQ vhost to create and delete")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="py-spy record the API and engine during each row (raw stacks)")
+    parser.add_argument("--profile-cpu", action="store_true",
+                        help="with --profile: on-CPU samples only (no idle frames)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--region-concurrency", type=int, default=4)
     args = parser.parse_args(argv)
