@@ -23,6 +23,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -33,6 +34,7 @@ import uuid
 from bench import api_throughput
 from tests.functional.api import servers
 
+_DIRECTORY = []
 BODY = json.dumps({"quota_set": {name: 10 for name in ("cores", "ram", "instances")}}).encode()
 
 
@@ -93,6 +95,7 @@ def in_process(args):
     from multisite.objects import quotas
 
     directory = tempfile.mkdtemp(prefix="ms-layers-")
+    _DIRECTORY.append(directory)       # removed by main() at the end
     config, _port = servers.write_config(
         directory, connection=f"sqlite:///{os.path.join(directory, 'layers.sqlite')}")
     if args.keystone:
@@ -224,7 +227,11 @@ def main(argv=None):
             print(f"| {worker_class} | {figures['rps']:.0f} | {cpu:.3f} | {load:.1f} |")
         return
     start = time.process_time()
-    rows = in_process(args)
+    try:
+        rows = in_process(args)
+    finally:
+        while _DIRECTORY:
+            shutil.rmtree(_DIRECTORY.pop(), ignore_errors=True)
     print(f"| layer (in-process, best of 3 x {args.requests}) | CPU ms per request |\n|---|---|")
     for name, cost in rows:
         print(f"| {name} | {cost:.3f} |")
