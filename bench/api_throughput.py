@@ -83,7 +83,7 @@ def drive(port, path, project, duration, concurrency):
             "p99_ms": cuts[98] * 1000}
 
 
-def _processes_cpu(root):
+def processes_cpu(root):
     """CPU seconds (user + system) of process `root` and all its descendants."""
     tick = os.sysconf("SC_CLK_TCK")
     parent, cpu = {}, {}
@@ -155,11 +155,11 @@ def measure(backend, workers, args, tree=None):
             assert status == 200, body
             client.close()
             for name, template in ENDPOINTS.items():
-                cpu_before = _processes_cpu(api.pid)
+                cpu_before = processes_cpu(api.pid)
                 load = os.getloadavg()[0]
                 figures = run_driver(port, template.format(p=project), project,
                                      args.duration, args.concurrency)
-                cpu = _processes_cpu(api.pid) - cpu_before
+                cpu = processes_cpu(api.pid) - cpu_before
                 figures["cpu_ms"] = 1000 * cpu / max(figures["requests"], 1)
                 rows.append({"db": backend, "workers": workers, "endpoint": name,
                              "tree": _tree_name(tree), "load": load, **figures})

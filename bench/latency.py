@@ -33,6 +33,7 @@ import time
 import urllib.request
 import uuid
 
+from bench import api_throughput
 from tests.functional.api import servers
 from tests.functional.db import throwaway
 
@@ -67,8 +68,9 @@ def _fake_regions(args, delay):
 
 
 @contextlib.contextmanager
-def _vhost():
-    vhost = f"ms-bench-{uuid.uuid4().hex[:10]}"
+def _vhost(name=None):
+    """A private RabbitMQ vhost (--vhost NAME, else a random name), deleted at the end."""
+    vhost = name or f"ms-bench-{uuid.uuid4().hex[:10]}"
     ctl = ["rabbitmqctl"]
     subprocess.run([*ctl, "add_vhost", vhost], check=True, capture_output=True, timeout=60)
     subprocess.run([*ctl, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
@@ -89,15 +91,19 @@ def _database(backend, directory):
 
 
 @contextlib.contextmanager
-def _services(args, directory, url, vhost):
+def _services(args, directory, url, vhost, *, keystone=None):
+    """multisite-engine and multisite-api; `keystone`: (auth URL, user, password, project)
+    of the [cache] service user (default the fake regions' Keystone)."""
+    auth_uri, user, password, project = keystone or (
+        f"http://127.0.0.1:{args.port}/v3", "admin", "x", "admin")
     config, port = servers.write_config(directory, connection=url,
                                         transport_url=RABBIT.format(vhost=vhost))
     with open(config, "a") as f:
         f.write(f"""[cache]
-auth_uri = http://127.0.0.1:{args.port}/v3
-admin_username = admin
-admin_password = x
-admin_tenant = admin
+auth_uri = {auth_uri}
+admin_username = {user}
+admin_password = {password}
+admin_tenant = {project}
 region_timeout = 30
 [batch]
 batch_size = {args.batch_size}
@@ -297,6 +303,28 @@ def on_demand_row(port, direct, projects, timeout=600):
     return time.perf_counter() - started, asked, stats
 
 
+class _Cpu:
+    """CPU seconds (user + system, from /proc) the API and the engine (each with its
+    children) spent during each row, and the 1-minute load when the row started."""
+
+    def __init__(self, procs):
+        self.procs = dict(procs)
+        self.spent = {}
+
+    @contextlib.contextmanager
+    def row(self, name):
+        load = os.getloadavg()[0]
+        before = {key: api_throughput.processes_cpu(proc.pid)
+                  for key, proc in self.procs.items()}
+        yield
+        self.spent[name] = ({key: api_throughput.processes_cpu(proc.pid) - before[key]
+                             for key, proc in self.procs.items()}, load)
+
+    def per(self, name, operations):
+        spent, load = self.spent[name]
+        return spent["api"] / operations, spent["engine"] / operations, load
+
+
 @contextlib.contextmanager
 def _profile(args, procs, label):
     """py-spy record (raw collapsed stacks, idle frames too) of each process while the
@@ -307,7 +335,8 @@ def _profile(args, procs, label):
     os.makedirs(args.profile, exist_ok=True)
     spies = [subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "--pid",
-         str(proc.pid), "--subprocesses", "--idle", "--threads", "--rate", "250",
+         str(proc.pid), "--subprocesses", *([] if args.profile_cpu else ["--idle"]),
+         "--threads", "--rate", "250",
          "--nonblocking", "--format", "raw", "-o",
          os.path.join(args.profile, f"{label}-{name}.txt")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, proc in procs]
@@ -322,7 +351,7 @@ def _profile(args, procs, label):
 
 def run_delay(args, delay, backend):
     with tempfile.TemporaryDirectory(prefix="ms-latency-") as directory, \
-            _fake_regions(args, delay), _vhost() as vhost, \
+            _fake_regions(args, delay), _vhost(args.vhost) as vhost, \
             _database(backend, directory) as url, \
             _services(args, directory, url, vhost) as (port, engine, api):
         procs = [("api", api), ("engine", engine)]
@@ -331,7 +360,8 @@ def run_delay(args, delay, backend):
         from bench import fake_regions
         projects = fake_regions.project_ids(args.projects + 10)
         client = servers.Client(port, project_id=projects[-1])
-        with _profile(args, procs, f"{label}-detail"):
+        cpu = _Cpu(procs)
+        with _profile(args, procs, f"{label}-detail"), cpu.row("detail"):
             cold, detail = detail_row(client, projects[-1], args.rounds)
         show = show_row(client, projects[-1], args.rounds)
         rpc_call, rpc_cast = rpc_round_trip(vhost, args.rounds)
@@ -339,10 +369,10 @@ def run_delay(args, delay, backend):
         parallel = direct.parallel_round(projects[-1], args.rounds)
         client.close()          # idle while the floor was measured: a fresh connection
         client = servers.Client(port, project_id=projects[-1])
-        with _profile(args, procs, f"{label}-keypair"):
+        with _profile(args, procs, f"{label}-keypair"), cpu.row("keypair"):
             kp, kp_floor = keypair_row(client, direct, projects[-1], args.rounds)
         client.close()
-        with _profile(args, procs, f"{label}-ondemand"):
+        with _profile(args, procs, f"{label}-ondemand"), cpu.row("ondemand"):
             wall, asked, stats = on_demand_row(port, direct, projects[:args.projects])
         calls = stats["calls"]
         bound = calls / (len(REGIONS) * args.region_concurrency) * slowest
@@ -351,11 +381,12 @@ def run_delay(args, delay, backend):
         rows = [
             (f"detail p50 (p90 {_ms(_p(detail, 0.9))}; cold first call "
              f"{_ms(cold)}; direct parallel round {_ms(parallel)})",
-             statistics.median(detail), floor_detail),
+             statistics.median(detail), floor_detail, cpu.per("detail", 1 + args.rounds)),
             ("keypair os-sync POST -> SUCCESS p50 (floor: direct read+create+20 ms)",
-             statistics.median(kp), floor_kp),
+             statistics.median(kp), floor_kp, cpu.per("keypair", args.rounds)),
             (f"on-demand PUT sync x{args.projects} ({calls} calls, all asked after "
-             f"{asked:.2f} s, peak in flight {stats['peak_inflight']})", wall, bound),
+             f"{asked:.2f} s, peak in flight {stats['peak_inflight']})", wall, bound,
+             cpu.per("ondemand", 1)),
         ]
         print(f"\n## delay {delay * 1000:g} ms per region call, db={backend}, "
               f"direct call p50 (slowest region) {_ms(slowest)} ms; "
@@ -363,9 +394,11 @@ def run_delay(args, delay, backend):
         print(f"hops (p50): API GET os-quota-sets/{{p}} (WSGI, policy, DB read) "
               f"{_ms(show)} ms; RPC call round trip (no engine I/O) {_ms(rpc_call)} ms; "
               f"RPC cast {_ms(rpc_cast)} ms")
-        print("| measure | Multisite ms | floor ms | ratio |\n|---|---|---|---|")
-        for name, value, floor in rows:
-            print(f"| {name} | {_ms(value)} | {_ms(floor)} | {value / floor:.2f} |")
+        print("| measure | Multisite ms | floor ms | ratio | CPU ms per op: API / engine | "
+              "load |\n|---|---|---|---|---|---|")
+        for name, value, floor, (api_cpu, engine_cpu, load) in rows:
+            print(f"| {name} | {_ms(value)} | {_ms(floor)} | {value / floor:.2f} | "
+                  f"{_ms(api_cpu)} / {_ms(engine_cpu)} | {load:.1f} |")
         sys.stdout.flush()
 
 
@@ -379,6 +412,10 @@ def main(argv=None):
     parser.add_argument("--backend", choices=["sqlite", "mysql"], default="sqlite")
     parser.add_argument("--profile", metavar="DIR",
                         help="py-spy record the API and engine during each row (raw stacks)")
+    parser.add_argument("--profile-cpu", action="store_true",
+                        help="with --profile: on-CPU samples only (no idle frames)")
+    parser.add_argument("--vhost", help="the RabbitMQ vhost to create (and delete at the "
+                        "end); default a random name")
     parser.add_argument("--port", type=int, default=21700,
                         help="fake Keystone port; region i listens on port + i")
     args = parser.parse_args(argv)

@@ -36,7 +36,13 @@ def _local_only(check):
     return all(_local_only(child) for child in children)
 
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
 def _frozen(value):
+    if type(value) in _SCALARS:
+        # most credential and target values: no ABC isinstance checks (half of the key's cost)
+        return value
     if isinstance(value, collections.abc.Mapping):
         return tuple(sorted((key, _frozen(item)) for key, item in value.items()))
     if isinstance(value, (list, tuple, set, frozenset)):

@@ -21,10 +21,13 @@ SERVICE_RESOURCES = {
 }
 
 
+_OPTION_NAMES = tuple((name, f"quota_{name}") for name in RESOURCES)
+
+
 def config_defaults(conf):
     """The [kingbird_global_limit] values, in Kingbird's resource order."""
     group = conf.kingbird_global_limit
-    return {name: getattr(group, f"quota_{name}") for name in RESOURCES}
+    return {name: getattr(group, option) for name, option in _OPTION_NAMES}
 
 
 def defaults(conf, *, session=None):

@@ -230,6 +230,26 @@ def test_keystone_mode_rejects_unconfirmed_tokens(keystone_app, caller):
         assert resp.headers["WWW-Authenticate"].startswith("Keystone uri=")
 
 
+def _auth_protocol(app):
+    """The keystonemiddleware layer of the middleware list."""
+    from keystonemiddleware import auth_token
+
+    while not isinstance(app, auth_token.AuthProtocol):
+        app = getattr(app, "app", None) or app.application
+    return app
+
+
+def test_keystone_mode_builds_no_service_catalog_header(keystone_app):
+    """Nothing behind the middleware reads X-Service-Catalog: not built per request."""
+    assert _auth_protocol(keystone_app)._include_service_catalog is False
+
+
+@pytest.mark.parametrize("keystone_app", [KEYSTONE_CONF + "include_service_catalog = true\n"],
+                         indirect=True)
+def test_keystone_mode_service_catalog_header_when_the_operator_asks(keystone_app):
+    assert _auth_protocol(keystone_app)._include_service_catalog is True
+
+
 # A value distinct from auth_url, so the header can only come from auth_uri.
 KINGBIRD_AUTH_URI_CONF = KEYSTONE_CONF.replace(
     "www_authenticate_uri = http://127.0.0.1:9/v3", "auth_uri = http://127.0.0.2:9/v3")
