@@ -6,8 +6,10 @@ cleared registers a router job."""
 import pytest
 
 from multisite.objects import jobs, routings
-from tests.functional.gateway.test_neutron_gateway import (  # noqa: F401  (fixtures)
-    PROJECT, call, cloud, gateway)
+from tests.functional.gateway import test_neutron_gateway as base
+from tests.functional.gateway.test_neutron_gateway import cloud, gateway  # noqa: F401
+
+PROJECT, call = base.PROJECT, base.call
 
 EXT = {"name": "public", "router:external": True, "provider:network_type": "vlan",
        "provider:physical_network": "physnet2", "provider:segmentation_id": 3001,
