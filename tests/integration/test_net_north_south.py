@@ -77,6 +77,14 @@ def cpu():
 
 def test_a_floating_ip_on_a_port_of_another_pod_is_held_by_a_shadow_port(
         devcloud, fresh_project, gateway, lconf):  # noqa: F811
+    def place(port):
+        return realise(lconf, devcloud, fresh_project, port["id"], "az1"), lambda: None
+    scenario(devcloud, fresh_project, gateway, lconf, place)
+
+
+def scenario(devcloud, fresh_project, gateway, lconf, place):  # noqa: F811
+    """The whole story; `place(top port)` puts the port in RegionTwo: (its bottom port,
+    a callable that undoes it before the port is deleted)."""
     def admin(*args):
         return cli(devcloud, gateway, *args)
 
@@ -115,7 +123,7 @@ def test_a_floating_ip_on_a_port_of_another_pod_is_held_by_a_shadow_port(
         gw_ip = top_router["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
         made["port"] = member("port", "create", "--network", made["net"]["id"], "h17n-p1",
                               "-f", "json")
-        in_pod = realise(lconf, devcloud, fresh_project, made["port"]["id"], "az1")
+        in_pod, unplace = place(made["port"])
         # router_setup of the interface, configure_route of the gateway: one run
         status, writes = run(lconf, router["id"])
         assert status == "DONE", jobs.list_jobs(lconf, project_id=project)
@@ -185,6 +193,7 @@ def test_a_floating_ip_on_a_port_of_another_pod_is_held_by_a_shadow_port(
         member("router", "delete", router["id"])
         status, writes = run(lconf, router["id"])
         assert status == "DONE"
+        unplace()
         member("port", "delete", made["port"]["id"])
         member("network", "delete", made["net"]["id"])
         admin("network", "delete", ext["id"])
