@@ -232,11 +232,26 @@ def forget_bottoms(conf, port_id):
 
 
 def _delete_port(conf, req, call, top, base, port_id):
-    """A top port's delete also deletes its bottom copies."""
+    """A top port's delete also deletes its bottom copies (and, as Neutron disassociates
+    its floating IPs, registers a job for their routers: the external pod's copies go)."""
+    routers = fip_routers(conf, top, req, port_id)
     answer = _forward(conf, top, req, f"/v2.0/ports/{port_id}")
     if answer.status < 300:
         forget_bottoms(conf, port_id)
+        for project, router_id in routers:
+            _router_job(conf, project or call.project_id, router_id, f"port {port_id} gone")
     return _answer(answer, conf, top, base)
+
+
+def fip_routers(conf, top, req, port_id):
+    """(project, router) of the floating IPs associated to a top port (read before the
+    port's delete: Neutron disassociates them then)."""
+    answer = _forward(conf, top, req, "/v2.0/floatingips", method="GET", body=b"",
+                      query=f"port_id={port_id}")
+    if answer.status != 200:
+        return []
+    return sorted({(f.get("project_id"), f["router_id"])
+                   for f in answer.json().get("floatingips") or [] if f.get("router_id")})
 
 
 KIND_OF = {"networks": "network", "subnets": "subnet", "security-groups": "security_group"}
@@ -540,6 +555,9 @@ def release_ports(conf, req, ports):
         if answer.status != 200 or answer.json()["port"].get(
                 "description") != gateway_network.MADE_FOR_BOOT:
             continue
+        routers = fip_routers(conf, top, req, port["name"])
         forget_bottoms(conf, port["name"])
-        _forward(conf, top, req, f"/v2.0/ports/{port['name']}", method="DELETE", body=b"",
-                 query="")
+        gone = _forward(conf, top, req, f"/v2.0/ports/{port['name']}", method="DELETE",
+                        body=b"", query="")
+        for project, router_id in routers if gone.status < 300 else []:
+            _router_job(conf, project, router_id, f"port {port['name']} gone")

@@ -60,3 +60,17 @@ def test_a_router_gateway_set_or_cleared_registers_a_job(gateway, db, gateway_in
     assert resp.status_int == 200, body
     (job,) = jobs.list_jobs(db, project_id=PROJECT)[0]
     assert (job["type"], job["resource"]) == ("configure_route", {"router_id": router})
+
+
+def test_a_port_deleted_with_a_floating_ip_registers_a_job_for_its_router(gateway, cloud,  # noqa: F811
+                                                                           db):
+    net, _ = base.make_network(gateway)
+    port, other = (call(gateway, "POST", "/network/v2.0/ports", {"port": {
+        "network_id": net["id"]}})[1]["port"] for _ in range(2))
+    cloud["net"]["RegionOne"].items["floatingips"]["f1"] = {
+        "id": "f1", "port_id": port["id"], "router_id": "r1", "project_id": PROJECT}
+    assert call(gateway, "DELETE", f"/network/v2.0/ports/{other['id']}")[0].status_int == 204
+    assert jobs.list_jobs(db)[0] == []
+    assert call(gateway, "DELETE", f"/network/v2.0/ports/{port['id']}")[0].status_int == 204
+    (job,) = jobs.list_jobs(db, project_id=PROJECT)[0]
+    assert (job["type"], job["resource"]) == ("configure_route", {"router_id": "r1"})
