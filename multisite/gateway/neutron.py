@@ -513,6 +513,9 @@ def bottom_networks(conf, req, call, pod, server):
                 port = _top_port(conf, req, top, entry)
                 made.append(port["id"])
             wanted = {"port": realise_port(conf, req, call, pod, top, port)}
+            for project, router_id in fip_routers(conf, top, req, port["id"]):
+                # a floating IP associated before the boot: now it has a port to hold it
+                _router_job(conf, project or call.project_id, router_id, "boot")
             if "tag" in entry:
                 wanted["tag"] = entry["tag"]
             ports.append(wanted)

@@ -74,3 +74,16 @@ def test_a_port_deleted_with_a_floating_ip_registers_a_job_for_its_router(gatewa
     assert call(gateway, "DELETE", f"/network/v2.0/ports/{port['id']}")[0].status_int == 204
     (job,) = jobs.list_jobs(db, project_id=PROJECT)[0]
     assert (job["type"], job["resource"]) == ("configure_route", {"router_id": "r1"})
+
+
+def test_a_boot_on_a_port_with_a_floating_ip_registers_a_job_for_its_router(gateway, cloud,  # noqa: F811
+                                                                             db):
+    net, _ = base.make_network(gateway)
+    port = call(gateway, "POST", "/network/v2.0/ports", {"port": {
+        "network_id": net["id"]}})[1]["port"]
+    cloud["net"]["RegionOne"].items["floatingips"]["f1"] = {
+        "id": "f1", "port_id": port["id"], "router_id": "r1", "project_id": PROJECT}
+    resp, body = base.boot(gateway, "az1", [{"port": port["id"]}])
+    assert resp.status_int == 202, body
+    (job,) = jobs.list_jobs(db, project_id=PROJECT)[0]
+    assert (job["type"], job["resource"]) == ("configure_route", {"router_id": "r1"})
