@@ -184,8 +184,8 @@ def _update_router(conf, req, call, top, base, path, router_id):
     answer = _forward(conf, top, req, path)
     try:
         asked = "external_gateway_info" in json.loads(req.body or b"{}").get("router", {})
-    except (ValueError, AttributeError):
-        asked = False
+    except (ValueError, AttributeError, TypeError):
+        asked = False                   # not a router body: Neutron said why
     if answer.status < 300 and asked:
         done = answer.json()["router"]
         _router_job(conf, done.get("project_id") or call.project_id, router_id, "gateway")
