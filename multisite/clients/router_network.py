@@ -15,7 +15,8 @@ RegionError = session.RegionError
 NotFound = session.NotFound
 
 # add the keys the pod jobs write besides the gateway's
-SINGULAR = dict(gateway_network.SINGULAR, routers="router")
+SINGULAR = dict(gateway_network.SINGULAR, routers="router", floatingips="floatingip")
+OWN = ("routers", "floatingips")        # the collections this client posts and deletes
 
 
 class RouterNetwork(gateway_network.PodNetwork):
@@ -41,20 +42,20 @@ class RouterNetwork(gateway_network.PodNetwork):
 
     def create(self, region, collection, body):
         self._count(region)
-        if collection == "routers":
-            api, root = self._api(region)
-            with session.translate(region, "create a router"):
-                return api.post(f"{root}/routers", json={"router": body}).json()["router"]
+        if collection in OWN:
+            api, root, key = *self._api(region), SINGULAR[collection]
+            with session.translate(region, f"create a {key}"):
+                return api.post(f"{root}/{collection}", json={key: body}).json()[key]
         return super().create(region, collection, body)
 
     def delete(self, region, collection, item_id):
         self._count(region)
-        if collection != "routers":
+        if collection not in OWN:
             return super().delete(region, collection, item_id)
         api, root = self._api(region)
         try:
-            with session.translate(region, f"delete router {item_id}"):
-                api.delete(f"{root}/routers/{item_id}")
+            with session.translate(region, f"delete {SINGULAR[collection]} {item_id}"):
+                api.delete(f"{root}/{collection}/{item_id}")
         except NotFound:
             pass                         # already gone
         return None
@@ -80,3 +81,12 @@ class RouterNetwork(gateway_network.PodNetwork):
             if add:
                 raise
             return None                  # already gone
+
+    def router_port_interface(self, region, router_id, port_id):
+        """Add the port as an interface of the router (at the port's own IP)."""
+        self._count(region)
+        api, root = self._api(region)
+        with session.translate(region, f"add_router_interface port {port_id} of router "
+                                       f"{router_id}"):
+            return api.put(f"{root}/routers/{router_id}/add_router_interface",
+                           json={"port_id": port_id}).json()

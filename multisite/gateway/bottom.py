@@ -21,6 +21,18 @@ def network_body(top):
             "description": f"multisite: top network {top.get('name') or top['id']}"}
 
 
+PROVIDER_FIELDS = ("provider:network_type", "provider:physical_network",
+                   "provider:segmentation_id")
+
+
+def external_network_body(top):
+    """The pod's copy of a top external network (north-south, docs/networking.md): the
+    same provider network (the pod's physnet) and `router:external`."""
+    body = dict(network_body(top), **{"router:external": True})
+    body.update({f: top[f] for f in PROVIDER_FIELDS if top.get(f) is not None})
+    return body
+
+
 def subnet_body(top, bottom_network):
     body = {"name": top["id"], "network_id": bottom_network,
             "project_id": top["project_id"], "ip_version": top["ip_version"],

@@ -31,7 +31,7 @@ LOG = logging.getLogger(__name__)
 SERVICE_TYPE = "network"
 SERVICE = "Neutron"
 ROUTED = ("networks", "subnets", "ports", "security-groups", "security-group-rules",
-          "routers", "extensions")
+          "routers", "extensions", "floatingips")
 # router calls after which the router's pods are converged by a job (docs/networking.md)
 INTERFACE_ACTIONS = ("/add_router_interface", "/remove_router_interface")
 # seconds a boot waits for another gateway worker realising the same resource
@@ -130,7 +130,87 @@ def _network_write(conf, req, call, top, base, path):
                                           f"{made['id']}: {tagged.body[:200]!r}")
     made["tags"] = tags
     made["availability_zone_hints"] = hints
+    if req.method == "POST" and made.get("router:external"):
+        _realise_external(conf, req, call, top, made, undo=f"/v2.0/networks/{made['id']}")
     return _json({"network": made}, answer.status, answer.headers)
+
+
+# -- north-south: external networks and floating IPs (docs/networking.md) -------------------
+def _realise_external(conf, req, call, top, network, *, subnet=None, undo):
+    """An external network with a zone (or its subnet) made in its pod at once, as the
+    top made it (its provider network is the pod's); if the pod cannot, the top's item is
+    deleted again (`undo`) and the caller gets the pod's error."""
+    pod = network_pod(conf, network)
+    if pod is None:
+        return
+    try:
+        _, bottom_net = _ensure(conf, call, pod, kind="network", collection="networks",
+                                top_id=network["id"],
+                                make=lambda: bottom.external_network_body(network))
+        if subnet is not None:
+            _ensure(conf, call, pod, kind="subnet", collection="subnets", top_id=subnet["id"],
+                    make=lambda: bottom.subnet_body(subnet, bottom_net))
+    except faults.Fault:
+        _forward(conf, top, req, undo, method="DELETE", body=b"", query="")
+        if subnet is None:
+            forget_bottom(conf, "networks", network["id"])
+        raise
+
+
+def _create_subnet(conf, req, call, top, base, path):
+    """A subnet of an external network with a zone is made in the network's pod too."""
+    answer = _forward(conf, top, req, path)
+    if answer.status >= 300:
+        return _answer(answer, conf, top, base)
+    made = answer.json().get("subnet")
+    if made:
+        network = _top_get(conf, top, req, "networks", made["network_id"])
+        if network.get("router:external") and bottom.zones_of(network):
+            _realise_external(conf, req, call, top, network, subnet=made,
+                              undo=f"/v2.0/subnets/{made['id']}")
+    return _answer(answer, conf, top, base)
+
+
+def _router_job(conf, project, router_id, why):
+    job = jobs.create(conf, project_id=project, job_type="configure_route",
+                      resource={"router_id": router_id})
+    LOG.info("Router job registered: router=%s job=%s type=configure_route (%s) project=%s",
+             router_id, job["id"], why, project)
+
+
+def _update_router(conf, req, call, top, base, path, router_id):
+    """A top router's gateway set or cleared: a job converges its pods (the bottom router
+    in the external network's pod gets the gateway)."""
+    answer = _forward(conf, top, req, path)
+    try:
+        asked = "external_gateway_info" in json.loads(req.body or b"{}").get("router", {})
+    except (ValueError, AttributeError, TypeError):
+        asked = False                   # not a router body: Neutron said why
+    if answer.status < 300 and asked:
+        done = answer.json()["router"]
+        _router_job(conf, done.get("project_id") or call.project_id, router_id, "gateway")
+    return _answer(answer, conf, top, base)
+
+
+def _floatingip(conf, req, call, top, base, path, item):
+    """A floating IP created, (dis)associated or deleted at the top: a job converges the
+    router it was and the router it is associated through (the external network's pod
+    gets it, on a shadow port if the port lives in another pod)."""
+    before = None
+    if item:
+        seen = _forward(conf, top, req, f"/v2.0/floatingips/{item}", method="GET", body=b"",
+                        query="")
+        if seen.status == 200:
+            before = seen.json()["floatingip"]
+    answer = _forward(conf, top, req, path)
+    if answer.status >= 300:
+        return _answer(answer, conf, top, base)
+    after = answer.json().get("floatingip") if answer.body else None
+    for fip in (before, after):
+        if fip and fip.get("router_id"):
+            _router_job(conf, fip.get("project_id") or call.project_id, fip["router_id"],
+                        f"floating IP {fip['id']}")
+    return _answer(answer, conf, top, base)
 
 
 def forget_bottoms(conf, port_id):
@@ -152,11 +232,26 @@ def forget_bottoms(conf, port_id):
 
 
 def _delete_port(conf, req, call, top, base, port_id):
-    """A top port's delete also deletes its bottom copies."""
+    """A top port's delete also deletes its bottom copies (and, as Neutron disassociates
+    its floating IPs, registers a job for their routers: the external pod's copies go)."""
+    routers = fip_routers(conf, top, req, port_id)
     answer = _forward(conf, top, req, f"/v2.0/ports/{port_id}")
     if answer.status < 300:
         forget_bottoms(conf, port_id)
+        for project, router_id in routers:
+            _router_job(conf, project or call.project_id, router_id, f"port {port_id} gone")
     return _answer(answer, conf, top, base)
+
+
+def fip_routers(conf, top, req, port_id):
+    """(project, router) of the floating IPs associated to a top port (read before the
+    port's delete: Neutron disassociates them then)."""
+    answer = _forward(conf, top, req, "/v2.0/floatingips", method="GET", body=b"",
+                      query=f"port_id={port_id}")
+    if answer.status != 200:
+        return []
+    return sorted({(f.get("project_id"), f["router_id"])
+                   for f in answer.json().get("floatingips") or [] if f.get("router_id")})
 
 
 KIND_OF = {"networks": "network", "subnets": "subnet", "security-groups": "security_group"}
@@ -298,6 +393,13 @@ def dispatch(conf, req, call, path, *, base):
         return _delete_port(conf, req, call, top, base, item)
     if collection == "routers" and item and rest in INTERFACE_ACTIONS and req.method == "PUT":
         return _router_interface(conf, req, call, top, base, path, item)
+    if collection == "routers" and item and not rest and req.method == "PUT":
+        return _update_router(conf, req, call, top, base, path, item)
+    if collection == "floatingips" and not rest and req.method in (
+            ("PUT", "DELETE") if item else ("POST",)):
+        return _floatingip(conf, req, call, top, base, path, item)
+    if collection == "subnets" and not item and req.method == "POST":
+        return _create_subnet(conf, req, call, top, base, path)
     if collection == "routers" and not item and req.method == "POST":
         return _create_router(conf, req, call, top, base, path)
     if collection == "routers" and item and not rest and req.method == "DELETE":
@@ -411,6 +513,9 @@ def bottom_networks(conf, req, call, pod, server):
                 port = _top_port(conf, req, top, entry)
                 made.append(port["id"])
             wanted = {"port": realise_port(conf, req, call, pod, top, port)}
+            for project, router_id in fip_routers(conf, top, req, port["id"]):
+                # a floating IP associated before the boot: now it has a port to hold it
+                _router_job(conf, project or call.project_id, router_id, "boot")
             if "tag" in entry:
                 wanted["tag"] = entry["tag"]
             ports.append(wanted)
@@ -453,6 +558,9 @@ def release_ports(conf, req, ports):
         if answer.status != 200 or answer.json()["port"].get(
                 "description") != gateway_network.MADE_FOR_BOOT:
             continue
+        routers = fip_routers(conf, top, req, port["name"])
         forget_bottoms(conf, port["name"])
-        _forward(conf, top, req, f"/v2.0/ports/{port['name']}", method="DELETE", body=b"",
-                 query="")
+        gone = _forward(conf, top, req, f"/v2.0/ports/{port['name']}", method="DELETE",
+                        body=b"", query="")
+        for project, router_id in routers if gone.status < 300 else []:
+            _router_job(conf, project, router_id, f"port {port['name']} gone")

@@ -29,6 +29,7 @@ from multisite import reconcilers
 from multisite.clients import router_network
 from multisite.gateway import bottom as bodies
 from multisite.objects import bridges, jobs, pods, routings
+from multisite.reconcilers import net_north_south as north_south
 
 LOG = logging.getLogger(__name__)
 
@@ -52,6 +53,11 @@ class Desired:
     bridge_cidr: str
     pods: dict                      # pod -> {"subnets": {top subnet: cidr}, "bridge_ip": ip}
     subnet_network: dict = dataclasses.field(default_factory=dict)   # top subnet -> net
+    # north-south (net_north_south): the top router's gateway {"pod", "network", "subnet",
+    # "ip", "snat"} or None; top floating IP -> {"address", "fixed_ip", "port", "subnet",
+    # "network", "mac", "port_pod", "bottom_port"}
+    external: dict | None = None
+    floatingips: dict = dataclasses.field(default_factory=dict)
 
     def routes(self, pod):
         """The extra routes of `pod`'s bottom router: every other pod's CIDRs via that
@@ -64,7 +70,7 @@ class Desired:
             for cidr in wanted["subnets"].values():
                 if cidr not in own:
                     found.add((cidr, wanted["bridge_ip"]))
-        return sorted(found)
+        return sorted(found | set(north_south.routes(self, pod)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,7 +136,10 @@ def plan(observed, desired):
                 steps.append(Step(pod, "subnet", subnet))
         if router is None:
             steps.append(Step(pod, "router"))
-        if router is None or not seen.get("bridge_network") or not _gateway_ok(
+        steps += north_south.early(Step, pod, seen, desired)
+        if north_south.external_pod(desired) == pod:
+            steps += north_south.gateway(Step, pod, seen, desired, router)
+        elif router is None or not seen.get("bridge_network") or not _gateway_ok(
                 router, seen["bridge_network"], wanted["bridge_ip"]):
             steps.append(Step(pod, "gateway", wanted["bridge_ip"]))
         have = set(seen.get("interfaces") or ())
@@ -138,20 +147,24 @@ def plan(observed, desired):
             if router is None or subnets.get(subnet) not in have:
                 steps.append(Step(pod, "add_interface", subnet))
         keep = {subnets[s] for s in wanted["subnets"] if s in subnets}
+        keep |= north_south.kept_interfaces(seen, desired, pod)
         for bottom_subnet in sorted(have - keep):
             steps.append(Step(pod, "remove_interface", bottom_subnet))
         routes = desired.routes(pod)
         if router is None or _routes(router) != routes:
             steps.append(Step(pod, "routes", routes))
+        steps += north_south.late(Step, pod, seen, desired, router)
     for pod in sorted(set(observed) - set(desired.pods)):
         router = observed[pod].get("router")
         if router is None:
             continue
+        steps += north_south.teardown(Step, pod, observed[pod])
         if _routes(router):
             steps.append(Step(pod, "routes", []))
         for bottom_subnet in sorted(observed[pod].get("interfaces") or ()):
             steps.append(Step(pod, "remove_interface", bottom_subnet))
         steps.append(Step(pod, "delete_router"))
+        steps += north_south.teardown_networks(Step, pod, observed[pod])
         if observed[pod].get("bridge_network") and not observed[pod].get("bridge_shared"):
             steps.append(Step(pod, "delete_bridge"))
     return steps
@@ -165,6 +178,7 @@ class Gathered:
         self.router = None
         self.networks = {}
         self.subnets = {}
+        self.external_network = self.external_subnet = None     # north-south
 
 
 def _pod_of(conf, network, pods_by_zone, routed):
@@ -209,6 +223,12 @@ def gather_top(conf, client, top, router_id, project_id):
         desired.pods.setdefault(pod, {"subnets": {}, "bridge_ip": None})
         desired.pods[pod]["subnets"][subnet["id"]] = subnet["cidr"]
         desired.subnet_network[subnet["id"]] = network["id"]
+
+    def pod_of(network):
+        routed = {names[r["pod_id"]] for r in routings.find(
+            conf, top_id=network["id"], resource_type="network") if r["pod_id"] in names}
+        return _pod_of(conf, network, by_zone, routed)
+    north_south.gather(conf, client, top, found, desired, pod_of)
     return found, desired
 
 
@@ -253,7 +273,12 @@ def observe_pod(conf, client, pod, desired):
         ports = client.find(region, "ports", device_id=router_id,
                             device_owner=INTERFACE_OWNERS)
         seen["interfaces"] = {ip["subnet_id"] for p in ports for ip in p.get("fixed_ips") or []}
-    return seen
+    if north_south.external_pod(desired) == region:
+        seen["ext_network"] = _bottom_id(conf, client, pod, desired.external["network"],
+                                         "network", "networks")
+        seen["ext_subnet"] = _bottom_id(conf, client, pod, desired.external["subnet"],
+                                        "subnet", "subnets")
+    return north_south.observe(client, region, seen, desired)
 
 
 # -- applying -------------------------------------------------------------------------------
@@ -273,7 +298,11 @@ def apply_pod(conf, client, pod, steps, seen, desired, top):
     region, project = pod["pod_name"], desired.project_id
     ids = {"bridge_network": seen.get("bridge_network"),
            "bridge_subnet": seen.get("bridge_subnet"),
-           "router": (seen.get("router") or {}).get("id")}
+           "router": (seen.get("router") or {}).get("id"),
+           "ext_network": seen.get("ext_network"), "ext_subnet": seen.get("ext_subnet"),
+           "shadow_networks": dict(seen.get("shadow_networks") or {}),
+           "shadow_subnets": dict(seen.get("shadow_subnets") or {}),
+           "shadow_ports": {t: p["id"] for t, p in (seen.get("shadow_ports") or {}).items()}}
     networks = dict(seen.get("networks") or {})
     subnets = dict(seen.get("subnets") or {})
     done = []
@@ -327,6 +356,16 @@ def apply_pod(conf, client, pod, steps, seen, desired, top):
             bridges.release(conf, desired.router_id, region)
         elif step.op == "delete_bridge":       # its subnet goes with it
             client.delete(region, "networks", ids["bridge_network"])
+        elif step.op == "ext_network":
+            ids["ext_network"] = _routed_create(
+                conf, client, pod, "network", "networks", desired.external["network"],
+                project, bodies.external_network_body(top.external_network))["id"]
+        elif step.op == "ext_subnet":
+            ids["ext_subnet"] = _routed_create(
+                conf, client, pod, "subnet", "subnets", desired.external["subnet"], project,
+                bodies.subnet_body(top.external_subnet, ids["ext_network"]))["id"]
+        else:
+            north_south.apply(client, region, step, ids, desired, top)
         done.append(step.op if step.arg is None or step.op == "routes" else
                     f"{step.op} {step.arg}")
     return done

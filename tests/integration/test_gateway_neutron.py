@@ -99,8 +99,8 @@ def test_top_ports_get_different_ips_and_their_bottom_ports_carry_them(
         assert routings.find(nconf, top_id=ports[0].id, resource_type="port") == []
         made_bottom["RegionTwo"].remove(bottoms[0])
         # what the gateway does not route is a 501 naming it
-        resp = sdk.network.get("/floatingips")
-        assert resp.status_code == 501 and "/v2.0/floatingips" in resp.text
+        resp = sdk.network.get("/trunks")
+        assert resp.status_code == 501 and "/v2.0/trunks" in resp.text
     finally:
         for pod, port_ids in made_bottom.items():
             admin = devcloud.admin_connection(pod).network

@@ -21,7 +21,8 @@ from tests.functional.gateway.fake_nova import QuietHandler
 
 COLLECTIONS = {"networks": "network", "subnets": "subnet", "ports": "port",
                "security-groups": "security_group",
-               "security-group-rules": "security_group_rule", "routers": "router"}
+               "security-group-rules": "security_group_rule", "routers": "router",
+               "floatingips": "floatingip"}
 
 
 class FakeNeutron:

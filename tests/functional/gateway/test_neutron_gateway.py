@@ -184,8 +184,8 @@ def test_an_interrupted_realisation_is_adopted_not_duplicated(gateway, cloud, db
 
 
 def test_what_is_not_routed_is_a_501(gateway):
-    resp, body = call(gateway, "GET", "/network/v2.0/floatingips")
-    assert resp.status_int == 501 and "GET /v2.0/floatingips" in body["notImplemented"][
+    resp, body = call(gateway, "GET", "/network/v2.0/trunks")
+    assert resp.status_int == 501 and "GET /v2.0/trunks" in body["notImplemented"][
         "message"]
     resp, body = call(gateway, "GET", "/network/v2.0/networks")
     assert resp.status_int == 200 and body == {"networks": []}
