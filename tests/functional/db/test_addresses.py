@@ -103,6 +103,35 @@ def test_streamed_regions_are_written_as_they_come(synced):
     assert {"read", "wait", "write", "plan", "conflicts"} <= set(result.timings)
 
 
+def test_an_audit_writes_each_region_while_the_next_is_read(synced):
+    """run() hands each region to the write as its read ends: a region still being read
+    finds the regions read before it committed (not held for the slowest one), and
+    no transaction of the audit keeps another writer waiting meanwhile."""
+    from multisite.db import api as db_api
+    from multisite.reconcilers import addresses as planner
+
+    seen = []
+
+    class Auditor(address_audit.AddressAuditor):
+        def read_regions(self, only=None):
+            def read():
+                yield R1, planner.index_entries(R1, neutron(suffix="1"))
+                # RegionTwo is still being read: RegionOne is already in the index
+                seen.append(sorted(a["region"] for a in index.audits(synced)))
+                with db_api.session_scope(synced) as session:
+                    index.record_audit(session, R2, now=address_audit._now(), ok=False,
+                                       error="another writer")
+                yield R2, planner.index_entries(R2, neutron(suffix="2",
+                                                            mac="fa:16:3e:00:00:02"))
+            return [R1, R2], read(), {}
+
+    result = Auditor(synced, cloud=None).run()
+    assert seen == [[R1]]
+    assert result.regions_ok == [R1, R2] and result.inserted == 8
+    assert sorted(c["kind"] for c in result.raised) == ["cidr", "ip"]
+    assert {a["region"]: a["ok"] for a in index.audits(synced)} == {R1: True, R2: True}
+
+
 def test_lookups(synced):
     audit(synced, {R1: neutron(suffix="1"), R2: neutron(suffix="2", cidr="2001:db8::/64",
                                                         ip="2001:0db8::5")})
