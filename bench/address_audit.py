@@ -14,9 +14,12 @@ written, the order before the pipeline).
 Printed per size: the simulated region reads (building the Neutron lists), indexing
 (Neutron lists to entries), the auditor's waiting for them, index write (first audit:
 every row; second audit: nothing changed), the conflict computation (plan), conflicts
-stored, wall and CPU of the whole first audit, peak RSS; then `GET /v2/addresses?ip=`
-latency through the in-process WSGI app (p50/p99 over --lookups random addresses, wall
-and CPU), beside the direct figure: the same lookups through objects.addresses.search() alone.
+stored, wall and CPU of the whole first audit, the CPU seconds of each phase in its own
+thread (`*_cpu_s`: a loaded machine stretches the wall figures, not these), peak RSS
+after the first audit and at the end, the load average at start and end; then
+`GET /v2/addresses?ip=` latency through the in-process WSGI app (p50/p99 over --lookups
+random addresses, wall and CPU), beside the direct figure: the same lookups through
+objects.addresses.search() alone.
 
     python -m bench.address_audit --sizes 10000,100000,1000000 --regions 50
 """
