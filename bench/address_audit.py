@@ -14,9 +14,12 @@ written, the order before the pipeline).
 Printed per size: the simulated region reads (building the Neutron lists), indexing
 (Neutron lists to entries), the auditor's waiting for them, index write (first audit:
 every row; second audit: nothing changed), the conflict computation (plan), conflicts
-stored, wall and CPU of the whole first audit, peak RSS; then `GET /v2/addresses?ip=`
-latency through the in-process WSGI app (p50/p99 over --lookups random addresses, wall
-and CPU), beside the direct figure: the same lookups through objects.addresses.search() alone.
+stored, wall and CPU of the whole first audit, the CPU seconds of each phase in its own
+thread (`*_cpu_s`: a loaded machine stretches the wall figures, not these), peak RSS
+after the first audit and at the end, the load average at start and end; then
+`GET /v2/addresses?ip=` latency through the in-process WSGI app (p50/p99 over --lookups
+random addresses, wall and CPU), beside the direct figure: the same lookups through
+objects.addresses.search() alone.
 
     python -m bench.address_audit --sizes 10000,100000,1000000 --regions 50
 """
@@ -75,13 +78,15 @@ def simulated_regions(regions, per_region, rules, timings, kept):
     from multisite.reconcilers import addresses as planner
 
     for r in range(regions):
-        mark = time.perf_counter()
+        mark, cpu = time.perf_counter(), time.thread_time()
         raw = region_raw(r, per_region)
         timings["read"] += time.perf_counter() - mark
-        mark = time.perf_counter()
+        timings["read_cpu"] += time.thread_time() - cpu
+        mark, cpu = time.perf_counter(), time.thread_time()
         name = f"Region{r:03d}"
         kept[name] = planner.index_entries(name, raw, rules)
         timings["index"] += time.perf_counter() - mark
+        timings["index_cpu"] += time.thread_time() - cpu
         del raw
         yield name, kept[name]
 
@@ -121,7 +126,7 @@ def one_size(total, regions, lookups, db_url, serial=False):
     per_region = total // regions
     load_start = os.getloadavg()[0]
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    read, entries = {"read": 0.0, "index": 0.0}, {}
+    read, entries = {"read": 0.0, "index": 0.0, "read_cpu": 0.0, "index_cpu": 0.0}, {}
     stream = simulated_regions(regions, per_region, auditor.rules, read, entries)
     if serial:
         # the order before the pipeline: every region read, then the index written
@@ -138,6 +143,7 @@ def one_size(total, regions, lookups, db_url, serial=False):
                       "cpu_s": round(cpu, 2), "rss_mib": round(
                           resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}),
           file=sys.stderr, flush=True)
+    first_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     second = auditor.converge(entries, {})
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = {"ports": per_region * regions, "entries": result.entries,
@@ -145,8 +151,17 @@ def one_size(total, regions, lookups, db_url, serial=False):
            "index_s": round(t_index, 2),
            "wait_s": round(t.get("wait", 0.0), 2),
            "write_s": round(t["write"], 2), "plan_s": round(t["plan"], 2),
-           "conflicts_s": round(t["conflicts"], 2), "audit_wall_s": round(wall, 2),
-           "audit_cpu_s": round(cpu, 2), "steady_write_s": round(second.timings["write"], 2),
+           "conflicts_s": round(t["conflicts"], 2),
+           # CPU seconds of each phase's own thread (the wall figures above stretch with
+           # the machine's load; these do not)
+           "simulated_read_cpu_s": round(read["read_cpu"], 2),
+           "index_cpu_s": round(read["index_cpu"], 2),
+           "write_cpu_s": round(t["write_cpu"], 2), "plan_cpu_s": round(t["plan_cpu"], 2),
+           "conflicts_cpu_s": round(t["conflicts_cpu"], 2),
+           "audit_wall_s": round(wall, 2), "audit_cpu_s": round(cpu, 2),
+           "first_audit_rss_mib": round(first_rss),
+           "steady_write_s": round(second.timings["write"], 2),
+           "steady_write_cpu_s": round(second.timings["write_cpu"], 2),
            "steady_inserted": second.inserted, "peak_rss_mib": round(rss)}
     del entries
     app = api_app.build_app(CONF)

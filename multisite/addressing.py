@@ -26,6 +26,8 @@ _MAC = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
 _CANONICAL_MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}\Z")
 _INET, _INET6 = socket.AF_INET, socket.AF_INET6
 _pton, _ntop = socket.inet_pton, socket.inet_ntop
+# An IPv4 key: "4", then the 32-bit address as 32 hex digits (zero-padded like IPv6's).
+_V4_HEAD = "4" + "0" * 24
 
 
 def canonical_ip(text):
@@ -73,13 +75,14 @@ def ip_key(text):
     """key_of() an address (any spelling `ipaddress` reads)."""
     if type(text) is str:
         # fast path for the canonical forms the index holds (no scope id, no spaces)
+        # the packed address in hex is the key's digits (an audit keys a million of them)
         try:
-            return f"4{int.from_bytes(_pton(_INET, text)):032x}"
+            return _V4_HEAD + _pton(_INET, text).hex()
         except OSError:
             pass
         if "." not in text:
             try:
-                return f"6{int.from_bytes(_pton(_INET6, text)):032x}"
+                return "6" + _pton(_INET6, text).hex()
             except OSError:
                 pass
     addr = ipaddress.ip_address(text)

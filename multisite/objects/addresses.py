@@ -130,6 +130,21 @@ def replace_region(session, region, entries, *, now):
     return len(new), len(gone)
 
 
+@db_api.retry_on_conflict()
+def converge_region(conf, region, entries, *, now):
+    """replace_region() and a successful record_audit() of one region, in a transaction
+    of its own (retried if a concurrent writer makes it fail); (inserted, deleted).
+
+    An audit commits each region as it writes it rather than holding one transaction
+    across every region's read: other writers wait for one region's write at most, and
+    a region written before a crash stays written (the next audit finds it unchanged).
+    """
+    with transaction(conf) as session:
+        counts = replace_region(session, region, entries, now=now)
+        record_audit(session, region, now=now, ok=True, entries=len(entries))
+    return counts
+
+
 def _held(session, region):
     """(id, *FIELDS) tuples of the region's stored entries."""
     connection, cursor = _dbapi_cursor(session)

@@ -71,8 +71,11 @@ def test_unreachable_region_keeps_its_index(synced):
 
 
 def test_streamed_regions_are_written_as_they_come(synced):
-    """converge() takes the regions as the audit reads them (an iterator), and the
-    failures the read found along the way, read once the regions are exhausted."""
+    """converge() takes the regions as the audit reads them (an iterator), commits each
+    region as it comes (no transaction is open while the next region is read: another
+    writer is not held up), and reads the failures found along the way once the regions
+    are exhausted."""
+    from multisite.db import api as db_api
     from multisite.reconcilers import addresses as planner
 
     audit(synced, {R1: neutron(suffix="1"), R2: neutron(suffix="2", mac="fa:16:3e:00:00:02")})
@@ -81,19 +84,52 @@ def test_streamed_regions_are_written_as_they_come(synced):
 
     def read():
         yield R1, planner.index_entries(R1, neutron(suffix="1", ip="10.0.0.9"))
-        written.append([e for e in index.search(synced, ip="10.0.0.9")
+        written.append([e["region"] for e in index.search(synced, ip="10.0.0.9")
                         if e["kind"] == "fixed_ip"])
+        # another writer, while the audit waits for its next region: not blocked
+        with db_api.session_scope(synced) as session:
+            index.record_audit(session, "RegionElsewhere", now=address_audit._now(),
+                               ok=False, error="another writer")
         failures[R2] = RuntimeError("down")  # found after R1 was handed over
 
     result = auditor.converge(read(), failures)
     assert result.regions_ok == [R1] and list(result.regions_failed) == [R2]
-    # R1 is not committed while the transaction runs, but R2 kept its entries
-    assert written == [[]]
+    # R1 is committed as soon as it is written, and R2 kept its entries
+    assert written == [[R1]]
     hosts = {ip: [e["region"] for e in index.search(synced, ip=ip) if e["kind"] == "fixed_ip"]
              for ip in ("10.0.0.9", "10.0.0.5")}
     assert hosts == {"10.0.0.9": [R1], "10.0.0.5": [R2]}
     assert [c["kind"] for c in result.cleared] == ["ip"]
     assert {"read", "wait", "write", "plan", "conflicts"} <= set(result.timings)
+
+
+def test_an_audit_writes_each_region_while_the_next_is_read(synced):
+    """run() hands each region to the write as its read ends: a region still being read
+    finds the regions read before it committed (not held for the slowest one), and
+    no transaction of the audit keeps another writer waiting meanwhile."""
+    from multisite.db import api as db_api
+    from multisite.reconcilers import addresses as planner
+
+    seen = []
+
+    class Auditor(address_audit.AddressAuditor):
+        def read_regions(self, only=None):
+            def read():
+                yield R1, planner.index_entries(R1, neutron(suffix="1"))
+                # RegionTwo is still being read: RegionOne is already in the index
+                seen.append(sorted(a["region"] for a in index.audits(synced)))
+                with db_api.session_scope(synced) as session:
+                    index.record_audit(session, R2, now=address_audit._now(), ok=False,
+                                       error="another writer")
+                yield R2, planner.index_entries(R2, neutron(suffix="2",
+                                                            mac="fa:16:3e:00:00:02"))
+            return [R1, R2], read(), {}
+
+    result = Auditor(synced, cloud=None).run()
+    assert seen == [[R1]]
+    assert result.regions_ok == [R1, R2] and result.inserted == 8
+    assert sorted(c["kind"] for c in result.raised) == ["cidr", "ip"]
+    assert {a["region"]: a["ok"] for a in index.audits(synced)} == {R1: True, R2: True}
 
 
 def test_lookups(synced):
