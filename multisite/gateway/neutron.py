@@ -34,6 +34,7 @@ ROUTED = ("networks", "subnets", "ports", "security-groups", "security-group-rul
           "routers", "extensions")
 # router calls after which the router's pods are converged by a job (docs/networking.md)
 INTERFACE_ACTIONS = ("/add_router_interface", "/remove_router_interface")
+ROUTER_PORT_OWNERS = ["network:router_interface", "network:router_interface_distributed"]
 # seconds a boot waits for another gateway worker realising the same resource
 WAIT_OTHER = 20.0
 
@@ -229,10 +230,52 @@ def network_pod(conf, network):
     return next((p for p in everything if found and p["pod_name"] == found[0]), None)
 
 
+def _list(conf, top, req, collection, **filters):
+    """A top list as the caller sees it ([] if the top refuses it: Neutron then says why
+    on the forwarded call)."""
+    query = "&".join(f"{k}={v}" for k, values in filters.items()
+                     for v in (values if isinstance(values, list) else [values]))
+    answer = _forward(conf, top, req, f"/v2.0/{collection}", method="GET", body=b"",
+                      query=query)
+    return answer.json()[collection.replace("-", "_")] if answer.status == 200 else []
+
+
+def _refuse_overlap(conf, req, top, router_id):
+    """409 before the top is asked: the new interface's subnet overlaps a subnet already
+    on the router (the router's subnets are routed together across pods, the pods' extra
+    routes could not tell them apart; Neutron's own answer would be a 400 for one pod)."""
+    try:
+        asked = json.loads(req.body or b"null")
+        subnet_id, port_id = asked.get("subnet_id"), asked.get("port_id")
+    except (ValueError, AttributeError):
+        return                                   # the top's 400 says why
+    if port_id and not subnet_id and isinstance(port_id, str):
+        ports = _list(conf, top, req, "ports", id=port_id)
+        subnet_id = next((ip["subnet_id"] for p in ports for ip in p["fixed_ips"]), None)
+    if not isinstance(subnet_id, str):
+        return
+    found = _list(conf, top, req, "subnets", id=subnet_id)
+    if not found:
+        return
+    held = _list(conf, top, req, "ports", device_id=router_id,
+                 device_owner=ROUTER_PORT_OWNERS)
+    ids = sorted({ip["subnet_id"] for p in held for ip in p.get("fixed_ips") or []})
+    others = _list(conf, top, req, "subnets", id=ids) if ids else []
+    clash = ", ".join(f"subnet {o['id']} ({o['cidr']})"
+                      for o in bottom.overlapping(found[0], others))
+    if clash:
+        raise faults.Fault(409, f"Subnet {subnet_id} ({found[0]['cidr']}) overlaps {clash} "
+                                f"already on router {router_id}: the subnets of one router "
+                                f"are routed together across pods, their CIDRs must not "
+                                f"overlap (docs/networking.md)")
+
+
 def _router_interface(conf, req, call, top, base, path, router_id):
     """An interface added to (removed from) a top router: once the top has done it, a job
     converges the router's pods (router_setup naming the network's pod, or configure_route
     for a removal or a network of no pod)."""
+    if path.endswith("/add_router_interface"):
+        _refuse_overlap(conf, req, top, router_id)
     answer = _forward(conf, top, req, path)
     if answer.status >= 300:
         return _answer(answer, conf, top, base)
