@@ -322,6 +322,34 @@ def _delete_router(conf, req, call, top, base, path, router_id):
     return _answer(answer, conf, top, base)
 
 
+def _groups_job(conf, project_id, why):
+    """A seg_rule_setup job for the project if one of its groups has a copy in a pod: the
+    engine makes the copies match the top (docs/networking.md)."""
+    if not routings.list_routings(conf, filters={"resource_type": "security_group",
+                                                 "project_id": project_id}, limit=1)[0]:
+        return None
+    job = jobs.create(conf, project_id=project_id, job_type="seg_rule_setup",
+                      resource={"project_id": project_id})
+    LOG.info("Security group job registered: project=%s job=%s (%s)", project_id,
+             job["id"], why)
+    return job
+
+
+def _group_change(conf, req, call, top, base, path):
+    """A rule created or deleted, or a group updated, at the top: the pods' copies follow
+    through a job."""
+    answer = _forward(conf, top, req, path)
+    if answer.status < 300:
+        project = call.project_id
+        if answer.body:
+            made = next(iter(answer.json().values()), None)
+            items = made if isinstance(made, list) else [made]
+            project = next((i.get("project_id") for i in items if isinstance(i, dict)
+                            and i.get("project_id")), project)
+        _groups_job(conf, project, f"{req.method} {path}")
+    return _answer(answer, conf, top, base)
+
+
 PATH = re.compile(r"^/v2\.0/(?P<collection>[a-z-]+)(?:/(?P<item>[^/]+))?(?P<rest>/.*)?$")
 
 
@@ -345,6 +373,10 @@ def dispatch(conf, req, call, path, *, base):
         return _create_router(conf, req, call, top, base, path)
     if collection == "routers" and item and not rest and req.method == "DELETE":
         return _delete_router(conf, req, call, top, base, path, item)
+    if not rest and ((collection == "security-group-rules" and (
+            (req.method == "POST" and not item) or (req.method == "DELETE" and item))) or (
+            collection == "security-groups" and item and req.method == "PUT")):
+        return _group_change(conf, req, call, top, base, path)
     if collection in KIND_OF and item and not rest and req.method == "DELETE":
         return _delete_with_bottoms(conf, req, call, top, base, collection, item)
     if req.method == "GET":
@@ -398,6 +430,9 @@ def _realise_group(conf, req, call, pod, top, group_id):
         client = gateway_network.PodNetwork(conf)
         for rule in bottom.missing_rules(group, made):
             client.create(pod["pod_name"], "security-group-rules", rule)
+        # its rules naming other groups need those groups in the pod: a job does them
+        _groups_job(conf, group["project_id"], f"group {group_id} copied to "
+                                               f"{pod['pod_name']}")
     return bottom_id
 
 
