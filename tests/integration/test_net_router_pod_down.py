@@ -5,6 +5,8 @@ configured; neutron-server started again and the jobs redone, the run converges 
 (its writes only: RegionTwo is not written again); a new job on the converged router writes
 nothing in any pod (the client counts every Neutron write).
 
+The topology read (engine/net_topology.py) is checked at each stage.
+
 This test kills a devcloud service: run it on a devcloud of your own (or CI's), never on a
 shared one. neutron-server is started again in a `finally`, whatever happened.
 """
@@ -17,6 +19,7 @@ import pytest
 
 from multisite.devcloud import layout as L
 from multisite.devcloud import services as S
+from multisite.engine import net_topology
 from multisite.objects import jobs, work_items
 from multisite.reconcilers import net_router
 from tests.integration.test_gateway import gateway  # noqa: F401  (fixture)
@@ -100,7 +103,15 @@ def test_a_pod_down_fails_its_jobs_the_other_pod_is_configured_and_a_redo_conver
             (bsub,) = list(admin.subnets(name=subnets[UP].id))
             assert [p.fixed_ips[0]["subnet_id"] for p in admin.ports(
                 device_id=bottom.id, device_owner="network:router_interface")] == [bsub.id]
+            # the topology read: Pod1 in sync, Pod2 unreadable
+            seen = {p["pod"]: p for p in net_topology.read(
+                lconf, router.id, fresh_project.id)["pods"]}
+            assert seen[UP]["in_sync"] is True, seen[UP]
+            assert seen[DOWN]["in_sync"] is False and seen[DOWN]["error"], seen[DOWN]
             start_again()
+            seen = {p["pod"]: p for p in net_topology.read(
+                lconf, router.id, fresh_project.id)["pods"]}
+            assert seen[DOWN]["router_id"] is None and "router" in seen[DOWN]["drift"]
         # Neutron back: redo the failed jobs; only the pod that was down is written
         for job in made:
             assert jobs.redo(lconf, job["id"])["status"] == "NEW"
@@ -117,6 +128,8 @@ def test_a_pod_down_fails_its_jobs_the_other_pod_is_configured_and_a_redo_conver
             _, bottom = _bottom(devcloud, pod, router.id)
             assert bottom.routes == [{"destination": CIDRS[other],
                                       "nexthop": bridge_ips[other]}]
+        found = net_topology.read(lconf, router.id, fresh_project.id)
+        assert found["in_sync"] is True, found
         # the same job redone again: a SUCCESS is not redone (409); a new job on the
         # converged router (what a redo is) makes no Neutron write
         with pytest.raises(jobs.JobSucceeded):
