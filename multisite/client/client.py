@@ -11,6 +11,7 @@ from multisite.client import (
     quota_classes,
     quotas,
     regions,
+    routers,
     sync_jobs,
     sync_policies,
 )
@@ -41,6 +42,7 @@ class Client:
         self.routings = pods.RoutingManager(self.http)
         self.jobs = pods.JobManager(self.http)
         self.dr = dr.DrManager(self.http)
+        self.routers = routers.RouterManager(self.http)
 
     @property
     def project_id(self):

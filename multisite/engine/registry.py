@@ -37,6 +37,7 @@ from multisite.reconcilers import (
     gateway_ports,
     gateway_routing,
     net_router,
+    net_security_group,
     region_capacity,
     region_health,
 )
@@ -104,6 +105,17 @@ KINDS = [
          leases=lambda conf, engine_id: work_leases.WorkItemLeases(
              conf, kind=net_router.KIND, engine_id=engine_id, lease=conf.network.lease,
              max_attempts=None, scan_interval=conf.network.scan_interval),
+         retry=lambda conf: Retry(base=conf.network.retry_base, cap=conf.network.retry_cap,
+                                  jitter=0.2, max_attempts=None),
+         workers=lambda conf: conf.network.workers, conf_group="network"),
+    # The seg_rule_setup jobs: the top's security groups in the pods, durable, one item
+    # per project (docs/networking.md).
+    Kind(name=net_security_group.KIND, reconciler=net_security_group,
+         env=lambda conf, engine_id: net_security_group.Networks(conf),
+         leases=lambda conf, engine_id: work_leases.WorkItemLeases(
+             conf, kind=net_security_group.KIND, engine_id=engine_id,
+             lease=conf.network.lease, max_attempts=None,
+             scan_interval=conf.network.scan_interval),
          retry=lambda conf: Retry(base=conf.network.retry_base, cap=conf.network.retry_cap,
                                   jitter=0.2, max_attempts=None),
          workers=lambda conf: conf.network.workers, conf_group="network"),

@@ -12,6 +12,7 @@ from multisite.engine import (
     event_feed,
     images,
     inventory,
+    net_topology,
     policy_audit,
     quota_manager,
     registry,
@@ -67,6 +68,10 @@ class EngineEndpoint:
     def known_regions(self, ctxt):
         """The regions of Keystone's catalog (pods must be among them)."""
         return self.sync.known_regions()
+
+    def router_topology(self, ctxt, router_id, project_id):
+        """A top router in every pod, read live, with its drift (engine/net_topology)."""
+        return net_topology.read(self.sync.conf, router_id, project_id)
 
 
 class _KindMetrics(manager_mod.controller_mod.Metrics):

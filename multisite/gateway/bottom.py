@@ -2,6 +2,8 @@
 entries of a server's `networks` the gateway realises: pure functions of the top's items
 (tested without I/O), used by the network proxy (neutron.py)."""
 
+import ipaddress
+
 from multisite.gateway import faults
 
 AZ_TAG = "multisite-az:"
@@ -111,3 +113,13 @@ def requested(networks):
         raise faults.Fault(400, "Invalid input: networks must be 'none', 'auto' or a list "
                                 "of {\"uuid\": ...} / {\"port\": ...}")
     return networks
+
+
+def overlapping(subnet, others):
+    """The subnets of `others` (top subnets already on the router) whose CIDR overlaps
+    `subnet`'s (the subnet itself excluded): routed together, they could not be told
+    apart by the pods' extra routes."""
+    mine = ipaddress.ip_network(subnet["cidr"], strict=False)
+    return [o for o in others if o["id"] != subnet["id"]
+            and o.get("ip_version", 4) == subnet.get("ip_version", 4)
+            and mine.overlaps(ipaddress.ip_network(o["cidr"], strict=False))]

@@ -34,6 +34,7 @@ ROUTED = ("networks", "subnets", "ports", "security-groups", "security-group-rul
           "routers", "extensions", "floatingips")
 # router calls after which the router's pods are converged by a job (docs/networking.md)
 INTERFACE_ACTIONS = ("/add_router_interface", "/remove_router_interface")
+ROUTER_PORT_OWNERS = ["network:router_interface", "network:router_interface_distributed"]
 # seconds a boot waits for another gateway worker realising the same resource
 WAIT_OTHER = 20.0
 
@@ -324,10 +325,52 @@ def network_pod(conf, network):
     return next((p for p in everything if found and p["pod_name"] == found[0]), None)
 
 
+def _list(conf, top, req, collection, **filters):
+    """A top list as the caller sees it ([] if the top refuses it: Neutron then says why
+    on the forwarded call)."""
+    query = "&".join(f"{k}={v}" for k, values in filters.items()
+                     for v in (values if isinstance(values, list) else [values]))
+    answer = _forward(conf, top, req, f"/v2.0/{collection}", method="GET", body=b"",
+                      query=query)
+    return answer.json()[collection.replace("-", "_")] if answer.status == 200 else []
+
+
+def _refuse_overlap(conf, req, top, router_id):
+    """409 before the top is asked: the new interface's subnet overlaps a subnet already
+    on the router (the router's subnets are routed together across pods, the pods' extra
+    routes could not tell them apart; Neutron's own answer would be a 400 for one pod)."""
+    try:
+        asked = json.loads(req.body or b"null")
+        subnet_id, port_id = asked.get("subnet_id"), asked.get("port_id")
+    except (ValueError, AttributeError):
+        return                                   # the top's 400 says why
+    if port_id and not subnet_id and isinstance(port_id, str):
+        ports = _list(conf, top, req, "ports", id=port_id)
+        subnet_id = next((ip["subnet_id"] for p in ports for ip in p["fixed_ips"]), None)
+    if not isinstance(subnet_id, str):
+        return
+    found = _list(conf, top, req, "subnets", id=subnet_id)
+    if not found:
+        return
+    held = _list(conf, top, req, "ports", device_id=router_id,
+                 device_owner=ROUTER_PORT_OWNERS)
+    ids = sorted({ip["subnet_id"] for p in held for ip in p.get("fixed_ips") or []})
+    others = _list(conf, top, req, "subnets", id=ids) if ids else []
+    clash = ", ".join(f"subnet {o['id']} ({o['cidr']})"
+                      for o in bottom.overlapping(found[0], others))
+    if clash:
+        raise faults.Fault(409, f"Subnet {subnet_id} ({found[0]['cidr']}) overlaps {clash} "
+                                f"already on router {router_id}: the subnets of one router "
+                                f"are routed together across pods, their CIDRs must not "
+                                f"overlap (docs/networking.md)")
+
+
 def _router_interface(conf, req, call, top, base, path, router_id):
     """An interface added to (removed from) a top router: once the top has done it, a job
     converges the router's pods (router_setup naming the network's pod, or configure_route
     for a removal or a network of no pod)."""
+    if path.endswith("/add_router_interface"):
+        _refuse_overlap(conf, req, top, router_id)
     answer = _forward(conf, top, req, path)
     if answer.status >= 300:
         return _answer(answer, conf, top, base)
@@ -374,6 +417,34 @@ def _delete_router(conf, req, call, top, base, path, router_id):
     return _answer(answer, conf, top, base)
 
 
+def _groups_job(conf, project_id, why):
+    """A seg_rule_setup job for the project if one of its groups has a copy in a pod: the
+    engine makes the copies match the top (docs/networking.md)."""
+    if not routings.list_routings(conf, filters={"resource_type": "security_group",
+                                                 "project_id": project_id}, limit=1)[0]:
+        return None
+    job = jobs.create(conf, project_id=project_id, job_type="seg_rule_setup",
+                      resource={"project_id": project_id})
+    LOG.info("Security group job registered: project=%s job=%s (%s)", project_id,
+             job["id"], why)
+    return job
+
+
+def _group_change(conf, req, call, top, base, path):
+    """A rule created or deleted, or a group updated, at the top: the pods' copies follow
+    through a job."""
+    answer = _forward(conf, top, req, path)
+    if answer.status < 300:
+        project = call.project_id
+        if answer.body:
+            made = next(iter(answer.json().values()), None)
+            items = made if isinstance(made, list) else [made]
+            project = next((i.get("project_id") for i in items if isinstance(i, dict)
+                            and i.get("project_id")), project)
+        _groups_job(conf, project, f"{req.method} {path}")
+    return _answer(answer, conf, top, base)
+
+
 PATH = re.compile(r"^/v2\.0/(?P<collection>[a-z-]+)(?:/(?P<item>[^/]+))?(?P<rest>/.*)?$")
 
 
@@ -404,6 +475,10 @@ def dispatch(conf, req, call, path, *, base):
         return _create_router(conf, req, call, top, base, path)
     if collection == "routers" and item and not rest and req.method == "DELETE":
         return _delete_router(conf, req, call, top, base, path, item)
+    if not rest and ((collection == "security-group-rules" and (
+            (req.method == "POST" and not item) or (req.method == "DELETE" and item))) or (
+            collection == "security-groups" and item and req.method == "PUT")):
+        return _group_change(conf, req, call, top, base, path)
     if collection in KIND_OF and item and not rest and req.method == "DELETE":
         return _delete_with_bottoms(conf, req, call, top, base, collection, item)
     if req.method == "GET":
@@ -457,6 +532,9 @@ def _realise_group(conf, req, call, pod, top, group_id):
         client = gateway_network.PodNetwork(conf)
         for rule in bottom.missing_rules(group, made):
             client.create(pod["pod_name"], "security-group-rules", rule)
+        # its rules naming other groups need those groups in the pod: a job does them
+        _groups_job(conf, group["project_id"], f"group {group_id} copied to "
+                                               f"{pod['pod_name']}")
     return bottom_id
 
 

@@ -46,6 +46,9 @@ PROJECT_TYPES = ("seg_rule_setup", "resource_recycle")
 # types are recorded only
 EXECUTED = ("router_setup", "configure_route")
 WORK_KIND = "net_router"
+# the security-group jobs the engine runs (kind `net_secgroup`): one work item per project
+SG_EXECUTED = ("seg_rule_setup",)
+SG_WORK_KIND = "net_secgroup"
 MAX_ERROR = 4000
 
 _JOB = models.AsyncJob
@@ -104,6 +107,10 @@ def _schedule(conf, job):
         router_id = job["resource"]["router_id"]
         work_items.add(conf, kind=WORK_KIND, key_id=router_id)
         work_items.wake(conf, kind=WORK_KIND, key_id=router_id)
+    elif job["type"] in SG_EXECUTED:
+        project_id = job["resource"]["project_id"]
+        work_items.add(conf, kind=SG_WORK_KIND, key_id=project_id)
+        work_items.wake(conf, kind=SG_WORK_KIND, key_id=project_id)
 
 
 def open_router_jobs(conf, router_id):
@@ -114,6 +121,15 @@ def open_router_jobs(conf, router_id):
             _JOB.type.in_(EXECUTED), _JOB.status.in_((NEW, RUNNING, FAIL)),
             _JOB.resource_id.contains(router_id)).order_by(_JOB.timestamp, _JOB.id)).all()
         return [j for j in map(_job, rows) if j["resource"]["router_id"] == router_id]
+
+
+def open_project_jobs(conf, project_id):
+    """The project's security-group jobs not yet done (as open_router_jobs), oldest first."""
+    with db_api.session_scope(conf) as session:
+        rows = session.scalars(sa.select(_JOB).where(
+            _JOB.type.in_(SG_EXECUTED), _JOB.status.in_((NEW, RUNNING, FAIL)),
+            _JOB.resource_id == project_id).order_by(_JOB.timestamp, _JOB.id)).all()
+        return [_job(r) for r in rows]
 
 
 def get(conf, job_id):
@@ -159,6 +175,15 @@ def set_status(conf, job_id, status, error=None):
         row.error = error[:MAX_ERROR] if error else None
         row.updated_at = models.utcnow()
         return _job(row)
+
+
+def settle(conf, job_ids, status, error=None):
+    """set_status of every job of `job_ids` still there (one deleted meanwhile is skipped)."""
+    for job_id in job_ids:
+        try:
+            set_status(conf, job_id, status, error)
+        except JobNotFound:
+            pass
 
 
 def redo(conf, job_id):

@@ -89,6 +89,18 @@ class EngineClient:
                                         f"{exc.value}") from exc
 
 
+    def router_topology(self, ctxt, router_id, *, project_id, timeout=60):
+        """A top router's bottom routers in every pod, read live, with their drift."""
+        try:
+            return self._client.prepare(timeout=timeout).call(
+                ctxt, "router_topology", router_id=router_id, project_id=project_id)
+        except messaging.MessagingTimeout as exc:
+            raise exception.EngineUnavailable() from exc
+        except messaging.RemoteError as exc:
+            raise exception.EngineError(f"Error while reading the topology: "
+                                        f"{exc.value}") from exc
+
+
 def get_client(conf=None):
     global _CLIENT
     if conf is None:

@@ -128,6 +128,7 @@ COVERED_ELSEWHERE = {
     "multisite.api.handlers.pods": "tests/functional/test_pods_api.py",
     "multisite.api.handlers.routings": "tests/functional/test_pods_api.py",
     "multisite.api.handlers.jobs": "tests/functional/test_pods_api.py",
+    "multisite.api.handlers.routers": "tests/functional/test_routers_api.py",
 }
 
 

@@ -136,12 +136,13 @@ def test_two_pods_are_routed_through_the_bridge_network(
         for pod, other in (("RegionTwo", "RegionThree"), ("RegionThree", "RegionTwo")):
             assert bottoms[pod].routes == [{"destination": CIDRS[other],
                                             "nexthop": bridge_ips[other]}]
-        # an overlapping CIDR on the router is refused at the top (Neutron's own check)
+        # an overlapping CIDR on the router is refused by the gateway with a 409 (the
+        # top Neutron's own check would be a 400)
         nets["overlap"] = sdk.network.create_network(name="net-overlap",
                                                      availability_zone_hints=["az2"])
         overlap = sdk.network.create_subnet(network_id=nets["overlap"].id, ip_version=4,
                                             cidr="10.0.1.128/25", name="sub-overlap")
-        with pytest.raises(openstack.exceptions.BadRequestException, match="overlaps"):
+        with pytest.raises(openstack.exceptions.ConflictException, match="overlaps"):
             sdk.network.add_interface_to_router(router, subnet_id=overlap.id)
         assert len(jobs.list_jobs(lconf, project_id=fresh_project.id)[0]) == 2
         # a new job on the converged router (what a redo is) writes nothing

@@ -24,6 +24,7 @@ from multisite.api.policies import (
     quotas,
     regions,
     restores,
+    routers,
     routings,
     sessions,
     sync_jobs,
@@ -41,7 +42,8 @@ READS = [quotas.DEFAULTS, quotas.SHOW, quotas.DETAIL, sync_status.SHOW, quota_cl
          address_conflicts.CHECK, sync_policies.LIST, sync_policies.SHOW,
          protection_plans.LIST, protection_plans.SHOW, protection_plans.CHECKPOINT_LIST,
          protection_plans.CHECKPOINT_SHOW, restores.LIST, restores.SHOW,
-         images.DIST_LIST, images.DIST_SHOW, images.ROLLOUT_LIST, images.ROLLOUT_SHOW]
+         images.DIST_LIST, images.DIST_SHOW, images.ROLLOUT_LIST, images.ROLLOUT_SHOW,
+         routers.TOPOLOGY]
 # admin only (the name says "writes": what only an admin may do, reads of all projects too)
 WRITES = [quotas.UPDATE, quotas.DELETE, quotas.SYNC, quota_classes.UPDATE,
           quota_classes.DELETE, quota_settings.UPDATE, sync_jobs.CREATE_FLAVOR,
@@ -51,7 +53,7 @@ WRITES = [quotas.UPDATE, quotas.DELETE, quotas.SYNC, quota_classes.UPDATE,
           sync_policies.LIST_ALL_PROJECTS, identity_nodes.LIST, identity_nodes.SHOW,
           key_rotations.CREATE, key_rotations.LIST, key_rotations.SHOW,
           protection_plans.LIST_ALL_PROJECTS, restores.LIST_ALL_PROJECTS,
-          images.LIST_ALL_PROJECTS]
+          images.LIST_ALL_PROJECTS, routers.TOPOLOGY_ALL_PROJECTS]
 # the big region's pods, routings and jobs: admin only (Tricircle's admin API)
 WRITES += [rule.name for module in (pods, routings, jobs) for rule in module.list_rules()]
 # what a member (not a reader) of the project may do besides an admin

@@ -20,6 +20,7 @@ from multisite.api.policies import (
     quotas,
     regions,
     restores,
+    routers,
     routings,
     sessions,
     sync_jobs,
@@ -37,5 +38,5 @@ def list_rules():
         inventory.list_rules(), addresses.list_rules(), address_conflicts.list_rules(),
         sync_policies.list_rules(), identity_nodes.list_rules(), key_rotations.list_rules(),
         sessions.list_rules(), images.list_rules(), pods.list_rules(),
-        routings.list_rules(), jobs.list_rules(),
+        routings.list_rules(), jobs.list_rules(), routers.list_rules(),
         protection_plans.list_rules(), restores.list_rules()))

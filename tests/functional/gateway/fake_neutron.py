@@ -107,8 +107,18 @@ class FakeNeutron:
         subnet = self.items["subnets"].get(spec.get("subnet_id"))
         if router is None or subnet is None:
             return self._error(404, f"router {router_id} or subnet {spec} could not be found")
+        port_id = str(uuid.uuid4())
+        held = [p for p in self.of("ports", device_id=router_id) if p["fixed_ips"][0][
+            "subnet_id"] == subnet["id"]]
+        for port in held if not add else []:
+            del self.items["ports"][port["id"]]
+        if add:                     # the router's interface port, as Neutron makes it
+            self.items["ports"][port_id] = {
+                "id": port_id, "device_id": router_id, "network_id": subnet["network_id"],
+                "device_owner": "network:router_interface", "project_id": router["project_id"],
+                "fixed_ips": [{"subnet_id": subnet["id"], "ip_address": subnet["gateway_ip"]}]}
         return self._json({"id": router_id, "subnet_id": subnet["id"], "subnet_ids": [
-            subnet["id"]], "network_id": subnet["network_id"], "port_id": str(uuid.uuid4()),
+            subnet["id"]], "network_id": subnet["network_id"], "port_id": port_id,
             "project_id": router["project_id"], "tenant_id": router["project_id"]})
 
     def _make_router(self, spec, project):

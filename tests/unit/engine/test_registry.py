@@ -6,7 +6,7 @@ EXPECTED = {"quota", "sync", "region_health", "region_capacity", "event_bus", "e
             "address_audit", "sync_policy", "key_rotation", "identity_audit",
             "gateway_routing", "gateway_ports", "dr_plan", "dr_checkpoint", "dr_schedule",
             "dr_restore", "image_copy", "image_rollout", "image_distribution",
-            "net_router"}
+            "net_router", "net_secgroup"}
 
 
 def test_every_kind_is_registered_once():
