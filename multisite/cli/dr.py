@@ -368,7 +368,8 @@ class ShowRestore(common.Lister):
     def take_action(self, parsed_args):
         restore = common.client(self.app).dr.get_restore(parsed_args.restore_id)
         rows = [("restore", restore["id"], restore["status"],
-                 f"mode={restore['mode']} region={restore['region']} phase={restore['phase']} "
+                 f"mode={restore['mode']} region={restore['region']} "
+                 f"project={restore.get('target_project_id')} phase={restore['phase']} "
                  f"rto_s={restore.get('rto_seconds')}"
                  + (f" error={restore['error']}" if restore.get("error") else ""))]
         return RESOURCE_COLUMNS, rows + restore_rows(restore)
