@@ -290,8 +290,8 @@ def restore_rows(restore):
 
 class Restore(common.Lister):
     """Restore a checkpoint in its backup region: --drill (separate networks, prefixed
-    names, the source untouched) or --failover (needs --confirm with the token a first call
-    without it prints)."""
+    names, the source untouched; into another project with --project) or --failover (needs
+    --confirm with the token a first call without it prints)."""
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -303,16 +303,23 @@ class Restore(common.Lister):
         mode.add_argument("--failover", dest="mode", action="store_const", const="failover")
         parser.add_argument("--confirm", metavar="<token>",
                             help="The failover's confirmation token")
+        parser.add_argument("--project", metavar="<project-id>",
+                            help="A drill's target project, when not the plan's (admin; "
+                                 "default: [dr] drill_project, else the plan's project)")
         parser.add_argument("--wait", action="store_true",
                             help="Follow it to the end, printing each resource's progress")
         parser.add_argument("--timeout", type=float, default=3600.0, metavar="<seconds>")
         return parser
 
     def take_action(self, parsed_args):
+        if parsed_args.project and parsed_args.mode != "drill":
+            raise common.CommandError("--project is for a --drill: a failover restores into "
+                                      "the plan's own project")
         api = common.client(self.app).dr
         try:
             restore = api.restore(parsed_args.checkpoint_id, region=parsed_args.region,
-                                  mode=parsed_args.mode, confirm=parsed_args.confirm)
+                                  mode=parsed_args.mode, confirm=parsed_args.confirm,
+                                  target_project_id=parsed_args.project)
         except dr_api.ConfirmationRequired as exc:
             what = exc.restore
             raise common.CommandError(
@@ -361,7 +368,8 @@ class ShowRestore(common.Lister):
     def take_action(self, parsed_args):
         restore = common.client(self.app).dr.get_restore(parsed_args.restore_id)
         rows = [("restore", restore["id"], restore["status"],
-                 f"mode={restore['mode']} region={restore['region']} phase={restore['phase']} "
+                 f"mode={restore['mode']} region={restore['region']} "
+                 f"project={restore.get('target_project_id')} phase={restore['phase']} "
                  f"rto_s={restore.get('rto_seconds')}"
                  + (f" error={restore['error']}" if restore.get("error") else ""))]
         return RESOURCE_COLUMNS, rows + restore_rows(restore)

@@ -65,12 +65,15 @@ class DrManager:
         return self.http.json("GET", f"/checkpoints/{checkpoint_id}",
                               version="v2")["checkpoint"]
 
-    def restore(self, checkpoint_id, *, region, mode, confirm=None):
+    def restore(self, checkpoint_id, *, region, mode, confirm=None, target_project_id=None):
         """Start a drill or failover; a failover without a valid token raises
-        ConfirmationRequired carrying a new one."""
+        ConfirmationRequired carrying a new one. A drill goes into `target_project_id`
+        when given (admin)."""
         spec = {"region": region, "mode": mode}
         if confirm:
             spec["confirm"] = confirm
+        if target_project_id:
+            spec["target_project_id"] = target_project_id
         try:
             return self.http.json("POST", f"/checkpoints/{checkpoint_id}/restore",
                                   body={"restore": spec}, version="v2")["restore"]

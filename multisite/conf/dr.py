@@ -37,6 +37,12 @@ DR_OPTS = [
                     "creates the project's volumes, networks, ports and servers with a token "
                     "scoped there (admin: the restore reads the backups the service's project "
                     "holds)."),
+    cfg.StrOpt("drill_project", default="",
+               help="The project (id) a drill restores into when its request names none: "
+                    "a project kept for drills, so that a drill never creates anything in "
+                    "the VNF's own project. Empty: the plan's project (the drill's names "
+                    "prefixed, on its own networks). A failover always restores into the "
+                    "plan's project."),
     cfg.FloatOpt("test_hold_window", default=0.0, min=0.0,
                  help="Testing only: seconds a pause window stays open after its snapshots "
                       "(servers paused), so that a test can kill the engine inside it. 0 in "

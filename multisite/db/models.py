@@ -636,6 +636,9 @@ class Restore(Base):
     checkpoint_id: Mapped[str] = mapped_column(String(36), nullable=False)
     plan_id: Mapped[str] = mapped_column(String(36), nullable=False)
     project_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    # the project the restore creates its resources in when not the plan's (a drill into
+    # another project, 0025); NULL: the plan's project
+    target_project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     region: Mapped[str] = mapped_column(String(255), nullable=False)
     # drill | failover
     mode: Mapped[str] = mapped_column(String(16), nullable=False)

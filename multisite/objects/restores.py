@@ -51,6 +51,12 @@ class RestoreBusy(exception.Conflict):
     message = "A %(mode)s of this plan into %(region)s is running: %(restore_id)s"
 
 
+class TargetProjectNotForFailover(exception.Invalid):
+    code = "restore.target_project_not_for_failover"
+    message = ("A failover restores the VNF into its own project %(project_id)s: only a "
+               "drill goes into another project")
+
+
 class ConfirmationRequired(exception.Conflict):
     """No (valid) token: the caller gets one, with what the failover would do."""
 
@@ -69,7 +75,9 @@ def _loads(text, default=None):
 
 def _dict(row) -> dict:
     return {"id": row.id, "checkpoint_id": row.checkpoint_id, "plan_id": row.plan_id,
-            "project_id": row.project_id, "region": row.region, "mode": row.mode,
+            "project_id": row.project_id,
+            "target_project_id": row.target_project_id or row.project_id,
+            "region": row.region, "mode": row.mode,
             "status": row.status, "phase": row.phase, "resources": _loads(row.resources, {}),
             "rto_seconds": row.rto_seconds, "error": row.error, "created_at": row.created_at,
             "updated_at": row.updated_at, "finished_at": row.finished_at}
@@ -117,9 +125,23 @@ def _confirmed(session, token, *, checkpoint_id, region, now):
     return None
 
 
-def create(conf, checkpoint_id, *, region, mode, confirm=None, project_id=None) -> dict:
+def target_project(conf, plan_project_id, *, mode, target_project_id=None):
+    """The project a restore creates its resources in: the plan's for a failover (naming
+    another is refused); for a drill the one asked for, else `[dr] drill_project` if set,
+    else the plan's. None stands for the plan's own project."""
+    if mode == FAILOVER:
+        if target_project_id not in (None, plan_project_id):
+            raise TargetProjectNotForFailover(project_id=plan_project_id)
+        return None
+    chosen = target_project_id or conf.dr.drill_project or None
+    return None if chosen == plan_project_id else chosen
+
+
+def create(conf, checkpoint_id, *, region, mode, confirm=None, project_id=None,
+           target_project_id=None) -> dict:
     """Start a restore (its work item in the same transaction), or for a failover without a
-    valid token raise ConfirmationRequired carrying a new one."""
+    valid token raise ConfirmationRequired carrying a new one. A drill creates its resources
+    in `target_project_id` (see target_project())."""
     now = models.utcnow()
     restore_id = str(uuid.uuid4())
     active_key = reason = None
@@ -127,6 +149,8 @@ def create(conf, checkpoint_id, *, region, mode, confirm=None, project_id=None) 
         with db_api.session_scope(conf) as session:
             cp, plan = _check(session, checkpoint_id, region, project_id)
             plan_id = plan.id
+            target = target_project(conf, cp.project_id, mode=mode,
+                                    target_project_id=target_project_id)
             if mode == FAILOVER:
                 reason = _confirmed(session, confirm, checkpoint_id=checkpoint_id,
                                     region=region, now=now)
@@ -139,9 +163,9 @@ def create(conf, checkpoint_id, *, region, mode, confirm=None, project_id=None) 
             else:
                 active_key = f"{plan.id}/{region}/{mode}"
                 session.add(_R(id=restore_id, checkpoint_id=checkpoint_id, plan_id=plan.id,
-                               project_id=cp.project_id, region=region, mode=mode,
-                               status=PENDING, phase="import", active_key=active_key,
-                               resources=json.dumps({}), created_at=now))
+                               project_id=cp.project_id, target_project_id=target,
+                               region=region, mode=mode, status=PENDING, phase="import",
+                               active_key=active_key, resources=json.dumps({}), created_at=now))
                 session.flush()
     except sa_exc.IntegrityError:
         with db_api.session_scope(conf) as session:

@@ -50,11 +50,47 @@ def _wait(app, path, noun):
     return found
 
 
-def _restore(region=R2, mode="drill", confirm=None):
+def _restore(region=R2, mode="drill", confirm=None, target_project_id=None):
     spec = {"region": region, "mode": mode}
     if confirm:
         spec["confirm"] = confirm
+    if target_project_id:
+        spec["target_project_id"] = target_project_id
     return {"restore": spec}
+
+
+DRILLS = "d" * 32        # a project kept for drills
+
+
+def test_an_admin_drills_into_another_project(app, sites, checkpoint):
+    path = f"/v2/checkpoints/{checkpoint['id']}/restore"
+    # a member of the plan's project may not make things in another project
+    status, body = call(app, "POST", path, _restore(target_project_id=DRILLS),
+                        project=PROJECT)
+    assert status == 403, body
+    status, body = call(app, "POST", path, _restore(target_project_id=DRILLS),
+                        project=OTHER, roles="admin")
+    assert status == 202, body
+    assert body["restore"]["target_project_id"] == DRILLS
+    assert body["restore"]["project_id"] == PROJECT
+    drill = _wait(app, f"/v2/restores/{body['restore']['id']}", "restore")
+    assert drill["resources"]["scope"]["project_id"] == DRILLS
+    assert {s["project_id"] for s in sites.servers[R2].values()} == {DRILLS}
+    # the plan's project sees its drill
+    status, body = call(app, "GET", f"/v2/restores/{drill['id']}", project=PROJECT)
+    assert status == 200 and body["restore"]["target_project_id"] == DRILLS
+
+
+def test_a_failover_names_no_target_project(app, sites, checkpoint):
+    path = f"/v2/checkpoints/{checkpoint['id']}/restore"
+    status, body = call(app, "POST", path,
+                        _restore(mode="failover", target_project_id=DRILLS),
+                        project=OTHER, roles="admin")
+    assert status == 400, body
+    assert body["error"]["code"] == "restore.target_project_not_for_failover", body
+    status, body = call(app, "POST", path, _restore(target_project_id="../x"),
+                        project=OTHER, roles="admin")
+    assert status == 400 and body["error"]["code"] == "restore.invalid", body
 
 
 def test_drill_then_confirmed_failover_story(app, sites, checkpoint):
@@ -123,6 +159,9 @@ def test_personas(app, sites, roles, project):
         status, _ = call(app, "POST", "/v2/checkpoints/nothing/restore", _restore(mode=mode),
                          project=project, roles=roles)
         assert status == (404 if admin or writer else 403), mode
+    status, _ = call(app, "POST", "/v2/checkpoints/nothing/restore",
+                     _restore(target_project_id=DRILLS), project=project, roles=roles)
+    assert status == (404 if admin else 403)
     status, _ = call(app, "GET", "/v2/restores", project=project, roles=roles)
     assert status == (200 if reads else 403)
     status, _ = call(app, "GET", "/v2/restores/nothing", project=project, roles=roles)

@@ -1,13 +1,16 @@
 """A VNF on the devcloud's full profile for the DR tests and bench.dr: servers booted from
 volumes (Nova makes each boot volume from the devcloud image), some with a data volume
-attached."""
+attached; the configuration the DR kinds run with in the test process (dr_conf), and the
+admin's cleanup of a VNF (admin_teardown)."""
 
 from __future__ import annotations
 
 import contextlib
 
 from multisite.devcloud import full_setup
+from multisite.objects import restores
 from tests.integration.usage import create_keypair, create_network, create_subnet, unique
+from tests.polling import wait_for
 
 
 def boot_vnf(conn, names, *, data=(), cidr="10.61.0.0/24", wait=300):
@@ -29,8 +32,11 @@ def boot_vnf(conn, names, *, data=(), cidr="10.61.0.0/24", wait=300):
         for vol in volumes.values():
             with contextlib.suppress(Exception):
                 conn.block_storage.wait_for_status(vol, "available", wait=60)
-            with contextlib.suppress(Exception):
-                conn.block_storage.delete_volume(vol, ignore_missing=True, force=True)
+            try:       # a force-delete is refused for a volume in error (seen on the devcloud)
+                conn.block_storage.delete_volume(vol, ignore_missing=True)
+            except Exception:
+                with contextlib.suppress(Exception):
+                    conn.block_storage.delete_volume(vol, ignore_missing=True, force=True)
         for fn in reversed(cleanups):
             with contextlib.suppress(Exception):
                 fn()
@@ -67,6 +73,101 @@ def boot_vnf(conn, names, *, data=(), cidr="10.61.0.0/24", wait=300):
         teardown()
         raise
     return servers, volumes, teardown
+
+
+def dr_conf(conf, cloud, *, poll_interval, region_timeout=None):
+    """`conf` set for the DR kinds run in this process against the full devcloud: the
+    service account (the devcloud's admin) on the Keystone RegionOne's catalog names, `[dr]
+    poll_interval` and, if given, `[cache] region_timeout` (the shared devcloud under load
+    answered a snapshot request after more than the default 10 s). Returns `conf`."""
+    url = cloud.connect(None, "RegionOne").session.get_endpoint(service_type="identity",
+                                                                interface="public")
+    for name, value in (("auth_uri", url.rstrip("/") + ("" if url.endswith("/v3") else "/v3")),
+                        ("admin_username", "admin"), ("admin_password", "adminpw"),
+                        ("admin_tenant", "admin")):
+        conf.set_override(name, value, group="cache")
+    conf.set_override("poll_interval", poll_interval, group="dr")
+    if region_timeout is not None:
+        conf.set_override("region_timeout", region_timeout, group="cache")
+    return conf
+
+
+def admin_teardown(cloud, servers, volumes, teardown, region="RegionOne"):
+    """Delete a VNF boot_vnf() made: its servers by the admin first (Nova deleting the ports
+    with the member's token was refused by Neutron on the devcloud: delete_port policy,
+    servers in ERROR), the Cinder attachments the devcloud leaves behind deleted servers
+    removed, the boot volumes deleted, then teardown() (data volumes, keypair, network)."""
+    admin = cloud.admin_connection(region)
+    for server in servers.values():
+        with contextlib.suppress(Exception):
+            admin.compute.delete_server(server.id, ignore_missing=True)
+    for server in servers.values():
+        with contextlib.suppress(Exception):
+            admin.compute.wait_for_delete(server, wait=180)
+    cinder = admin.block_storage
+    data = [v.id for v in volumes.values()]
+    boot = [v["id"] for s in servers.values() for v in s.attached_volumes or []
+            if v["id"] not in data]
+    for vid in boot + data:
+        with contextlib.suppress(Exception):
+            for att in cinder.get(f"/volumes/{vid}").json()["volume"]["attachments"]:
+                cinder.delete(f"/attachments/{att['attachment_id']}",
+                              headers={"OpenStack-API-Version": "volume 3.27"})
+    for vid in boot:      # the data volumes: teardown() deletes them
+        with contextlib.suppress(Exception):
+            cinder.wait_for_status(cinder.get_volume(vid), "available", wait=60)
+            cinder.delete_volume(vid)
+    teardown()
+
+
+def delete_restore(conf, target, restore_id):
+    """Delete what a restore made in its region (servers, their volumes and attachments,
+    the imported backups, ports, networks, the security groups it made, the keypairs it
+    gave the plan's and the service user), from its report; errors are ignored."""
+    found = restores.get(conf, restore_id)
+    report = (found or {}).get("resources") or {}
+    with contextlib.suppress(Exception):
+        for server in report.get("servers", []):
+            if server.get("id"):
+                target._nova.delete(f"/servers/{server['id']}", raise_exc=False)
+        for server in report.get("servers", []):
+            if server.get("id"):
+                wait_for(lambda s=server: target._nova.get(
+                    f"/servers/{s['id']}", raise_exc=False).status_code == 404 or None,
+                    timeout=120, what="server deleted", interval=2)
+    for volume in report.get("volumes", []):
+        with contextlib.suppress(Exception):
+            vid = volume.get("volume_id")
+            for att in target._cinder.get(f"/volumes/{vid}").json()["volume"]["attachments"]:
+                target._cinder.delete(f"/attachments/{att['attachment_id']}", raise_exc=False)
+            wait_for(lambda v=vid: target.volume(v)["status"] == "available" or None,
+                     timeout=120, what="volume detached", interval=2)
+            target._cinder.delete(f"/volumes/{vid}", raise_exc=False)
+        with contextlib.suppress(Exception):
+            target.delete_backup(volume["backup_id"])
+    for server in report.get("servers", []):
+        for port in server.get("ports", []):
+            with contextlib.suppress(Exception):
+                target._neutron.delete(f"/v2.0/ports/{port['id']}", raise_exc=False)
+    for net in report.get("networks", []):
+        with contextlib.suppress(Exception):
+            target._neutron.delete(f"/v2.0/networks/{net['id']}", raise_exc=False)
+    groups = (report.get("scope") or {}) and target._neutron.get(
+        f"/v2.0/security-groups?project_id={report['scope']['project_id']}").json()[
+        "security_groups"]
+    made = {n for e in report.get("security_groups", [])
+            for n in (e.get("target_id") or "").split(",") if n}
+    for raw in groups or []:
+        if raw["name"] in made and raw["name"] != "default":
+            with contextlib.suppress(Exception):
+                target._neutron.delete(f"/v2.0/security-groups/{raw['id']}",
+                                       raise_exc=False)
+    boot_user = (report.get("scope") or {}).get("service_user_id")
+    for key in report.get("keypairs", []):
+        for user_id in {key["user_id"], boot_user} - {None}:
+            with contextlib.suppress(Exception):
+                target._nova.delete(f"/os-keypairs/{key['name']}?user_id={user_id}",
+                                    raise_exc=False)
 
 
 def unlimited_volumes(cloud, project_id, regions=("RegionOne", "RegionTwo")):

@@ -45,7 +45,13 @@ from multisite.objects import checkpoints, protection_plans
 from multisite.reconcilers import Key, PermanentError, TemporaryError
 from multisite.reconcilers.dr import checkpoint as cp_kind
 from multisite.reconcilers.dr import plan as plan_kind
-from tests.integration.dr_vnf import admin_project_id, boot_vnf, unlimited_volumes
+from tests.integration.dr_vnf import (
+    admin_project_id,
+    admin_teardown,
+    boot_vnf,
+    dr_conf,
+    unlimited_volumes,
+)
 from tests.integration.usage import unique
 from tests.polling import wait_for
 
@@ -74,47 +80,15 @@ def vnf(devcloud_full):
         yield types.SimpleNamespace(project=project, servers=servers, volumes=volumes)
     finally:
         if teardown is not None:
-            # deleted by the admin first: Nova deleting the ports with the member's token
-            # was refused by Neutron on the devcloud (delete_port policy, servers in ERROR)
-            admin = cloud.admin_connection(R1)
-            for server in servers.values():
-                with contextlib.suppress(Exception):
-                    admin.compute.delete_server(server.id, ignore_missing=True)
-            for server in servers.values():
-                with contextlib.suppress(Exception):
-                    admin.compute.wait_for_delete(server, wait=180)
-            # the devcloud left the volumes' attachments behind the deleted servers (as
-            # test_dr_restore.py's cleanup also finds): removed so the volumes can go
-            cinder = admin.block_storage
-            data = [v.id for v in volumes.values()]
-            boot = [v["id"] for s in servers.values() for v in s.attached_volumes or []
-                    if v["id"] not in data]
-            for vid in boot + data:
-                with contextlib.suppress(Exception):
-                    for att in cinder.get(f"/volumes/{vid}").json()["volume"]["attachments"]:
-                        cinder.delete(f"/attachments/{att['attachment_id']}",
-                                      headers={"OpenStack-API-Version": "volume 3.27"})
-            for vid in boot:      # the data volumes: teardown() deletes them
-                with contextlib.suppress(Exception):
-                    cinder.wait_for_status(cinder.get_volume(vid), "available", wait=60)
-                    cinder.delete_volume(vid)
-            teardown()
+            admin_teardown(cloud, servers, volumes, teardown)
         cloud.delete_project(project)
 
 
 @pytest.fixture
 def full_conf(devcloud_full, db):
-    url = devcloud_full.connect(None, R1).session.get_endpoint(service_type="identity",
-                                                               interface="public")
-    for name, value in (("auth_uri", url.rstrip("/") + ("" if url.endswith("/v3") else "/v3")),
-                        ("admin_username", "admin"), ("admin_password", "adminpw"),
-                        ("admin_tenant", "admin")):
-        db.set_override(name, value, group="cache")
-    db.set_override("poll_interval", 0.5, group="dr")
-    # the shared devcloud under load answered a snapshot request after more than the
-    # default 10 s; the session then sends the POST again (a duplicate snapshot)
-    db.set_override("region_timeout", 60.0, group="cache")
-    return db
+    # region_timeout: a snapshot request answered after the default 10 s under load made
+    # the session send the POST again (a duplicate snapshot)
+    return dr_conf(db, devcloud_full, poll_interval=0.5, region_timeout=60.0)
 
 
 def _plan(conf, vnf, retention=2):

@@ -33,6 +33,7 @@ from multisite.engine import dr as dr_env
 from multisite.objects import checkpoints, protection_plans, restores
 from multisite.reconcilers import Key, PermanentError
 from multisite.reconcilers.dr import restore as restore_kind
+from tests.integration.dr_vnf import delete_restore, dr_conf, unlimited_volumes
 from tests.integration.usage import unique
 from tests.polling import wait_for
 
@@ -42,14 +43,7 @@ R1, R2 = "RegionOne", "RegionTwo"
 
 @pytest.fixture
 def full_conf(devcloud_full, db):
-    url = devcloud_full.connect(None, R1).session.get_endpoint(service_type="identity",
-                                                               interface="public")
-    for name, value in (("auth_uri", url.rstrip("/") + ("" if url.endswith("/v3") else "/v3")),
-                        ("admin_username", "admin"), ("admin_password", "adminpw"),
-                        ("admin_tenant", "admin")):
-        db.set_override(name, value, group="cache")
-    db.set_override("poll_interval", 1.0, group="dr")
-    return db
+    return dr_conf(db, devcloud_full, poll_interval=1.0)
 
 
 def _wait(get, want, what, timeout=600):
@@ -149,7 +143,6 @@ def _checkpoint(devcloud_full, full_conf, source, target, tag, made_r1, *, dbs, 
     return {"checkpoint_id": cp["id"], "key": key, "project": project, "user": user}
 
 
-
 def _run_restore(full_conf, restore_id, timeout=900):
     env = types.SimpleNamespace(shared=dr_env.DrEnv(full_conf), attempts=1, item=None)
 
@@ -235,6 +228,72 @@ def test_drill_restore_on_the_full_devcloud(devcloud_full, full_conf):
         _cleanup(full_conf, target, source, restore_id, made_r1)
 
 
+def _source_state(source, made_r1):
+    """What the source region holds of the VNF (volumes, backups, security group and its
+    rules, keypair), to compare before and after a drill."""
+    state = {}
+    for kind, ident in made_r1:
+        if kind == "volume":
+            raw = source._cinder.get(f"/volumes/{ident}").json()["volume"]
+            state[ident] = {k: raw[k] for k in ("status", "updated_at", "attachments",
+                                                 "bootable", "os-vol-tenant-attr:tenant_id")}
+        elif kind == "backup":
+            raw = source._cinder.get(f"/backups/{ident}").json()["backup"]
+            state[ident] = {k: raw[k] for k in ("status", "updated_at")}
+        elif kind == "security_group":
+            raw = source._neutron.get(f"/v2.0/security-groups/{ident}").json()[
+                "security_group"]
+            state[ident] = {"updated_at": raw["updated_at"], "rules": sorted(
+                r["id"] for r in raw["security_group_rules"])}
+        elif kind == "keypair":
+            state[ident] = source._nova.get(f"/os-keypairs/{ident}").json()["keypair"][
+                "public_key"]
+    return state
+
+
+def _plan_project_in(target, project):
+    """The plan's project's servers, volumes, networks and ports in the target region."""
+    return {
+        "servers": sorted(s["id"] for s in target._nova.get(
+            f"/servers?all_tenants=1&project_id={project}").json()["servers"]),
+        "volumes": sorted(v["id"] for v in target._cinder.get(
+            f"/volumes?all_tenants=1&project_id={project}").json()["volumes"]),
+        "networks": sorted(n["id"] for n in target._neutron.get(
+            f"/v2.0/networks?project_id={project}").json()["networks"]),
+        "ports": sorted(p["id"] for p in target._neutron.get(
+            f"/v2.0/ports?project_id={project}").json()["ports"])}
+
+
+def test_drill_into_a_project_of_its_own(devcloud_full, full_conf):
+    """The issue's "a drill restores into a separate project ... without touching the
+    source": a drill named into a new project makes everything there (volumes, network,
+    ports, servers, security group), nothing in the plan's project, and the source
+    region's volumes, backups, security group and keypair are as they were."""
+    source, target = dr_client.DrClient(full_conf, R1), dr_client.DrClient(full_conf, R2)
+    tag = unique("drp")
+    made_r1, restore_id = [], None
+    drills = devcloud_full.create_project(unique("drills"))
+    try:
+        unlimited_volumes(devcloud_full, drills.id, regions=(R2,))
+        made = _checkpoint(devcloud_full, full_conf, source, target, tag, made_r1,
+                           dbs=("db-1",), app="app-1", mac="63")
+        before = _source_state(source, made_r1)
+        plan_project_before = _plan_project_in(target, made["project"])
+        restore_id = restores.create(full_conf, made["checkpoint_id"], region=R2,
+                                     mode="drill", target_project_id=drills.id)["id"]
+        done = _run_restore(full_conf, restore_id)
+        assert done["target_project_id"] == drills.id
+        assert done["project_id"] == made["project"]
+        _check(target, done, dict(made, project=drills.id), tag=tag,
+               prefix=f"drill-{restore_id[:8]}-", dbs=("db-1",), app="app-1")
+        assert _source_state(source, made_r1) == before
+        assert _plan_project_in(target, made["project"]) == plan_project_before
+        print(f"drill into project {drills.id}: RTO {done['rto_seconds']} s")  # noqa: T201
+    finally:
+        _cleanup(full_conf, target, source, restore_id, made_r1)
+        devcloud_full.delete_project(drills)
+
+
 # RegionOne's API services, stopped (SIGSTOP of each service's process group: master and
 # workers keep their state, accept connections and never answer) and resumed (SIGCONT)
 R1_APIS = ("nova", "cinder", "neutron", "glance", "placement")
@@ -296,49 +355,8 @@ def test_failover_with_region_one_down(devcloud_full, full_conf):
 
 
 def _cleanup(conf, target, source, restore_id, made_r1):
-    found = restores.get(conf, restore_id) if restore_id else None
-    report = (found or {}).get("resources") or {}
-    with contextlib.suppress(Exception):
-        for server in report.get("servers", []):
-            if server.get("id"):
-                target._nova.delete(f"/servers/{server['id']}", raise_exc=False)
-        for server in report.get("servers", []):
-            if server.get("id"):
-                wait_for(lambda s=server: target._nova.get(
-                    f"/servers/{s['id']}", raise_exc=False).status_code == 404 or None,
-                    timeout=120, what="server deleted", interval=2)
-    for volume in report.get("volumes", []):
-        with contextlib.suppress(Exception):
-            vid = volume.get("volume_id")
-            for att in target._cinder.get(f"/volumes/{vid}").json()["volume"]["attachments"]:
-                target._cinder.delete(f"/attachments/{att['attachment_id']}", raise_exc=False)
-            _wait(lambda v=vid: target.volume(v)["status"], "available", "detached", 120)
-            target._cinder.delete(f"/volumes/{vid}", raise_exc=False)
-        with contextlib.suppress(Exception):
-            target.delete_backup(volume["backup_id"])
-    for server in report.get("servers", []):
-        for port in server.get("ports", []):
-            with contextlib.suppress(Exception):
-                target._neutron.delete(f"/v2.0/ports/{port['id']}", raise_exc=False)
-    for net in report.get("networks", []):
-        with contextlib.suppress(Exception):
-            target._neutron.delete(f"/v2.0/networks/{net['id']}", raise_exc=False)
-    groups = (report.get("scope") or {}) and target._neutron.get(
-        f"/v2.0/security-groups?project_id={report['scope']['project_id']}").json()[
-        "security_groups"]
-    made = {n for e in report.get("security_groups", [])
-            for n in (e.get("target_id") or "").split(",") if n}
-    for raw in groups or []:
-        if raw["name"] in made and raw["name"] != "default":
-            with contextlib.suppress(Exception):
-                target._neutron.delete(f"/v2.0/security-groups/{raw['id']}",
-                                       raise_exc=False)
-    boot_user = (report.get("scope") or {}).get("service_user_id")
-    for key in report.get("keypairs", []):
-        for user_id in {key["user_id"], boot_user} - {None}:
-            with contextlib.suppress(Exception):
-                target._nova.delete(f"/os-keypairs/{key['name']}?user_id={user_id}",
-                                    raise_exc=False)
+    if restore_id:
+        delete_restore(conf, target, restore_id)
     for kind, ident in reversed(made_r1):
         with contextlib.suppress(Exception):
             if kind == "backup":

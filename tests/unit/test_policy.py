@@ -53,6 +53,7 @@ WRITES = [quotas.UPDATE, quotas.DELETE, quotas.SYNC, quota_classes.UPDATE,
           sync_policies.LIST_ALL_PROJECTS, identity_nodes.LIST, identity_nodes.SHOW,
           key_rotations.CREATE, key_rotations.LIST, key_rotations.SHOW,
           protection_plans.LIST_ALL_PROJECTS, restores.LIST_ALL_PROJECTS,
+          restores.DRILL_INTO_PROJECT,
           images.LIST_ALL_PROJECTS, routers.TOPOLOGY_ALL_PROJECTS]
 # the big region's pods, routings and jobs: admin only (Tricircle's admin API)
 WRITES += [rule.name for module in (pods, routings, jobs) for rule in module.list_rules()]

@@ -21,11 +21,15 @@ def create(req, checkpoint_id):
     spec = body["restore"]
     if spec["mode"] == restores.FAILOVER:
         ctx.can(policies.FAILOVER, {"project_id": ctx.project_id})
+    if spec.get("target_project_id"):
+        # creating in another project: the service user gets a role there
+        ctx.can(policies.DRILL_INTO_PROJECT, {"project_id": ctx.project_id})
     project = v2.item_scope(ctx, rule=policies.SHOW, all_projects_rule=policies.LIST_ALL_PROJECTS)
     try:
         restore = restores.create(conf, checkpoint_id, region=spec["region"],
                                   mode=spec["mode"], confirm=spec.get("confirm"),
-                                  project_id=project)
+                                  project_id=project,
+                                  target_project_id=spec.get("target_project_id"))
     except restores.ConfirmationRequired as exc:
         # a 409 that carries the token and what the failover would do
         return wsgi.json_response({

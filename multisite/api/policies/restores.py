@@ -6,6 +6,7 @@ from multisite.api.policies import base
 
 PREFIX = "multisite:restores:%s"
 DRILL = PREFIX % "drill"
+DRILL_INTO_PROJECT = PREFIX % "drill_into_project"
 FAILOVER = PREFIX % "failover"
 LIST = PREFIX % "list"
 LIST_ALL_PROJECTS = PREFIX % "list_all_projects"
@@ -20,6 +21,12 @@ rules = [
         "Restore a checkpoint in its backup region as a drill: separate networks and "
         "prefixed names; the source region is never called.",
         [{"method": "POST", "path": RESTORE + " (mode drill)"}]),
+    policy.DocumentedRuleDefault(
+        DRILL_INTO_PROJECT, base.ADMIN,
+        "Restore a drill into a project named in the request (target_project_id) other "
+        "than the plan's: the service user is given [dr] restore_role there and creates "
+        "the drill's volumes, networks, ports and servers in it.",
+        [{"method": "POST", "path": RESTORE + " (mode drill, target_project_id)"}]),
     policy.DocumentedRuleDefault(
         FAILOVER, base.ADMIN_OR_MEMBER,
         "Fail a protected VNF over to its backup region (the original names and addresses); "

@@ -13,6 +13,10 @@ CREATE = {
                 "mode": {"type": "string", "enum": ["drill", "failover"]},
                 # a failover's token, returned by a previous call without one
                 "confirm": {"type": "string", "minLength": 1, "maxLength": 64},
+                # a drill's target project (id), when not the plan's (policy
+                # multisite:restores:drill_into_project)
+                "target_project_id": {"type": "string", "minLength": 1, "maxLength": 64,
+                                      "pattern": "^[A-Za-z0-9_-]+$"},
             },
             "required": ["region", "mode"],
             "additionalProperties": False,

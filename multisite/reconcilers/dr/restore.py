@@ -33,16 +33,17 @@ as `creating` before its call and with its id after; a resumed phase finds by na
 dead engine created but had not recorded, and adopts it instead of creating another.
 
 A drill restores everything under names prefixed `drill-<8 hex of the restore id>-` on its
-own networks (the same CIDRs and addresses, not connected to anything), in the same project;
-a failover uses the original names.
+own networks (the same CIDRs and addresses, not connected to anything), in the restore's
+target project: one the request named or `[dr] drill_project`, else the plan's project; a
+failover uses the original names, in the plan's project.
 
-Everything a restore creates belongs to the plan's project: before its first create the
+Everything a restore creates belongs to its target project: before its first create the
 service user is given `[dr] restore_role` in that project (idempotent), and volumes,
-networks, subnets, ports and servers are made with the service user's token scoped to the
-project (`env.shared.client(region, project_id=...)`). The backups stay the service's (the
-tenant cannot delete them). Keypairs belong to users: the plan's user gets the recorded
-keypair, and so does the service user, because Nova boots a server with a keypair of the
-user who asks (the server's key is copied into it at boot).
+networks, subnets, ports, servers and security groups are made with the service user's
+token scoped to the project (`env.shared.client(region, project_id=...)`). The backups
+stay the service's (the tenant cannot delete them). Keypairs belong to users: the plan's
+user gets the recorded keypair, and so does the service user, because Nova boots a server
+with a keypair of the user who asks (the server's key is copied into it at boot).
 """
 
 from __future__ import annotations
@@ -73,6 +74,11 @@ def next_phase(restore):
     if restore["status"] in ("completed", "failed"):
         return None
     return restore["phase"] if restore["phase"] in PHASES else None
+
+
+def target_project(restore):
+    """The project a restore creates its resources in (a drill's may not be the plan's)."""
+    return restore.get("target_project_id") or restore["project_id"]
 
 
 def prefix(restore):
@@ -236,19 +242,20 @@ class _Run:
 
     @property
     def tenant(self):
-        """The target region as the plan's project: what a restore creates belongs to it
-        (the service user's role there given first, also for a restore resumed past it)."""
+        """The target region as the restore's target project: what a restore creates
+        belongs to it (the service user's role there given first, also for a restore resumed
+        past it)."""
         self.scope()
         return self.shared.client(self.restore["region"],
-                                  project_id=self.restore["project_id"])
+                                  project_id=target_project(self.restore))
 
     def scope(self):
-        """Give the service user its role in the plan's project once per restore; its id."""
+        """Give the service user its role in the target project once per restore; its id."""
         scope = self.report.get("scope")
         if scope is None:
-            role = self.shared.opts.restore_role
-            user_id = self.target.grant_service_role(self.restore["project_id"], role)
-            scope = self.report["scope"] = {"project_id": self.restore["project_id"],
+            role, project = self.shared.opts.restore_role, target_project(self.restore)
+            user_id = self.target.grant_service_role(project, role)
+            scope = self.report["scope"] = {"project_id": project,
                                             "role": role, "service_user_id": user_id}
             self.save()
         return scope
@@ -460,12 +467,12 @@ def _network(run):
 
 
 def _security_groups(run):
-    """Recreate the ports' security groups (and those their rules reference) in the plan's
+    """Recreate the ports' security groups (and those their rules reference) in the target
     project through the security-group reconciler; {source group id: target group id}."""
     entries = run.report.get("security_groups") or []
     if not entries:
         return {}
-    region, project = run.restore["region"], run.restore["project_id"]
+    region, project = run.restore["region"], target_project(run.restore)
     regions = _Regions(run.shared, run.found, prefix(run.restore))
     for entry in entries:
         if entry["status"] == "present":

@@ -86,9 +86,8 @@ def test_follow_prints_each_change_once():
     assert "done: server db-1 unpaused" in lines[1]
 
 
-def test_restore_commands_drill_and_confirmed_failover(cli, sites, monkeypatch):
-    import re
-
+def _checkpoint(cli, sites, monkeypatch):
+    """A completed checkpoint of the db-1, db-2 / app-1 VNF, taken through the CLI."""
     from tests.unit.reconcilers.fake_regions import FakeCloud
 
     cloud = FakeCloud(regions=("RegionOne", "RegionTwo")).install(monkeypatch)
@@ -103,7 +102,13 @@ def test_restore_commands_drill_and_confirmed_failover(cli, sites, monkeypatch):
     assert code == 0, err
     code, out, err = cli("dr", "checkpoint", "list", "--plan", plan_id, "-f", "value",
                          "-c", "ID")
-    cp_id = out.strip()
+    return out.strip()
+
+
+def test_restore_commands_drill_and_confirmed_failover(cli, sites, monkeypatch):
+    import re
+
+    cp_id = _checkpoint(cli, sites, monkeypatch)
 
     code, out, err = cli("dr", "restore", cp_id, "--region", "RegionTwo", "--drill", "--wait",
                          "-f", "value", roles="member")
@@ -129,3 +134,21 @@ def test_restore_commands_drill_and_confirmed_failover(cli, sites, monkeypatch):
     restore_id = cli("dr", "restore", "list", "-f", "value", "-c", "ID")[1].split()[0]
     code, out, err = cli("dr", "restore", "show", restore_id, "-f", "value")
     assert code == 0 and out.startswith("restore ") and "rto_s=" in out
+
+
+def test_restore_drill_into_another_project(cli, sites, monkeypatch):
+    cp_id = _checkpoint(cli, sites, monkeypatch)
+    drills = "d" * 32
+    code, out, err = cli("dr", "restore", cp_id, "--region", "RegionTwo", "--failover",
+                         "--project", drills, roles="admin")
+    assert code == 1 and "--project is for a --drill" in err, err
+    code, out, err = cli("dr", "restore", cp_id, "--region", "RegionTwo", "--drill",
+                         "--project", drills, roles="member")
+    assert code == 1 and "drill_into_project" in err, err
+    code, out, err = cli("dr", "restore", cp_id, "--region", "RegionTwo", "--drill",
+                         "--project", drills, "--wait", "-f", "value", roles="admin")
+    assert code == 0, err
+    assert {s["project_id"] for s in sites.servers["RegionTwo"].values()} == {drills}
+    restore_id = cli("dr", "restore", "list", "-f", "value", "-c", "ID")[1].split()[0]
+    code, out, err = cli("dr", "restore", "show", restore_id, "-f", "value")
+    assert code == 0 and f"project={drills}" in out.splitlines()[0], out

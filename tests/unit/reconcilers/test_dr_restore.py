@@ -141,7 +141,7 @@ def test_restore_only_into_the_backup_region_of_a_completed_checkpoint(db, check
 
 
 # -- reconciled -----------------------------------------------------------------------------
-def _check_restored(sites, cloud, restore, *, prefix):  # noqa: F811
+def _check_restored(sites, cloud, restore, *, prefix, project=PROJECT):  # noqa: F811
     assert restore["status"] == "completed", restore["error"]
     servers = {s["name"]: s for s in sites.servers[R2].values()}
     assert sorted(servers) == sorted(prefix + n for n in ("db-1", "db-2", "app-1"))
@@ -165,19 +165,19 @@ def _check_restored(sites, cloud, restore, *, prefix):  # noqa: F811
     nets = [n for n in sites.networks[R2].values()]
     assert [n["name"] for n in nets] == [prefix + "vnf-net"]
     assert [s["cidr"] for s in nets[0]["subnets"]] == ["10.60.0.0/24"]
-    # everything the restore created belongs to the plan's project, not the service's
-    assert {s["project_id"] for s in servers.values()} == {PROJECT}
+    # everything the restore created belongs to the target project, not the service's
+    assert {s["project_id"] for s in servers.values()} == {project}
     restored = {v["volume_id"] for v in restore["resources"]["volumes"]}
-    assert {volumes[v]["project_id"] for v in restored} == {PROJECT}
-    assert {n["project_id"] for n in nets} == {PROJECT}
-    assert {s["project_id"] for s in nets[0]["subnets"]} == {PROJECT}
-    assert {p["project_id"] for p in ports.values()} == {PROJECT}
-    assert ("a" * 32, "admin") in sites.grants
-    assert restore["resources"]["scope"] == {"project_id": PROJECT, "role": "admin",
+    assert {volumes[v]["project_id"] for v in restored} == {project}
+    assert {n["project_id"] for n in nets} == {project}
+    assert {s["project_id"] for s in nets[0]["subnets"]} == {project}
+    assert {p["project_id"] for p in ports.values()} == {project}
+    assert (project, "admin") in sites.grants
+    assert restore["resources"]["scope"] == {"project_id": project, "role": "admin",
                                              "service_user_id": SERVICE_USER}
     # the ports' security groups, with their rules, and the group a rule references
     groups = {g["name"]: g for g in sites.neutron.groups[R2].values()
-              if g["project_id"] == PROJECT}
+              if g["project_id"] == project}
     default = prefix + "default" if prefix else "default"
     # (Neutron makes the project's own `default` in the target when it is first listed)
     assert sorted(groups) == sorted({"default", default, prefix + "vnf-db", prefix + "vnf-app"})
@@ -205,6 +205,56 @@ def test_drill_restores_everything_and_never_calls_the_source(db, env, sites, cl
     assert [e for e in sites.log if e[0] == R1] == before_log
     assert sites.servers[R1] == before_servers
     assert [c[0] for c in cloud.calls if c[0] == R1] == []
+
+
+OTHER = "c" * 32      # a drill's own project, not the plan's
+
+
+def _nothing_made_in_plan_project(sites, restore):  # noqa: F811
+    made = {v["volume_id"] for v in restore["resources"]["volumes"]}
+    assert [v for v in made if sites.volumes[R2][v]["project_id"] == PROJECT] == []
+    assert [s for s in sites.servers[R2].values() if s["project_id"] == PROJECT] == []
+    assert [n for n in sites.networks[R2].values() if n["project_id"] == PROJECT] == []
+    assert [p for p in sites.ports[R2][None] if p["project_id"] == PROJECT] == []
+    assert [g for g in sites.neutron.groups[R2].values() if g["project_id"] == PROJECT] == []
+    assert (PROJECT, "admin") not in sites.grants
+
+
+def test_a_drill_into_another_project_makes_everything_there(db, env, sites, cloud,  # noqa: F811
+                                                             checkpoint):
+    before_log = [e for e in sites.log if e[0] == R1]
+    started = restores.create(db, checkpoint["id"], region=R2, mode="drill",
+                              target_project_id=OTHER)
+    assert started["target_project_id"] == OTHER and started["project_id"] == PROJECT
+    restore = _restore(db, env, started["id"])
+    _check_restored(sites, cloud, restore, prefix=f"drill-{started['id'][:8]}-",
+                    project=OTHER)
+    _nothing_made_in_plan_project(sites, restore)
+    assert [e for e in sites.log if e[0] == R1] == before_log
+    # the plan's project still sees (and owns) its drill
+    assert [r["id"] for r in restores.list_restores(db, project_id=PROJECT)[0]] == [
+        started["id"]]
+
+
+def test_a_drill_goes_into_the_configured_drill_project(db, env, sites, cloud,  # noqa: F811
+                                                        checkpoint):
+    db.set_override("drill_project", OTHER, group="dr")
+    started = restores.create(db, checkpoint["id"], region=R2, mode="drill")
+    assert started["target_project_id"] == OTHER
+    restore = _restore(db, env, started["id"])
+    _check_restored(sites, cloud, restore, prefix=f"drill-{started['id'][:8]}-",
+                    project=OTHER)
+    _nothing_made_in_plan_project(sites, restore)
+
+
+def test_a_failover_into_another_project_is_refused(db, checkpoint):
+    with pytest.raises(restores.TargetProjectNotForFailover):
+        restores.create(db, checkpoint["id"], region=R2, mode="failover",
+                        target_project_id=OTHER)
+    db.set_override("drill_project", OTHER, group="dr")
+    with pytest.raises(restores.ConfirmationRequired):   # the option is for drills only
+        restores.create(db, checkpoint["id"], region=R2, mode="failover")
+    assert restores.list_restores(db, checkpoint_id=checkpoint["id"])[0] == []
 
 
 def test_failover_with_the_source_region_down(db, env, sites, cloud, checkpoint):  # noqa: F811
