@@ -1,4 +1,6 @@
-"""Checkpoints of protection plans (seed Option 1, method pause/none): a durable job in phases.
+"""Checkpoints of protection plans (seed Option 1, method pause/none; Option 3, method
+replicate: a replication cycle is a checkpoint that never pauses, started every period by
+the plan's schedule): a durable job in phases.
 
     discover -> window -> backup -> export -> cleanup -> done
 
@@ -187,7 +189,8 @@ def _discover(run):
     run.cp["resources"] = {"servers": servers, "volumes": volumes, "plan": resources}
     run.save(phase=WINDOW if run.cp["method"] in PAUSING else BACKUP, status="running")
     if run.cp["method"] not in PAUSING:
-        # method none: snapshots without pausing (crash consistency per volume only)
+        # methods none and replicate: snapshots without pausing (crash consistency per
+        # volume only)
         _snapshots(run, run.source)
         if any(v["status"] == "failed" for v in run.resources["volumes"]):
             _abandon_snapshots(run, run.source)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import itertools
 import json
 import threading
@@ -211,7 +212,11 @@ class FakeClient:
         sid = str(uuid.uuid4())
         status = "error" if volume_id in self.sites.fail_snapshot_of else "available"
         self.sites.snapshots[self.region][sid] = {"id": sid, "volume_id": volume_id,
-                                                  "status": status, "created_at": "now",
+                                                  "status": status,
+                                                  # Cinder's format: naive UTC, microseconds
+                                                  "created_at": datetime.datetime.now(
+                                                      datetime.UTC).strftime(
+                                                      "%Y-%m-%dT%H:%M:%S.%f"),
                                                   "name": name}
         return sid
 
