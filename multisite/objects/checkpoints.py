@@ -39,14 +39,14 @@ class PlanNotReady(exception.Conflict):
 
 class MethodNotSupported(exception.Conflict):
     code = "checkpoint.method_not_supported"
-    message = ("Checkpoints of method %(method)s are not supported yet (pause, none and "
-               "replicate are); change the plan's method")
+    message = ("Checkpoints of method %(method)s are not supported yet (pause, none, "
+               "replicate and vm-snapshot are); change the plan's method")
 
 
 # the consistency methods a checkpoint can run today (docs/dr.md); a `replicate` plan's
 # checkpoints are its replication cycles (snapshots without pausing, incremental backups,
 # import in the backup region), started by its schedule (the replication period)
-RUNNABLE_METHODS = ("pause", "none", "replicate")
+RUNNABLE_METHODS = ("pause", "none", "replicate", "vm-snapshot")
 
 
 def _loads(text, default=None):
