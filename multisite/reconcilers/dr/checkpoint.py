@@ -380,6 +380,12 @@ def _recover(run):
              + (", ".join(pending) or "none was still paused"))
 
 
+def _age(stamp):
+    """Seconds since a time written by now_iso()."""
+    then = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return (datetime.datetime.now(datetime.UTC) - then).total_seconds()
+
+
 def snapshot_ids_by_volume(mapping, volumes):
     """{volume id: snapshot id} from the block_device_mapping Nova records in a
     volume-backed server's image (matched by device name), and the volumes it does not
@@ -394,6 +400,27 @@ def snapshot_ids_by_volume(mapping, volumes):
         else:
             missing.append(volume["id"])
     return found, missing
+
+
+def _fail_images(run, error):
+    """Fail a vm-snapshot checkpoint: its snapshots and the images it made deleted first."""
+    client = run.source
+    _abandon_snapshots(run, client)
+    for server in run.resources["servers"]:
+        if server.get("image_id"):
+            try:
+                # the snapshots Nova made for a volume-backed server, named by its image
+                image = client.image(server["image_id"]) or {"block_device_mapping": []}
+                for mapping in image["block_device_mapping"]:
+                    if mapping.get("snapshot_id"):
+                        client.delete_snapshot(mapping["snapshot_id"])
+                client.delete_image(server["image_id"])
+                server["image_deleted"] = True
+            except client_errors.RegionError as exc:
+                LOG.warning("Checkpoint image not deleted: checkpoint=%s image=%s error=%s",
+                            run.key.id, server["image_id"], exc)
+    run.save()
+    run.fail(error)
 
 
 def _images(run):
@@ -422,8 +449,7 @@ def _images(run):
         if data:
             _snapshots(run, client, data)
             if any(v["status"] == "failed" for v in data):
-                _abandon_snapshots(run, client)
-                run.fail(_snapshot_error(run))
+                _fail_images(run, _snapshot_error(run))
         run.save()
     pending = []
     for server in servers:
@@ -434,8 +460,9 @@ def _images(run):
             if copy["state"] == "active":
                 server.update(image="copied", copied_image_id=copy["target_id"])
             elif copy["state"] == "failed":
-                run.fail(f"copy of image {server['image_id']} of server {server['name']} "
-                         f"to {backup_region} failed: {copy.get('reason')}")
+                _fail_images(run, f"copy of image {server['image_id']} of server "
+                                  f"{server['name']} to {backup_region} failed: "
+                                  f"{copy.get('reason')}")
             else:
                 pending.append(server["name"])
             continue
@@ -443,7 +470,12 @@ def _images(run):
         status = image["status"] if image else "deleted"
         if status != "active":
             if status in ("killed", "deleted", "deactivated"):
-                run.fail(f"image of server {server['name']} is {status}")
+                _fail_images(run, f"image of server {server['name']} is {status}")
+            if _age(server["image_requested_at"]) > run.shared.opts.snapshot_timeout:
+                # a hypervisor that never uploads (Nova's fake driver) leaves it queued
+                _fail_images(run, f"image of server {server['name']} still {status} after "
+                                  f"[dr] snapshot_timeout ({run.shared.opts.snapshot_timeout}"
+                                  " s)")
             pending.append(server["name"])
             continue
         server["image_active_at"] = now_iso()
@@ -451,8 +483,8 @@ def _images(run):
             mine = [v for v in volumes if v["server_id"] == server["id"]]
             found, missing = snapshot_ids_by_volume(image["block_device_mapping"], mine)
             if missing:
-                run.fail(f"the image of server {server['name']} names no snapshot of "
-                         f"volume(s) {', '.join(missing)}")
+                _fail_images(run, f"the image of server {server['name']} names no "
+                                  f"snapshot of volume(s) {', '.join(missing)}")
             for volume in mine:
                 volume["snapshot_id"] = found[volume["id"]]
             server["image"] = "available"
@@ -473,8 +505,7 @@ def _images(run):
             elif snapshot["status"] in ("error", "deleted"):
                 volume.update(status="failed", error=f"snapshot: {snapshot['status']}")
                 run.save()
-                _abandon_snapshots(run, client)
-                run.fail(_snapshot_error(run))
+                _fail_images(run, _snapshot_error(run))
             else:
                 pending.append(volume["id"])
     if pending:

@@ -61,8 +61,10 @@ def _checkpoint(db, env, sites):
     cp_id = checkpoints.create(db, plan["id"])["id"]
     key = Key(cp_kind.KIND, cp_id, R1)
     for _ in range(20):
-        outcome = cp_kind.reconcile(key, env)
-        if outcome.status == "done":
+        try:
+            if cp_kind.reconcile(key, env).status == "done":
+                break
+        except PermanentError:
             break
         _copy_images(db, sites)
     return checkpoints.get(db, cp_id)
@@ -116,3 +118,24 @@ def test_restore_boots_image_backed_servers_from_the_copies(db, env, sites, monk
     # app-1's data volume restored from its backup and attached to the image-backed server
     data = [v for v in done["resources"]["volumes"] if v["server"] == "app-1"]
     assert len(data) == 1 and data[0]["attach"] == "attached"
+
+
+def test_an_image_that_never_becomes_active_fails_the_checkpoint(db, env, sites,
+                                                                 monkeypatch):
+    monkeypatch.setattr(cp_kind, "_age", lambda stamp: 10_000.0)   # past snapshot_timeout
+    real = sites.client(R1).__class__.create_image
+
+    def queued(self, server_id, *, name):
+        image_id = real(self, server_id, name=name)
+        self.sites.images[self.region][image_id]["status"] = "queued"   # never uploaded
+        return image_id
+
+    sites.client(R1).__class__.create_image = queued
+    try:
+        cp = _checkpoint(db, env, sites)
+    finally:
+        sites.client(R1).__class__.create_image = real
+    assert cp["status"] == "failed" and "still queued after [dr] snapshot_timeout" in \
+        cp["error"], cp["error"]
+    # nothing left behind: the images it made, the data volume's snapshot
+    assert sites.images[R1] == {} and sites.snapshots[R1] == {}
