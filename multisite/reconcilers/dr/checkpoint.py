@@ -442,14 +442,15 @@ def _images(run):
                                                                         name=name)
         server["image"], server["image_requested_at"] = "creating", now_iso()
         run.save()
-    if requested:
-        image_backed = {s["id"] for s in servers if not s["volume_backed"]}
-        data = [v for v in volumes if v["server_id"] in image_backed
-                and not v.get("snapshot_id")]
-        if data:
-            _snapshots(run, client, data)
-            if any(v["status"] == "failed" for v in data):
-                _fail_images(run, _snapshot_error(run))
+    # the data volumes of servers booted from images (also on a resumed phase whose
+    # engine died before snapshotting them)
+    image_backed = {s["id"] for s in servers if not s["volume_backed"]}
+    data = [v for v in volumes if v["server_id"] in image_backed
+            and not v.get("snapshot_id") and v["status"] == "pending"]
+    if data:
+        _snapshots(run, client, data)
+        if any(v["status"] == "failed" for v in data):
+            _fail_images(run, _snapshot_error(run))
         run.save()
     pending = []
     for server in servers:

@@ -139,3 +139,37 @@ def test_an_image_that_never_becomes_active_fails_the_checkpoint(db, env, sites,
         cp["error"], cp["error"]
     # nothing left behind: the images it made, the data volume's snapshot
     assert sites.images[R1] == {} and sites.snapshots[R1] == {}
+
+
+class Killed(BaseException):
+    """The engine dies here."""
+
+
+def test_a_resumed_images_phase_still_snapshots_the_data_volumes(db, env, sites):
+    plan = test_dr._ready_plan(db, env, groups=[["db-1"], ["app-1"]], method="vm-snapshot")
+    cp_id = checkpoints.create(db, plan["id"])["id"]
+    client_class = sites.client(R1).__class__
+    real = client_class.create_snapshot
+
+    def dies(self, volume_id, *, name):
+        raise Killed()      # after the createImage requests were recorded
+
+    client_class.create_snapshot = lambda self, volume_id, *, name: (
+        real(self, volume_id, name=name) if name.startswith("snapshot for") else
+        dies(self, volume_id, name=name))
+    try:
+        with pytest.raises(Killed):
+            cp_kind.reconcile(Key(cp_kind.KIND, cp_id, R1), env)
+    finally:
+        client_class.create_snapshot = real
+    assert all(s.get("image_id") for s in checkpoints.get(db, cp_id)["resources"]["servers"])
+    key = Key(cp_kind.KIND, cp_id, R1)
+    for _ in range(20):
+        if cp_kind.reconcile(key, env).status == "done":
+            break
+        _copy_images(db, sites)
+    cp = checkpoints.get(db, cp_id)
+    assert cp["status"] == "completed", cp["error"]
+    data = next(v for v in cp["resources"]["volumes"] if v["server"] == "app-1")
+    assert data["snapshot_id"] and data["status"] == "exported"
+    assert sites.log.count((R1, "createImage", data["server_id"])) == 1
