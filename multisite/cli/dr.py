@@ -70,7 +70,8 @@ class CreatePlan(common.Lister):
         parser.add_argument("--retention", type=int, metavar="<n>",
                             help="Completed checkpoints kept (default 3)")
         parser.add_argument("--schedule", type=int, metavar="<seconds>",
-                            help="Take a checkpoint every <seconds> (at least 60)")
+                            help="Take a checkpoint every <seconds> (at least 60; for "
+                                 "--method replicate: the replication period, required)")
         parser.add_argument("--wait", action="store_true",
                             help="Wait for the discovery and show its problems")
         return parser
@@ -124,9 +125,16 @@ def plan_table(plan):
                        for ip in port.get("fixed_ips", []))
         rows.append(("server", server["name"], f"group {server['group']}",
                      f"volumes={len(server.get('volumes', []))} ips={ips}"))
+    points = {p["volume_id"]: p for p in plan.get("recovery_points") or []}
     for volume in found.get("volumes", []):
+        point = points.get(volume["id"])
+        copy = ""
+        if point is not None:
+            # the newest restorable copy and its age (the recovery point of replicate)
+            copy = (f" recovery_point={point['recovery_point']} age={point['age_seconds']}s"
+                    if point["checkpoint_id"] else " recovery_point=none")
         rows.append(("volume", volume["id"], volume["status"],
-                     f"bootable={volume['bootable']} size={volume['size']}"))
+                     f"bootable={volume['bootable']} size={volume['size']}{copy}"))
     for kind in ("keypairs", "networks", "security_groups"):
         for item in found.get(kind, []):
             rows.append((kind[:-1], item["name"], "-", ""))

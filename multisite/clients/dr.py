@@ -18,6 +18,7 @@ import json
 import re
 from urllib import parse
 
+from multisite.clients import image as image_client
 from multisite.clients import keystone, network, session
 
 # 2.47: the server's flavor is embedded (name, vcpus, ram, disk, extra specs);
@@ -120,6 +121,49 @@ class DrClient:
             body = self._nova.get(f"/servers/{_q(server_id)}/os-instance-actions").json()
         actions = [(a["action"], a["start_time"]) for a in body["instanceActions"]]
         return sorted(actions, key=lambda a: a[1])
+
+    def create_image(self, server_id, *, name):
+        """Nova's createImage of the server (method vm-snapshot); the new image's id. For a
+        volume-backed server Nova snapshots its volumes (quiescing the guest first if its
+        image has hw_qemu_guest_agent=yes) and makes an image holding only their ids."""
+        body = {"createImage": {"name": name,
+                                "metadata": {"multisite_dr": "vm-snapshot"}}}
+        with session.translate(self.region, f"create image of server {server_id}"):
+            return self._nova.post(f"/servers/{_q(server_id)}/action", json=body).json()[
+                "image_id"]
+
+    def _glance(self):
+        if getattr(self, "_images", None) is None:
+            self._images = image_client.ImageClient(self._conf, self.region)
+        return self._images
+
+    def image(self, image_id):
+        """{"id", "name", "status", "owner", "size", "block_device_mapping"} (the mapping
+        Nova records in a volume-backed server's image: [{"snapshot_id", "device_name",
+        "boot_index", ...}]); None once deleted."""
+        try:
+            raw = self._glance().get_image(image_id)
+        except session.NotFound:
+            return None
+        mapping = raw.get("block_device_mapping") or "[]"
+        try:
+            mapping = json.loads(mapping) if isinstance(mapping, str) else mapping
+        except ValueError:
+            mapping = []
+        return {"id": raw["id"], "name": raw.get("name"), "status": raw.get("status"),
+                "owner": raw.get("owner"), "size": raw.get("size"),
+                "block_device_mapping": mapping if isinstance(mapping, list) else []}
+
+    def find_images(self, name):
+        """Ids of the images named exactly `name` (a checkpoint's own names)."""
+        return [i["id"] for i in self._glance().list_images(name=name)
+                if i.get("name") == name]
+
+    def delete_image(self, image_id):
+        try:
+            self._glance().delete_image(image_id)
+        except session.NotFound:
+            pass
 
     def keypair(self, name, *, user_id):
         with session.translate(self.region, f"get keypair {name}"):
@@ -315,13 +359,16 @@ class DrClient:
                                   ).json()
         return [normalize_server(s) for s in body["servers"] if s["name"] == name]
 
-    def create_server(self, *, name, flavor_id, boot_volume_id, port_ids, key_name=None):
-        """Boot from an existing volume (kept when the server is deleted)."""
-        body = {"name": name, "flavorRef": flavor_id, "imageRef": "",
-                "networks": [{"port": p} for p in port_ids],
-                "block_device_mapping_v2": [{
-                    "boot_index": 0, "uuid": boot_volume_id, "source_type": "volume",
-                    "destination_type": "volume", "delete_on_termination": False}]}
+    def create_server(self, *, name, flavor_id, boot_volume_id=None, port_ids, key_name=None,
+                      image_id=None):
+        """Boot from an existing volume (kept when the server is deleted), or from an image
+        (image_id: a vm-snapshot checkpoint's copy)."""
+        body = {"name": name, "flavorRef": flavor_id, "imageRef": image_id or "",
+                "networks": [{"port": p} for p in port_ids]}
+        if boot_volume_id:
+            body["block_device_mapping_v2"] = [{
+                "boot_index": 0, "uuid": boot_volume_id, "source_type": "volume",
+                "destination_type": "volume", "delete_on_termination": False}]
         if key_name:
             body["key_name"] = key_name
         with session.translate(self.region, f"create server {name}"):

@@ -15,7 +15,7 @@ from multisite.clients import dr as dr_client
 from multisite.clients import network as network_client
 from multisite.clients import session
 from multisite.engine import controller, leases
-from multisite.objects import checkpoints, protection_plans, restores
+from multisite.objects import checkpoints, images, protection_plans, restores
 from multisite.reconcilers import flavor as flavor_sync
 from multisite.reconcilers import keypair as keypair_sync
 from multisite.reconcilers import security_group as security_group_sync
@@ -23,6 +23,8 @@ from multisite.reconcilers.dr import checkpoint as checkpoint_kind
 from multisite.reconcilers.dr import plan as plan_kind
 from multisite.reconcilers.dr import restore as restore_kind
 from multisite.reconcilers.dr import schedule as schedule_kind
+
+IMAGE_ORIGIN = "dr"       # the image copies a vm-snapshot checkpoint asks for
 
 
 class Store:
@@ -61,6 +63,20 @@ class Store:
 
     def finish_restore(self, restore_id, *, ok, error=None):
         restores.finish(self.conf, restore_id, ok=ok, error=error)
+
+    def ensure_image_copy(self, *, image_id, project_id, source, region):
+        """A vm-snapshot checkpoint's image copied to the backup region by the image copy
+        kind (the project's image distribution: one copy per image and region)."""
+        copy, _started = images.ensure_copy(self.conf, project_id=project_id,
+                                            image_id=image_id, source=source, region=region,
+                                            origin=IMAGE_ORIGIN)
+        return copy
+
+    def image_copy(self, copy_id):
+        return images.get_copy(self.conf, copy_id)
+
+    def forget_image_copy(self, copy_id):
+        images.delete_copy(self.conf, copy_id)
 
     def scheduled(self):
         return protection_plans.scheduled(self.conf)

@@ -7,6 +7,7 @@ after every step (so that a resumed job knows what exists), and the measured qui
 
 from __future__ import annotations
 
+import datetime
 import json
 import uuid
 
@@ -38,12 +39,14 @@ class PlanNotReady(exception.Conflict):
 
 class MethodNotSupported(exception.Conflict):
     code = "checkpoint.method_not_supported"
-    message = ("Checkpoints of method %(method)s are not supported yet (pause and none are); "
-               "change the plan's method")
+    message = ("Checkpoints of method %(method)s are not supported yet (pause, none, "
+               "replicate and vm-snapshot are); change the plan's method")
 
 
-# the consistency methods a checkpoint can run today (docs/dr.md)
-RUNNABLE_METHODS = ("pause", "none")
+# the consistency methods a checkpoint can run today (docs/dr.md); a `replicate` plan's
+# checkpoints are its replication cycles (snapshots without pausing, incremental backups,
+# import in the backup region), started by its schedule (the replication period)
+RUNNABLE_METHODS = ("pause", "none", "replicate", "vm-snapshot")
 
 
 def _loads(text, default=None):
@@ -166,3 +169,51 @@ def remove(conf, checkpoint_id) -> None:
     """Forget a checkpoint whose backups retention deleted."""
     with db_api.session_scope(conf) as session:
         session.execute(sa.delete(_CP).where(_CP.id == checkpoint_id))
+
+
+def _parse_time(text):
+    """A Cinder or checkpoint time ("2026-12-04T04:00:00.123456[Z]") as naive UTC."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+    return parsed
+
+
+def recovery_points_of(volumes, completed, now):
+    """Per protected volume, its newest restorable copy: the newest completed checkpoint
+    whose backup of the volume is imported in the backup region, the copy's point in time
+    (the snapshot's Cinder `created_at`, else when the checkpoint was created) and its age
+    in seconds at `now`. Pure.
+
+    volumes: [{"id", "server_id"?}] (the plan's discovery); completed: checkpoints oldest
+    first. A volume with no restorable copy yet has `checkpoint_id` None.
+    """
+    out = []
+    for volume in volumes:
+        point, source = None, None
+        for checkpoint in reversed(completed):
+            copy = next((v for v in checkpoint["resources"].get("volumes", [])
+                         if v["id"] == volume["id"] and v.get("imported_backup_id")), None)
+            if copy is not None:
+                point = (_parse_time(copy.get("snapshot_created_at"))
+                         or checkpoint["created_at"])
+                source = checkpoint["id"]
+                break
+        out.append({"volume_id": volume["id"], "server_id": volume.get("server_id"),
+                    "checkpoint_id": source,
+                    "recovery_point": point.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if point else None,
+                    "age_seconds": (round((now - point).total_seconds(), 1)
+                                    if point else None)})
+    return out
+
+
+def recovery_points(conf, plan, *, now=None) -> list[dict]:
+    """The plan's recovery point per volume (recovery_points_of on the stored rows)."""
+    now = now or models.utcnow()
+    volumes = (plan.get("resources") or {}).get("volumes", [])
+    return recovery_points_of(volumes, completed(conf, plan["id"]), now)

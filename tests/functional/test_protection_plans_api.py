@@ -163,3 +163,37 @@ def test_no_identity_is_401(app, sites):
 
     resp = webob.Request.blank("/v2/protection-plans").get_response(app)
     assert resp.status_int == 401
+
+
+def test_replicate_needs_a_period_and_shows_the_recovery_point_per_volume(app, sites):
+    status, body = call(app, "POST", "/v2/protection-plans", _body(method="replicate"),
+                        project=PROJECT)
+    assert status == 400 and body["error"]["code"] == "protection_plan.invalid", body
+    assert "replication period" in body["error"]["message"]
+    status, body = call(app, "POST", "/v2/protection-plans",
+                        _body(method="replicate", schedule={"interval": 60}),
+                        project=PROJECT)
+    assert status == 202, body
+    plan = _wait_plan(app, body["protection_plan"]["id"])
+    assert plan["status"] == "ready", plan["problems"]
+    assert len(plan["recovery_points"]) == 5       # every protected volume listed
+
+    def replicated():
+        status, body = call(app, "GET", f"/v2/protection-plans/{plan['id']}",
+                            project=PROJECT, roles="reader")
+        assert status == 200, body
+        points = body["protection_plan"]["recovery_points"]
+        return points if all(p["checkpoint_id"] for p in points) else None
+
+    # a cycle asked for by hand (the schedule's are unit-tested: tests here run no
+    # periodic kinds); it never pauses
+    status, body = call(app, "POST", f"/v2/protection-plans/{plan['id']}/checkpoints",
+                        project=PROJECT)
+    assert status == 202, body
+    points = wait_for(replicated, timeout=30, what="first replication cycle")
+    assert all(p["age_seconds"] >= 0 and p["recovery_point"].endswith("Z") for p in points)
+    assert not [c for _, c, _ in sites.log if c in ("pause", "unpause")]
+    status, body = call(app, "GET", f"/v2/checkpoints/{points[0]['checkpoint_id']}",
+                        project=PROJECT)
+    assert body["checkpoint"]["status"] == "completed"
+    assert body["checkpoint"]["method"] == "replicate"

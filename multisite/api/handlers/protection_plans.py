@@ -39,6 +39,10 @@ def _spec_errors(spec):
         raise errors.bad_request("protection_plan.invalid",
                                  "Invalid protection plan: server named more than once: "
                                  + ", ".join(twice))
+    if spec.get("method") == "replicate" and not spec.get("schedule"):
+        raise errors.bad_request("protection_plan.invalid",
+                                 "Invalid protection plan: method replicate needs a schedule "
+                                 "(its interval is the replication period)")
 
 
 def create(req):
@@ -85,8 +89,12 @@ def _get(req, plan_id, rule):
 
 def show(req, plan_id):
     v2.parse_query(req, schemas.SHOW_QUERY)
-    return wsgi.json_response({"protection_plan": _plan_view(_get(req, plan_id,
-                                                                  policies.SHOW))})
+    found = _get(req, plan_id, policies.SHOW)
+    body = _plan_view(found)
+    # per volume, the newest restorable copy and its age (Option 3's recovery point)
+    body["recovery_points"] = checkpoints.recovery_points(req.environ["multisite.conf"],
+                                                          found)
+    return wsgi.json_response({"protection_plan": body})
 
 
 def delete(req, plan_id):

@@ -1,4 +1,6 @@
-"""Checkpoints of protection plans (seed Option 1, method pause/none): a durable job in phases.
+"""Checkpoints of protection plans (seed Option 1, method pause/none; Option 3, method
+replicate: a replication cycle is a checkpoint that never pauses, started every period by
+the plan's schedule): a durable job in phases.
 
     discover -> window -> backup -> export -> cleanup -> done
 
@@ -42,6 +44,8 @@ LOG = logging.getLogger(__name__)
 KIND = "dr_checkpoint"
 DISCOVER, WINDOW, BACKUP, EXPORT, CLEANUP, RETENTION, DONE = (
     "discover", "window", "backup", "export", "cleanup", "retention", "done")
+IMAGES = "images"         # method vm-snapshot: Nova's createImage per server, then copies
+VM_SNAPSHOT = "vm-snapshot"
 # the consistency methods that pause the servers around the snapshots
 PAUSING = ("pause",)
 FIRST_POLL = 0.1          # seconds before a status is read again the first time
@@ -56,8 +60,9 @@ def next_action(checkpoint):
     """What to do with a checkpoint in its recorded phase (None: nothing, it ended)."""
     if checkpoint["status"] in ("completed", "failed"):
         return None
-    return {DISCOVER: "discover", WINDOW: "recover", BACKUP: "backup", EXPORT: "export",
-            CLEANUP: "cleanup", RETENTION: "retention"}.get(checkpoint["phase"])
+    return {DISCOVER: "discover", WINDOW: "recover", IMAGES: "images", BACKUP: "backup",
+            EXPORT: "export", CLEANUP: "cleanup",
+            RETENTION: "retention"}.get(checkpoint["phase"])
 
 
 def pause_order(servers):
@@ -180,14 +185,23 @@ def _discover(run):
             f"{p['resource']}: {p['reason']}" for p in problems))
     servers = [{"id": s["id"], "name": s["name"], "group": s["group"], "position": i,
                 "pause": None} for i, s in enumerate(resources["servers"])]
+    if run.cp["method"] == VM_SNAPSHOT:
+        for server, found in zip(servers, resources["servers"], strict=True):
+            # a server booted from an image has its root disk in the image Nova makes;
+            # a volume-backed one gets an image holding only its volumes' snapshot ids
+            server.update(volume_backed=not found["image_id"], image="pending")
     by_id = {s["id"]: s["name"] for s in resources["servers"]}
     volumes = [{"id": v["id"], "server_id": v["server_id"], "server": by_id.get(v["server_id"]),
                 "bootable": v["bootable"], "device": v["device"], "size": v["size"],
                 "status": "pending"} for v in resources["volumes"]]
     run.cp["resources"] = {"servers": servers, "volumes": volumes, "plan": resources}
+    if run.cp["method"] == VM_SNAPSHOT:
+        run.save(phase=IMAGES, status="running")
+        return
     run.save(phase=WINDOW if run.cp["method"] in PAUSING else BACKUP, status="running")
     if run.cp["method"] not in PAUSING:
-        # method none: snapshots without pausing (crash consistency per volume only)
+        # methods none and replicate: snapshots without pausing (crash consistency per
+        # volume only)
         _snapshots(run, run.source)
         if any(v["status"] == "failed" for v in run.resources["volumes"]):
             _abandon_snapshots(run, run.source)
@@ -215,8 +229,9 @@ def _wait_status(get, want, *, timeout, interval, region, what,
         pause = min(pause * 2, interval)
 
 
-def _snapshots(run, client):
-    """Every volume snapshot started at once and waited for; per-volume status/timings."""
+def _snapshots(run, client, volumes=None):
+    """Every volume snapshot (of `volumes`, default all) started at once and waited for;
+    per-volume status/timings."""
     opts = run.shared.opts
 
     def one(volume):
@@ -240,7 +255,7 @@ def _snapshots(run, client):
         finally:
             volume["snapshot_seconds"] = round(time.monotonic() - started, 3)
 
-    volumes = run.resources["volumes"]
+    volumes = run.resources["volumes"] if volumes is None else volumes
     futures = {run.shared.pool.submit(one, v): v for v in volumes}
     for future, volume in futures.items():
         try:
@@ -363,6 +378,142 @@ def _recover(run):
                 ",".join(pending) or "-")
     run.fail("the engine stopped inside the pause window; servers unpaused: "
              + (", ".join(pending) or "none was still paused"))
+
+
+def _age(stamp):
+    """Seconds since a time written by now_iso()."""
+    then = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return (datetime.datetime.now(datetime.UTC) - then).total_seconds()
+
+
+def snapshot_ids_by_volume(mapping, volumes):
+    """{volume id: snapshot id} from the block_device_mapping Nova records in a
+    volume-backed server's image (matched by device name), and the volumes it does not
+    name. Pure."""
+    by_device = {m.get("device_name"): m.get("snapshot_id") for m in mapping
+                 if m.get("snapshot_id")}
+    found, missing = {}, []
+    for volume in volumes:
+        snapshot_id = by_device.get(volume.get("device"))
+        if snapshot_id:
+            found[volume["id"]] = snapshot_id
+        else:
+            missing.append(volume["id"])
+    return found, missing
+
+
+def _fail_images(run, error):
+    """Fail a vm-snapshot checkpoint: its snapshots and the images it made deleted first."""
+    client = run.source
+    _abandon_snapshots(run, client)
+    for server in run.resources["servers"]:
+        if server.get("image_id"):
+            try:
+                # the snapshots Nova made for a volume-backed server, named by its image
+                image = client.image(server["image_id"]) or {"block_device_mapping": []}
+                for mapping in image["block_device_mapping"]:
+                    if mapping.get("snapshot_id"):
+                        client.delete_snapshot(mapping["snapshot_id"])
+                client.delete_image(server["image_id"])
+                server["image_deleted"] = True
+            except client_errors.RegionError as exc:
+                LOG.warning("Checkpoint image not deleted: checkpoint=%s image=%s error=%s",
+                            run.key.id, server["image_id"], exc)
+    run.save()
+    run.fail(error)
+
+
+def _images(run):
+    """Method vm-snapshot: Nova's createImage of every server (requested at once; each
+    recorded after its call, found by name if an engine died in between), waited for.
+    A volume-backed server's image names the volume snapshots Nova made: they become the
+    volumes' snapshots, backed up and exported as for the other methods. A server booted
+    from an image: its image is copied to the backup region by the image copy kind
+    (`image_copy`, the project's image distribution) and its data volumes are snapshotted
+    here, without pausing."""
+    client, backup_region = run.source, run.plan["backup_region"]
+    servers = run.resources["servers"]
+    volumes = run.resources["volumes"]
+    requested = [s for s in servers if not s.get("image_id")]
+    for server in requested:
+        name = copy_name(run.key.id, server["id"])
+        found = client.find_images(name)
+        server["image_id"] = found[0] if found else client.create_image(server["id"],
+                                                                        name=name)
+        server["image"], server["image_requested_at"] = "creating", now_iso()
+        run.save()
+    # the data volumes of servers booted from images (also on a resumed phase whose
+    # engine died before snapshotting them)
+    image_backed = {s["id"] for s in servers if not s["volume_backed"]}
+    data = [v for v in volumes if v["server_id"] in image_backed
+            and not v.get("snapshot_id") and v["status"] == "pending"]
+    if data:
+        _snapshots(run, client, data)
+        if any(v["status"] == "failed" for v in data):
+            _fail_images(run, _snapshot_error(run))
+        run.save()
+    pending = []
+    for server in servers:
+        if server["image"] in ("available", "copied"):
+            continue
+        if server["image"] == "copying":
+            copy = run.store.image_copy(server["image_copy_id"]) or {"state": "failed"}
+            if copy["state"] == "active":
+                server.update(image="copied", copied_image_id=copy["target_id"])
+            elif copy["state"] == "failed":
+                _fail_images(run, f"copy of image {server['image_id']} of server "
+                                  f"{server['name']} to {backup_region} failed: "
+                                  f"{copy.get('reason')}")
+            else:
+                pending.append(server["name"])
+            continue
+        image = client.image(server["image_id"])
+        status = image["status"] if image else "deleted"
+        if status != "active":
+            if status in ("killed", "deleted", "deactivated"):
+                _fail_images(run, f"image of server {server['name']} is {status}")
+            if _age(server["image_requested_at"]) > run.shared.opts.snapshot_timeout:
+                # a hypervisor that never uploads (Nova's fake driver) leaves it queued
+                _fail_images(run, f"image of server {server['name']} still {status} after "
+                                  f"[dr] snapshot_timeout ({run.shared.opts.snapshot_timeout}"
+                                  " s)")
+            pending.append(server["name"])
+            continue
+        server["image_active_at"] = now_iso()
+        if server["volume_backed"]:
+            mine = [v for v in volumes if v["server_id"] == server["id"]]
+            found, missing = snapshot_ids_by_volume(image["block_device_mapping"], mine)
+            if missing:
+                _fail_images(run, f"the image of server {server['name']} names no "
+                                  f"snapshot of volume(s) {', '.join(missing)}")
+            for volume in mine:
+                volume["snapshot_id"] = found[volume["id"]]
+            server["image"] = "available"
+        else:
+            copy = run.store.ensure_image_copy(image_id=server["image_id"],
+                                               project_id=image["owner"],
+                                               source=run.plan["source_region"],
+                                               region=backup_region)
+            server.update(image="copying", image_copy_id=copy["id"])
+            pending.append(server["name"])
+        run.save()
+    for volume in volumes:          # Nova's snapshots: available before a backup
+        if volume.get("snapshot_id") and volume["status"] == "pending":
+            snapshot = client.snapshot(volume["snapshot_id"]) or {"status": "deleted"}
+            if snapshot["status"] == "available":
+                volume.update(status="snapshotted",
+                              snapshot_created_at=snapshot.get("created_at"))
+            elif snapshot["status"] in ("error", "deleted"):
+                volume.update(status="failed", error=f"snapshot: {snapshot['status']}")
+                run.save()
+                _fail_images(run, _snapshot_error(run))
+            else:
+                pending.append(volume["id"])
+    if pending:
+        run.save()
+        return Outcome.requeue_after(run.shared.opts.poll_interval)
+    run.save(phase=BACKUP)
+    return None
 
 
 def _backup(run):
@@ -488,6 +639,13 @@ def _cleanup(run):
     if pending:
         run.save()
         return Outcome.requeue_after(run.shared.opts.poll_interval)
+    for server in run.resources["servers"]:
+        # a volume-backed server's image only names the snapshots just deleted
+        if server.get("volume_backed") and server.get("image_id") and not server.get(
+                "image_deleted"):
+            client.delete_image(server["image_id"])
+            server["image_deleted"] = True
+            run.save()
     run.save(phase=RETENTION)
     return None
 
@@ -505,6 +663,22 @@ def _old_backups(run, old):
             yield run.backup_region, volume["imported_backup_id"]
         if volume.get("backup_id"):
             yield run.source, volume["backup_id"]
+
+
+def _old_images(run, old):
+    """An expired vm-snapshot checkpoint's images: the copy in the backup region (and its
+    copy record) and the source image (best effort: the source may be gone)."""
+    for server in old["resources"].get("servers", []):
+        if server.get("copied_image_id"):
+            run.backup_region.delete_image(server["copied_image_id"])
+        if server.get("image_copy_id"):
+            run.store.forget_image_copy(server["image_copy_id"])
+        if server.get("image_id") and not server.get("image_deleted"):
+            try:
+                run.source.delete_image(server["image_id"])
+            except client_errors.RegionError as exc:
+                LOG.warning("Checkpoint image not deleted: checkpoint=%s image=%s error=%s",
+                            old["id"], server["image_id"], exc)
 
 
 def _retention(run):
@@ -528,6 +702,7 @@ def _retention(run):
         if pending:
             run.save()
             return Outcome.requeue_after(run.shared.opts.poll_interval)
+        _old_images(run, old)
         run.store.remove(checkpoint_id)
         deleted.append(checkpoint_id)
         run.save()
@@ -538,8 +713,8 @@ def _retention(run):
     return Outcome.done(result=run.key.id)
 
 
-ACTIONS = {"discover": _discover, "recover": _recover, "backup": _backup, "export": _export,
-           "cleanup": _cleanup, "retention": _retention}
+ACTIONS = {"discover": _discover, "recover": _recover, "images": _images, "backup": _backup,
+           "export": _export, "cleanup": _cleanup, "retention": _retention}
 
 
 def reconcile(key, env):

@@ -131,6 +131,9 @@ def initial_report(checkpoint, restore):
     servers = {s["id"]: s for s in found.get("servers", [])}
     order = {s["id"]: (s["group"], s.get("position", i))
              for i, s in enumerate(res.get("servers", []))}
+    # method vm-snapshot: a server booted from an image boots from its copy
+    images = {s["id"]: s["copied_image_id"] for s in res.get("servers", [])
+              if s.get("copied_image_id")}
     return {
         "volumes": [{"source_id": v["id"], "server": v.get("server"),
                      "bootable": v["bootable"], "device": v.get("device"),
@@ -154,6 +157,7 @@ def initial_report(checkpoint, restore):
         "servers": [{"source_id": sid, "name": pre + s["name"], "source_name": s["name"],
                      "group": order.get(sid, (s["group"], 0))[0],
                      "position": order.get(sid, (0, i))[1], "status": "pending",
+                     **({"image_id": images[sid]} if sid in images else {}),
                      "ports": [{"source_id": p["id"], "name": f"{pre}{s['name']}-port{n}",
                                 "network_id": p["network_id"], "mac_address": p["mac_address"],
                                 "fixed_ips": p.get("fixed_ips", []),
@@ -514,7 +518,7 @@ def _servers(run):
                 continue
             recorded = source[server["source_id"]]
             boot = boots.get(server["source_name"])
-            if boot is None:
+            if boot is None and not server.get("image_id"):
                 run.fail(f"server {server['source_name']}: no boot volume in the checkpoint")
             server["status"] = "creating"
             run.save()
@@ -522,8 +526,9 @@ def _servers(run):
                 server, lambda s=server: [x["id"] for x in target.find_own_servers(s["name"])],
                 lambda s=server, r=recorded, b=boot: target.create_server(
                     name=s["name"], flavor_id=flavors[r["flavor"]["name"]],
-                    boot_volume_id=b["volume_id"], port_ids=[p["id"] for p in s["ports"]],
-                    key_name=r.get("key_name")))
+                    boot_volume_id=b["volume_id"] if b else None,
+                    image_id=None if b else s["image_id"],
+                    port_ids=[p["id"] for p in s["ports"]], key_name=r.get("key_name")))
             server["status"], server["created_at"] = "building", now_iso()
             run.save()
         waiting = []

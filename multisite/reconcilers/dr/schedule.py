@@ -3,6 +3,11 @@
 A periodic kind without rows of its own: the lister names the scheduled plans, each engine
 keeps those the ring gives it, and `due` (pure) decides from the plan's newest checkpoint.
 The checkpoint itself is the durable `dr_checkpoint` job; one per plan runs at a time.
+
+A plan not due yet is looked at again when it will be (`requeue_after`), not at the next
+pass (`[dr] schedule_interval`): a `replicate` plan's interval is its replication period,
+and a pass every 30 s would stretch a 60 s period by up to half of it. A plan whose
+previous checkpoint still runs is looked at again after `[dr] poll_interval`.
 """
 
 from __future__ import annotations
@@ -19,9 +24,14 @@ KIND = "dr_schedule"
 
 def due(interval, last_started, now):
     """True when a plan checkpointed every `interval` s, last at `last_started`, is due."""
+    return wait(interval, last_started, now) == 0
+
+
+def wait(interval, last_started, now):
+    """Seconds until the plan is due (0: due now)."""
     if last_started is None:
-        return True
-    return (now - last_started).total_seconds() >= interval
+        return 0
+    return max(0.0, interval - (now - last_started).total_seconds())
 
 
 def keys(env):
@@ -36,9 +46,12 @@ def reconcile(key, env):
     now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     interval = plan["schedule"]["interval"]
     last = shared.store.last_checkpoint_at(key.id)
-    if not due(interval, last, now):
-        return Outcome.done()
+    remaining = wait(interval, last, now)
+    if remaining > 0:
+        return Outcome.requeue_after(remaining)
     started = shared.store.start_checkpoint(key.id)
     if started:
         LOG.info("Scheduled checkpoint started: plan=%s checkpoint=%s", key.id, started)
-    return Outcome.done(result=started)
+        return Outcome.requeue_after(interval, result=started)
+    # busy (the previous checkpoint still runs): the next one starts as soon as it ends
+    return Outcome.requeue_after(shared.opts.poll_interval)

@@ -152,3 +152,21 @@ def test_restore_drill_into_another_project(cli, sites, monkeypatch):
     restore_id = cli("dr", "restore", "list", "-f", "value", "-c", "ID")[1].split()[0]
     code, out, err = cli("dr", "restore", "show", restore_id, "-f", "value")
     assert code == 0 and f"project={drills}" in out.splitlines()[0], out
+
+
+def test_plan_show_gives_each_volumes_recovery_point(cli, sites):
+    code, out, err = cli("dr", "plan", "create", "vnf", "--source", "RegionOne", "--backup",
+                         "RegionTwo", "--group", "db-1,db-2", "--group", "app-1",
+                         "--method", "replicate", "--schedule", "60", "--wait", "-f", "value",
+                         "-c", "ID", roles="member")
+    assert code == 0, err
+    plan_id = out.split()[0]
+    code, out, err = cli("dr", "plan", "show", plan_id, "-f", "value")
+    assert code == 0 and out.count("recovery_point=none") == 5, out
+    code, out, err = cli("dr", "checkpoint", "create", plan_id, "--wait", "-f", "value",
+                         roles="member")
+    assert code == 0, err
+    code, out, err = cli("dr", "plan", "show", plan_id, "-f", "value")
+    volumes = [line for line in out.splitlines() if line.startswith("volume ")]
+    assert len(volumes) == 5 and all("recovery_point=20" in v and " age=" in v
+                                     for v in volumes), out

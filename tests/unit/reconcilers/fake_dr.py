@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import itertools
 import json
 import threading
@@ -43,6 +44,7 @@ class FakeSites:
         # reconcilers' in-memory cloud (fake_regions.py) holds them
         self.has_keypair = lambda region, name, user_id: (user_id, name) in self.keypairs[region]
         self.grants = set()         # (project id, role) the service user was given
+        self.images = {r: {} for r in regions}   # Glance: createImage's results
         # the target's security groups, as the security-group reconciler sees them
         self.neutron = FakeNeutron(regions)
         self._clock = itertools.count(1)
@@ -188,6 +190,39 @@ class FakeClient:
         return [(c, i) for i, (r, c, s) in enumerate(self.sites.log)
                 if r == self.region and s == server_id]
 
+    def create_image(self, server_id, *, name):
+        """Nova's createImage: a volume-backed server's volumes snapshotted and an image
+        naming the snapshots (block_device_mapping); else an image with the root disk."""
+        self._check()
+        self._log("createImage", server_id)
+        server = self.sites.servers[self.region][server_id]
+        mapping = []
+        if not server["image_id"]:
+            for vid in server["volumes"]:
+                sid = self.create_snapshot(vid, name=f"snapshot for {name}")
+                mapping.append({"snapshot_id": sid, "source_type": "snapshot",
+                                "device_name": self.sites.volumes[self.region][vid]["device"],
+                                "boot_index": 0 if self.sites.volumes[self.region][vid][
+                                    "bootable"] else None})
+        iid = str(uuid.uuid4())
+        self.sites.images[self.region][iid] = {
+            "id": iid, "name": name, "status": "active", "owner": SERVICE,
+            "size": 0 if mapping else 1024, "block_device_mapping": mapping}
+        return iid
+
+    def image(self, image_id):
+        self._check()
+        found = self.sites.images[self.region].get(image_id)
+        return None if found is None else copy.deepcopy(found)
+
+    def find_images(self, name):
+        self._check()
+        return [i["id"] for i in self.sites.images[self.region].values() if i["name"] == name]
+
+    def delete_image(self, image_id):
+        self._check()
+        self.sites.images[self.region].pop(image_id, None)
+
     def keypair(self, name, *, user_id):
         self._check()
         found = self.sites.keypairs[self.region].get((user_id, name))
@@ -211,7 +246,11 @@ class FakeClient:
         sid = str(uuid.uuid4())
         status = "error" if volume_id in self.sites.fail_snapshot_of else "available"
         self.sites.snapshots[self.region][sid] = {"id": sid, "volume_id": volume_id,
-                                                  "status": status, "created_at": "now",
+                                                  "status": status,
+                                                  # Cinder's format: naive UTC, microseconds
+                                                  "created_at": datetime.datetime.now(
+                                                      datetime.UTC).strftime(
+                                                      "%Y-%m-%dT%H:%M:%S.%f"),
                                                   "name": name}
         return sid
 
@@ -411,12 +450,24 @@ class FakeClient:
         return [dict(s) for s in self.sites.servers[self.region].values()
                 if s["name"] == name and s["project_id"] == self.project]
 
-    def create_server(self, *, name, flavor_id, boot_volume_id, port_ids, key_name=None):
+    def create_server(self, *, name, flavor_id, boot_volume_id=None, port_ids, key_name=None,
+                      image_id=None):
         self._check()
         self._log("create_server", name)
         if key_name and not self.sites.has_keypair(self.region, key_name, SERVICE_USER):
             raise errors.RegionRejected(self.region, f"no keypair {key_name}", status=400)
         sid = str(uuid.uuid4())
+        if boot_volume_id is None:
+            if image_id not in self.sites.images[self.region]:
+                raise errors.RegionRejected(self.region, f"no image {image_id}", status=400)
+            self.sites.servers[self.region][sid] = {
+                "id": sid, "name": name, "status": "BUILD", "project_id": self.project,
+                "user_id": SERVICE_USER, "key_name": key_name, "flavor": {"id": flavor_id},
+                "image_id": image_id, "volumes": [], "metadata": {}, "settle": "ACTIVE"}
+            for port in self._all_ports():
+                if port["id"] in port_ids:
+                    port["device_id"] = sid
+            return sid
         volume = self.sites.volumes[self.region][boot_volume_id]
         if volume.get("project_id", self.project) != self.project:
             raise errors.RegionRejected(self.region, f"volume {boot_volume_id} is another "

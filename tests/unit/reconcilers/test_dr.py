@@ -488,7 +488,7 @@ def test_recovery_deletes_snapshots_the_dead_engine_did_not_record(db, env, site
     assert set(sites.statuses(R1).values()) == {"ACTIVE"}
 
 
-@pytest.mark.parametrize("method", ["quiesce", "vm-snapshot", "replicate"])
+@pytest.mark.parametrize("method", ["quiesce"])
 def test_methods_not_built_are_refused_not_run_weaker(db, env, sites, method):
     plan = protection_plans.create(db, project_id=PROJECT, user_id=USER, name="v",
                                    source_region=R1, backup_region=R2, groups=[["db-1"]],
