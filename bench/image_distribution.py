@@ -112,6 +112,41 @@ def _cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _glance_cpu(regions):
+    """CPU seconds used so far by each region's Glance (its whole process group, from
+    the devcloud's pid files)."""
+    groups = {}
+    for index, region in enumerate(regions, 1):
+        with contextlib.suppress(OSError, ValueError):
+            groups[int(open(os.path.join(BASE, "run", f"r{index}-glance.pid")).read())] = region
+    used = dict.fromkeys(regions, 0.0)
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        region = groups.get(int(fields[2]))              # process group
+        if region is not None:
+            used[region] += (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def _cpu_line(engine_cpu, glance_before, glance_after, targets, wall):
+    """The phase's CPU: engine, source and target Glances, and what it means on this
+    machine's cores: the wall time those CPU seconds need at the least."""
+    source = glance_after[R1] - glance_before[R1]
+    target = sum(glance_after[r] - glance_before[r] for r in targets)
+    total = engine_cpu + source + target
+    return (f"      CPU: engine {engine_cpu:.1f} s, source Glance {source:.1f} s, target "
+            f"Glance{'s' if len(targets) > 1 else ''} {target:.1f} s; {total:.1f} CPU-s "
+            f"on {os.cpu_count()} cores needs >= {total / os.cpu_count():.1f} s "
+            f"(wall {wall:.1f} s)")
+
+
 class Peak:
     def __init__(self, pid):
         self.pid, self.base, self.peak = pid, _rss(pid), 0
@@ -219,13 +254,15 @@ def main():
             stdout=log, stderr=subprocess.STDOUT)
         time.sleep(5)                                   # imports, listeners
         peak = Peak(engine.pid)
-        before, cpu = _load(), _cpu(engine.pid)
+        before, cpu, glance = _load(), _cpu(engine.pid), _glance_cpu(cloud.regions)
         one = _copy(CONF, project, image_id, [first])
         cpu_one = _cpu(engine.pid) - cpu
+        cpu_one_line = _cpu_line(cpu_one, glance, _glance_cpu(cloud.regions), [first], one)
         made.append((first, image_id))
         lines.append(f"  multisite image_copy, 1 target           : {one:8.2f} s  "
                      f"({one / direct_one:.2f}x direct; goal <= 1.2x) ({before} -> {_load()}; "
                      f"engine CPU {cpu_one:.1f} s)")
+        lines.append(cpu_one_line)
         # fan-out: the same image again to every target at once (the first target's copy
         # deleted first; Glance keeps a deleted id, so that copy gets the row's next id)
         for region in targets:
@@ -233,9 +270,10 @@ def main():
                 cloud.admin_connection(region).image.delete_image(image_id)
         for copy in rows.copies_of(CONF, image_id=image_id):
             rows.delete_copy(CONF, copy["id"])
-        before, cpu = _load(), _cpu(engine.pid)
+        before, cpu, glance = _load(), _cpu(engine.pid), _glance_cpu(cloud.regions)
         fan = _copy(CONF, project, image_id, targets)
         cpu_fan = _cpu(engine.pid) - cpu
+        cpu_fan_line = _cpu_line(cpu_fan, glance, _glance_cpu(cloud.regions), targets, fan)
         made += [(c["region"], c["target_id"]) for c in rows.copies_of(CONF, image_id=image_id)]
         growth = peak.stop()
         log.flush()
@@ -245,6 +283,7 @@ def main():
                      f"({fan / one:.2f}x one target, goal <= 1.5x; {fan / direct_all:.2f}x "
                      f"direct {len(targets)} targets) ({before} -> {_load()}; engine CPU "
                      f"{cpu_fan:.1f} s)")
+        lines.append(cpu_fan_line)
         lines.append(f"  source reads, 1 target then {len(targets)} targets   : {reads:8d} "
                      "(one per copy run without the fan-out)")
         lines.append(f"  engine peak RSS growth while copying     : {growth / MIB:8.1f} MiB "
