@@ -79,6 +79,25 @@ def password_token(conf, *, username, password, project, domain):
         raise exception.IdentityUnavailable(reason="unreadable token response") from None
 
 
+def catalog(conf, token):
+    """The service catalog of a token (GET /v3/auth/catalog), or None if Keystone says no.
+
+    keystonemiddleware validates without the catalog unless [keystone_authtoken]
+    include_service_catalog is set, so the session document asks for it itself."""
+    try:
+        resp = _request(conf, "GET", "/auth/catalog", headers={"X-Auth-Token": token})
+    except exception.IdentityUnavailable:
+        return None
+    if resp.status != 200:
+        LOG.warning("Token catalog not read: status=%s", resp.status)
+        return None
+    try:
+        return json.loads(resp.data)["catalog"]
+    except (ValueError, KeyError):
+        LOG.warning("Token catalog unreadable")
+        return None
+
+
 def revoke(conf, token):
     """Revoke a token with itself (a user may always end their own token)."""
     resp = _request(conf, "DELETE", "/auth/tokens",

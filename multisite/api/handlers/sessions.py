@@ -104,9 +104,13 @@ def _token_body(environ):
 def show(req):
     ctx, conf = req.environ["multisite.context"], req.environ["multisite.conf"]
     ctx.can(policies.SHOW)
-    return _no_store(wsgi.json_response(describe(
-        ctx, conf=conf, token=req.environ.get("HTTP_X_AUTH_TOKEN"),
-        token_body=_token_body(req.environ))))
+    token, body = req.environ.get("HTTP_X_AUTH_TOKEN"), _token_body(req.environ)
+    if conf.auth_strategy == "keystone" and token and "catalog" not in body:
+        # validated without its catalog (include_service_catalog is off by default):
+        # the regions a session shows come from Keystone's catalog of that token
+        body = dict(body, catalog=identity.catalog(conf, token))
+    return _no_store(wsgi.json_response(describe(ctx, conf=conf, token=token,
+                                                 token_body=body)))
 
 
 def delete(req):
