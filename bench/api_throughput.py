@@ -129,7 +129,7 @@ def database(backend, directory):
         yield url
 
 
-def measure(backend, workers, args, tree=None):
+def measure(backend, workers, args, tree=None, server="gunicorn"):
     rows = []
     with tempfile.TemporaryDirectory(prefix="ms-bench-") as directory, \
             database(backend, directory) as url:
@@ -139,7 +139,10 @@ def measure(backend, workers, args, tree=None):
         if tree:
             os.environ["PYTHONPATH"] = tree
         try:
-            api = servers.start("multisite-api", config, directory)
+            if server == "uwsgi":
+                api = servers.start_uwsgi(config, directory, port, processes=workers)
+            else:
+                api = servers.start("multisite-api", config, directory)
         finally:
             if saved is None:
                 os.environ.pop("PYTHONPATH", None)
@@ -161,7 +164,7 @@ def measure(backend, workers, args, tree=None):
                                      args.duration, args.concurrency)
                 cpu = processes_cpu(api.pid) - cpu_before
                 figures["cpu_ms"] = 1000 * cpu / max(figures["requests"], 1)
-                rows.append({"db": backend, "workers": workers, "endpoint": name,
+                rows.append({"db": backend, "workers": workers, "endpoint": name, "server": server,
                              "tree": _tree_name(tree), "load": load, **figures})
         finally:
             servers.stop(api)
@@ -177,10 +180,11 @@ def _tree_name(tree):
 
 
 def table(rows):
-    lines = ["| tree | db | api_workers | endpoint | req/s | p50 ms | p99 ms | API CPU ms/req "
-             "| req/s per core (1000/CPU) | requests | errors | load |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['tree']} | {r['db']} | {r['workers']} | {r['endpoint']} | {r['rps']:.0f} | "
+    lines = ["| tree | server | db | api_workers | endpoint | req/s | p50 ms | p99 ms "
+             "| API CPU ms/req | req/s per core (1000/CPU) | requests | errors | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['tree']} | {r['server']} | {r['db']} | {r['workers']} | {r['endpoint']} | "
+              f"{r['rps']:.0f} | "
               f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['cpu_ms']:.2f} | "
               f"{1000 / r['cpu_ms'] if r['cpu_ms'] else 0:.0f} | {r['requests']} | "
               f"{r['errors']} | {r['load']:.1f} |"
@@ -199,6 +203,10 @@ def main(argv=None):
                         help="a source tree to run the API from (PYTHONPATH); repeat to compare")
     parser.add_argument("--rounds", type=int, default=1,
                         help="with --tree: how many times each tree runs, alternating")
+    parser.add_argument("--servers", nargs="+", default=["gunicorn"],
+                        choices=["gunicorn", "uwsgi"],
+                        help="gunicorn: multisite-api; uwsgi: multisite.wsgi.api under uWSGI "
+                             "(pyuwsgi installed), --processes N --threads 8; alternated")
     parser.add_argument("--drive", nargs=5, metavar=("PORT", "PATH", "PROJECT", "SECONDS", "N"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -208,11 +216,12 @@ def main(argv=None):
         return
     rows = []
     trees = args.tree or [None]
-    for _round in range(args.rounds if args.tree else 1):
+    for _round in range(args.rounds if args.tree or len(args.servers) > 1 else 1):
         for tree in trees:
             for backend in args.backends:
                 for workers in args.workers:
-                    rows += measure(backend, workers, args, tree)
+                    for server in args.servers:
+                        rows += measure(backend, workers, args, tree, server)
                     for line in table(rows[-len(ENDPOINTS):]).splitlines()[2:]:
                         print(line, file=sys.stderr, flush=True)
     print(f"{os.cpu_count()} CPUs; {args.concurrency} client threads in a separate process; "

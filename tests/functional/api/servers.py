@@ -66,6 +66,21 @@ def start(binary, config, log_dir):
     return proc
 
 
+def start_uwsgi(config, log_dir, port, *, processes=1, threads=8):
+    """The API under uWSGI (multisite.wsgi.api), as a deployment beside devstack's APIs."""
+    log = open(os.path.join(log_dir, "uwsgi.log"), "ab")  # noqa: SIM115 (closed by stop)
+    proc = subprocess.Popen(
+        [os.path.join(BIN, "uwsgi"), "--http11-socket", f"127.0.0.1:{port}",
+         "--processes", str(processes), "--threads", str(threads), "--lazy-apps",
+         "--master", "--die-on-term", "--need-app", "--disable-logging",
+         "--http-keepalive",
+         "--module", "multisite.wsgi.api:application"],
+        stdout=log, stderr=subprocess.STDOUT,
+        env=dict(os.environ, MULTISITE_CONFIG_FILE=config))
+    proc.log = log
+    return proc
+
+
 def stop(proc, *, timeout=30):
     """SIGTERM, wait; SIGKILL if it hangs. Returns the exit status."""
     if proc.poll() is None:
