@@ -18,6 +18,7 @@ from multisite.conf import CONF
 from multisite.engine import controller
 from multisite.objects import jobs, pods
 from multisite.reconcilers import Key, net_router
+from tests.integration.test_net_router import drop_router
 from tests.integration.usage import DevCloud
 
 TOP = "RegionOne"
@@ -133,11 +134,7 @@ def size(cloud, via, admins, project, regions, count):
         router = None
     finally:
         if router is not None:
-            for pod in used:
-                with contextlib.suppress(Exception):
-                    via.network.remove_interface_from_router(router,
-                                                             subnet_id=subnets[pod].id)
-            via.network.delete_router(router, ignore_missing=True)
+            drop_router(via, router, subnets.values())
             with contextlib.suppress(Exception):
                 run_router(router.id)
         for pod in used:     # the bottom tenant networks stay when the router goes

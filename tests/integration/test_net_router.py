@@ -61,6 +61,14 @@ def run(conf, router_id):
     return work_items.get(conf, item["id"])["status"], dict(client.writes)
 
 
+def drop_router(sdk, router, subnets):
+    """The top router's interfaces on `subnets` (any left) removed, then the router."""
+    for subnet in subnets:
+        with contextlib.suppress(Exception):
+            sdk.network.remove_interface_from_router(router, subnet_id=subnet.id)
+    sdk.network.delete_router(router, ignore_missing=True)
+
+
 def cleanup_pods(devcloud, project_id, router_id, top_networks, regions=tuple(CIDRS)):
     for pod in regions:
         admin = devcloud.admin_connection(pod).network
@@ -169,11 +177,7 @@ def test_two_pods_are_routed_through_the_bridge_network(
         assert routings.find(lconf, top_id=router.id, resource_type="router") == []
     finally:
         if router is not None:
-            for pod in CIDRS:
-                with contextlib.suppress(Exception):
-                    sdk.network.remove_interface_from_router(router,
-                                                             subnet_id=subnets[pod].id)
-            sdk.network.delete_router(router, ignore_missing=True)
+            drop_router(sdk, router, subnets.values())
         cleanup_pods(devcloud, fresh_project.id, router.id if router else "-",
                      [n.id for n in nets.values()])
         for net in nets.values():

@@ -11,7 +11,6 @@ Interfaces are added and removed through the gateway; the router's jobs are run 
 controller of the `net_router` kind (test_net_router.run); each pod's own Neutron is read.
 """
 
-import contextlib
 import time
 
 import pytest
@@ -20,7 +19,12 @@ from multisite.objects import bridges, jobs, pods
 from multisite.reconcilers import net_router
 from tests.integration.test_gateway import gateway  # noqa: F401  (fixture)
 from tests.integration.test_gateway_neutron import member_network, nconf  # noqa: F401
-from tests.integration.test_net_router import cleanup_pods, lconf, run  # noqa: F401
+from tests.integration.test_net_router import (  # noqa: F401
+    cleanup_pods,
+    drop_router,
+    lconf,
+    run,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -107,11 +111,7 @@ def test_a_third_pod_updates_the_routes_of_all_three(
             (None, None)] * 3
     finally:
         if router is not None:
-            for pod in cidrs:
-                with contextlib.suppress(Exception):
-                    sdk.network.remove_interface_from_router(router,
-                                                             subnet_id=subnets[pod].id)
-            sdk.network.delete_router(router, ignore_missing=True)
+            drop_router(sdk, router, subnets.values())
         cleanup_pods(devcloud, project, router.id if router else "-",
                      [n.id for n in nets.values()], regions=tuple(cidrs))
         for net in nets.values():
