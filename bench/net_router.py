@@ -1,13 +1,24 @@
-"""East-west router jobs (issue 17) over simulated pods: time from "interface added at the
-top" to "every pod's routes converged" and Neutron writes per pod, for 2, 3 and 6 pods.
+"""East-west router jobs (issue 17): time from "interface added at the top" to "every pod's
+routes converged" and Neutron writes per pod, over simulated pods or on a devcloud.
 
-Each pod is the in-memory Neutron of tests/functional/test_net_router_jobs.py with a fixed
-latency per call (`--latency`, seconds: what one Neutron API call costs); one network
-(its own /24) per pod on one top router. Printed per size: the first run (every pod
-configured), the run after one more pod's interface is added (every pod's routes
-updated), and a redo (nothing changed), each with its wall time and writes per pod.
+Simulated (default): each pod is the in-memory Neutron of
+tests/functional/test_net_router_jobs.py with a fixed latency per call (`--latency`,
+seconds: what one Neutron API call costs); one network (its own /24) per pod on one top
+router. Printed per size: the first run (every pod configured), the run after one more
+pod's interface is added (every pod's routes updated), and a redo (nothing changed), each
+with its wall time and writes per pod.
 
     python -m bench.net_router --pods 2,3,6 --latency 0.05
+
+Devcloud (`--devcloud BASE`, an API-only devcloud: RegionOne the top, the other regions
+the pods, az1, az2, ...): the same three steps on real Neutron API servers, the interfaces
+added through a multisite-gateway process (which registers the jobs), each run of the
+router's work item in this process (as an engine runs it, without its scan delay), then
+every pod's bottom router read from its own Neutron and checked against the routes the
+top implies. Side by side, in the same run: the same add_router_interface straight to the
+top's Neutron, and one router write straight to a pod's Neutron (p50 of 5).
+
+    python -m bench.net_router --devcloud .devcloud4 --pods 2,3
 """
 
 import argparse
@@ -68,7 +79,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", default="2,3,6")
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--devcloud", metavar="BASE",
+                        help="run on this API-only devcloud instead of simulated pods")
     args = parser.parse_args(argv)
+    if args.devcloud:
+        from bench import net_router_devcloud
+        return net_router_devcloud.main(args.devcloud, [int(c) for c in
+                                                        args.pods.split(",")])
     Slow.latency = args.latency
     conf = ms_conf.CONF
     conf([], project="multisite", default_config_files=[])

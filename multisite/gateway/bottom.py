@@ -123,3 +123,20 @@ def overlapping(subnet, others):
     return [o for o in others if o["id"] != subnet["id"]
             and o.get("ip_version", 4) == subnet.get("ip_version", 4)
             and mine.overlaps(ipaddress.ip_network(o["cidr"], strict=False))]
+
+
+def bridge_segment(network, *, network_type, physical_network):
+    """The segmentation id that `network` (a top network or the body of its create or
+    update) asks on the bridges' provider network (`network_type` on `physical_network`),
+    as its provider attributes or one of its `segments`; None if it asks none."""
+    segments = network.get("segments")
+    for seg in [network, *(segments if isinstance(segments, list) else [])]:
+        if not isinstance(seg, dict) or (
+                seg.get("provider:network_type"), seg.get("provider:physical_network")) != (
+                network_type, physical_network):
+            continue
+        try:
+            return int(seg["provider:segmentation_id"])
+        except (KeyError, TypeError, ValueError):
+            continue                        # none asked, or Neutron's 400 says why
+    return None

@@ -24,7 +24,7 @@ import webob
 from multisite.clients import gateway as pod_client
 from multisite.clients import gateway_network
 from multisite.gateway import bottom, faults, proxy
-from multisite.objects import jobs, pods, routings
+from multisite.objects import bridges, jobs, pods, routings
 
 LOG = logging.getLogger(__name__)
 
@@ -110,6 +110,9 @@ def _network_write(conf, req, call, top, base, path):
         hints = network.pop("availability_zone_hints", None)
     except (ValueError, KeyError, TypeError, AttributeError):
         return _answer(_forward(conf, top, req, path), conf, top, base)  # Neutron says why
+    if isinstance(network, dict):
+        _refuse_segment(conf, network, what=f"Network {path.rpartition('/')[2]}"
+                        if req.method == "PUT" else f"Network {network.get('name')!r}")
     zones = {p["az_name"] for p in pods.list_pods(conf) if p["az_name"]}
     if hints is not None:
         if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
@@ -182,11 +185,16 @@ def _router_job(conf, project, router_id, why):
 def _update_router(conf, req, call, top, base, path, router_id):
     """A top router's gateway set or cleared: a job converges its pods (the bottom router
     in the external network's pod gets the gateway)."""
-    answer = _forward(conf, top, req, path)
     try:
-        asked = "external_gateway_info" in json.loads(req.body or b"{}").get("router", {})
+        info = json.loads(req.body or b"{}").get("router", {})
+        asked = "external_gateway_info" in info
+        network_id = (info["external_gateway_info"] or {}).get("network_id") if asked else None
     except (ValueError, AttributeError, TypeError):
-        asked = False                   # not a router body: Neutron said why
+        asked, network_id = False, None     # not a router body: Neutron says why
+    if isinstance(network_id, str):
+        _refuse_routed_segment(conf, top, network_id, why=f"the gateway of router "
+                                                          f"{router_id}")
+    answer = _forward(conf, top, req, path)
     if answer.status < 300 and asked:
         done = answer.json()["router"]
         _router_job(conf, done.get("project_id") or call.project_id, router_id, "gateway")
@@ -335,42 +343,88 @@ def _list(conf, top, req, collection, **filters):
     return answer.json()[collection.replace("-", "_")] if answer.status == 200 else []
 
 
-def _refuse_overlap(conf, req, top, router_id):
-    """409 before the top is asked: the new interface's subnet overlaps a subnet already
-    on the router (the router's subnets are routed together across pods, the pods' extra
-    routes could not tell them apart; Neutron's own answer would be a 400 for one pod)."""
+def _interface_subnet(conf, req, top):
+    """The top subnet an add_router_interface names (by subnet_id or port_id), as the
+    caller sees it; None if it names none (the top's 400 says why)."""
     try:
         asked = json.loads(req.body or b"null")
         subnet_id, port_id = asked.get("subnet_id"), asked.get("port_id")
     except (ValueError, AttributeError):
-        return                                   # the top's 400 says why
+        return None
     if port_id and not subnet_id and isinstance(port_id, str):
         ports = _list(conf, top, req, "ports", id=port_id)
         subnet_id = next((ip["subnet_id"] for p in ports for ip in p["fixed_ips"]), None)
     if not isinstance(subnet_id, str):
-        return
+        return None
     found = _list(conf, top, req, "subnets", id=subnet_id)
-    if not found:
-        return
+    return found[0] if found else None
+
+
+def _refuse_overlap(conf, req, top, router_id, subnet):
+    """409 before the top is asked: the new interface's subnet overlaps a subnet already
+    on the router (the router's subnets are routed together across pods, the pods' extra
+    routes could not tell them apart; Neutron's own answer would be a 400 for one pod)."""
     held = _list(conf, top, req, "ports", device_id=router_id,
                  device_owner=ROUTER_PORT_OWNERS)
     ids = sorted({ip["subnet_id"] for p in held for ip in p.get("fixed_ips") or []})
     others = _list(conf, top, req, "subnets", id=ids) if ids else []
     clash = ", ".join(f"subnet {o['id']} ({o['cidr']})"
-                      for o in bottom.overlapping(found[0], others))
+                      for o in bottom.overlapping(subnet, others))
     if clash:
-        raise faults.Fault(409, f"Subnet {subnet_id} ({found[0]['cidr']}) overlaps {clash} "
+        raise faults.Fault(409, f"Subnet {subnet['id']} ({subnet['cidr']}) overlaps {clash} "
                                 f"already on router {router_id}: the subnets of one router "
                                 f"are routed together across pods, their CIDRs must not "
                                 f"overlap (docs/networking.md)")
+
+
+def _refuse_segment(conf, network, *, what):
+    """409 before the top is asked: `network` (a top network or the body of its create or
+    update) asks a segmentation id on the bridges' provider network that a tenant's bridge
+    network holds, or that `[network] bridge_vlan_ranges` keeps for one: in the pods the
+    two would be one L2 segment (docs/networking.md)."""
+    physnet, kind = conf.network.bridge_physical_network, conf.network.bridge_network_type
+    seg = bottom.bridge_segment(network, network_type=kind, physical_network=physnet)
+    if seg is None:
+        return
+    asked = f"{what} asks segmentation id {seg} on {physnet} ({kind})"
+    holder = bridges.holder(conf, seg)
+    if holder is not None:
+        raise faults.Fault(409, f"{asked}, the segmentation id of bridge network "
+                                f"bridge-{holder} of project {holder} in every pod: a "
+                                f"tenant's bridge segment is never shared with another "
+                                f"network (docs/networking.md)")
+    if bridges.reserved(conf, seg):
+        ranges = ",".join(conf.network.bridge_vlan_ranges)
+        raise faults.Fault(409, f"{asked}, which [network] bridge_vlan_ranges ({ranges}) "
+                                f"keeps for the tenants' bridge networks: a tenant's bridge "
+                                f"segment is never shared with another network "
+                                f"(docs/networking.md)")
+
+
+def _refuse_routed_segment(conf, top, network_id, *, why):
+    """The segment check for a network about to be routed (an interface's, a router
+    gateway's): its provider attributes read as Multisite's service user (an admin's, a
+    member does not see them)."""
+    try:
+        found = gateway_network.PodNetwork(conf).find(top["pod_name"], "networks",
+                                                      id=network_id)
+    except gateway_network.RegionError as exc:
+        raise faults.Fault(503, f"network {network_id} of the top region could not be "
+                                f"read: {exc}") from None
+    for network in found:
+        _refuse_segment(conf, network, what=f"Network {network_id} ({why})")
 
 
 def _router_interface(conf, req, call, top, base, path, router_id):
     """An interface added to (removed from) a top router: once the top has done it, a job
     converges the router's pods (router_setup naming the network's pod, or configure_route
     for a removal or a network of no pod)."""
-    if path.endswith("/add_router_interface"):
-        _refuse_overlap(conf, req, top, router_id)
+    subnet = _interface_subnet(conf, req, top) if path.endswith(
+        "/add_router_interface") else None
+    if subnet is not None:
+        _refuse_overlap(conf, req, top, router_id, subnet)
+        _refuse_routed_segment(conf, top, subnet["network_id"],
+                               why=f"subnet {subnet['id']} on router {router_id}")
     answer = _forward(conf, top, req, path)
     if answer.status >= 300:
         return _answer(answer, conf, top, base)

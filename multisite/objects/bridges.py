@@ -61,6 +61,19 @@ def segment(conf, project_id):
     raise NoSegmentLeft(ranges=",".join(conf.network.bridge_vlan_ranges))
 
 
+def holder(conf, segmentation_id):
+    """The project whose bridge network has `segmentation_id`, else None."""
+    with db_api.session_scope(conf) as session:
+        return session.scalar(sa.select(_SEG.project_id).where(
+            _SEG.segmentation_id == segmentation_id))
+
+
+def reserved(conf, segmentation_id):
+    """Whether `segmentation_id` is in `[network] bridge_vlan_ranges` (kept for bridges)."""
+    return any(first <= segmentation_id <= last
+               for first, last in parse_ranges(conf.network.bridge_vlan_ranges))
+
+
 def address(conf, project_id, router_id, pod_name):
     """The bridge IP of (router, pod), allocated now (lowest free host) if it has none."""
     network = ipaddress.ip_network(conf.network.bridge_cidr)

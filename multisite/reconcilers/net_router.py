@@ -104,6 +104,18 @@ def overlaps(desired):
     return found
 
 
+def foreign_bridges(observed, desired):
+    """pod -> error for a pod whose bridge network holds another segmentation id than the
+    tenant's (made by hand, or before [network] bridge_vlan_ranges changed): its L2 segment
+    is not the other pods' (not routable); nothing is written there until it is fixed."""
+    return {pod: f"bridge network {bridge_name(desired.project_id)} has segmentation id "
+                 f"{seen['bridge_segment']}, the project's is {desired.segmentation_id} in "
+                 f"every pod: delete it (with the router gateways on it) or give it that id"
+            for pod, seen in observed.items()
+            if desired.segmentation_id is not None and pod in desired.pods
+            and seen.get("bridge_segment") not in (None, desired.segmentation_id)}
+
+
 def plan(observed, desired):
     """The steps, in order, that make the pods match the top. Pure.
 
@@ -252,6 +264,7 @@ def observe_pod(conf, client, pod, desired):
     seen = {"router": None, "interfaces": set(), "networks": {}, "subnets": {}}
     bridge = client.find(region, "networks", name=bridge_name(desired.project_id))
     seen["bridge_network"] = bridge[0]["id"] if bridge else None
+    seen["bridge_segment"] = bridge[0].get("provider:segmentation_id") if bridge else None
     seen["bridge_subnet"] = None
     if bridge:
         subnet = client.find(region, "subnets", network_id=bridge[0]["id"])
@@ -416,6 +429,7 @@ def converge(conf, client, router_id, project_id):
         return found
 
     observed = each(lambda name: observe_pod(conf, client, by_name[name], desired))
+    errors.update(foreign_bridges(observed, desired))
     steps = plan(observed, desired)
     result["pods"] = each(lambda name: apply_pod(
         conf, client, by_name[name], [s for s in steps if s.pod == name], observed[name],

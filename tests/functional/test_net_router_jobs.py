@@ -208,6 +208,26 @@ def test_a_third_pod_and_a_deleted_router(db, world):
             f"net-az{region_zone(region)}"]        # the bridge network went, net1 stays
 
 
+def test_a_pods_bridge_network_with_another_segment_fails_the_job_there(db, world):
+    router = seed_top(world, [("az1", "10.0.1.0/24"), ("az2", "10.0.2.0/24")])
+    world.items["RegionThree"]["networks"]["made-by-hand"] = {
+        "id": "made-by-hand", "name": net_router.bridge_name(PROJECT),
+        "provider:segmentation_id": 2500}
+    job = jobs.create(db, project_id=PROJECT, job_type="configure_route",
+                      resource={"router_id": router})
+    with pytest.raises(TemporaryError, match="pod RegionThree: bridge network "
+                                             f"bridge-{PROJECT} has segmentation id 2500, "
+                                             "the project's is 2000"):
+        run(db, world, router)
+    assert "RegionThree" in jobs.get(db, job["id"])["error"]
+    assert not world.items["RegionThree"]["routers"]            # nothing written there
+    assert routes(world, "RegionTwo") == [("10.0.2.0/24", "100.64.0.2")]
+    world.items["RegionThree"]["networks"]["made-by-hand"]["provider:segmentation_id"] = 2000
+    jobs.redo(db, job["id"])
+    outcome, writes = run(db, world, router)
+    assert outcome.status == "done" and writes == {"RegionThree": 7}   # its bridge is right
+
+
 def test_overlapping_cidrs_of_two_pods_fail_the_job(db, world):
     router = seed_top(world, [("az1", "10.0.0.0/16"), ("az2", "10.0.2.0/24")])
     job = jobs.create(db, project_id=PROJECT, job_type="configure_route",

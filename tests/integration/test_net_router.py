@@ -61,8 +61,16 @@ def run(conf, router_id):
     return work_items.get(conf, item["id"])["status"], dict(client.writes)
 
 
-def cleanup_pods(devcloud, project_id, router_id, top_networks):
-    for pod in CIDRS:
+def drop_router(sdk, router, subnets):
+    """The top router's interfaces on `subnets` (any left) removed, then the router."""
+    for subnet in subnets:
+        with contextlib.suppress(Exception):
+            sdk.network.remove_interface_from_router(router, subnet_id=subnet.id)
+    sdk.network.delete_router(router, ignore_missing=True)
+
+
+def cleanup_pods(devcloud, project_id, router_id, top_networks, regions=tuple(CIDRS)):
+    for pod in regions:
         admin = devcloud.admin_connection(pod).network
         for router in admin.routers(name=router_id):
             with contextlib.suppress(Exception):
@@ -169,12 +177,48 @@ def test_two_pods_are_routed_through_the_bridge_network(
         assert routings.find(lconf, top_id=router.id, resource_type="router") == []
     finally:
         if router is not None:
-            for pod in CIDRS:
-                with contextlib.suppress(Exception):
-                    sdk.network.remove_interface_from_router(router,
-                                                             subnet_id=subnets[pod].id)
-            sdk.network.delete_router(router, ignore_missing=True)
+            drop_router(sdk, router, subnets.values())
         cleanup_pods(devcloud, fresh_project.id, router.id if router else "-",
                      [n.id for n in nets.values()])
         for net in nets.values():
             sdk.network.delete_network(net, ignore_missing=True)
+
+
+def test_a_network_holding_the_tenants_bridge_segment_is_a_409(
+        devcloud, fresh_project, gateway, lconf):  # noqa: F811
+    """The top Neutron knows no bridge (they live in the pods): it would make a VLAN
+    network on the bridges' physical network with the tenant's bridge segment. Through the
+    gateway, the create is a 409; the same network made at the top directly cannot be
+    routed (add_router_interface is a 409); both name the bridge. No job."""
+    project = fresh_project.id
+    seg = bridges.segment(lconf, project)      # what the tenant's first router job takes
+    admin = openstack.connection.Connection(
+        session=devcloud.session(), region_name="RegionOne", identity_api_version="3",
+        network_endpoint_override=gateway["url"] + "/network")
+    provider = {"provider_network_type": "vlan", "provider_physical_network": "physnet1",
+                "provider_segmentation_id": seg}
+    top = devcloud.admin_connection("RegionOne").network
+    sdk = member_network(devcloud, fresh_project, gateway)
+    made, router = [], None
+    try:
+        with pytest.raises(openstack.exceptions.ConflictException) as refused:
+            made.append(admin.network.create_network(name="h17-seg", project_id=project,
+                                                      **provider))
+        assert f"asks segmentation id {seg} on physnet1 (vlan), the segmentation id of " \
+               f"bridge network bridge-{project} of project {project}" in str(refused.value)
+        assert list(top.networks(name="h17-seg")) == []
+        made.append(top.create_network(name="h17-seg-top", project_id=project, **provider))
+        subnet = sdk.network.create_subnet(network_id=made[-1].id, cidr="10.0.9.0/24",
+                                           ip_version=4)
+        router = sdk.network.create_router(name="h17-seg")
+        with pytest.raises(openstack.exceptions.ConflictException) as refused:
+            sdk.network.add_interface_to_router(router, subnet_id=subnet.id)
+        assert f"Network {made[-1].id} (subnet {subnet.id} on router {router.id}) asks " \
+               f"segmentation id {seg} on physnet1" in str(refused.value)
+        assert list(top.ports(device_id=router.id)) == []
+        assert jobs.list_jobs(lconf, project_id=project)[0] == []
+    finally:
+        if router is not None:
+            sdk.network.delete_router(router, ignore_missing=True)
+        for net in made:
+            top.delete_network(net, ignore_missing=True)

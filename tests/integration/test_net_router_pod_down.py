@@ -24,7 +24,14 @@ from multisite.objects import jobs, work_items
 from multisite.reconcilers import net_router
 from tests.integration.test_gateway import gateway  # noqa: F401  (fixture)
 from tests.integration.test_gateway_neutron import member_network, nconf  # noqa: F401
-from tests.integration.test_net_router import CIDRS, ZONES, cleanup_pods, lconf, run  # noqa: F401
+from tests.integration.test_net_router import (  # noqa: F401
+    CIDRS,
+    ZONES,
+    cleanup_pods,
+    drop_router,
+    lconf,
+    run,
+)
 from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
@@ -149,11 +156,7 @@ def test_a_pod_down_fails_its_jobs_the_other_pod_is_configured_and_a_redo_conver
             assert _bottom(devcloud, pod, router.id)[1] is None
     finally:
         if router is not None:
-            for pod in CIDRS:
-                with contextlib.suppress(Exception):
-                    sdk.network.remove_interface_from_router(router,
-                                                             subnet_id=subnets[pod].id)
-            sdk.network.delete_router(router, ignore_missing=True)
+            drop_router(sdk, router, subnets.values())
         cleanup_pods(devcloud, fresh_project.id, router.id if router else "-",
                      [n.id for n in nets.values()])
         for net in nets.values():

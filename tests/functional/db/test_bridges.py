@@ -26,6 +26,14 @@ def test_one_segment_per_tenant_never_two_tenants(synced):
         bridges.segment(synced, "t4")
 
 
+def test_who_holds_a_segment_and_which_are_kept_for_bridges(synced):
+    assert bridges.holder(synced, 2000) is None
+    bridges.segment(synced, "t1")
+    assert (bridges.holder(synced, 2000), bridges.holder(synced, 2001)) == ("t1", None)
+    assert [v for v in range(1999, 2007) if bridges.reserved(synced, v)] == [
+        2000, 2001, 2005]
+
+
 def test_bridge_ips_per_router_and_pod(synced):
     assert bridges.address(synced, "t1", "r1", "Pod1") == "100.64.0.1"
     assert bridges.address(synced, "t1", "r1", "Pod2") == "100.64.0.2"

@@ -18,8 +18,12 @@ SEGMENTS = st.sampled_from(["v2.0", "networks", "subnets", "ports", "security-gr
     max_size=12)
 PATHS = st.lists(SEGMENTS, max_size=4).map(lambda parts: "/network/" + "/".join(parts))
 NETWORK_BODIES = st.fixed_dictionaries({"network": st.dictionaries(
-    st.sampled_from(["name", "availability_zone_hints", "shared", "tags"]),
-    st.sampled_from([["az1"], ["az9"], [], "az1", None, [1]]) | JSON, max_size=3)})
+    st.sampled_from(["name", "availability_zone_hints", "shared", "tags", "segments",
+                     "provider:network_type", "provider:physical_network",
+                     "provider:segmentation_id"]),
+    st.sampled_from([["az1"], ["az9"], [], "az1", None, [1], "vlan", "bridge", 2000, "2000",
+                     [{"provider:network_type": "vlan", "provider:segmentation_id": 2000,
+                       "provider:physical_network": "bridge"}]]) | JSON, max_size=5)})
 NETWORKS = st.sampled_from(["none", "auto", [], [{"uuid": "no-such-net"}],
                             [{"port": "no-such-port"}], [{"fixed_ip": "10.0.0.1"}]]) | JSON
 
