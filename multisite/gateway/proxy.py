@@ -112,11 +112,12 @@ def requested_zone(zone, conf, call):
 
 def routed(conf, call, top_id, resource_type, missing):
     """(pod, routing) of a routed resource of the caller's project; 404 `missing` else."""
-    found = routings.find(conf, top_id=top_id, resource_type=resource_type,
-                          project_id=None if call.is_admin else call.project_id)
-    if not found:
+    found = routings.find_with_pod(conf, top_id=top_id, resource_type=resource_type,
+                                   project_id=None if call.is_admin else call.project_id)
+    if found is None:
         raise faults.Fault(404, missing)
-    return pods.get(conf, found[0]["pod_id"]), found[0]
+    routing, pod = found
+    return pod, routing
 
 
 def volume_in_pod(conf, call, volume_id, pod, *, other, rule):
