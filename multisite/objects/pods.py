@@ -51,6 +51,11 @@ def _pod(row):
             "pod_az_name": row.pod_az_name, "dc_name": row.dc_name, "az_name": row.az_name}
 
 
+def as_dict(row):
+    """A pod row as the pods API and the gateway see it (for queries joining pods)."""
+    return _pod(row)
+
+
 def create(conf, *, name, az_name="", pod_az_name="", dc_name=""):
     """Register a pod; no `az_name` makes it the top region (at most one)."""
     top = az_name == ""

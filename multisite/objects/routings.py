@@ -11,6 +11,7 @@ from sqlalchemy import exc as sa_exc
 from multisite import exception
 from multisite.db import api as db_api
 from multisite.db import models
+from multisite.objects import pods
 
 # Tricircle's resource types, and the Nova/Cinder ones the gateway routes.
 RESOURCE_TYPES = (
@@ -105,6 +106,19 @@ def find(conf, *, top_id, resource_type, project_id=None):
     if project_id is not None:
         filters["project_id"] = project_id
     return list_routings(conf, filters=filters)[0]
+
+
+def find_with_pod(conf, *, top_id, resource_type, project_id=None):
+    """(routing, pod) of the newest routing of one top resource, or None: both read in one
+    transaction (every routed call of the gateway reads them before the pod is asked)."""
+    query = (sa.select(_ROUTING, _POD).join(_POD, _POD.pod_id == _ROUTING.pod_id)
+             .where(_ROUTING.top_id == top_id, _ROUTING.resource_type == resource_type)
+             .order_by(_ROUTING.id.desc()).limit(1))
+    if project_id is not None:
+        query = query.where(_ROUTING.project_id == project_id)
+    with db_api.session_scope(conf) as session:
+        found = session.execute(query).first()
+        return None if found is None else (_routing(found[0]), pods.as_dict(found[1]))
 
 
 def update(conf, routing_id, changes):

@@ -48,3 +48,25 @@ def test_objects_on_every_backend(synced):
                       resource={"pod_id": b["pod_id"], "port_id": "port-1"})
     assert jobs.get(synced, job["id"])["resource"] == {"pod_id": b["pod_id"],
                                                        "port_id": "port-1"}
+
+
+def test_find_with_pod_is_the_newest_routing_and_its_pod(synced):
+    """The gateway's read before a routed call: the routing and its pod in one query,
+    scoped to the project when one is given."""
+    a = pods.create(synced, name="PodA", az_name="az1")
+    b = pods.create(synced, name="PodB", az_name="az2")
+    project = uuid.uuid4().hex
+    routings.create(synced, top_id="vol-1", pod_id=a["pod_id"], project_id=project,
+                    resource_type="volume", bottom_id="vol-1")
+    newest = routings.create(synced, top_id="vol-1", pod_id=b["pod_id"],
+                             project_id=project, resource_type="volume", bottom_id="vol-1b")
+    routing, pod = routings.find_with_pod(synced, top_id="vol-1", resource_type="volume",
+                                          project_id=project)
+    # (compared without created_at: MariaDB keeps whole seconds of the in-memory value)
+    assert routing == dict(newest, created_at=routing["created_at"])
+    assert routing["bottom_id"] == "vol-1b" and pod == pods.get(synced, b["pod_id"])
+    assert routings.find_with_pod(synced, top_id="vol-1", resource_type="volume")[1][
+        "pod_name"] == "PodB"
+    assert routings.find_with_pod(synced, top_id="vol-1", resource_type="volume",
+                                  project_id=uuid.uuid4().hex) is None
+    assert routings.find_with_pod(synced, top_id="vol-1", resource_type="server") is None

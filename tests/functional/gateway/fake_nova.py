@@ -6,6 +6,7 @@ import itertools
 import json
 import re
 import threading
+import time
 import uuid
 import wsgiref.simple_server
 
@@ -25,6 +26,7 @@ class FakeNova:
         self.servers = {}
         self.keypairs = {}   # (user, name) -> keypair; the user is the token here
         self.requests = []
+        self.list_delay = 0.0   # seconds a list waits before answering (a slow pod)
         self.httpd = wsgiref.simple_server.make_server("127.0.0.1", 0, self,
                                                        handler_class=QuietHandler)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}/v2.1"
@@ -81,6 +83,7 @@ class FakeNova:
                                        "links": self._link(server_id)}
             return self._json({"server": {"id": server_id, "links": self._link(server_id)}}, 202)
         if path == "/servers/detail":
+            time.sleep(self.list_delay)
             mine = [s for s in self.servers.values()
                     if s["tenant_id"] == req.headers.get("X-Auth-Token")]
             items = sorted(mine, key=lambda s: (s["created"], s["id"]),
