@@ -33,6 +33,11 @@ def _edit(path, old, new):
         f.write(text.replace(old, new))
 
 
+def _apps_ready(log_dir):
+    with open(os.path.join(log_dir, "multisite-api.log"), errors="replace") as f:
+        return f.read().count("WSGI app 0 (mountpoint='') ready")
+
+
 def test_the_api_under_uwsgi_answers_on_one_keep_alive_connection(config, tmp_path):
     path, port = config
     proc = servers.start_uwsgi(path, str(tmp_path), port)
@@ -84,14 +89,18 @@ def test_multisite_api_with_api_server_uwsgi_runs_its_workers_under_uwsgi(config
         servers.wait_ready(proc, port, timeout=60)
         # multisite-api became the uWSGI master (exec): its 2 workers are its children
         assert "uwsgi" in " ".join(psutil.Process(proc.pid).cmdline())
-        deadline = time.monotonic() + 30
-        while len(psutil.Process(proc.pid).children()) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        # both workers have loaded the application (--lazy-apps: each on its own; a worker
+        # still importing when SIGTERM comes lingers until uWSGI's mercy timeout)
+        deadline = time.monotonic() + 60
+        while _apps_ready(tmp_path) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _apps_ready(tmp_path) == 2
         assert len(psutil.Process(proc.pid).children()) == 2
         project = uuid.uuid4().hex
         status, _, body = servers.Client(port, project_id=project).request(
             "GET", f"/v1.0/{project}/os-quota-sets/{project}")
         assert status == 200 and body["quota_set"]["cores"] == 20, body
     finally:
-        assert servers.stop(proc) is not None
+        status = servers.stop(proc)
+    assert status == 0   # uWSGI ended on SIGTERM, workers included: not SIGKILLed by stop()
     assert not servers.port_open(port)
