@@ -330,3 +330,26 @@ def test_a_region_larger_than_one_insert_batch_is_written_whole(synced):
     again = audit(synced, {R1: raw})
     assert (again.inserted, again.deleted) == (0, 0)
 
+
+def test_the_collector_is_off_while_an_audit_runs_and_on_after(synced):
+    import gc
+
+    seen = []
+
+    def regions():
+        seen.append(gc.isenabled())
+        with address_audit.collector_paused():  # a concurrent audit, ending first
+            seen.append(gc.isenabled())
+        seen.append(gc.isenabled())
+        yield R1, address_audit.planner.index_entries(R1, neutron())
+
+    assert gc.isenabled()
+    auditor = address_audit.AddressAuditor(synced, cloud=None)
+    assert auditor.converge(regions(), {}).inserted == 4
+    assert seen == [False, False, False] and gc.isenabled()
+    gc.disable()
+    try:  # off before the audit: still off after it
+        auditor.converge({}, {})
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
