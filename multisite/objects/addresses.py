@@ -23,8 +23,16 @@ _COLUMNS = [_T.c[name] for name in FIELDS]
 _WRITTEN = FIELDS + ("addr_key", "addr_end", "seen_at")
 _BY_KEY = operator.itemgetter(0, len(FIELDS))
 CHUNK = 5000
-# Rows per multi-row INSERT on MariaDB/PostgreSQL (16 values each).
-VALUES_BATCH = 1000
+# Rows per multi-row INSERT (16 values each): on MariaDB/PostgreSQL one round trip per
+# batch; on SQLite one step of the statement per batch (32,000 values: under SQLite's
+# default limit of 32,766). The sqlite3 module releases the GIL around each step and
+# takes it back after: with executemany, once per row, and each time another thread
+# was running Python (the audit's region threads, indexing the next regions) the writer
+# waited for that thread's switch interval (5 ms) to get it back. 400,000 rows took
+# 60 s instead of 9 s beside one busy thread; one step per 2,000 rows waits once per
+# batch, and SQLite's B-tree work runs on the other core meanwhile.
+VALUES_BATCH = {"sqlite": 2000}
+VALUES_BATCH_DEFAULT = 1000
 # SQLite page cache while an audit writes (KiB): two million rows update four B-trees,
 # and with the default 2 MiB cache every insert into a cold index page is a read from
 # disk. A region's rows are inserted in (kind, addr_key) order, so the pages an insert
@@ -79,21 +87,20 @@ def _placeholder(dialect):
 
 
 def _insert(session, rows):
-    """INSERT the rows (an iterable of tuples in _WRITTEN order): executemany of one
-    prepared statement on SQLite, multi-row VALUES statements elsewhere (one round trip
-    per batch)."""
+    """INSERT the rows (an iterable of tuples in _WRITTEN order) in multi-row VALUES
+    statements of VALUES_BATCH rows."""
     connection, cursor = _dbapi_cursor(session)
     mark = _placeholder(connection.dialect)
     head = f"INSERT INTO {_T.name} ({', '.join(_WRITTEN)}) VALUES "
     one = "(" + ", ".join([mark] * len(_WRITTEN)) + ")"
+    size = VALUES_BATCH.get(connection.dialect.name, VALUES_BATCH_DEFAULT)
+    full = head + ", ".join([one] * size)
+    flat = itertools.chain.from_iterable
     try:
-        if connection.dialect.name == "sqlite":
-            cursor.executemany(head + one, rows)
-            return
         rows = iter(rows)
-        while batch := list(itertools.islice(rows, VALUES_BATCH)):
-            cursor.execute(head + ", ".join([one] * len(batch)),
-                           [value for row in batch for value in row])
+        while batch := list(itertools.islice(rows, size)):
+            cursor.execute(full if len(batch) == size else
+                           head + ", ".join([one] * len(batch)), list(flat(batch)))
     finally:
         cursor.close()
 

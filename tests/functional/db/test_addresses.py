@@ -307,3 +307,49 @@ def test_migration_0019_keys_the_stored_macs(conf, backend_url):
     with db_api.get_engine(conf).connect() as connection:
         keys = dict(connection.execute(sa.select(table.c.kind, table.c.addr_key)).all())
     assert keys["mac"] == "" and keys["fixed_ip"].endswith("0a000009")
+
+
+def test_a_region_larger_than_one_insert_batch_is_written_whole(synced):
+    """A region's rows go in multi-row INSERTs of VALUES_BATCH rows: full batches and a
+    last, shorter one, all written, and an unchanged second audit writes nothing."""
+    size = max(index.VALUES_BATCH.values()) * 2 + 7
+    ports = [{"id": f"p{i}", "project_id": PA, "network_id": "n1",
+              "mac_address": f"fa:16:3e:00:{i >> 8:02x}:{i & 0xFF:02x}",
+              "device_owner": "compute:nova", "device_id": f"vm{i}",
+              "fixed_ips": [{"subnet_id": "s1",
+                             "ip_address": f"10.0.{i >> 8}.{i & 0xFF}"}]}
+             for i in range(size // 2)]
+    raw = {**neutron(cidr="10.0.0.0/16"), "ports": ports}
+    first = audit(synced, {R1: raw})
+    # the subnet, its pool, and an address and a MAC per port
+    assert first.inserted == first.entries == 2 + 2 * len(ports) > size
+    assert len(index.search(synced, region=R1, limit=10 * size)) == first.entries
+    last = ports[-1]["fixed_ips"][0]["ip_address"]
+    assert [e["port_id"] for e in index.search(synced, ip=last)
+            if e["kind"] == "fixed_ip"] == [ports[-1]["id"]]
+    again = audit(synced, {R1: raw})
+    assert (again.inserted, again.deleted) == (0, 0)
+
+
+def test_the_collector_is_off_while_an_audit_runs_and_on_after(synced):
+    import gc
+
+    seen = []
+
+    def regions():
+        seen.append(gc.isenabled())
+        with address_audit.collector_paused():  # a concurrent audit, ending first
+            seen.append(gc.isenabled())
+        seen.append(gc.isenabled())
+        yield R1, address_audit.planner.index_entries(R1, neutron())
+
+    assert gc.isenabled()
+    auditor = address_audit.AddressAuditor(synced, cloud=None)
+    assert auditor.converge(regions(), {}).inserted == 4
+    assert seen == [False, False, False] and gc.isenabled()
+    gc.disable()
+    try:  # off before the audit: still off after it
+        auditor.converge({}, {})
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
