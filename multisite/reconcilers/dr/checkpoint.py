@@ -692,12 +692,36 @@ def _quiesce(run):
 
 
 def _backup(run):
+    """Backups of the snapshots, up to [dr] backup_concurrency running at once; the next
+    ones are requested in the same call as soon as a status read shows a slot free."""
+    while True:
+        _start_backups(run)
+        pending, failed = _read_backups(run)
+        if failed:
+            run.save()
+            _abandon_snapshots(run, run.source)
+            run.fail("backup failed for " + ", ".join(f"volume {v['id']}" for v in failed))
+        waiting = [v for v in pending if not v.get("backup_id")]
+        running = len(pending) - len(waiting)
+        if waiting and running < run.shared.opts.backup_concurrency:
+            continue                        # a slot is free: request the next ones now
+        if pending:
+            run.save()
+            return Outcome.requeue_after(run.shared.opts.poll_interval)
+        run.save(phase=EXPORT)
+        return None
+
+
+def _start_backups(run):
     client = run.source
     parent = run.store.checkpoint(run.cp["parent_id"]) if run.cp["parent_id"] else None
     parent_volumes = (parent or {}).get("resources", {}).get("volumes", [])
     parents = {v["id"]: v for v in parent_volumes}
     requests = backup_requests(run.resources["volumes"], parent_volumes,
                                max_chain=run.plan["retention"])
+    running = sum(1 for v in run.resources["volumes"] if v.get("backup_id")
+                  and v.get("backup_status") not in ("available", "error", "deleted"))
+    requests = requests[:max(0, run.shared.opts.backup_concurrency - running)]
 
     def start(request):
         volume, incremental, parent_backup = request
@@ -711,7 +735,8 @@ def _backup(run):
                       parent_backup_id=parent_backup, backup_started_at=now_iso(),
                       chain_length=chain_length(incremental, parents.get(volume["id"])))
 
-    # every backup requested at once (Cinder's backup service runs them side by side)
+    # requested together up to [dr] backup_concurrency (Cinder runs them side by side,
+    # each holding a chunk in memory), the next ones as these end
     futures = [run.shared.pool.submit(start, r) for r in requests]
     errors = [f.exception() for f in futures]
     if requests:
@@ -719,9 +744,18 @@ def _backup(run):
     for error in errors:
         if error is not None:
             raise error
+
+
+def _read_backups(run):
+    """(pending, failed) volumes after reading every requested backup's status."""
     pending, failed = [], []
     for volume in run.resources["volumes"]:
-        backup = client.backup(volume["backup_id"])
+        if not volume.get("backup_id"):
+            pending.append(volume)          # requested once a running backup ended
+            continue
+        if volume["status"] == "backed_up":
+            continue
+        backup = run.source.backup(volume["backup_id"])
         status = backup["status"] if backup else "deleted"
         volume["backup_status"] = status
         if backup:
@@ -734,15 +768,7 @@ def _backup(run):
             failed.append(volume)
         else:
             pending.append(volume)
-    if failed:
-        run.save()
-        _abandon_snapshots(run, client)
-        run.fail("backup failed for " + ", ".join(f"volume {v['id']}" for v in failed))
-    if pending:
-        run.save()
-        return Outcome.requeue_after(run.shared.opts.poll_interval)
-    run.save(phase=EXPORT)
-    return None
+    return pending, failed
 
 
 def _record_cinder_parent(run, volume):

@@ -560,3 +560,27 @@ def test_a_groups_servers_are_paused_together_and_groups_in_order(db, env, sites
     assert window[:2] == [("pause", ids["db-1"]), ("pause", ids["db-2"])]
     assert set(window[2:4]) == {("paused", ids["db-1"]), ("paused", ids["db-2"])}
     assert window[4:6] == [("pause", ids["app-1"]), ("paused", ids["app-1"])]
+
+
+def test_backups_run_at_most_backup_concurrency_at_once(db, env, sites, monkeypatch):
+    db.set_override("backup_concurrency", 2, group="dr")
+    real = FakeClient.backup
+    seen, running, most = set(), set(), []
+
+    def backup(self, backup_id):
+        found = real(self, backup_id)
+        if self.region == R1 and found is not None and backup_id not in seen:
+            # each source backup seen running once
+            seen.add(backup_id)
+            running.add(backup_id)
+            most.append(len(running))
+            return dict(found, status="creating")
+        running.discard(backup_id)
+        return found
+
+    monkeypatch.setattr(FakeClient, "backup", backup)
+    plan = _ready_plan(db, env)
+    cp = _run(db, env, checkpoints.create(db, plan["id"])["id"])
+    assert cp["status"] == "completed", cp["error"]
+    assert len(seen) == 5 and max(most) == 2
+    assert {v["status"] for v in cp["resources"]["volumes"]} == {"exported"}
