@@ -412,6 +412,20 @@ def snapshot_ids_by_volume(mapping, volumes):
     return found, missing
 
 
+def _take_novas_snapshots(run, server, image):
+    """The snapshots Nova named in a volume-backed server's image become its volumes'
+    (matched by device); an image naming none of a volume fails the checkpoint."""
+    mine = [v for v in run.resources["volumes"] if v["server_id"] == server["id"]]
+    found, missing = snapshot_ids_by_volume(image["block_device_mapping"], mine)
+    if missing:
+        _fail_images(run, f"the image of server {server['name']} names no snapshot of "
+                          f"volume(s) {', '.join(missing)}")
+    for volume in mine:
+        volume["snapshot_id"] = found[volume["id"]]
+    server["snapshot_ids"] = [found[v["id"]] for v in mine]
+    return mine
+
+
 def _fail_images(run, error):
     """Fail a vm-snapshot checkpoint: its snapshots and the images it made deleted first."""
     client = run.source
@@ -491,13 +505,7 @@ def _images(run):
             continue
         server["image_active_at"] = now_iso()
         if server["volume_backed"]:
-            mine = [v for v in volumes if v["server_id"] == server["id"]]
-            found, missing = snapshot_ids_by_volume(image["block_device_mapping"], mine)
-            if missing:
-                _fail_images(run, f"the image of server {server['name']} names no "
-                                  f"snapshot of volume(s) {', '.join(missing)}")
-            for volume in mine:
-                volume["snapshot_id"] = found[volume["id"]]
+            _take_novas_snapshots(run, server, image)
             server["image"] = "available"
         else:
             copy = run.store.ensure_image_copy(image_id=server["image_id"],
@@ -601,15 +609,7 @@ def _quiesce_group(run, client, group):
             _fail_images(run, f"image of server {server['name']}: {exc}")
         image = client.image(server["image_id"])
         server["image_active_at"] = now_iso()
-        mine = [v for v in run.resources["volumes"] if v["server_id"] == server["id"]]
-        found, missing = snapshot_ids_by_volume(image["block_device_mapping"], mine)
-        if missing:
-            _fail_images(run, f"the image of server {server['name']} names no snapshot of "
-                              f"volume(s) {', '.join(missing)}")
-        for volume in mine:
-            volume["snapshot_id"] = found[volume["id"]]
-        server["snapshot_ids"] = [found[v["id"]] for v in mine]
-        volumes.extend(mine)
+        volumes.extend(_take_novas_snapshots(run, server, image))
     run.save()
 
     def one(volume):
@@ -691,6 +691,15 @@ def _quiesce(run):
     return None
 
 
+def _advance(run, pending, phase):
+    """Requeue while anything is pending, else move the checkpoint to `phase`."""
+    if pending:
+        run.save()
+        return Outcome.requeue_after(run.shared.opts.poll_interval)
+    run.save(phase=phase)
+    return None
+
+
 def _backup(run):
     """Backups of the snapshots, up to [dr] backup_concurrency running at once; the next
     ones are requested in the same call as soon as a status read shows a slot free."""
@@ -705,11 +714,7 @@ def _backup(run):
         running = len(pending) - len(waiting)
         if waiting and running < run.shared.opts.backup_concurrency:
             continue                        # a slot is free: request the next ones now
-        if pending:
-            run.save()
-            return Outcome.requeue_after(run.shared.opts.poll_interval)
-        run.save(phase=EXPORT)
-        return None
+        return _advance(run, pending, EXPORT)
 
 
 def _start_backups(run):
@@ -813,11 +818,7 @@ def _export(run):
             pending.append(volume)
         else:
             volume["status"] = "exported"
-    if pending:
-        run.save()
-        return Outcome.requeue_after(run.shared.opts.poll_interval)
-    run.save(phase=CLEANUP)
-    return None
+    return _advance(run, pending, CLEANUP)
 
 
 def _cleanup(run):
