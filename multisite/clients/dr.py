@@ -122,12 +122,13 @@ class DrClient:
         actions = [(a["action"], a["start_time"]) for a in body["instanceActions"]]
         return sorted(actions, key=lambda a: a[1])
 
-    def create_image(self, server_id, *, name):
-        """Nova's createImage of the server (method vm-snapshot); the new image's id. For a
-        volume-backed server Nova snapshots its volumes (quiescing the guest first if its
-        image has hw_qemu_guest_agent=yes) and makes an image holding only their ids."""
-        body = {"createImage": {"name": name,
-                                "metadata": {"multisite_dr": "vm-snapshot"}}}
+    def create_image(self, server_id, *, name, method="vm-snapshot"):
+        """Nova's createImage of the server (methods vm-snapshot and quiesce); the new
+        image's id. For a volume-backed server Nova quiesces an ACTIVE guest (a no-op or a
+        skip without the guest agent, a failure with os_require_quiesce=yes), snapshots its
+        volumes, makes an image holding only their ids and unquiesces once the snapshots
+        left `creating`."""
+        body = {"createImage": {"name": name, "metadata": {"multisite_dr": method}}}
         with session.translate(self.region, f"create image of server {server_id}"):
             return self._nova.post(f"/servers/{_q(server_id)}/action", json=body).json()[
                 "image_id"]

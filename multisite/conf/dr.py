@@ -18,6 +18,13 @@ DR_OPTS = [
     cfg.IntOpt("snapshot_concurrency", default=32, min=1,
                help="Snapshot requests one engine sends at once (all of a window's snapshots "
                     "start together up to this number)."),
+    cfg.IntOpt("backup_concurrency", default=4, min=1,
+               help="Backups of one checkpoint running in the source region's Cinder at once "
+                    "(the next ones are requested as these end). Cinder's posix and NFS "
+                    "backup drivers hold a whole chunk (backup_file_size, about 2 GB by "
+                    "default) of each running backup in memory: 16 backups of 1 GB volumes "
+                    "requested together made the devcloud's cinder-backup use 12.8 GB and "
+                    "be killed for lack of memory."),
     cfg.FloatOpt("lease", default=30.0, min=5.0,
                  help="Seconds an engine holds a checkpoint; another engine resumes it (and "
                       "unpauses its servers) after this long without a renewal."),

@@ -37,18 +37,6 @@ class PlanNotReady(exception.Conflict):
                "(see its problems)")
 
 
-class MethodNotSupported(exception.Conflict):
-    code = "checkpoint.method_not_supported"
-    message = ("Checkpoints of method %(method)s are not supported yet (pause, none, "
-               "replicate and vm-snapshot are); change the plan's method")
-
-
-# the consistency methods a checkpoint can run today (docs/dr.md); a `replicate` plan's
-# checkpoints are its replication cycles (snapshots without pausing, incremental backups,
-# import in the backup region), started by its schedule (the replication period)
-RUNNABLE_METHODS = ("pause", "none", "replicate", "vm-snapshot")
-
-
 def _loads(text, default=None):
     return default if text is None else json.loads(text)
 
@@ -72,8 +60,6 @@ def create(conf, plan_id, *, project_id=None) -> dict:
                 raise protection_plans.PlanNotFound(plan_id=plan_id)
             if plan.status != protection_plans.READY:
                 raise PlanNotReady(plan_id=plan_id, status=plan.status)
-            if plan.method not in RUNNABLE_METHODS:
-                raise MethodNotSupported(method=plan.method)
             parent = session.scalar(sa.select(_CP.id).where(
                 _CP.plan_id == plan_id, _CP.status == COMPLETED)
                 .order_by(_CP.created_at.desc()).limit(1))

@@ -87,6 +87,33 @@ def test_plan_and_checkpoint_story(app, sites):
     assert call(app, "GET", f"/v2/checkpoints/{cp_id}", project=PROJECT)[0] == 404
 
 
+def test_a_quiesce_checkpoint_runs_through_the_api(app, sites):
+    for volume in sites.volumes[R1].values():
+        if volume["bootable"]:
+            volume["image_metadata"] = {"hw_qemu_guest_agent": "yes"}
+    status, body = call(app, "POST", "/v2/protection-plans", _body(method="quiesce"),
+                        project=PROJECT)
+    assert status == 202, body
+    plan = _wait_plan(app, body["protection_plan"]["id"])
+    assert plan["status"] == "ready", plan["problems"]
+    status, body = call(app, "POST", f"/v2/protection-plans/{plan['id']}/checkpoints",
+                        project=PROJECT)
+    assert status == 202, body        # was 409 checkpoint.method_not_supported
+    cp_id = body["checkpoint"]["id"]
+
+    def finished():
+        found = call(app, "GET", f"/v2/checkpoints/{cp_id}", project=PROJECT)[1]["checkpoint"]
+        return found if found["status"] in ("completed", "failed") else None
+
+    cp = wait_for(finished, timeout=30, what="checkpoint")
+    assert cp["status"] == "completed", cp["error"]
+    assert [g["servers"] for g in cp["window"]["groups"]] == [["db-1", "db-2"], ["app-1"]]
+    assert all(s["image"] == "available" and "quiesced" in s
+               for s in cp["resources"]["servers"])
+    assert {v["status"] for v in cp["resources"]["volumes"]} == {"exported"}
+    assert not [c for _r, c, _i in sites.log if c == "pause"]
+
+
 def test_discovery_names_every_unprotectable_resource(app, sites):
     sites.add_server(R1, "legacy", boot_volume=False, image="img-1")
     status, body = call(app, "POST", "/v2/protection-plans",

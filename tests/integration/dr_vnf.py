@@ -13,14 +13,17 @@ from tests.integration.usage import create_keypair, create_network, create_subne
 from tests.polling import wait_for
 
 
-def boot_vnf(conn, names, *, data=(), cidr="10.61.0.0/24", wait=300):
+def boot_vnf(conn, names, *, data=(), cidr="10.61.0.0/24", wait=300, boot_properties=None):
     """({name: server}, {name: data volume}, teardown()); servers named name-<suffix>.
 
     Everything is requested at once, then waited for. teardown() deletes the servers (their
     boot volumes with them), then the data volumes, the keypair and the network.
+    boot_properties: image properties (e.g. hw_qemu_guest_agent) set on each boot volume
+    (Cinder's volume_image_metadata) before its server boots from it, so that Nova takes
+    them as the instance's image properties.
     """
     cleanups = []
-    servers, volumes = {}, {}
+    servers, volumes, boots = {}, {}, {}
 
     def teardown():
         for server in servers.values():
@@ -29,7 +32,7 @@ def boot_vnf(conn, names, *, data=(), cidr="10.61.0.0/24", wait=300):
         for server in servers.values():
             with contextlib.suppress(Exception):
                 conn.compute.wait_for_delete(server, wait=120)
-        for vol in volumes.values():
+        for vol in [*volumes.values(), *boots.values()]:
             with contextlib.suppress(Exception):
                 conn.block_storage.wait_for_status(vol, "available", wait=60)
             try:       # a force-delete is refused for a volume in error (seen on the devcloud)
@@ -51,13 +54,22 @@ def boot_vnf(conn, names, *, data=(), cidr="10.61.0.0/24", wait=300):
         flavor = conn.compute.find_flavor(full_setup.FLAVOR, ignore_missing=False)
         image = conn.image.find_image(full_setup.IMAGE, ignore_missing=False)
         suffix = unique("")[-6:]
+        if boot_properties:
+            for name in names:
+                boots[name] = conn.block_storage.create_volume(
+                    size=1, image_id=image.id, name=f"{name}-boot-{suffix}")
+            for vol in boots.values():
+                conn.block_storage.wait_for_status(vol, "available", failures=["error"],
+                                                   wait=wait)
+                conn.block_storage.set_volume_image_metadata(vol, **boot_properties)
         for name in names:
+            source = ({"uuid": boots[name].id, "source_type": "volume"} if boot_properties
+                      else {"uuid": image.id, "source_type": "image", "volume_size": 1})
             servers[name] = conn.compute.create_server(
                 name=f"{name}-{suffix}", flavor_id=flavor.id, key_name=keypair.name,
                 networks=[{"uuid": net.id}], block_device_mapping=[{
-                    "boot_index": 0, "uuid": image.id, "source_type": "image",
-                    "destination_type": "volume", "volume_size": 1,
-                    "delete_on_termination": True}])
+                    "boot_index": 0, "destination_type": "volume",
+                    "delete_on_termination": True, **source}])
         for name in data:
             volumes[name] = conn.block_storage.create_volume(size=1,
                                                              name=f"{name}-data-{suffix}")

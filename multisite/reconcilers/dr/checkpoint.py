@@ -46,6 +46,7 @@ DISCOVER, WINDOW, BACKUP, EXPORT, CLEANUP, RETENTION, DONE = (
     "discover", "window", "backup", "export", "cleanup", "retention", "done")
 IMAGES = "images"         # method vm-snapshot: Nova's createImage per server, then copies
 VM_SNAPSHOT = "vm-snapshot"
+QUIESCE = "quiesce"       # method quiesce: createImage group by group (Nova quiesces inside)
 # the consistency methods that pause the servers around the snapshots
 PAUSING = ("pause",)
 FIRST_POLL = 0.1          # seconds before a status is read again the first time
@@ -60,7 +61,8 @@ def next_action(checkpoint):
     """What to do with a checkpoint in its recorded phase (None: nothing, it ended)."""
     if checkpoint["status"] in ("completed", "failed"):
         return None
-    return {DISCOVER: "discover", WINDOW: "recover", IMAGES: "images", BACKUP: "backup",
+    return {DISCOVER: "discover", WINDOW: "recover", IMAGES: "images", QUIESCE: "quiesce",
+            BACKUP: "backup",
             EXPORT: "export", CLEANUP: "cleanup",
             RETENTION: "retention"}.get(checkpoint["phase"])
 
@@ -190,13 +192,21 @@ def _discover(run):
             # a server booted from an image has its root disk in the image Nova makes;
             # a volume-backed one gets an image holding only its volumes' snapshot ids
             server.update(volume_backed=not found["image_id"], image="pending")
+    if run.cp["method"] == QUIESCE:
+        by_volume = {v["id"]: v for v in resources["volumes"]}
+        for server, found in zip(servers, resources["servers"], strict=True):
+            props = plan_kind.quiesce_properties(found, by_volume)
+            server.update(volume_backed=True, image="pending",
+                          guest_agent=props["guest_agent"],
+                          require_quiesce=props["require_quiesce"])
     by_id = {s["id"]: s["name"] for s in resources["servers"]}
     volumes = [{"id": v["id"], "server_id": v["server_id"], "server": by_id.get(v["server_id"]),
                 "bootable": v["bootable"], "device": v["device"], "size": v["size"],
                 "status": "pending"} for v in resources["volumes"]]
     run.cp["resources"] = {"servers": servers, "volumes": volumes, "plan": resources}
-    if run.cp["method"] == VM_SNAPSHOT:
-        run.save(phase=IMAGES, status="running")
+    if run.cp["method"] in (VM_SNAPSHOT, QUIESCE):
+        run.save(phase=IMAGES if run.cp["method"] == VM_SNAPSHOT else QUIESCE,
+                 status="running")
         return
     run.save(phase=WINDOW if run.cp["method"] in PAUSING else BACKUP, status="running")
     if run.cp["method"] not in PAUSING:
@@ -402,6 +412,20 @@ def snapshot_ids_by_volume(mapping, volumes):
     return found, missing
 
 
+def _take_novas_snapshots(run, server, image):
+    """The snapshots Nova named in a volume-backed server's image become its volumes'
+    (matched by device); an image naming none of a volume fails the checkpoint."""
+    mine = [v for v in run.resources["volumes"] if v["server_id"] == server["id"]]
+    found, missing = snapshot_ids_by_volume(image["block_device_mapping"], mine)
+    if missing:
+        _fail_images(run, f"the image of server {server['name']} names no snapshot of "
+                          f"volume(s) {', '.join(missing)}")
+    for volume in mine:
+        volume["snapshot_id"] = found[volume["id"]]
+    server["snapshot_ids"] = [found[v["id"]] for v in mine]
+    return mine
+
+
 def _fail_images(run, error):
     """Fail a vm-snapshot checkpoint: its snapshots and the images it made deleted first."""
     client = run.source
@@ -481,13 +505,7 @@ def _images(run):
             continue
         server["image_active_at"] = now_iso()
         if server["volume_backed"]:
-            mine = [v for v in volumes if v["server_id"] == server["id"]]
-            found, missing = snapshot_ids_by_volume(image["block_device_mapping"], mine)
-            if missing:
-                _fail_images(run, f"the image of server {server['name']} names no "
-                                  f"snapshot of volume(s) {', '.join(missing)}")
-            for volume in mine:
-                volume["snapshot_id"] = found[volume["id"]]
+            _take_novas_snapshots(run, server, image)
             server["image"] = "available"
         else:
             copy = run.store.ensure_image_copy(image_id=server["image_id"],
@@ -516,13 +534,199 @@ def _images(run):
     return None
 
 
+# -- method quiesce ------------------------------------------------------------------------
+def quiesce_outcome(status, *, require_quiesce):
+    """(quiesced, why) of one createImage that Nova answered: True/False when Nova's rules
+    make it certain, None when its API does not say. status: the server's status just
+    before the request. Nova (compute/api.py snapshot_volume_backed) quiesces only an ACTIVE
+    server, and skips a failed quiesce silently unless the image says os_require_quiesce.
+    Pure."""
+    if status != "ACTIVE":
+        return False, f"the server was {status}: Nova quiesces only ACTIVE servers"
+    if require_quiesce:
+        return True, ("os_require_quiesce=yes: Nova fails createImage instead of skipping "
+                      "the quiesce, and createImage succeeded")
+    return None, ("Nova asked the guest agent to quiesce; its API does not say whether it "
+                  "did or skipped it (os_require_quiesce=yes on the image makes it certain)")
+
+
+def _seconds(start, end):
+    """Seconds between two times written by now_iso() (None if one is missing)."""
+    if not start or not end:
+        return None
+    parse = datetime.datetime.fromisoformat
+    return round((parse(end.replace("Z", "+00:00"))
+                  - parse(start.replace("Z", "+00:00"))).total_seconds(), 3)
+
+
+def _request_quiesced_image(run, client, server):
+    """createImage of one server (Nova quiesces, snapshots every volume, unquiesces once
+    the snapshots left `creating`); an image a dead engine requested is found by name."""
+    name = copy_name(run.key.id, server["id"])
+    found = client.find_images(name)
+    if found:
+        server.update(image_id=found[0], image="creating", adopted=True)
+        return
+    status = client.server(server["id"])["status"]
+    server.update(nova_status=status, image_requested_at=now_iso())
+    server["image_id"] = client.create_image(server["id"], name=name, method=QUIESCE)
+    quiesced, why = quiesce_outcome(status, require_quiesce=server["require_quiesce"])
+    server.update(image_returned_at=now_iso(), image="creating", quiesced=quiesced,
+                  quiesce_evidence=why)
+
+
+def _quiesce_group(run, client, group):
+    """One plan group: createImage of its servers at once, then every snapshot Nova named
+    in their images waited for (the next group is quiesced only after this one's
+    snapshots are available, so Nova has unquiesced it)."""
+    opts = run.shared.opts
+    futures = [(s, run.shared.pool.submit(_request_quiesced_image, run, client, s))
+               for s in group if not s.get("image_id")]
+    refused, errors = [], []
+    for server, future in futures:
+        error = future.exception()
+        if isinstance(error, client_errors.RegionRejected):
+            server.update(image="failed", error=f"createImage: {error}")
+            refused.append(server)
+        elif error is not None:
+            errors.append(error)
+    run.save()
+    if refused:
+        _fail_images(run, "createImage refused for " + ", ".join(
+            f"server {s['name']} ({s['error']})" for s in refused))
+    if errors:
+        raise errors[0]
+    volumes = []
+    for server in group:
+        try:
+            _wait_status(lambda s=server: (client.image(s["image_id"])
+                                           or {"status": "deleted"})["status"], "active",
+                         timeout=opts.snapshot_timeout, interval=opts.poll_interval,
+                         region=client.region, what=f"image {server['image_id']}",
+                         fail=("killed", "deleted", "deactivated"))
+        except client_errors.RegionError as exc:
+            # refused, or still not active after [dr] snapshot_timeout: nothing left behind
+            _fail_images(run, f"image of server {server['name']}: {exc}")
+        image = client.image(server["image_id"])
+        server["image_active_at"] = now_iso()
+        volumes.extend(_take_novas_snapshots(run, server, image))
+    run.save()
+
+    def one(volume):
+        seen = {}
+
+        def status():
+            seen.update(client.snapshot(volume["snapshot_id"]) or {"status": "deleted"})
+            return seen.get("status")
+
+        _wait_status(status, "available", timeout=opts.snapshot_timeout,
+                     interval=opts.poll_interval, region=client.region,
+                     what=f"snapshot {volume['snapshot_id']}", fail=("error", "deleted"))
+        volume.update(snapshot_created_at=seen.get("created_at"),
+                      snapshot_available_at=now_iso())
+
+    by_id = {s["id"]: s for s in group}
+    for volume, future in [(v, run.shared.pool.submit(one, v)) for v in volumes
+                           if v["status"] == "pending"]:
+        try:
+            future.result()
+            volume["status"] = "snapshotted"
+            # from the server's createImage request: Nova's snapshots start inside it
+            volume["snapshot_seconds"] = _seconds(
+                by_id[volume["server_id"]].get("image_requested_at"),
+                volume["snapshot_available_at"])
+        except client_errors.RegionError as exc:
+            volume["status"], volume["error"] = "failed", f"snapshot: {exc}"
+    if any(v["status"] == "failed" for v in volumes):
+        run.save()
+        _fail_images(run, _snapshot_error(run))
+    for server in group:
+        mine = [v for v in volumes if v["server_id"] == server["id"]]
+        server["snapshots_available_at"] = max(v["snapshot_available_at"] for v in mine)
+        # an upper bound of Nova's quiesce: it froze the guest after the request came in
+        # and thaws it once the snapshots left `creating`
+        server["quiesce_window_seconds"] = _seconds(server.get("image_requested_at"),
+                                                    server["snapshots_available_at"])
+        server["image"] = "available"
+    run.save()
+
+
+def _quiesce(run):
+    """Method quiesce (seed Option 1 with the guest agent): the plan's groups in order,
+    each one's servers imaged by Nova at once; then the snapshots go through backup,
+    export and cleanup like pause's. The engine never holds a guest quiesced: Nova
+    quiesces and unquiesces inside its own createImage, so an engine that dies here
+    leaves nothing frozen (the resumed phase adopts the images by name)."""
+    client = run.source
+    servers = {s["id"]: s for s in run.resources["servers"]}
+    window = dict(run.cp.get("window") or {})
+    if "opened_at" not in window:
+        window["opened_at"] = now_iso()
+        run.save(window=window)
+    groups = window.setdefault("groups", [])
+    for index, ids in enumerate(pause_groups(run.resources["servers"])):
+        group = [servers[sid] for sid in ids]
+        if all(s["image"] == "available" for s in group):
+            continue
+        opened = now_iso()
+        _quiesce_group(run, client, group)
+        mine = [v for v in run.resources["volumes"] if v["server_id"] in ids]
+        closed = max(s["snapshots_available_at"] for s in group)
+        groups.append({"group": index, "servers": [s["name"] for s in group],
+                       "opened_at": opened, "closed_at": closed,
+                       "seconds": _seconds(opened, closed),
+                       "slowest_snapshot_seconds": max(
+                           (v.get("snapshot_seconds") or 0.0) for v in mine)})
+        run.save(window=window)
+    volumes = run.resources["volumes"]
+    window.update(closed_at=max(v["snapshot_available_at"] for v in volumes))
+    window.update(seconds=_seconds(window["opened_at"], window["closed_at"]),
+                  slowest_snapshot_seconds=max((v.get("snapshot_seconds") or 0.0)
+                                               for v in volumes))
+    LOG.info("Checkpoint quiesce done: checkpoint=%s servers=%d volumes=%d seconds=%.3f "
+             "slowest_snapshot=%.3f quiesced=%s", run.key.id, len(servers), len(volumes),
+             window["seconds"], window["slowest_snapshot_seconds"],
+             ",".join(f"{s['name']}:{s.get('quiesced')}" for s in servers.values()))
+    run.save(phase=BACKUP, window=window)
+    return None
+
+
+def _advance(run, pending, phase):
+    """Requeue while anything is pending, else move the checkpoint to `phase`."""
+    if pending:
+        run.save()
+        return Outcome.requeue_after(run.shared.opts.poll_interval)
+    run.save(phase=phase)
+    return None
+
+
 def _backup(run):
+    """Backups of the snapshots, up to [dr] backup_concurrency running at once; the next
+    ones are requested in the same call as soon as a status read shows a slot free."""
+    while True:
+        _start_backups(run)
+        pending, failed = _read_backups(run)
+        if failed:
+            run.save()
+            _abandon_snapshots(run, run.source)
+            run.fail("backup failed for " + ", ".join(f"volume {v['id']}" for v in failed))
+        waiting = [v for v in pending if not v.get("backup_id")]
+        running = len(pending) - len(waiting)
+        if waiting and running < run.shared.opts.backup_concurrency:
+            continue                        # a slot is free: request the next ones now
+        return _advance(run, pending, EXPORT)
+
+
+def _start_backups(run):
     client = run.source
     parent = run.store.checkpoint(run.cp["parent_id"]) if run.cp["parent_id"] else None
     parent_volumes = (parent or {}).get("resources", {}).get("volumes", [])
     parents = {v["id"]: v for v in parent_volumes}
     requests = backup_requests(run.resources["volumes"], parent_volumes,
                                max_chain=run.plan["retention"])
+    running = sum(1 for v in run.resources["volumes"] if v.get("backup_id")
+                  and v.get("backup_status") not in ("available", "error", "deleted"))
+    requests = requests[:max(0, run.shared.opts.backup_concurrency - running)]
 
     def start(request):
         volume, incremental, parent_backup = request
@@ -536,7 +740,8 @@ def _backup(run):
                       parent_backup_id=parent_backup, backup_started_at=now_iso(),
                       chain_length=chain_length(incremental, parents.get(volume["id"])))
 
-    # every backup requested at once (Cinder's backup service runs them side by side)
+    # requested together up to [dr] backup_concurrency (Cinder runs them side by side,
+    # each holding a chunk in memory), the next ones as these end
     futures = [run.shared.pool.submit(start, r) for r in requests]
     errors = [f.exception() for f in futures]
     if requests:
@@ -544,9 +749,18 @@ def _backup(run):
     for error in errors:
         if error is not None:
             raise error
+
+
+def _read_backups(run):
+    """(pending, failed) volumes after reading every requested backup's status."""
     pending, failed = [], []
     for volume in run.resources["volumes"]:
-        backup = client.backup(volume["backup_id"])
+        if not volume.get("backup_id"):
+            pending.append(volume)          # requested once a running backup ended
+            continue
+        if volume["status"] == "backed_up":
+            continue
+        backup = run.source.backup(volume["backup_id"])
         status = backup["status"] if backup else "deleted"
         volume["backup_status"] = status
         if backup:
@@ -559,15 +773,7 @@ def _backup(run):
             failed.append(volume)
         else:
             pending.append(volume)
-    if failed:
-        run.save()
-        _abandon_snapshots(run, client)
-        run.fail("backup failed for " + ", ".join(f"volume {v['id']}" for v in failed))
-    if pending:
-        run.save()
-        return Outcome.requeue_after(run.shared.opts.poll_interval)
-    run.save(phase=EXPORT)
-    return None
+    return pending, failed
 
 
 def _record_cinder_parent(run, volume):
@@ -612,11 +818,7 @@ def _export(run):
             pending.append(volume)
         else:
             volume["status"] = "exported"
-    if pending:
-        run.save()
-        return Outcome.requeue_after(run.shared.opts.poll_interval)
-    run.save(phase=CLEANUP)
-    return None
+    return _advance(run, pending, CLEANUP)
 
 
 def _cleanup(run):
@@ -713,8 +915,9 @@ def _retention(run):
     return Outcome.done(result=run.key.id)
 
 
-ACTIONS = {"discover": _discover, "recover": _recover, "images": _images, "backup": _backup,
-           "export": _export, "cleanup": _cleanup, "retention": _retention}
+ACTIONS = {"discover": _discover, "recover": _recover, "images": _images,
+           "quiesce": _quiesce, "backup": _backup, "export": _export, "cleanup": _cleanup,
+           "retention": _retention}
 
 
 def reconcile(key, env):

@@ -25,6 +25,40 @@ def problem(resource, reason):
     return {"resource": resource, "reason": reason}
 
 
+def _yes(value):
+    return str(value or "").lower() in ("yes", "true", "1", "on", "y")
+
+
+def quiesce_properties(server, volumes):
+    """What Nova's createImage will do about the quiesce of a volume-backed server:
+    {"boot_volume": id or None, "guest_agent": bool, "require_quiesce": bool}, read from
+    the image properties Cinder keeps on its boot volume (`volume_image_metadata`: Nova
+    took the instance's image properties from them at boot). Pure."""
+    boot = [volumes[v] for v in server["volumes"] if v in volumes and volumes[v]["bootable"]]
+    meta = boot[0]["image_metadata"] if boot else {}
+    return {"boot_volume": boot[0]["id"] if boot else None,
+            "guest_agent": _yes(meta.get("hw_qemu_guest_agent")),
+            "require_quiesce": _yes(meta.get("os_require_quiesce"))}
+
+
+def quiesce_problems(server, volumes):
+    """Why Nova would not quiesce this server inside createImage (empty: it would). Pure."""
+    if server["image_id"] or not server["volumes"]:
+        return ["method quiesce needs a volume-backed server: Nova quiesces a guest only "
+                "inside createImage of a server booted from a volume (use method "
+                "vm-snapshot or pause)"]
+    props = quiesce_properties(server, volumes)
+    if props["boot_volume"] is None:
+        return ["method quiesce: no bootable volume of the server is readable, so its "
+                "image's hw_qemu_guest_agent cannot be checked"]
+    if not props["guest_agent"]:
+        return [f"method quiesce: the image of its boot volume {props['boot_volume']} has "
+                "no hw_qemu_guest_agent=yes, so Nova would snapshot it without quiescing "
+                "(set the property on the image and boot the server from a new volume, or "
+                "use method pause)"]
+    return []
+
+
 def assess(plan, servers, volumes, keypairs, *, backup_region_known=True):
     """Problems of a plan (a list of {"resource", "reason"}; empty: protectable).
 
@@ -80,14 +114,7 @@ def assess(plan, servers, volumes, keypairs, *, backup_region_known=True):
             if volume["status"] not in ("in-use", "available"):
                 found.append(problem(vlabel, f"is {volume['status']}"))
         if method == "quiesce":
-            boot = [volumes[v] for v in server["volumes"]
-                    if v in volumes and volumes[v]["bootable"]]
-            agent = any(str(v["image_metadata"].get("hw_qemu_guest_agent", "")).lower()
-                        in ("yes", "true", "1") for v in boot)
-            if not agent:
-                found.append(problem(label, "method quiesce needs a volume-backed server whose "
-                                            "image has hw_qemu_guest_agent=yes (Nova quiesces "
-                                            "only inside createImage); use method pause"))
+            found.extend(problem(label, reason) for reason in quiesce_problems(server, volumes))
     return found
 
 

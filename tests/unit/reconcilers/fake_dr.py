@@ -37,6 +37,7 @@ class FakeSites:
         self.groups = {r: {} for r in regions}
         self.log = []
         self.fail_snapshot_of = set()
+        self.fail_quiesce_of = set()   # servers whose guest agent does not answer
         self.down = set()
         self.import_keeps_ids = False
         self.on_snapshot = None     # callable(region, volume_id) run inside create_snapshot
@@ -190,20 +191,38 @@ class FakeClient:
         return [(c, i) for i, (r, c, s) in enumerate(self.sites.log)
                 if r == self.region and s == server_id]
 
-    def create_image(self, server_id, *, name):
+    def create_image(self, server_id, *, name, method=None):
         """Nova's createImage: a volume-backed server's volumes snapshotted and an image
-        naming the snapshots (block_device_mapping); else an image with the root disk."""
+        naming the snapshots (block_device_mapping); else an image with the root disk.
+        As Nova: an ACTIVE volume-backed server is quiesced first (logged `quiesce`) and
+        unquiesced after (`unquiesce`); a guest whose agent does not answer (no
+        hw_qemu_guest_agent, or in `fail_quiesce_of`) is snapshotted without it, unless its
+        image says os_require_quiesce=yes: then createImage fails (409)."""
         self._check()
         self._log("createImage", server_id)
         server = self.sites.servers[self.region][server_id]
         mapping = []
         if not server["image_id"]:
+            quiesced = False
+            if server["status"] == "ACTIVE":
+                meta = next((self.sites.volumes[self.region][v]["image_metadata"]
+                             for v in server["volumes"]
+                             if self.sites.volumes[self.region][v]["bootable"]), {})
+                if meta.get("hw_qemu_guest_agent") == "yes" and \
+                        server_id not in self.sites.fail_quiesce_of:
+                    self._log("quiesce", server_id)
+                    quiesced = True
+                elif meta.get("os_require_quiesce") == "yes":
+                    raise errors.RegionRejected(self.region, "Quiescing requested by image "
+                                                "property failed", status=409)
             for vid in server["volumes"]:
                 sid = self.create_snapshot(vid, name=f"snapshot for {name}")
                 mapping.append({"snapshot_id": sid, "source_type": "snapshot",
                                 "device_name": self.sites.volumes[self.region][vid]["device"],
                                 "boot_index": 0 if self.sites.volumes[self.region][vid][
                                     "bootable"] else None})
+            if quiesced:
+                self._log("unquiesce", server_id)
         iid = str(uuid.uuid4())
         self.sites.images[self.region][iid] = {
             "id": iid, "name": name, "status": "active", "owner": SERVICE,

@@ -76,11 +76,30 @@ VOLUMES = {f"v-{n}": _volume(f"v-{n}") for n in ("db-1", "db-2", "app-1")}
     (_servers(_server("db-1"), _server("db-2"), _server("app-1")),
      {k: _volume(k, image_metadata={"hw_qemu_guest_agent": "yes"}) for k in VOLUMES}, {},
      "quiesce", []),
+    # only db-1's image has the agent; app-1's volume is a data volume (no boot volume)
+    (_servers(_server("db-1"), _server("db-2"), _server("app-1")),
+     {**VOLUMES, "v-db-1": _volume("v-db-1", image_metadata={"hw_qemu_guest_agent": "yes"}),
+      "v-app-1": _volume("v-app-1", bootable=False)}, {}, "quiesce",
+     ["server db-2 (id-db-2)", "server app-1 (id-app-1)"]),
 ])
 def test_assess_names_every_unprotectable_resource(servers, volumes, keypairs, method, expect):
     found = plan_kind.assess(_plan(method=method), servers, volumes, keypairs)
     assert [p["resource"] for p in found] == expect
     assert all(p["reason"] for p in found)
+
+
+@pytest.mark.parametrize("server,volumes,reason", [
+    (_server("a", image_id="img", volumes=[]), {}, "needs a volume-backed server"),
+    (_server("a", volumes=["v"]), {"v": _volume("v", bootable=False)},
+     "no bootable volume"),
+    (_server("a", volumes=["v"]), {"v": _volume("v", image_metadata={
+        "hw_qemu_guest_agent": "no"})}, "has no hw_qemu_guest_agent=yes"),
+    (_server("a", volumes=["v"]), {"v": _volume("v", image_metadata={
+        "hw_qemu_guest_agent": "True"})}, None),
+])
+def test_quiesce_problems_say_why_nova_would_not_quiesce(server, volumes, reason):
+    found = plan_kind.quiesce_problems(server, volumes)
+    assert (found == []) if reason is None else (len(found) == 1 and reason in found[0])
 
 
 def test_assess_unknown_backup_region_and_server_named_twice():
@@ -488,16 +507,6 @@ def test_recovery_deletes_snapshots_the_dead_engine_did_not_record(db, env, site
     assert set(sites.statuses(R1).values()) == {"ACTIVE"}
 
 
-@pytest.mark.parametrize("method", ["quiesce"])
-def test_methods_not_built_are_refused_not_run_weaker(db, env, sites, method):
-    plan = protection_plans.create(db, project_id=PROJECT, user_id=USER, name="v",
-                                   source_region=R1, backup_region=R2, groups=[["db-1"]],
-                                   method=method, retention=3)
-    protection_plans.record_discovery(db, plan["id"], resources={}, problems=[])
-    with pytest.raises(checkpoints.MethodNotSupported):
-        checkpoints.create(db, plan["id"])
-
-
 def test_pause_groups_follow_the_plan_order():
     shuffled = [dict(s) for s in (SERVERS[2], SERVERS[0], SERVERS[1])]
     groups = cp_kind.pause_groups(shuffled)
@@ -551,3 +560,27 @@ def test_a_groups_servers_are_paused_together_and_groups_in_order(db, env, sites
     assert window[:2] == [("pause", ids["db-1"]), ("pause", ids["db-2"])]
     assert set(window[2:4]) == {("paused", ids["db-1"]), ("paused", ids["db-2"])}
     assert window[4:6] == [("pause", ids["app-1"]), ("paused", ids["app-1"])]
+
+
+def test_backups_run_at_most_backup_concurrency_at_once(db, env, sites, monkeypatch):
+    db.set_override("backup_concurrency", 2, group="dr")
+    real = FakeClient.backup
+    seen, running, most = set(), set(), []
+
+    def backup(self, backup_id):
+        found = real(self, backup_id)
+        if self.region == R1 and found is not None and backup_id not in seen:
+            # each source backup seen running once
+            seen.add(backup_id)
+            running.add(backup_id)
+            most.append(len(running))
+            return dict(found, status="creating")
+        running.discard(backup_id)
+        return found
+
+    monkeypatch.setattr(FakeClient, "backup", backup)
+    plan = _ready_plan(db, env)
+    cp = _run(db, env, checkpoints.create(db, plan["id"])["id"])
+    assert cp["status"] == "completed", cp["error"]
+    assert len(seen) == 5 and max(most) == 2
+    assert {v["status"] for v in cp["resources"]["volumes"]} == {"exported"}
