@@ -188,6 +188,9 @@ def cinder(svc: Service) -> None:
         full = f"""enabled_backends = nfs
 backup_driver = cinder.backup.drivers.posix.PosixBackupDriver
 backup_posix_path = {svc.layout.backup_dir}
+# cinder-backup builds each backup file in memory: the default (1,999,994,880 bytes) held
+# ~1 GB per running backup and got it OOM-killed with 4-16 backups of 1 GB volumes at once
+backup_file_size = {64 * 1024 * 1024}
 rootwrap_config = {d / 'rootwrap.conf'}
 
 [nfs]

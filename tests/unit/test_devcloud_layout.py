@@ -125,6 +125,10 @@ def test_full_profile_configs(tmp_path):
     assert agent["standin"]["physnets"] == "physnet1,public"
     cinder = _read(layout.service_dir("cinder", 2) / "cinder.conf")
     assert cinder["DEFAULT"]["backup_posix_path"] == str(layout.backup_dir)  # shared
+    # backup files (and cinder-backup's buffer per running backup) of 64 MiB, a multiple of
+    # the 32 KiB SHA block incremental backups track
+    size = int(cinder["DEFAULT"]["backup_file_size"])
+    assert size == 64 * 1024 * 1024 and size % 32768 == 0
     assert cinder["nfs"]["volume_driver"] == "cinder.volume.drivers.nfs.NfsDriver"
     # RegionTwo's services authenticate against the second keystone
     assert cinder["keystone_authtoken"]["auth_url"] == "http://127.0.0.1:15000/v3"
