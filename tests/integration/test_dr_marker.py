@@ -14,7 +14,8 @@ fixtures), in a project of its own in RegionOne. A unique random marker is writt
 checkpoint (method pause) runs through the checkpoint kind's reconcile in this process, and
 a drill restores it by the restore kind into a project of its own in RegionTwo. Each
 restored volume's file in RegionTwo's export (converted to raw with `qemu-img convert` if
-it is qcow2) has its own source volume's marker at 1 MiB, and nothing else has it.
+it is qcow2) has its own source volume's marker at 1 MiB, and not the other's; the source
+volumes still read theirs after the checkpoint (their qcow2 chain read as raw).
 """
 
 from __future__ import annotations
@@ -177,6 +178,11 @@ def test_marker_written_before_the_checkpoint_is_in_the_restored_volumes(
         assert {v["id"] for v in cp["resources"]["volumes"]} == set(markers)
         checkpointed = time.monotonic()
         after_cp = {vid: _active_file(src_export, vid).name for vid in markers}
+        # the source volumes still read their markers (the active file is now the qcow2
+        # overlay the online snapshot made, over the raw file the marker was written in)
+        source_after = {vid: _read_at(src_export, vid, len(m), tmp_path) == m
+                        for vid, m in markers.items()}
+        assert all(source_after.values()), source_after
 
         restore_id = restores.create(conf, cp["id"], region=R2, mode="drill",
                                      target_project_id=drills.id)["id"]
@@ -199,7 +205,9 @@ def test_marker_written_before_the_checkpoint_is_in_the_restored_volumes(
         print(f"marker check: {len(markers)} volumes, boot+checkpoint "  # noqa: T201
               f"{checkpointed - started:.1f} s, checkpoint window "
               f"{cp['window']['seconds']} s, restore RTO {done['rto_seconds']} s; source "
-              f"active files after it {sorted(after_cp.values())}, restored formats "
+              f"active files after it {sorted(after_cp.values())} (formats "
+              f"{sorted(_format(src_export / n) for n in after_cp.values())}), restored "
+              f"formats "
               f"{sorted(formats.values())}")
     finally:
         if restore_id:
