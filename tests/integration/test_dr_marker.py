@@ -15,7 +15,10 @@ checkpoint (method pause) runs through the checkpoint kind's reconcile in this p
 a drill restores it by the restore kind into a project of its own in RegionTwo. Each
 restored volume's file in RegionTwo's export (converted to raw with `qemu-img convert` if
 it is qcow2) has its own source volume's marker at 1 MiB, and not the other's; the source
-volumes still read theirs after the checkpoint (their qcow2 chain read as raw).
+volumes still read theirs after the checkpoint (their qcow2 chain read as raw). A second
+marker written at 2 MiB into each source volume after the checkpoint (through qemu-io:
+the active file is then a qcow2 overlay) is read back there and is not in the restored
+volumes.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ from tests.polling import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.full]
 R1, R2 = "RegionOne", "RegionTwo"
-OFFSET = 1 << 20      # 1 MiB into the volume
+OFFSET = 1 << 20      # 1 MiB into the volume: the marker written before the checkpoint
+LATE = 2 << 20        # 2 MiB: the one written after it
 
 
 def _export(base, region):
@@ -85,8 +89,18 @@ def _write_marker(export, volume_id, marker):
     return path
 
 
-def _read_at(export, volume_id, size, tmp_path):
-    """`size` bytes at OFFSET of the volume as a disk (its qcow2 chain read as raw)."""
+def _write_late(export, volume_id, marker, tmp_path):
+    """`marker` at LATE into the volume as a disk, through qemu-io (after a snapshot the
+    active file is a qcow2 overlay: its guest offsets are not the file's)."""
+    path = _active_file(export, volume_id)
+    block = tmp_path / f"{volume_id}.late"
+    block.write_bytes(marker.ljust(512, b"\0"))
+    subprocess.run(["qemu-io", "-f", _format(path), "-c", f"write -q -s {block} {LATE} 512",
+                    str(path)], check=True, capture_output=True)
+
+
+def _read_at(export, volume_id, size, tmp_path, offset=OFFSET):
+    """`size` bytes at `offset` of the volume as a disk (its qcow2 chain read as raw)."""
     path = _active_file(export, volume_id)
     if _format(path) != "raw":
         raw = tmp_path / f"{volume_id}.raw"
@@ -94,7 +108,7 @@ def _read_at(export, volume_id, size, tmp_path):
                        check=True, capture_output=True)
         path = raw
     with open(path, "rb") as f:
-        f.seek(OFFSET)
+        f.seek(offset)
         return f.read(size)
 
 
@@ -183,6 +197,12 @@ def test_marker_written_before_the_checkpoint_is_in_the_restored_volumes(
         source_after = {vid: _read_at(src_export, vid, len(m), tmp_path) == m
                         for vid, m in markers.items()}
         assert all(source_after.values()), source_after
+        # a marker written after the checkpoint: the restore must not have it (it restores
+        # the copy of the window, not the live volume)
+        late = {vid: f"ms-dr-late-{vid}-{secrets.token_hex(16)}".encode() for vid in markers}
+        for vid, marker in late.items():
+            _write_late(src_export, vid, marker, tmp_path)
+            assert _read_at(src_export, vid, len(marker), tmp_path, LATE) == marker
 
         restore_id = restores.create(conf, cp["id"], region=R2, mode="drill",
                                      target_project_id=drills.id)["id"]
@@ -196,6 +216,8 @@ def test_marker_written_before_the_checkpoint_is_in_the_restored_volumes(
             assert volume_id not in markers
             size = max(len(m) for m in markers.values())
             found[source_id] = _read_at(dst_export, volume_id, size, tmp_path)
+            after = _read_at(dst_export, volume_id, size, tmp_path, LATE)
+            assert late[source_id] not in after, (source_id, after)
         for source_id, marker in markers.items():
             # its own marker at the same offset, and not the other volume's
             assert found[source_id][:len(marker)] == marker, (source_id, found[source_id])
