@@ -35,16 +35,16 @@ import pytest
 from multisite.clients import dr as dr_client
 from multisite.engine import dr as dr_env
 from multisite.objects import checkpoints, protection_plans, restores
-from multisite.reconcilers import Key, PermanentError, TemporaryError
-from multisite.reconcilers.dr import checkpoint as cp_kind
+from multisite.reconcilers import Key
 from multisite.reconcilers.dr import plan as plan_kind
-from multisite.reconcilers.dr import restore as restore_kind
 from tests.integration.dr_vnf import (
     admin_project_id,
     admin_teardown,
     boot_vnf,
     delete_restore,
     dr_conf,
+    run_checkpoint,
+    run_restore,
     unlimited_volumes,
 )
 from tests.integration.usage import unique
@@ -112,34 +112,6 @@ def _read_at(export, volume_id, size, tmp_path, offset=OFFSET):
         return f.read(size)
 
 
-def _run_checkpoint(conf, env, checkpoint_id, timeout=900):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            delay = cp_kind.reconcile(Key(cp_kind.KIND, checkpoint_id, R1), env).delay or 0
-        except TemporaryError as exc:
-            delay = exc.delay or 1.0
-        except PermanentError:
-            delay = 0
-        found = checkpoints.get(conf, checkpoint_id)
-        if found["status"] in ("completed", "failed"):
-            return found
-        assert time.monotonic() < deadline, f"checkpoint {checkpoint_id} still {found}"
-        time.sleep(delay)
-
-
-def _run_restore(conf, env, restore_id, timeout=900):
-    def finished():
-        try:
-            restore_kind.reconcile(Key(restore_kind.KIND, restore_id, R2), env)
-        except PermanentError:
-            pass
-        found = restores.get(conf, restore_id)
-        return found if found["status"] in ("completed", "failed") else None
-
-    return wait_for(finished, timeout=timeout, what="restore", interval=2)
-
-
 def _delete_backups(conf, cp):
     made = [(dr_client.for_region(conf, region), v.get(key))
             for v in (cp or {}).get("resources", {}).get("volumes", [])
@@ -187,7 +159,7 @@ def test_marker_written_before_the_checkpoint_is_in_the_restored_volumes(
             retention=2)
         plan_kind.reconcile(Key(plan_kind.KIND, plan["id"], R1), env)
         assert protection_plans.get(conf, plan["id"])["status"] == "ready"
-        cp = _run_checkpoint(conf, env, checkpoints.create(conf, plan["id"])["id"])
+        cp = run_checkpoint(conf, env, checkpoints.create(conf, plan["id"])["id"])
         assert cp["status"] == "completed", cp["error"]
         assert {v["id"] for v in cp["resources"]["volumes"]} == set(markers)
         checkpointed = time.monotonic()
@@ -206,7 +178,7 @@ def test_marker_written_before_the_checkpoint_is_in_the_restored_volumes(
 
         restore_id = restores.create(conf, cp["id"], region=R2, mode="drill",
                                      target_project_id=drills.id)["id"]
-        done = _run_restore(conf, env, restore_id)
+        done = run_restore(conf, restore_id)
         assert done["status"] == "completed", done["error"]
         restored = {v["source_id"]: v["volume_id"] for v in done["resources"]["volumes"]}
         assert set(restored) == set(markers)
