@@ -6,9 +6,15 @@ admin's cleanup of a VNF (admin_teardown)."""
 from __future__ import annotations
 
 import contextlib
+import time
+import types
 
 from multisite.devcloud import full_setup
-from multisite.objects import restores
+from multisite.engine import dr as dr_env
+from multisite.objects import checkpoints, restores
+from multisite.reconcilers import Key, PermanentError, TemporaryError
+from multisite.reconcilers.dr import checkpoint as cp_kind
+from multisite.reconcilers.dr import restore as restore_kind
 from tests.integration.usage import create_keypair, create_network, create_subnet, unique
 from tests.polling import wait_for
 
@@ -130,6 +136,40 @@ def admin_teardown(cloud, servers, volumes, teardown, region="RegionOne"):
             cinder.wait_for_status(cinder.get_volume(vid), "available", wait=60)
             cinder.delete_volume(vid)
     teardown()
+
+
+def run_checkpoint(conf, env, checkpoint_id, region="RegionOne", timeout=900):
+    """The checkpoint kind's reconcile in this process until the checkpoint ends (as an
+    engine would, after each outcome's delay): the checkpoint as it ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            delay = cp_kind.reconcile(Key(cp_kind.KIND, checkpoint_id, region), env).delay or 0
+        except TemporaryError as exc:
+            delay = exc.delay or 1.0
+        except PermanentError:
+            delay = 0
+        found = checkpoints.get(conf, checkpoint_id)
+        if found["status"] in ("completed", "failed"):
+            return found
+        assert time.monotonic() < deadline, f"checkpoint {checkpoint_id} still {found}"
+        time.sleep(delay)
+
+
+def run_restore(conf, restore_id, region="RegionTwo", timeout=900):
+    """The restore kind's reconcile in this process until the restore ends (as an engine
+    would): the restore as it ended, completed or failed."""
+    env = types.SimpleNamespace(shared=dr_env.DrEnv(conf), attempts=1, item=None)
+
+    def finished():
+        try:
+            restore_kind.reconcile(Key(restore_kind.KIND, restore_id, region), env)
+        except PermanentError:
+            pass
+        found = restores.get(conf, restore_id)
+        return found if found["status"] in ("completed", "failed") else None
+
+    return wait_for(finished, timeout=timeout, what="restore", interval=2)
 
 
 def delete_restore(conf, target, restore_id):

@@ -42,7 +42,7 @@ import pytest
 from multisite.clients import dr as dr_client
 from multisite.engine import dr as dr_env
 from multisite.objects import checkpoints, protection_plans
-from multisite.reconcilers import Key, PermanentError, TemporaryError
+from multisite.reconcilers import Key
 from multisite.reconcilers.dr import checkpoint as cp_kind
 from multisite.reconcilers.dr import plan as plan_kind
 from tests.integration.dr_vnf import (
@@ -50,6 +50,7 @@ from tests.integration.dr_vnf import (
     admin_teardown,
     boot_vnf,
     dr_conf,
+    run_checkpoint,
     unlimited_volumes,
 )
 from tests.integration.usage import unique
@@ -103,24 +104,6 @@ def _plan(conf, vnf, retention=2):
     return found, env
 
 
-def _run(conf, env, checkpoint_id, timeout=900):
-    """The checkpoint's reconcile until it ends, in this process (as an engine would)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            outcome = cp_kind.reconcile(Key(cp_kind.KIND, checkpoint_id, R1), env)
-            delay = outcome.delay or 0
-        except TemporaryError as exc:
-            delay = exc.delay or 1.0
-        except PermanentError:
-            pass
-        found = checkpoints.get(conf, checkpoint_id)
-        if found["status"] in ("completed", "failed"):
-            return found
-        assert time.monotonic() < deadline, f"checkpoint {checkpoint_id} still {found}"
-        time.sleep(delay)
-
-
 def _all_active(client, vnf):
     return {name: client.server(s.id)["status"] for name, s in vnf.servers.items()}
 
@@ -164,7 +147,7 @@ def test_a_failing_snapshot_still_unpauses_and_names_it(devcloud_full, full_conf
     try:
         plan, env = _plan(full_conf, vnf)
         cp = checkpoints.create(full_conf, plan["id"])
-        done = _run(full_conf, env, cp["id"])
+        done = run_checkpoint(full_conf, env, cp["id"])
     finally:
         cinder.delete(f"/volumes/{bad}/metadata/{FAIL_SNAPSHOT}")
     assert done["status"] == "failed"
@@ -319,7 +302,7 @@ def test_c_checkpoints_incremental_and_retention(devcloud_full, full_conf, vnf):
         for _ in range(4):
             cp = checkpoints.create(full_conf, plan["id"])
             made.append(cp["id"])
-            done = _run(full_conf, env, cp["id"])
+            done = run_checkpoint(full_conf, env, cp["id"])
             assert done["status"] == "completed", done["error"]
             assert _all_active(source, vnf) == {n: "ACTIVE" for n in NAMES}
             cps.append(done)

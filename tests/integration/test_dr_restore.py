@@ -22,18 +22,14 @@ import os
 import pathlib
 import signal
 import time
-import types
 import uuid
 
 import pytest
 import requests
 
 from multisite.clients import dr as dr_client
-from multisite.engine import dr as dr_env
 from multisite.objects import checkpoints, protection_plans, restores
-from multisite.reconcilers import Key, PermanentError
-from multisite.reconcilers.dr import restore as restore_kind
-from tests.integration.dr_vnf import delete_restore, dr_conf, unlimited_volumes
+from tests.integration.dr_vnf import delete_restore, dr_conf, run_restore, unlimited_volumes
 from tests.integration.usage import unique
 from tests.polling import wait_for
 
@@ -143,20 +139,6 @@ def _checkpoint(devcloud_full, full_conf, source, target, tag, made_r1, *, dbs, 
     return {"checkpoint_id": cp["id"], "key": key, "project": project, "user": user}
 
 
-def _run_restore(full_conf, restore_id, timeout=900):
-    env = types.SimpleNamespace(shared=dr_env.DrEnv(full_conf), attempts=1, item=None)
-
-    def finished():
-        try:
-            restore_kind.reconcile(Key(restore_kind.KIND, restore_id, R2), env)
-        except PermanentError:
-            pass
-        found = restores.get(full_conf, restore_id)
-        return found if found["status"] in ("completed", "failed") else None
-
-    return wait_for(finished, timeout=timeout, what="restore", interval=2)
-
-
 def _check(target, done, made, *, tag, prefix, dbs, app):
     """Every server ACTIVE in RegionTwo from its restored volumes (the dbs' data volumes
     attached), same MACs and fixed IPs, keypair present, all of it in the demo project,
@@ -220,7 +202,7 @@ def test_drill_restore_on_the_full_devcloud(devcloud_full, full_conf):
                            dbs=("db-1", "db-2"), app="app-1", mac="61")
         restore_id = restores.create(full_conf, made["checkpoint_id"], region=R2,
                                      mode="drill")["id"]
-        done = _run_restore(full_conf, restore_id)
+        done = run_restore(full_conf, restore_id)
         _check(target, done, made, tag=tag, prefix=f"drill-{restore_id[:8]}-",
                dbs=("db-1", "db-2"), app="app-1")
         print(f"drill RTO {done['rto_seconds']} s")   # noqa: T201 (the issue's figure)
@@ -281,7 +263,7 @@ def test_drill_into_a_project_of_its_own(devcloud_full, full_conf):
         plan_project_before = _plan_project_in(target, made["project"])
         restore_id = restores.create(full_conf, made["checkpoint_id"], region=R2,
                                      mode="drill", target_project_id=drills.id)["id"]
-        done = _run_restore(full_conf, restore_id)
+        done = run_restore(full_conf, restore_id)
         assert done["target_project_id"] == drills.id
         assert done["project_id"] == made["project"]
         _check(target, done, dict(made, project=drills.id), tag=tag,
@@ -345,7 +327,7 @@ def test_failover_with_region_one_down(devcloud_full, full_conf):
                 requests.get(nova1, timeout=3)
             restore_id = restores.create(full_conf, made["checkpoint_id"], region=R2,
                                          mode="failover", confirm=first.value.token)["id"]
-            done = _run_restore(full_conf, restore_id, timeout=R1_DOWN_MAX - 10)
+            done = run_restore(full_conf, restore_id, timeout=R1_DOWN_MAX - 10)
             down_for = time.monotonic() - started
         _check(target, done, made, tag=tag, prefix="", dbs=(db,), app=app)
         print(f"failover RTO {done['rto_seconds']} s, RegionOne down "  # noqa: T201
