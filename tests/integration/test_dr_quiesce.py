@@ -25,7 +25,13 @@ from multisite.clients import dr as dr_client
 from multisite.objects import checkpoints, protection_plans
 from tests.integration import test_dr_checkpoints as base
 from tests.integration import test_dr_vm_snapshot as vm_snapshot
-from tests.integration.dr_vnf import admin_project_id, admin_teardown, boot_vnf, unlimited_volumes
+from tests.integration.dr_vnf import (
+    admin_project_id,
+    admin_teardown,
+    boot_vnf,
+    run_checkpoint,
+    unlimited_volumes,
+)
 from tests.integration.usage import unique
 from tests.polling import wait_for
 
@@ -84,7 +90,7 @@ def test_quiesce_checkpoint_of_the_vnf(devcloud_full, full_conf, qvnf):
     offset = log.stat().st_size
     cp = checkpoints.create(full_conf, plan["id"])
     try:
-        done = base._run(full_conf, env, cp["id"])
+        done = run_checkpoint(full_conf, env, cp["id"])
         assert done["status"] == "completed", done["error"]
         servers = {s["name"]: s for s in done["resources"]["servers"]}
         by_role = {role: servers[s.name] for role, s in qvnf.servers.items()}

@@ -25,6 +25,7 @@ from multisite.objects import checkpoints, protection_plans
 from multisite.reconcilers import Key
 from multisite.reconcilers.dr import plan as plan_kind
 from tests.integration import test_dr_checkpoints as base
+from tests.integration.dr_vnf import run_checkpoint
 from tests.integration.usage import unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.full]
@@ -87,7 +88,7 @@ def test_replication_keeps_a_recovery_point_per_volume(full_conf, vnf, tmp_path)
     # the cycle the engine was in when it died: finished here by the same reconcile
     running = checkpoints.active(full_conf, plan["id"])
     if running is not None:
-        base._run(full_conf, env, running["id"])
+        run_checkpoint(full_conf, env, running["id"])
     cycles = checkpoints.completed(full_conf, plan["id"])
     try:
         assert len(cycles) >= 2, [c["error"] for c in checkpoints.list_checkpoints(

@@ -25,6 +25,7 @@ from multisite.objects import checkpoints, protection_plans
 from multisite.reconcilers import Key
 from multisite.reconcilers.dr import plan as plan_kind
 from tests.integration import test_dr_checkpoints as base
+from tests.integration.dr_vnf import run_checkpoint
 from tests.integration.usage import create_network, create_subnet, unique
 from tests.polling import wait_for
 
@@ -77,8 +78,8 @@ def test_image_calls_and_an_image_backed_server_on_the_fake_driver(full_conf, im
     # a checkpoint of it: the image never leaves `queued` here, so it fails (bounded)
     full_conf.set_override("snapshot_timeout", 20, group="dr")
     plan = _plan(full_conf, project.id, project.user_id, [[server.name]])
-    done = base._run(full_conf, _env(full_conf), checkpoints.create(full_conf, plan["id"])["id"],
-                     timeout=300)
+    done = run_checkpoint(full_conf, _env(full_conf),
+                          checkpoints.create(full_conf, plan["id"])["id"], timeout=300)
     assert done["status"] == "failed" and "after [dr] snapshot_timeout" in done["error"], done
     made = done["resources"]["servers"][0]["image_id"]
     assert source.image(made) is None
@@ -106,7 +107,7 @@ def test_vm_snapshot_of_the_volume_backed_vnf(full_conf, vnf):
     plan = _plan(full_conf, vnf.project.id, vnf.project.user_id, groups)
     cp = checkpoints.create(full_conf, plan["id"])
     try:
-        done = base._run(full_conf, _env(full_conf), cp["id"])
+        done = run_checkpoint(full_conf, _env(full_conf), cp["id"])
         assert done["status"] == "completed", done["error"]
         assert base._all_active(source, vnf) == {n: "ACTIVE" for n in base.NAMES}
         for name, server in vnf.servers.items():
