@@ -37,6 +37,11 @@ GATEWAY_OPTS = [
                       "image its pod lacks (the copy of POST /v2/images/{id}/ensure); a "
                       "copy not active in time is a 503 naming the pod and the copy, and "
                       "the copy goes on."),
+    cfg.FloatOpt("image_check_ttl", default=60.0, min=0.0,
+                 help="Seconds a server or volume create trusts an earlier read that found "
+                      "its image active in the pod (same pod, project and image): no "
+                      "Glance read for the creates of a scale-out. A create the pod "
+                      "refuses reads again on the next one. 0: read at every create."),
     cfg.StrOpt("test_pause_at", default="", choices=["", "before_pod", "after_pod"],
                help="TEST ONLY, never in production: a create stops for an hour right "
                     "after writing its routing (before_pod: before the pod is asked; "

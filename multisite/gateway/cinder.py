@@ -112,15 +112,22 @@ def _create(conf, req, call, base, *, pod, body, item, key, resource_type, path,
     return _rewrite(found, conf, pod, base)
 
 
-def create_volume(conf, req, call, base, project):
+def create_volume(conf, req, call, base, project, *, trust=True):
+    """A create the pod refuses after its image was taken on trust
+    (images.ensure_in_pod) is made once more with the image read."""
     body, volume = proxy.body_of(req, VOLUME)
     pod = _create_pod(conf, call, volume)
-    images.ensure_in_pod(conf, req, call, pod, volume, service=SERVICE_TYPE)
+    trusted = images.ensure_in_pod(conf, req, call, pod, volume, service=SERVICE_TYPE,
+                                   trust=trust)
     # the pod's own storage zone (Cinder's default_availability_zone): the user's zone
     # named the pod
     volume.pop("availability_zone", None)
-    return _create(conf, req, call, base, pod=pod, body=body, item=volume, key=VOLUME,
-                   resource_type=VOLUME, path=f"/{project}/volumes")
+    answer = _create(conf, req, call, base, pod=pod, body=body, item=volume, key=VOLUME,
+                     resource_type=VOLUME, path=f"/{project}/volumes")
+    if trusted and 400 <= answer.status_int < 500:
+        images.forget_checked(pod, call, trusted)
+        return create_volume(conf, req, call, base, project, trust=False)
+    return answer
 
 
 def create_snapshot(conf, req, call, base, project):

@@ -14,6 +14,7 @@ What is decided (pure: `image_refs`, `with_pod_ids`, `plan`) is tested without I
 
 import logging
 import re
+import threading
 import time
 
 from multisite.clients import gateway as pod_client
@@ -36,6 +37,11 @@ UNKNOWN = {"status": "unknown"}
 # one Glance shared by the pods): nothing to copy to
 NO_GLANCE = {"status": "no-glance"}
 _ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+# (pod, project, image) the caller's read found active in the pod: {key: until (monotonic)}
+# ([gateway] image_check_ttl); a create the pod refuses forgets its images' entries
+_CHECKED = {}
+_CHECKED_LOCK = threading.Lock()
+_CHECKED_MAX = 10000
 
 
 # -- pure -------------------------------------------------------------------------------------
@@ -158,14 +164,53 @@ def _wait(conf, copy, pod, image_id):
     return copy
 
 
-def ensure_in_pod(conf, req, call, pod, item, *, service):
+def _checked(region, project_id, image_id):
+    until = _CHECKED.get((region, project_id, image_id))
+    return until is not None and until > time.monotonic()
+
+
+def _check(conf, region, project_id, image_id):
+    ttl = conf.gateway.image_check_ttl
+    if ttl <= 0:
+        return
+    with _CHECKED_LOCK:
+        if len(_CHECKED) >= _CHECKED_MAX:
+            now = time.monotonic()
+            for key in [k for k, until in _CHECKED.items() if until <= now]:
+                del _CHECKED[key]
+            if len(_CHECKED) >= _CHECKED_MAX:
+                _CHECKED.clear()
+        _CHECKED[(region, project_id, image_id)] = time.monotonic() + ttl
+
+
+def forget_checked(pod, call, image_ids):
+    """The pod refused a create naming these images, taken on trust: read them again (an
+    image deleted there since is then copied again, where its mode says so)."""
+    LOG.info("A create taken on trust was refused by its pod, reading its images again: "
+             "pod=%s project=%s images=%s", pod["pod_name"], call.project_id,
+             ",".join(image_ids))
+    with _CHECKED_LOCK:
+        for image_id in image_ids:
+            _CHECKED.pop((pod["pod_name"], call.project_id, image_id), None)
+
+
+def ensure_in_pod(conf, req, call, pod, item, *, service, trust=True):
     """Make every image the create `item` names usable in `pod`, rewriting its references
-    to the pod's ids (in place). Waits for the copies ([gateway] image_ensure_timeout)."""
-    ids = {}
+    to the pod's ids (in place). Waits for the copies ([gateway] image_ensure_timeout).
+
+    An image the caller's read found active in the pod is not read again for [gateway]
+    image_check_ttl seconds (a scale-out boots one image many times); a create the pod
+    refuses (4xx) forgets it (forget_checked) and is asked again with `trust` False.
+    Returns the image ids taken on trust (not read this time)."""
+    ids, trusted = {}, []
     for image_id in image_refs(item, service=service):
         region = pod["pod_name"]
+        if trust and _checked(region, call.project_id, image_id):
+            trusted.append(image_id)
+            continue          # read active there a moment ago (a burst of boots)
         in_pod = _read(conf, req, region, image_id, must=False)
         if in_pod is NO_GLANCE or (in_pod is not None and in_pod.get("status") == "active"):
+            _check(conf, region, call.project_id, image_id)
             continue          # the common case: one read, nothing else
         source, mode = _source_and_mode(conf, call.project_id, image_id)
         in_source = None
@@ -195,4 +240,4 @@ def ensure_in_pod(conf, req, call, pod, item, *, service):
         if copy["target_id"] and copy["target_id"] != image_id:
             ids[image_id] = copy["target_id"]
     with_pod_ids(item, ids, service=service)
-    return ids
+    return trusted

@@ -69,14 +69,17 @@ def _requested_zone(server, conf, call):
     return proxy.requested_zone(server.get("availability_zone"), conf, call)
 
 
-def create_server(conf, req, call, base):
+def create_server(conf, req, call, base, *, trust=True):
+    """Bind, route, forward; a create the pod refuses after its image was taken on trust
+    (images.ensure_in_pod) is made once more with the image read."""
     body, server = proxy.body_of(req, "server")
     if not isinstance(server.get("metadata", {}), dict):
         raise faults.Fault(400, "Invalid input: metadata must be an object")
     zone = _requested_zone(server, conf, call)
     pod = pods.bind(conf, project_id=call.project_id, az_name=zone)
     keypairs.ensure_in_pod(conf, req, call, pod, server.get("key_name"))
-    images.ensure_in_pod(conf, req, call, pod, server, service=SERVICE_TYPE)
+    trusted = images.ensure_in_pod(conf, req, call, pod, server, service=SERVICE_TYPE,
+                                   trust=trust)
     neutron.bottom_networks(conf, req, call, pod, server)
     routing = routings.create(conf, top_id=f"pending-{uuid.uuid4()}", pod_id=pod["pod_id"],
                               project_id=call.project_id, resource_type=SERVER)
@@ -94,6 +97,9 @@ def create_server(conf, req, call, base):
     proxy.test_pause(conf, "after_pod", routing)
     if answer.status >= 400:
         routings.delete(conf, routing["id"])
+        if trusted and 400 <= answer.status < 500:
+            images.forget_checked(pod, call, trusted)
+            return create_server(conf, req, call, base, trust=False)
         return _answer(answer)
     server_id = answer.json()["server"]["id"]
     routings.update(conf, routing["id"], {"top_id": server_id, "bottom_id": server_id})

@@ -17,6 +17,7 @@ import webob
 
 from multisite.clients import gateway as pod_client
 from multisite.gateway import app as gateway_app
+from multisite.gateway import images as gateway_images
 from multisite.objects import images, routings
 from tests.functional.gateway import test_cinder_gateway as cinder_tests
 from tests.functional.gateway import test_nova_gateway as nova_tests
@@ -246,3 +247,62 @@ def test_what_the_hook_leaves_to_the_pod(gateway, cloud, engine, db):
     resp, body = boot(gateway, "az1", imageRef=mine)
     assert resp.status_int == 400 and "queued in RegionOne" in body["badRequest"]["message"]
     assert len(routings.list_routings(db)[0]) == 2     # the two boots above only
+
+
+def glance_reads(cloud, pod, image_id):
+    return [r for r in cloud[pod, "image"].requests
+            if r[0] == "GET" and r[1] == f"/v2/images/{image_id}"]
+
+
+def test_a_burst_of_boots_reads_the_pods_image_once(gateway, cloud, engine, db):
+    cloud["RegionTwo", "image"].images[IMG] = image()
+    for _ in range(3):
+        resp, body = boot(gateway, "az1", imageRef=IMG)
+        assert resp.status_int == 202, body
+    assert len(glance_reads(cloud, "RegionTwo", IMG)) == 1
+    assert engine.made == []
+    # another project, or another pod, reads for itself
+    cloud["RegionThree", "image"].images[IMG] = image()
+    resp, body = boot(gateway, "az2", imageRef=IMG)
+    assert resp.status_int == 202, body
+    assert len(glance_reads(cloud, "RegionThree", IMG)) == 1
+    # with the trust off, every create reads
+    db.set_override("image_check_ttl", 0, group="gateway")
+    gateway_images._CHECKED.clear()
+    for _ in range(2):
+        assert boot(gateway, "az1", imageRef=IMG)[0].status_int == 202
+    assert len(glance_reads(cloud, "RegionTwo", IMG)) == 3
+
+
+def test_an_image_gone_from_the_pod_since_it_was_trusted_is_copied_again(
+        gateway, cloud, engine, db):
+    """The pod lost the image after a boot read it there: the next boot, taken on trust,
+    is refused by the pod (as Nova refuses an image it cannot find); the gateway reads
+    the image again, copies it, and the boot succeeds: the caller sees one 202."""
+    nova = cloud["RegionTwo", "compute"]
+    glance = cloud["RegionTwo", "image"]
+    plain = nova.route
+
+    def route(req):
+        if req.method == "POST" and req.path_info == "/v2.1/servers":
+            ref = json.loads(req.body)["server"].get("imageRef")
+            if ref and ref not in glance.images:
+                return nova._json({"badRequest": {
+                    "code": 400, "message": f"Image {ref} could not be found."}}, 400)
+        return plain(req)
+
+    nova.route = route
+    cloud["RegionOne", "image"].images[IMG] = image()
+    assert boot(gateway, "az1", imageRef=IMG)[0].status_int == 202    # copied
+    assert boot(gateway, "az1", imageRef=IMG)[0].status_int == 202    # read: trusted
+    assert engine.made == [(IMG, "RegionTwo")]
+    del glance.images[IMG]                           # deleted in the pod meanwhile
+    resp, body = boot(gateway, "az1", imageRef=IMG)
+    assert resp.status_int == 202, body
+    assert engine.made == [(IMG, "RegionTwo")] * 2
+    assert IMG in glance.images
+    posts = [r for r in nova.requests if r[0] == "POST"]
+    assert len(posts) == 4                           # two creates, a refused one, the retry
+    # no routing is left of the refused create: the three servers only
+    servers, _ = routings.list_routings(db, filters={"resource_type": "server"})
+    assert len(servers) == 3
