@@ -44,8 +44,10 @@ def _public_key(conf, pod, req, name):
 
 def ensure_in_pod(conf, req, call, pod, name):
     """Make keypair `name` of the caller exist in `pod` as in the home pod, before a boot."""
+    if not isinstance(name, str):
+        return  # no keypair: nothing to read (the pod refuses a malformed key_name)
     source = home(conf)
-    if not isinstance(name, str) or pod["pod_id"] == source["pod_id"]:
+    if pod["pod_id"] == source["pod_id"]:
         return  # the home pod itself validates the key_name
     wanted = _public_key(conf, source, req, name)
     if wanted is None:
