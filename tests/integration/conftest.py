@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -123,8 +124,12 @@ def devcloud_full():
         # the same pinned packages: share the API devcloud's venv instead of a second install
         layout.base.mkdir(parents=True, exist_ok=True)
         layout.venv.symlink_to(main_venv)
-    started = False
+    # tools/test.sh started it in the background for this run: this run's own to stop
+    prestarted = os.environ.get("MULTISITE_DEVCLOUD_FULL_PRESTARTED")
+    started = bool(prestarted) and Path(prestarted).resolve() == layout.base.resolve()
     if _running_regions(layout) < FULL_REGIONS or layout.read_state().get("profile") != "full":
+        # (a background `up` still under way holds the base's lock: this one waits for it,
+        # then finds everything running)
         _devcloud_cli(layout, "up", "--profile", "full", "--regions", str(FULL_REGIONS),
                       "--keystones", "2", "--port-offset", str(offset), timeout=3600)
         started = True
