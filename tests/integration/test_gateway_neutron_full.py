@@ -16,7 +16,7 @@ from tests.integration.test_gateway import gateway  # noqa: F401  (fixture)
 from tests.integration.test_gateway_neutron import nconf  # noqa: F401  (fixture)
 from tests.polling import wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.full]
 
 POD = "RegionTwo"
 

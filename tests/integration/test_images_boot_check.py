@@ -14,7 +14,7 @@ from multisite.devcloud import full_setup
 from tests.integration.test_images import FAST, V2, _all_images, _named, _upload
 from tests.integration.usage import create_network, create_subnet, unique, wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.full]
 R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
 
 

@@ -11,7 +11,7 @@ from tests.integration.test_net_north_south import scenario
 from tests.integration.test_net_router import lconf  # noqa: F401  (fixture)
 from tests.polling import wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.full]
 
 
 @pytest.fixture
