@@ -188,7 +188,10 @@ def _check_restored(sites, cloud, restore, *, prefix, project=PROJECT):  # noqa:
     assert {(r["direction"], r["remote_group_id"]) for r in groups[default]["rules"]} == {
         ("egress", None), ("ingress", groups[default]["id"])}
     for port in ports.values():
-        wanted = ([default, prefix + "vnf-db"] if "db-" in port["name"] else [default])
+        # the server's name after the prefix (a restore id ending in "db" makes the prefix
+        # itself end in "db-": "drill-e363e6db-app-1-port0" is app-1's port)
+        server = port["name"][len(prefix):]
+        wanted = ([default, prefix + "vnf-db"] if server.startswith("db-") else [default])
         assert sorted(port["security_groups"]) == sorted(groups[n]["id"] for n in wanted)
     # the service user boots with the same key (Nova reads the asking user's keypairs)
     assert (cloud.keypairs[R2][(SERVICE_USER, "vnf-key")]["public_key"]
