@@ -124,8 +124,7 @@ def create_volume(conf, req, call, base, project, *, trust=True):
     volume.pop("availability_zone", None)
     answer = _create(conf, req, call, base, pod=pod, body=body, item=volume, key=VOLUME,
                      resource_type=VOLUME, path=f"/{project}/volumes")
-    if trusted and 400 <= answer.status_int < 500:
-        images.forget_checked(pod, call, trusted)
+    if images.refused_on_trust(pod, call, trusted, answer.status_int):
         return create_volume(conf, req, call, base, project, trust=False)
     return answer
 

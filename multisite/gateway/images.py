@@ -183,15 +183,20 @@ def _check(conf, region, project_id, image_id):
         _CHECKED[(region, project_id, image_id)] = time.monotonic() + ttl
 
 
-def forget_checked(pod, call, image_ids):
-    """The pod refused a create naming these images, taken on trust: read them again (an
-    image deleted there since is then copied again, where its mode says so)."""
+def refused_on_trust(pod, call, trusted, status):
+    """Whether a create the pod answered with `status` should be made again with its
+    images read: it named images taken on trust (ensure_in_pod's answer) and the pod
+    refused it (4xx). Then their trust is forgotten (an image deleted there since is
+    copied again, where its mode says so)."""
+    if not trusted or not 400 <= status < 500:
+        return False
     LOG.info("A create taken on trust was refused by its pod, reading its images again: "
              "pod=%s project=%s images=%s", pod["pod_name"], call.project_id,
-             ",".join(image_ids))
+             ",".join(trusted))
     with _CHECKED_LOCK:
-        for image_id in image_ids:
+        for image_id in trusted:
             _CHECKED.pop((pod["pod_name"], call.project_id, image_id), None)
+    return True
 
 
 def ensure_in_pod(conf, req, call, pod, item, *, service, trust=True):
@@ -200,7 +205,7 @@ def ensure_in_pod(conf, req, call, pod, item, *, service, trust=True):
 
     An image the caller's read found active in the pod is not read again for [gateway]
     image_check_ttl seconds (a scale-out boots one image many times); a create the pod
-    refuses (4xx) forgets it (forget_checked) and is asked again with `trust` False.
+    refuses (4xx) forgets it (refused_on_trust) and is asked again with `trust` False.
     Returns the image ids taken on trust (not read this time)."""
     ids, trusted = {}, []
     for image_id in image_refs(item, service=service):

@@ -97,8 +97,7 @@ def create_server(conf, req, call, base, *, trust=True):
     proxy.test_pause(conf, "after_pod", routing)
     if answer.status >= 400:
         routings.delete(conf, routing["id"])
-        if trusted and 400 <= answer.status < 500:
-            images.forget_checked(pod, call, trusted)
+        if images.refused_on_trust(pod, call, trusted, answer.status):
             return create_server(conf, req, call, base, trust=False)
         return _answer(answer)
     server_id = answer.json()["server"]["id"]
