@@ -82,8 +82,7 @@ def _create_pod(conf, call, volume):
                 raise faults.Fault(400, f"{field} {volume[field]} is in availability zone "
                                         f"{pod['az_name']}, not {zone}")
             return pod
-    zone = proxy.requested_zone(zone, conf, call)
-    return pods.bind(conf, project_id=call.project_id, az_name=zone)
+    return proxy.bound_pod(conf, call, zone)
 
 
 def _create(conf, req, call, base, *, pod, body, item, key, resource_type, path, tag=True,

@@ -13,7 +13,7 @@ import logging
 import uuid
 
 from multisite.gateway import faults, images, keypairs, neutron, proxy
-from multisite.objects import pods, routings
+from multisite.objects import routings
 
 LOG = logging.getLogger(__name__)
 
@@ -65,18 +65,13 @@ def flavors(conf, req, call, base, rest):
 
 
 # -- servers --------------------------------------------------------------------------------
-def _requested_zone(server, conf, call):
-    return proxy.requested_zone(server.get("availability_zone"), conf, call)
-
-
 def create_server(conf, req, call, base, *, trust=True):
     """Bind, route, forward; a create the pod refuses after its image was taken on trust
     (images.ensure_in_pod) is made once more with the image read."""
     body, server = proxy.body_of(req, "server")
     if not isinstance(server.get("metadata", {}), dict):
         raise faults.Fault(400, "Invalid input: metadata must be an object")
-    zone = _requested_zone(server, conf, call)
-    pod = pods.bind(conf, project_id=call.project_id, az_name=zone)
+    pod = proxy.bound_pod(conf, call, server.get("availability_zone"))
     keypairs.ensure_in_pod(conf, req, call, pod, server.get("key_name"))
     trusted = images.ensure_in_pod(conf, req, call, pod, server, service=SERVICE_TYPE,
                                    trust=trust)
@@ -88,8 +83,8 @@ def create_server(conf, req, call, base, *, trust=True):
     else:
         server.pop("availability_zone", None)
     server.setdefault("metadata", {})[ROUTING_TAG] = str(routing["id"])
-    LOG.info("Creating server: project=%s az=%s pod=%s routing=%s", call.project_id, zone,
-             pod["pod_name"], routing["id"])
+    LOG.info("Creating server: project=%s az=%s pod=%s routing=%s", call.project_id,
+             pod["az_name"], pod["pod_name"], routing["id"])
     proxy.test_pause(conf, "before_pod", routing)
     # a pod that does not answer raises: unknown whether it created the server, the
     # routing stays for the reconciler

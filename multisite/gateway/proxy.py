@@ -93,21 +93,29 @@ def zones(conf):
 
 
 def requested_zone(zone, conf, call):
-    """The pod AZ a create asks for: `zone`, or the project's only bound AZ; 400 else."""
+    """The pod AZ a create asks for: `zone`, or the project's only bound AZ; 400 else.
+    A named zone is not looked up here: `bound_pod` refuses one that no pod serves."""
     if zone is not None and not isinstance(zone, str):
         raise faults.Fault(400, "Invalid input: availability_zone must be a string")
-    known = zones(conf)
     if not zone:
         bound = {p["az_name"] for p in pods.bindings_of(conf, call.project_id)}
         if len(bound) == 1:
             return bound.pop()
         raise faults.Fault(400, "Give an availability zone (--availability-zone): one of "
-                                + (", ".join(known) or "none registered"))
-    zone = zone.split(":", 1)[0]
-    if zone not in known:
+                                + (", ".join(zones(conf)) or "none registered"))
+    return zone.split(":", 1)[0]
+
+
+def bound_pod(conf, call, zone):
+    """The caller's project's pod in the AZ a create asks for (`requested_zone`), bound
+    now if it had none there; 400 naming the pods' zones for a zone no pod serves (the
+    zones are listed only then: a create reads the binding alone)."""
+    zone = requested_zone(zone, conf, call)
+    try:
+        return pods.bind(conf, project_id=call.project_id, az_name=zone)
+    except pods.NoPodInZone:
         raise faults.Fault(400, f"Availability zone {zone!r} is not a pod's zone: one of "
-                                + (", ".join(known) or "none registered"))
-    return zone
+                                + (", ".join(zones(conf)) or "none registered")) from None
 
 
 def routed(conf, call, top_id, resource_type, missing):

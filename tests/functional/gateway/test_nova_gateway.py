@@ -122,8 +122,10 @@ def test_create_without_a_zone_or_in_an_unknown_one_is_a_400(gateway, db):
     resp, body = boot(gateway, "vm", None)
     assert resp.status_int == 400 and "az1, az2" in body["badRequest"]["message"]
     resp, body = boot(gateway, "vm", "az9")
-    assert resp.status_int == 400 and "az9" in body["badRequest"]["message"]
+    assert resp.status_int == 400 and "'az9' is not a pod's zone: one of az1, az2" in \
+        body["badRequest"]["message"]
     assert routings.list_routings(db)[0] == []
+    assert pods.bindings_of(db, PROJECT) == []   # no binding made for a zone of no pod
 
 
 def test_list_merges_the_pods_newest_first_with_limit_and_marker(gateway):
