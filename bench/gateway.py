@@ -30,6 +30,7 @@ import argparse
 import concurrent.futures
 import contextlib
 import os
+import random
 import re
 import socket
 import statistics
@@ -50,6 +51,7 @@ from multisite.devcloud import multisite_conf
 from multisite.objects import pods
 
 PODS = {"RegionTwo": "az1", "RegionThree": "az2"}
+CORES = os.cpu_count()
 
 
 def gateway_cpu(proc):
@@ -65,17 +67,33 @@ def gateway_cpu(proc):
     return total
 
 
-def interleaved(calls, rounds):
+def machine_cpu():
+    """CPU seconds every process of the machine has used so far (/proc/stat: user, nice,
+    system, irq, softirq, steal), counted in the kernel's ticks."""
+    with open("/proc/stat") as stat:
+        fields = stat.readline().split()[1:9]
+    busy = sum(int(fields[i]) for i in (0, 1, 2, 5, 6, 7))
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def interleaved(calls, rounds, cpu=None):
     """{name: [ms]} of `calls` ({name: fn}), each called once per round in turn: every
     column's samples come from the same minutes of the shared machine, so a pod busy with
     other clients' calls for a while slows all of them alike (measured one block after
-    another, such a while once fell on the gateway's whole-list block only)."""
+    another, such a while once fell on the gateway's whole-list block only). `cpu` (a
+    dict) gets each column's machine CPU ms per call (everything the machine ran while
+    the call was under way: the pods, their database, the gateway, this client)."""
     out = {name: [] for name in calls}
+    used = {name: 0.0 for name in calls}
     for _ in range(rounds):
         for name, fn in calls.items():
+            before = machine_cpu()
             started = time.perf_counter()
             fn()
             out[name].append((time.perf_counter() - started) * 1000)
+            used[name] += machine_cpu() - before
+    if cpu is not None:
+        cpu.update({name: 1000 * total / rounds for name, total in used.items()})
     return out
 
 
@@ -130,23 +148,39 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def to_active(conn, body, deleted, poll=0.1, watch=None):
-    """ms from the create to ACTIVE as `watch` (default: `conn`) sees it, polled every
-    `poll` s: each sample is late by up to one poll and its GET, alike both ways; the
-    median of many samples evens that out. Watched through the gateway, each poll also
-    pays the gateway's show; watched in the pod, both ways wait for the same answer."""
+def to_active(conn, body, deleted, poll=0.1, watch=None, cpu=None):
+    """(ms from the create to ACTIVE as `watch` (default: `conn`) sees it, ms of the
+    create's POST), polled every `poll` s: each sample is late by up to one poll and its
+    GET, alike both ways; the median of many samples evens that out. Watched through the
+    gateway, each poll also pays the gateway's show; watched in the pod, both ways wait
+    for the same answer. `cpu` (a list) gets the gateway's CPU ms of the POST."""
     watch = watch or conn
+    before = None if cpu is None else gateway_cpu(cpu[0])
     started = time.perf_counter()
     resp = conn.compute.post("/servers", json=body, microversion="2.37")
     assert resp.status_code == 202, resp.text
+    posted = (time.perf_counter() - started) * 1000
+    if cpu is not None:
+        cpu.append(1000 * (gateway_cpu(cpu[0]) - before))
     server_id = resp.json()["server"]["id"]
     deleted.append(server_id)
     while True:
         status = watch.compute.get(f"/servers/{server_id}").json()["server"]["status"]
         if status == "ACTIVE":
-            return (time.perf_counter() - started) * 1000
+            return (time.perf_counter() - started) * 1000, posted
         assert status != "ERROR", f"server {server_id} ERROR"
         time.sleep(poll)
+
+
+def bootstrap_ratio(direct, via, rounds=2000):
+    """The 95% interval of median(via) / median(direct), resampling each side: how far
+    the samples' spread alone moves the ratio (a fixed seed: the same samples, the same
+    interval)."""
+    rng = random.Random(16)
+    ratios = sorted(statistics.median(rng.choices(via, k=len(via)))
+                    / statistics.median(rng.choices(direct, k=len(direct)))
+                    for _ in range(rounds))
+    return ratios[int(0.025 * rounds)], ratios[int(0.975 * rounds) - 1]
 
 
 def gone(pod, server_id, wait=120):
@@ -159,25 +193,27 @@ def gone(pod, server_id, wait=120):
         time.sleep(0.5)
 
 
-def creates(via, pod, spec, count, poll=0.1, watch="endpoint"):
+def creates(via, pod, spec, count, poll=0.1, watch="endpoint", proc=None):
     """Server create to ACTIVE, direct and through the gateway alternated, in az1's pod;
     each server deleted (and gone) before the next create: every sample starts from the
-    same pod, and a run project's quota of 10 instances is not reached."""
-    direct_ms, via_ms, made = [], [], []
+    same pod, and a run project's quota of 10 instances is not reached. Returns the
+    (to ACTIVE, POST) ms of each way and the gateway's CPU ms per POST."""
+    direct_ms, via_ms, made, cpu = [], [], [], [proc]
     try:
         for i in range(count):
-            for conn, out, zone in ((pod, direct_ms, {}),
-                                    (via, via_ms, {"availability_zone": "az1"})):
+            for conn, out, zone, used in ((pod, direct_ms, {}, None),
+                                          (via, via_ms, {"availability_zone": "az1"}, cpu)):
                 # az1 is the gateway's zone: the pod itself knows only its own
                 body = {"server": dict(spec, name=f"bench-active-{i}", **zone)}
                 out.append(to_active(conn, body, made, poll,
-                                     watch=pod if watch == "pod" else None))
+                                     watch=pod if watch == "pod" else None,
+                                     cpu=used if proc else None))
                 gone(pod, made[-1])
     finally:
         for server_id in made:
             with contextlib.suppress(Exception):
                 pod.compute.delete(f"/servers/{server_id}")
-    return direct_ms, via_ms
+    return direct_ms, via_ms, cpu[1:]
 
 
 def member_project(admin):
@@ -273,12 +309,13 @@ def main(argv=None):
                             for n, c in direct.items()},
                          "at once": lambda p=path: list(pool.map(
                              lambda conn: conn.compute.get(p), direct.values()))}
-                lists[kind] = (interleaved(calls, args.rounds), calls["via"],
-                               os.getloadavg()[0])
+                used = {}
+                lists[kind] = (interleaved(calls, args.rounds, used), calls["via"],
+                               os.getloadavg()[0], used)
         if args.creates:
             spec = {"imageRef": image.id, "flavorRef": flavor_id, "networks": "none"}
             active = creates(via, direct["RegionTwo"], spec, args.creates, args.poll,
-                             args.watch)
+                             args.watch, proc)
     finally:
         for name, server_id in made:
             with contextlib.suppress(Exception):
@@ -306,7 +343,7 @@ def main(argv=None):
           f"{p50v:6.1f} ms p99 {p99v:6.1f} ms | goal p50 <= {1.1 * p50d + 2:6.1f} ms, "
           f"p99 <= {1.1 * p99d + 2:6.1f} ms | gateway CPU per call "
           f"{statistics.mean(show['via'].cpu_ms):5.1f} ms")
-    for kind, (got, via_call, load) in lists.items():
+    for kind, (got, via_call, load, used) in lists.items():
         path = paths[kind]
         med = {n: statistics.median(v) for n, v in got.items()}
         for n in direct:
@@ -323,18 +360,30 @@ def main(argv=None):
               f"{statistics.median(via_call.pod_ms):6.1f} ms; the call minus it median "
               f"{statistics.median(own):5.1f} ms p99 {pct(own, 99):5.1f} ms; gateway CPU per "
               f"call {statistics.mean(via_call.cpu_ms):5.1f} ms (load average {load:.1f})")
+        alone = max(direct, key=lambda n: med[n])
+        floor = used["at once"] / CORES
+        print(f"   the machine's CPU per call (every process, /proc/stat): the slowest pod "
+              f"alone {used[alone]:6.1f} ms, the pods at once {used['at once']:6.1f} ms, the "
+              f"gateway {used['via']:6.1f} ms | on {CORES} cores the pods' own work at once "
+              f"needs >= {floor:5.1f} ms of wall = {floor / slowest:.2f} x the slowest pod "
+              f"alone (no fan-out answers faster on this machine)")
     print(f"this client's CPU {time.process_time() - cpu0:.1f} s; load average at the end "
           f"{os.getloadavg()}")
     if active:
-        direct_ms, via_ms = active
+        direct, via_, post_cpu = active
+        direct_ms, via_ms = [t for t, _ in direct], [t for t, _ in via_]
+        ratio = statistics.median(via_ms) / statistics.median(direct_ms)
+        low, high = bootstrap_ratio(direct_ms, via_ms)
         print(f"server create to ACTIVE ({args.creates} each, alternated, watched "
               f"{'in the pod' if args.watch == 'pod' else 'through each endpoint'} every "
               f"{args.poll} s): direct median "
               f"{statistics.median(direct_ms):7.1f} ms | gateway median "
-              f"{statistics.median(via_ms):7.1f} ms | ratio "
-              f"{statistics.median(via_ms) / statistics.median(direct_ms):.2f} (goal <= 1.05)")
+              f"{statistics.median(via_ms):7.1f} ms | ratio {ratio:.3f} (goal <= 1.05; "
+              f"95% bootstrap interval of the ratio {low:.3f}-{high:.3f})")
+        print(f"  the create's POST: direct median {statistics.median(p for _, p in direct):6.1f}"
+              f" ms | gateway median {statistics.median(p for _, p in via_):6.1f} ms | gateway "
+              f"CPU per POST {statistics.mean(post_cpu):5.1f} ms")
         print(f"  direct {[round(v) for v in direct_ms]} gateway {[round(v) for v in via_ms]}")
-
 
 if __name__ == "__main__":
     main()
