@@ -12,7 +12,7 @@ deletes them.
     python -m bench.gateway --base /work/shared/full --creates 5   # full profile: ACTIVE
     python -m bench.gateway --servers 8 --limit 3 --own-project   # + a page of 3, a project
 
---limit N also measures `GET /servers/detail?limit=N` (the gateway asks each pod for N + 1);
+--limit N also measures `GET /servers/detail?limit=N` (the gateway asks each pod for N);
 --own-project boots and lists as the member of a project made for the run (deleted after),
 so other users' servers of the admin project are not in the lists. --three-pods makes
 RegionOne the pod of az3 (no top region is registered: the compute proxy needs none), for

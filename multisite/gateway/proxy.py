@@ -240,8 +240,9 @@ def merged_list(conf, req, call, base, *, service_type, detail_path, link_path, 
     """One list over every pod the caller's project uses (all pods for an admin's
     all_tenants), read in parallel, newest first (`created`, id), then the caller's
     limit/marker applied across the pods. With a `limit`, each pod is asked for the
-    `limit` + 1 items after the marker (enough to fill the page and know whether a next
-    one exists); without, each pod is read whole (up to list_max_per_pod). A pod that does
+    `limit` items after the marker (the page's items are among the first `limit` of each
+    pod), and a full page has a next link, as Nova's and Cinder's own pages (the last one
+    may be empty); without, each pod is read whole (up to list_max_per_pod). A pod that does
     not answer lists its routed items as `unknown(routing)`; `slim(item)` is an item of
     the non-detail list, or None for the detail list."""
     query = dict(req.GET.items())
@@ -260,7 +261,8 @@ def merged_list(conf, req, call, base, *, service_type, detail_path, link_path, 
     def read(pod):
         if limit is not None and (marker is None or after is not None):
             return _read_window(conf, pod, req, detail_path, query, service_type=service_type,
-                                key=key, created=created, want=int(limit) + 1, after=after)
+                                key=key, created=created, want=max(int(limit), 1),
+                                after=after)
         return _read_pod(conf, pod, req, detail_path, query, service_type=service_type,
                          key=key, cap=conf.gateway.list_max_per_pod)
 
@@ -288,7 +290,7 @@ def merged_list(conf, req, call, base, *, service_type, detail_path, link_path, 
             raise faults.Fault(400, f"marker [{marker}] not found")
         merged = merged[ids.index(marker) + 1:]
     body = {}
-    if limit is not None and len(merged) > int(limit):
+    if limit is not None and len(merged) >= int(limit):
         merged = merged[:int(limit)]
         if merged:
             params = dict(req.GET.items(), marker=merged[-1]["id"])

@@ -141,7 +141,20 @@ def test_list_merges_the_pods_newest_first_with_limit_and_marker(gateway):
     assert resp.status_int == 400
 
 
-def test_a_page_reads_limit_plus_one_per_pod_not_the_pods_whole(gateway, cloud):
+def test_a_full_last_page_links_to_an_empty_one_as_nova_does(gateway):
+    made = [boot(gateway, f"vm{i}", "az1" if i % 2 else "az2")[1]["server"]["id"]
+            for i in range(4)]
+    pages, path = [], "/servers/detail?limit=2"
+    while path:
+        resp, body = call(gateway, "GET", path)
+        assert resp.status_int == 200, body
+        pages.append([s["id"] for s in body["servers"]])
+        links = body.get("servers_links")
+        path = links[0]["href"][len(BASE):] if links else None
+    assert pages == [made[:1:-1], made[1::-1], []]
+
+
+def test_a_page_reads_limit_items_per_pod_not_the_pods_whole(gateway, cloud):
     made = [boot(gateway, f"vm{i}", "az1" if i % 2 else "az2")[1]["server"]["id"]
             for i in range(9)]
     newest_first = made[::-1]
@@ -152,7 +165,8 @@ def test_a_page_reads_limit_plus_one_per_pod_not_the_pods_whole(gateway, cloud):
     assert [s["id"] for s in body["servers"]] == newest_first[:2]
     for name, fake in cloud.items():
         lists = [r for r in fake.requests if r[1].endswith("/servers/detail")]
-        assert [r[2] for r in lists] == ["limit=3"], name   # one page of 3, not followed
+        assert [r[2] for r in lists] == ["limit=2"], name   # one page of 2, not followed
+    assert body["servers_links"]                              # a full page: a next link
     # the next page: each pod asked for the items after the marker (read from its pod)
     marker = body["servers"][-1]["id"]
     resp, body = call(gateway, "GET", f"/servers/detail?limit=3&marker={marker}")
