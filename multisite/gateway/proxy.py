@@ -18,9 +18,10 @@ from multisite.objects import pods, routings
 LOG = logging.getLogger(__name__)
 
 
-def json_response(body, status=200, headers=None):
-    resp = webob.Response(body=json.dumps(body).encode(), status=status,
-                          content_type="application/json", charset="UTF-8")
+def json_response(body, status=200, headers=None, *, text=None):
+    """A JSON response of `body`, or of `text` when it is already serialized."""
+    resp = webob.Response(body=(json.dumps(body) if text is None else text).encode(),
+                          status=status, content_type="application/json", charset="UTF-8")
     for key, value in (headers or {}).items():
         resp.headers[key] = value
     return resp
@@ -305,7 +306,7 @@ def merged_list(conf, req, call, base, *, service_type, detail_path, link_path, 
             continue
         text = text.replace(root, base)
     timing = server_timing(targets, waited)
-    return json_response(json.loads(text), headers={"Server-Timing": timing} if timing else None)
+    return json_response(None, text=text, headers={"Server-Timing": timing} if timing else None)
 
 
 def _timed(read, pod, waited):
