@@ -4,6 +4,8 @@ merged list with limit/marker across pods, show/actions/delete, a pod down."""
 
 import json
 import re
+import socket
+import time
 import uuid
 
 import pytest
@@ -254,6 +256,31 @@ def test_a_pod_down(gateway, cloud):
     assert listed[down]["image"] == "" and listed[down]["flavor"]["id"] == ""
     resp, body = call(gateway, "GET", f"/servers/{up}")
     assert resp.status_int == 200
+
+
+def test_a_pod_that_accepts_and_never_answers_is_a_503_after_pod_timeout(gateway, cloud,
+                                                                         db, monkeypatch):
+    vm = boot(gateway, "vm", "az2")[1]["server"]["id"]
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)                  # connections are accepted by the kernel, never read
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/v2.1"
+    db.set_override("pod_timeout", 1.0, group="gateway")
+    pod_client._FORWARDER = None      # a Forwarder of the new timeout
+    monkeypatch.setattr(pod_client.Forwarder, "endpoint",
+                        no_glance(lambda pod, service_type: url if pod == "RegionThree"
+                                  else cloud[pod].url))
+    try:
+        started = time.monotonic()
+        resp, body = call(gateway, "GET", f"/servers/{vm}")
+        assert resp.status_int == 503, body
+        assert "Pod RegionThree is unavailable" in body["serviceUnavailable"]["message"]
+        assert "ReadTimeout" in body["serviceUnavailable"]["message"]
+        assert time.monotonic() - started < 10
+    finally:
+        silent.close()
+        db.clear_override("pod_timeout", group="gateway")
+        pod_client._FORWARDER = None
 
 
 def test_routing_is_written_before_the_pod_is_asked(gateway, cloud, db):
