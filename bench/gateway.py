@@ -104,9 +104,9 @@ class Gatewayed:
     def __init__(self, proc, fn):
         self.proc, self.fn, self.cpu_ms, self.pod_ms = proc, fn, [], []
 
-    def __call__(self):
+    def __call__(self, *args):
         before = gateway_cpu(self.proc)
-        resp = self.fn()
+        resp = self.fn(*args)
         self.cpu_ms.append(1000 * (gateway_cpu(self.proc) - before))
         took = re.findall(r"dur=([0-9.]+)", resp.headers.get("Server-Timing", ""))
         self.pod_ms.append(max([float(ms) for ms in took], default=0.0))
@@ -148,20 +148,16 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def to_active(conn, body, deleted, poll=0.1, watch=None, cpu=None):
-    """(ms from the create to ACTIVE as `watch` (default: `conn`) sees it, ms of the
-    create's POST), polled every `poll` s: each sample is late by up to one poll and its
-    GET, alike both ways; the median of many samples evens that out. Watched through the
-    gateway, each poll also pays the gateway's show; watched in the pod, both ways wait
-    for the same answer. `cpu` (a list) gets the gateway's CPU ms of the POST."""
-    watch = watch or conn
-    before = None if cpu is None else gateway_cpu(cpu[0])
+def to_active(post, body, deleted, *, watch, poll=0.1):
+    """(ms from the create to ACTIVE as `watch` sees it, ms of the create's POST), the
+    server created by `post(body)` and polled every `poll` s: each sample is late by up
+    to one poll and its GET, alike both ways; the median of many samples evens that out.
+    Watched through the gateway, each poll also pays the gateway's show; watched in the
+    pod, both ways wait for the same answer."""
     started = time.perf_counter()
-    resp = conn.compute.post("/servers", json=body, microversion="2.37")
+    resp = post(body)
     assert resp.status_code == 202, resp.text
     posted = (time.perf_counter() - started) * 1000
-    if cpu is not None:
-        cpu.append(1000 * (gateway_cpu(cpu[0]) - before))
     server_id = resp.json()["server"]["id"]
     deleted.append(server_id)
     while True:
@@ -199,27 +195,31 @@ def gone(pod, server_id, wait=120):
         time.sleep(0.5)
 
 
-def creates(via, pod, spec, count, poll=0.1, watch="endpoint", proc=None):
+def creates(via, pod, spec, count, proc, poll=0.1, watch="endpoint"):
     """Server create to ACTIVE, direct and through the gateway alternated, in az1's pod;
     each server deleted (and gone) before the next create: every sample starts from the
     same pod, and a run project's quota of 10 instances is not reached. Returns the
     (to ACTIVE, POST) ms of each way and the gateway's CPU ms per POST."""
-    direct_ms, via_ms, made, cpu = [], [], [], [proc]
+    def poster(conn):
+        return lambda body: conn.compute.post("/servers", json=body, microversion="2.37")
+
+    via_post = Gatewayed(proc, poster(via))
+    direct_ms, via_ms, made = [], [], []
     try:
         for i in range(count):
-            for conn, out, zone, used in ((pod, direct_ms, {}, None),
-                                          (via, via_ms, {"availability_zone": "az1"}, cpu)):
+            for conn, post, out, zone in (
+                    (pod, poster(pod), direct_ms, {}),
+                    (via, via_post, via_ms, {"availability_zone": "az1"})):
                 # az1 is the gateway's zone: the pod itself knows only its own
                 body = {"server": dict(spec, name=f"bench-active-{i}", **zone)}
-                out.append(to_active(conn, body, made, poll,
-                                     watch=pod if watch == "pod" else None,
-                                     cpu=used if proc else None))
+                out.append(to_active(post, body, made, poll=poll,
+                                     watch=pod if watch == "pod" else conn))
                 gone(pod, made[-1])
     finally:
         for server_id in made:
             with contextlib.suppress(Exception):
                 pod.compute.delete(f"/servers/{server_id}")
-    return direct_ms, via_ms, cpu[1:]
+    return direct_ms, via_ms, via_post.cpu_ms
 
 
 def member_project(admin):
@@ -323,8 +323,8 @@ def main(argv=None):
                                os.getloadavg()[0], used)
         if args.creates:
             spec = {"imageRef": image.id, "flavorRef": flavor_id, "networks": "none"}
-            active = creates(via, direct["RegionTwo"], spec, args.creates, args.poll,
-                             args.watch, proc)
+            active = creates(via, direct["RegionTwo"], spec, args.creates, proc, args.poll,
+                             args.watch)
     finally:
         for name, server_id in made:
             with contextlib.suppress(Exception):
@@ -396,6 +396,7 @@ def main(argv=None):
               f" ms | gateway median {statistics.median(p for _, p in via_):6.1f} ms | gateway "
               f"CPU per POST {statistics.mean(post_cpu):5.1f} ms")
         print(f"  direct {[round(v) for v in direct_ms]} gateway {[round(v) for v in via_ms]}")
+
 
 if __name__ == "__main__":
     main()

@@ -64,8 +64,6 @@ class Forwarder:
         self._http = urllib3.PoolManager(
             num_pools=64, maxsize=64, retries=False,
             ca_certs=os.environ.get("REQUESTS_CA_BUNDLE") or None)
-        self._timeout = urllib3.Timeout(connect=conf.gateway.pod_timeout,
-                                        read=conf.gateway.pod_timeout)
         self._lock = threading.Lock()
         self._endpoints = {}
 
@@ -93,7 +91,7 @@ class Forwarder:
         sent = {k: v for k, v in (headers or {}).items() if k.lower() in FORWARDED_REQUEST}
         try:
             resp = self._http.request(method, url, headers=sent, body=body or None,
-                                      redirect=False, timeout=self._timeout)
+                                      redirect=False, timeout=self.conf.gateway.pod_timeout)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             # refused, reset, timed out, a TLS failure: the pod did not answer
             LOG.warning("Pod unreachable: pod=%s method=%s path=%s error=%s", pod, method,

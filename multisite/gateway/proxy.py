@@ -93,6 +93,11 @@ def zones(conf):
     return sorted({p["az_name"] for p in bottom_pods(conf)})
 
 
+def _zones_named(conf):
+    """The pods' zones as a 400 names them."""
+    return ", ".join(zones(conf)) or "none registered"
+
+
 def requested_zone(zone, conf, call):
     """The pod AZ a create asks for: `zone`, or the project's only bound AZ; 400 else.
     A named zone is not looked up here: `bound_pod` refuses one that no pod serves."""
@@ -103,7 +108,7 @@ def requested_zone(zone, conf, call):
         if len(bound) == 1:
             return bound.pop()
         raise faults.Fault(400, "Give an availability zone (--availability-zone): one of "
-                                + (", ".join(zones(conf)) or "none registered"))
+                                + _zones_named(conf))
     return zone.split(":", 1)[0]
 
 
@@ -116,7 +121,7 @@ def bound_pod(conf, call, zone):
         return pods.bind(conf, project_id=call.project_id, az_name=zone)
     except pods.NoPodInZone:
         raise faults.Fault(400, f"Availability zone {zone!r} is not a pod's zone: one of "
-                                + (", ".join(zones(conf)) or "none registered")) from None
+                                + _zones_named(conf)) from None
 
 
 def routed(conf, call, top_id, resource_type, missing):

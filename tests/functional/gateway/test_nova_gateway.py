@@ -266,7 +266,6 @@ def test_a_pod_that_accepts_and_never_answers_is_a_503_after_pod_timeout(gateway
     silent.listen(8)                  # connections are accepted by the kernel, never read
     url = f"http://127.0.0.1:{silent.getsockname()[1]}/v2.1"
     db.set_override("pod_timeout", 1.0, group="gateway")
-    pod_client._FORWARDER = None      # a Forwarder of the new timeout
     monkeypatch.setattr(pod_client.Forwarder, "endpoint",
                         no_glance(lambda pod, service_type: url if pod == "RegionThree"
                                   else cloud[pod].url))
@@ -280,7 +279,6 @@ def test_a_pod_that_accepts_and_never_answers_is_a_503_after_pod_timeout(gateway
     finally:
         silent.close()
         db.clear_override("pod_timeout", group="gateway")
-        pod_client._FORWARDER = None
 
 
 def test_routing_is_written_before_the_pod_is_asked(gateway, cloud, db):
