@@ -28,6 +28,11 @@ IMAGE_OPTS = [
                  help="Seconds between two looks of a rollout at the copies of its wave."),
     cfg.FloatOpt("ensure_timeout", default=600.0, min=1.0,
                  help="Longest wait of POST /v2/images/{id}/ensure with wait=true."),
+    cfg.IntOpt("test_pause_after_bytes", default=0, min=0,
+               help="TEST ONLY, never in production: an image copy's upload stops for an "
+                    "hour once it has passed this many bytes to the target Glance, logging "
+                    "'TEST HOOK: paused', so that a test can kill -9 the engine mid-copy. "
+                    "0: off."),
 ]
 
 

@@ -367,8 +367,8 @@ def test_source_unreachable_pauses_the_rollout_with_the_reason(stack, fresh_proj
 
 
 # -- kill -9 -------------------------------------------------------------------------------------
-def _engine_conf(tmp_path, conf):
-    path = tmp_path / "engine.conf"
+def _engine_conf(tmp_path, conf, pause_after=0, name="engine.conf"):
+    path = tmp_path / name
     path.write_text(f"""[DEFAULT]
 transport_url = fake://
 host = it-images
@@ -385,6 +385,7 @@ scan_interval = 0.3
 lease = 6
 rollout_poll = 0.3
 audit_interval = 3600
+test_pause_after_bytes = {pause_after}
 [scheduler]
 periodic_enable = false
 [coordination]
@@ -393,17 +394,20 @@ backend_url = file://{tmp_path}/locks
     return path
 
 
-def _start_engine(tmp_path, conf, log_name):
+def _start_engine(tmp_path, conf, log_name, pause_after=0):
     log = open(tmp_path / log_name, "wb")  # noqa: SIM115
+    path = _engine_conf(tmp_path, conf, pause_after, name=f"{log_name}.conf")
     return subprocess.Popen(
-        [sys.executable, "-m", "multisite.cmd.engine", "--config-file",
-         str(_engine_conf(tmp_path, conf))], stdout=log, stderr=subprocess.STDOUT)
+        [sys.executable, "-m", "multisite.cmd.engine", "--config-file", str(path)],
+        stdout=log, stderr=subprocess.STDOUT)
 
 
 def test_engine_killed_mid_rollout_resumes_without_a_duplicate(devcloud, db, fresh_project,
                                                                tmp_path):
     """The rollout row is written as the API writes it; engine 1 is killed (SIGKILL) while
-    it copies 60 MiB to RegionTwo; engine 2 resumes after the lease: one copy per region."""
+    it copies 60 MiB to RegionTwo (held after 16 MiB by the test hook: a fast machine copies
+    the whole image between two looks); engine 2 resumes after the lease: one copy per
+    region."""
     name = unique("big")
     conn = fresh_project.connect(R1)
     blob = tmp_path / "blob"
@@ -421,11 +425,9 @@ def test_engine_killed_mid_rollout_resumes_without_a_duplicate(devcloud, db, fre
                                             image_id=source.id, source=R1,
                                             waves=[[R2], [R3]])
         try:
-            first = _start_engine(tmp_path, db, "engine1.log")
-            wait_for(lambda: (c := image_rows.find_copy(db, source.id, R2)) is not None
-                     and c["state"] == "copying", timeout=120, interval=0.1,
-                     what="the copy to RegionTwo under way")
-            time.sleep(0.5)
+            first = _start_engine(tmp_path, db, "engine1.log", pause_after=16 * MIB)
+            wait_for(lambda: b"TEST HOOK: paused" in (tmp_path / "engine1.log").read_bytes(),
+                     timeout=120, interval=0.1, what="the copy to RegionTwo paused mid-upload")
             first.send_signal(signal.SIGKILL)
             first.wait()
             assert image_rows.find_copy(db, source.id, R2)["state"] == "copying"
