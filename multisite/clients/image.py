@@ -3,7 +3,9 @@
 import collections
 import contextlib
 import json as jsonlib
+import logging
 import threading
+import time
 from urllib import parse
 
 from multisite.clients import http, session
@@ -27,11 +29,28 @@ def _parse_images(body):
     return jsonlib.loads(body).get("images", [])
 
 
+LOG = logging.getLogger(__name__)
+
+
+def paused_after(chunks, after, what):
+    """Test hook ([image_distribution] test_pause_after_bytes): passes the chunks on until
+    `after` bytes are through, then stops for an hour, so that a test can kill the engine
+    with an upload half done."""
+    passed = 0
+    for chunk in chunks:
+        yield chunk
+        passed += len(chunk)
+        if passed >= after:
+            LOG.warning("TEST HOOK: paused the upload of %s after %d bytes", what, passed)
+            time.sleep(3600)
+
+
 class ImageClient:
     """The calls the image reconciler needs, in one region."""
 
     def __init__(self, conf, region):
         self.region = region
+        self._conf = conf
         self._api = session.PooledApi(conf, "image", region)
         # Data is streamed through keystoneauth; an upload body can be read once: never
         # resend it.
@@ -127,6 +146,9 @@ class ImageClient:
         chunk is sent as it comes, nothing is buffered."""
         url = self._url(f"/images/{parse.quote(image_id)}/file")
         headers = {"Content-Type": "application/octet-stream"}
+        pause = self._conf.image_distribution.test_pause_after_bytes   # TEST ONLY; 0: off
+        if pause:
+            chunks = paused_after(chunks, pause, f"image {image_id} to {self.region}")
         body = chunks
         if size is not None:
             headers["Content-Length"] = str(size)

@@ -29,8 +29,10 @@ IMAGE_OPTS = [
     cfg.FloatOpt("ensure_timeout", default=600.0, min=1.0,
                  help="Longest wait of POST /v2/images/{id}/ensure with wait=true."),
     cfg.IntOpt("test_pause_after_bytes", default=0, min=0,
-               help="TEST ONLY, never in production: an image copy's upload stops for an "
-                    "hour once it has passed this many bytes to the target Glance, logging "
+               help="TEST ONLY, never in production: every image upload of the engine (an "
+                    "image distribution copy, an os-sync image job, a DR image copy) stops "
+                    "for an hour once it has passed this many bytes to the target Glance, "
+                    "logging "
                     "'TEST HOOK: paused', so that a test can kill -9 the engine mid-copy. "
                     "0: off."),
 ]

@@ -226,30 +226,14 @@ def _corrupted(chunks):
         yield chunk
 
 
-def _paused(chunks, after, image_id):
-    """Test hook ([image_distribution] test_pause_after_bytes): passes the chunks on until
-    `after` bytes are through, then stops for an hour, for a test to kill the engine with
-    an upload half done."""
-    passed = 0
-    for chunk in chunks:
-        yield chunk
-        passed += len(chunk)
-        if passed >= after:
-            LOG.warning("TEST HOOK: paused the upload of image %s after %d bytes",
-                        image_id, passed)
-            time.sleep(3600)
-
-
-def _stream(spools, source_client, target, source, image_id, *, corrupt, pause_after=0):
+def _stream(spools, source_client, target, source, image_id, *, corrupt):
     """Upload the source's data into `image_id`: read through the engine's spools, so the
     copies of one image running at once share one read (and one hash) of the source
     (image_fanout)."""
     with spools.download(source_client, source) as reader:
         counted = image_copy.HashingChunks(reader, hashed=False)
-        chunks = _corrupted(counted) if corrupt else counted
-        if pause_after:
-            chunks = _paused(chunks, pause_after, image_id)
-        target.upload(image_id, chunks, size=source.get("size"))
+        target.upload(image_id, _corrupted(counted) if corrupt else counted,
+                      size=source.get("size"))
         checksum = reader.checksum
     if source.get("checksum") and checksum != source["checksum"]:
         raise TemporaryError(f"data of image {source['id']} read from the source does not "
@@ -349,8 +333,7 @@ def _converge(conf, shared, copy, source, new_id, source_client, target):
     if image_copy.UPLOAD in actions:
         store.update_copy(conf, copy["id"], state=store.COPYING, target_id=new_id)
         _stream(shared.spools, source_client, target, source, new_id,
-                corrupt=copy["region"] in shared.corrupt,
-                pause_after=conf.image_distribution.test_pause_after_bytes)
+                corrupt=copy["region"] in shared.corrupt)
         copied = target.get_image(new_id)
         if not image_copy.matches(source, copied):
             target.delete_image(new_id)

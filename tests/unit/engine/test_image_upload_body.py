@@ -40,3 +40,13 @@ def test_a_sized_body_is_sent_with_its_length_and_not_chunked():
     assert headers.get("content-length") == "4007"
     assert "transfer-encoding" not in headers
     assert _Recorder.seen["body"] == b"".join(chunks)
+
+
+def test_the_test_pause_passes_the_bytes_up_to_its_threshold_then_stops(monkeypatch):
+    slept = []
+    monkeypatch.setattr(image.time, "sleep", slept.append)
+    chunks = image.paused_after(iter([b"a" * 4, b"b" * 4, b"c" * 4, b"d" * 4]), 6, "img")
+    assert next(chunks) == b"a" * 4 and slept == []
+    assert next(chunks) == b"b" * 4 and slept == []
+    # 8 bytes are through: the pause comes before the third chunk
+    assert next(chunks) == b"c" * 4 and slept == [3600]

@@ -163,12 +163,3 @@ def test_plan_boot_creates_waits_passes_fails_and_times_out():
     assert idist.plan_boot(check, {"s1": "BUILD"}, 61) == ("timeout", ["s1"])
     assert idist.plan_boot(check, {}, 61) == ("timeout", [])
 
-
-def test_the_test_pause_passes_the_bytes_up_to_its_threshold_then_stops(monkeypatch):
-    slept = []
-    monkeypatch.setattr(idist.time, "sleep", slept.append)
-    chunks = idist._paused(iter([b"a" * 4, b"b" * 4, b"c" * 4, b"d" * 4]), 6, "img")
-    assert next(chunks) == b"a" * 4 and slept == []
-    assert next(chunks) == b"b" * 4 and slept == []
-    # the pause comes before the chunk after the threshold is asked for
-    assert next(chunks) == b"c" * 4 and slept == [3600]
