@@ -21,7 +21,7 @@ import pytest
 import webob
 
 from multisite.devcloud import layout as L
-from tests.integration.usage import PUBLIC_KEY, region_down, unique
+from tests.integration.usage import PUBLIC_KEY, region_down, unique, wait_for
 
 pytestmark = pytest.mark.integration
 R1, R2, R3 = "RegionOne", "RegionTwo", "RegionThree"
@@ -246,8 +246,8 @@ def test_rejected_requests_leave_no_job(stack, fresh_project):
 
 # -- a separate engine process: killed mid-job, and its memory while copying 100 MiB --------
 
-def _engine_conf(tmp_path, conf):
-    path = tmp_path / "engine.conf"
+def _engine_conf(tmp_path, conf, pause_after=0, name="engine.conf"):
+    path = tmp_path / name
     path.write_text(f"""[DEFAULT]
 transport_url = fake://
 host = it-engine
@@ -262,6 +262,8 @@ admin_tenant = admin
 scan_interval = 0.5
 lease = 6
 retry_delay = 0.5
+[image_distribution]
+test_pause_after_bytes = {pause_after}
 [scheduler]
 periodic_enable = false
 [coordination]
@@ -270,11 +272,12 @@ backend_url = file://{tmp_path}/locks
     return path
 
 
-def _start_engine(tmp_path, conf, log_name):
+def _start_engine(tmp_path, conf, log_name, pause_after=0):
     log = open(tmp_path / log_name, "wb")  # noqa: SIM115
+    path = _engine_conf(tmp_path, conf, pause_after, name=f"{log_name}.conf")
     return subprocess.Popen(
-        [sys.executable, "-m", "multisite.cmd.engine", "--config-file",
-         str(_engine_conf(tmp_path, conf))], stdout=log, stderr=subprocess.STDOUT)
+        [sys.executable, "-m", "multisite.cmd.engine", "--config-file", str(path)],
+        stdout=log, stderr=subprocess.STDOUT)
 
 
 def _rss(pid):
@@ -287,8 +290,12 @@ def _rss(pid):
 
 @pytest.fixture
 def api_only(stack, engine):
-    """The in-process engine validates requests but leaves the rows to other processes."""
-    engine.sync.stop()
+    """The in-process engine validates requests (its RPC server runs) but leaves the rows
+    to other processes: its manager, which runs every kind's work, is stopped (the sync
+    kind's own stop does nothing on a manager it shares). The rows the API hands to it
+    are claimed by another engine once their short handoff lease lapses."""
+    engine.engine.stop()
+    assert not engine.sync._running()
     return stack
 
 
@@ -337,16 +344,18 @@ def test_engine_killed_mid_job_and_memory_of_100mib_copy(api_only, fresh_project
               f"{growth / MIB:.1f} MiB")
         assert growth < 64 * MIB
 
-        # Kill the engine in the middle of a second copy (force: new ids), start another.
+        # Kill an engine in the middle of a second copy (force: new ids), start another.
+        # The engine that copies is held mid-upload by the test hook (after 16 MiB of a
+        # copy): a fast machine copies the whole 100 MiB between two looks.
+        first.terminate()
+        first.wait(timeout=30)
+        first = _start_engine(tmp_path, conf, "engine1-held.log", pause_after=16 * MIB)
         forced = api.create("image", [big.id], force="True")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            rows = api("GET", f"/{forced}?verbose=true")[1]["job_set"]
-            if any(r["sync_status"] != "IN_PROGRESS" for r in rows):
-                break
-            time.sleep(0.3)
-            if time.monotonic() > deadline - 55:  # copying for a few seconds now
-                break
+        held = tmp_path / "engine1-held.log"
+        wait_for(lambda: b"TEST HOOK: paused" in held.read_bytes(), timeout=120,
+                 interval=0.2, what="a copy paused mid-upload")
+        rows = api("GET", f"/{forced}?verbose=true")[1]["job_set"]
+        assert {r["sync_status"] for r in rows} == {"IN_PROGRESS"}, rows
         first.send_signal(signal.SIGKILL)
         first.wait()
         second = _start_engine(tmp_path, conf, "engine2.log")
