@@ -124,7 +124,7 @@ class KeystoneMultisite:
                                                    start_new_session=True))
             self._wait_ready()
         except BaseException:
-            self.__exit__(None, None, None)
+            self.__exit__(*sys.exc_info())
             raise
         return self
 
@@ -161,6 +161,8 @@ class KeystoneMultisite:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
+        if exc[0] is None:      # kept after a failure: its logs and database tell why
+            shutil.rmtree(self.state, ignore_errors=True)
         return False
 
 

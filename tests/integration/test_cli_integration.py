@@ -20,6 +20,7 @@ pytestmark = pytest.mark.integration
 
 BIN = Path(sys.executable).parent
 DOC_KEYPAIR = "docs-demo-key"
+DOC_FILES = ("/tmp/docs-demo-key.pem", "/tmp/docs-sync.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +52,8 @@ def test_docs_cli_md_devcloud(devcloud, admin_env):
         ran = doc_runner.run_doc("devcloud", admin_env, cwd=devcloud.base.parent)
     finally:
         _delete_doc_keypair(devcloud)
+        for written in DOC_FILES:       # the files the page's commands write, as a user's
+            Path(written).unlink(missing_ok=True)
     assert ran >= 8
 
 
