@@ -68,4 +68,5 @@ if [ -n "$prestart" ] && kill -0 "$prestart" 2>/dev/null; then
 fi
 # The verdict last, whatever the run printed after pytest's own summary.
 .venv/bin/python tools/junit_summary.py "$report" || true
+rm -rf "$(dirname "$report")"
 exit "$rc"
