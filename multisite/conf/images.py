@@ -32,9 +32,8 @@ IMAGE_OPTS = [
                help="TEST ONLY, never in production: every image upload of the engine (an "
                     "image distribution copy, an os-sync image job, a DR image copy) stops "
                     "for an hour once it has passed this many bytes to the target Glance, "
-                    "logging "
-                    "'TEST HOOK: paused', so that a test can kill -9 the engine mid-copy. "
-                    "0: off."),
+                    "logging 'TEST HOOK: paused', so that a test can kill -9 the engine "
+                    "mid-copy. 0: off."),
 ]
 
 

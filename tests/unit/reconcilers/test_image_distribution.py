@@ -162,4 +162,3 @@ def test_plan_boot_creates_waits_passes_fails_and_times_out():
     assert idist.plan_boot(check, {"s1": "ERROR"}, 10) == ("failed", ["s1"])
     assert idist.plan_boot(check, {"s1": "BUILD"}, 61) == ("timeout", ["s1"])
     assert idist.plan_boot(check, {}, 61) == ("timeout", [])
-
